@@ -1,0 +1,26 @@
+//! Pure types and rules of the domain: asset kinds and their attributes,
+//! roles and the vocabularies they use. No I/O happens here.
+
+mod asset;
+mod asset_kind;
+mod attributes;
+mod condition;
+mod district;
+mod role;
+mod validation_error;
+mod vocabulary;
+
+pub use asset::{Asset, AssetDraft, AssetId, Derived, Version};
+pub use asset_kind::{AssetKind, GeometryShape};
+pub use attributes::{
+    AssetAttributes, BuildingAttributes, ChargerAttributes, CourtyardAttributes,
+    DrainageAttributes, LaneAttributes, LightAttributes, READ_ONLY_PROPERTIES,
+};
+pub use condition::Condition;
+pub use district::District;
+pub use role::{Principal, Role};
+pub use validation_error::{FieldError, ValidationError};
+pub use vocabulary::{
+    ChargerAccess, ChargerStatus, DrainageType, ElevatorStatus, HeritageGrade, LightSensor,
+    LightStatus, LightType, Paving, PondingRisk, Structure,
+};

@@ -1,0 +1,9 @@
+//! hutong: a geospatial service for the renovation of old city
+//! neighbourhoods. See `README.md` for a tour and DESIGN.md for the
+//! architecture: `domain` (pure), `spatial` (geometry and index), `store`
+//! (SQL), the services (`registry`, `tokens`) and `api` (HTTP).
+
+#![forbid(unsafe_code)]
+
+pub mod domain;
+pub mod spatial;

@@ -1,0 +1,470 @@
+//! The in-memory R*-tree of every asset.
+//!
+//! Each asset kind has two trees: one over longitude/latitude envelopes,
+//! for bounding-box and containment queries, and one over Earth-centred
+//! (ECEF) coordinates in metres, for nearest-neighbour and radius queries.
+//! In ECEF the straight-line distance is a true metric, so rstar's
+//! best-first search is exact in it (see `geodesy`): nearest means nearest
+//! in metres, not in degrees.
+
+use super::LonLatBox;
+use super::geodesy::{
+    Ecef, EcefPoint, chord_m_for_distance_m, distance_m_from_chord_m, segment_distance_2,
+};
+use crate::domain::{AssetId, AssetKind};
+use geo::{Coord, CoordsIter, Geometry, InteriorPoint, Intersects, Point, Rect};
+use rstar::{AABB, Envelope, PointDistance, RTree, RTreeObject};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// What the index knows of one asset: enough to answer spatial queries.
+#[derive(Debug)]
+pub struct IndexedAsset {
+    pub id: AssetId,
+    pub kind: AssetKind,
+    pub geometry: Geometry<f64>,
+    /// Vertex paths in ECEF: the point, the line, or each polygon ring.
+    paths: Vec<Vec<EcefPoint>>,
+    ecef_envelope: AABB<EcefPoint>,
+    lonlat_envelope: AABB<[f64; 2]>,
+}
+
+impl IndexedAsset {
+    pub fn new(id: AssetId, kind: AssetKind, geometry: Geometry<f64>) -> Self {
+        let paths: Vec<Vec<EcefPoint>> = match &geometry {
+            Geometry::Polygon(p) => std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .map(|ring| ecef_path(ring.coords().copied()))
+                .collect(),
+            Geometry::MultiPolygon(mp) => mp
+                .iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .map(|ring| ecef_path(ring.coords().copied()))
+                .collect(),
+            other => vec![ecef_path(other.coords_iter())],
+        };
+        let ecef_envelope = AABB::from_points(paths.iter().flatten());
+        let lonlat: Vec<[f64; 2]> = geometry.coords_iter().map(|c| [c.x, c.y]).collect();
+        let lonlat_envelope = AABB::from_points(lonlat.iter());
+        Self {
+            id,
+            kind,
+            geometry,
+            paths,
+            ecef_envelope,
+            lonlat_envelope,
+        }
+    }
+
+    fn is_areal(&self) -> bool {
+        matches!(self.geometry, Geometry::Polygon(_) | Geometry::MultiPolygon(_))
+    }
+
+    /// Squared chord from `q` to the nearest point of the asset's
+    /// vertices and edges (for polygons: of their boundary).
+    fn boundary_chord_2(&self, q: &EcefPoint) -> f64 {
+        let mut best = f64::INFINITY;
+        for path in &self.paths {
+            if path.len() == 1 {
+                best = best.min(super::geodesy::chord_2(*q, path[0]));
+            }
+            for pair in path.windows(2) {
+                best = best.min(segment_distance_2(*q, pair[0], pair[1]));
+            }
+        }
+        best
+    }
+
+    /// A point guaranteed to lie inside the geometry (on it, for lines).
+    pub fn interior_point(&self) -> Option<Point<f64>> {
+        self.geometry.interior_point()
+    }
+}
+
+fn ecef_path<'a>(coords: impl Iterator<Item = Coord<f64>> + 'a) -> Vec<EcefPoint> {
+    coords.map(|c| Ecef::from_lon_lat(c.x, c.y)).collect()
+}
+
+#[derive(Clone)]
+struct PlanarEntry(Arc<IndexedAsset>);
+
+impl RTreeObject for PlanarEntry {
+    type Envelope = AABB<[f64; 2]>;
+    fn envelope(&self) -> Self::Envelope {
+        self.0.lonlat_envelope
+    }
+}
+
+impl PartialEq for PlanarEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.id == other.0.id
+    }
+}
+
+#[derive(Clone)]
+struct EcefEntry(Arc<IndexedAsset>);
+
+impl RTreeObject for EcefEntry {
+    type Envelope = AABB<EcefPoint>;
+    fn envelope(&self) -> Self::Envelope {
+        self.0.ecef_envelope
+    }
+}
+
+impl PointDistance for EcefEntry {
+    /// Squared chord to the asset's vertices and edges. Edges are straight
+    /// chords between ECEF vertices, inside the envelope of the vertices,
+    /// so the envelope distance is a lower bound as rstar requires.
+    fn distance_2(&self, point: &EcefPoint) -> f64 {
+        self.0.boundary_chord_2(point)
+    }
+}
+
+impl PartialEq for EcefEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.id == other.0.id
+    }
+}
+
+#[derive(Default)]
+struct KindTrees {
+    planar: RTree<PlanarEntry>,
+    ecef: RTree<EcefEntry>,
+}
+
+/// A nearest-neighbour or radius query.
+#[derive(Debug, Clone)]
+pub struct NearbyQuery {
+    pub point: Point<f64>,
+    /// Kinds to search; empty means every kind.
+    pub kinds: Vec<AssetKind>,
+    /// Only assets at most this far, metres.
+    pub radius_m: Option<f64>,
+    /// At most this many results.
+    pub limit: usize,
+}
+
+/// One answer to a [`NearbyQuery`].
+#[derive(Debug, Clone)]
+pub struct NearbyHit {
+    pub asset: Arc<IndexedAsset>,
+    /// Metric distance from the query point, 0 when a polygon contains it.
+    pub distance_m: f64,
+}
+
+/// Every asset, indexed per kind.
+#[derive(Default)]
+pub struct AssetIndex {
+    trees: [KindTrees; 6],
+    by_id: HashMap<AssetId, Arc<IndexedAsset>>,
+}
+
+impl AssetIndex {
+    /// Bulk-loads an index (much faster than inserting one by one).
+    pub fn build(assets: Vec<IndexedAsset>) -> Self {
+        let mut by_id = HashMap::with_capacity(assets.len());
+        let mut per_kind: [Vec<Arc<IndexedAsset>>; 6] = Default::default();
+        for asset in assets {
+            let asset = Arc::new(asset);
+            per_kind[asset.kind.index()].push(asset.clone());
+            by_id.insert(asset.id, asset);
+        }
+        let all: Vec<Arc<IndexedAsset>> = per_kind.iter().flatten().cloned().collect();
+        // The two families of trees are independent: build them on two
+        // threads.
+        let (planar, ecef) = std::thread::scope(|scope| {
+            let planar = scope.spawn(|| {
+                per_kind
+                    .iter()
+                    .map(|assets| RTree::bulk_load(assets.iter().cloned().map(PlanarEntry).collect()))
+                    .collect::<Vec<_>>()
+            });
+            let ecef: Vec<RTree<EcefEntry>> = per_kind
+                .iter()
+                .map(|assets| RTree::bulk_load(assets.iter().cloned().map(EcefEntry).collect()))
+                .collect();
+            (planar.join(), ecef)
+        });
+        drop(all);
+        let mut trees: [KindTrees; 6] = Default::default();
+        if let Ok(planar) = planar {
+            for ((slot, planar), ecef) in trees.iter_mut().zip(planar).zip(ecef) {
+                slot.planar = planar;
+                slot.ecef = ecef;
+            }
+        } else {
+            // The planar thread cannot fail short of running out of memory;
+            // if it did, fall back to building everything here.
+            for (slot, assets) in trees.iter_mut().zip(&per_kind) {
+                slot.planar = RTree::bulk_load(assets.iter().cloned().map(PlanarEntry).collect());
+                slot.ecef = RTree::bulk_load(assets.iter().cloned().map(EcefEntry).collect());
+            }
+        }
+        Self { trees, by_id }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    pub fn get(&self, id: AssetId) -> Option<&Arc<IndexedAsset>> {
+        self.by_id.get(&id)
+    }
+
+    /// Adds an asset or replaces the one with the same id.
+    pub fn upsert(&mut self, asset: IndexedAsset) {
+        self.remove(asset.id);
+        let asset = Arc::new(asset);
+        let trees = &mut self.trees[asset.kind.index()];
+        trees.planar.insert(PlanarEntry(asset.clone()));
+        trees.ecef.insert(EcefEntry(asset.clone()));
+        self.by_id.insert(asset.id, asset);
+    }
+
+    /// Removes an asset; returns whether it was there.
+    pub fn remove(&mut self, id: AssetId) -> bool {
+        let Some(asset) = self.by_id.remove(&id) else {
+            return false;
+        };
+        let trees = &mut self.trees[asset.kind.index()];
+        trees.planar.remove(&PlanarEntry(asset.clone()));
+        trees.ecef.remove(&EcefEntry(asset));
+        true
+    }
+
+    fn kinds(kinds: &[AssetKind]) -> Vec<AssetKind> {
+        if kinds.is_empty() {
+            AssetKind::ALL.to_vec()
+        } else {
+            let mut k = kinds.to_vec();
+            k.sort();
+            k.dedup();
+            k
+        }
+    }
+
+    /// Assets whose geometry intersects the box, ordered by id.
+    pub fn intersecting(&self, bbox: LonLatBox, kinds: &[AssetKind]) -> Vec<Arc<IndexedAsset>> {
+        let envelope = AABB::from_corners([bbox.min_lon, bbox.min_lat], [bbox.max_lon, bbox.max_lat]);
+        let rect = Rect::new(
+            Coord { x: bbox.min_lon, y: bbox.min_lat },
+            Coord { x: bbox.max_lon, y: bbox.max_lat },
+        );
+        let mut out: Vec<Arc<IndexedAsset>> = Vec::new();
+        for kind in Self::kinds(kinds) {
+            let trees = &self.trees[kind.index()];
+            for entry in trees.planar.locate_in_envelope_intersecting(&envelope) {
+                let asset = &entry.0;
+                let inside = envelope.contains_envelope(&asset.lonlat_envelope);
+                if inside || asset.geometry.intersects(&rect) {
+                    out.push(asset.clone());
+                }
+            }
+        }
+        out.sort_by_key(|a| a.id);
+        out
+    }
+
+    /// Polygonal assets that contain the point (boundary included),
+    /// ordered by id.
+    pub fn containing(&self, point: Point<f64>, kinds: &[AssetKind]) -> Vec<Arc<IndexedAsset>> {
+        let mut out = Vec::new();
+        for kind in Self::kinds(kinds) {
+            let trees = &self.trees[kind.index()];
+            let at = AABB::from_point([point.x(), point.y()]);
+            for entry in trees.planar.locate_in_envelope_intersecting(&at) {
+                if entry.0.is_areal() && entry.0.geometry.intersects(&point) {
+                    out.push(entry.0.clone());
+                }
+            }
+        }
+        out.sort_by_key(|a| a.id);
+        out
+    }
+
+    /// The nearest assets to a point, closest first (ties by id), exact in
+    /// the metric of `geodesy`. A polygon containing the point is at 0 m.
+    pub fn nearby(&self, query: &NearbyQuery) -> Vec<NearbyHit> {
+        if query.limit == 0 {
+            return Vec::new();
+        }
+        let kinds = Self::kinds(&query.kinds);
+        let q = Ecef::from_point(query.point);
+        let max_chord_2 = query
+            .radius_m
+            .map(|r| chord_m_for_distance_m(r).powi(2))
+            .unwrap_or(f64::INFINITY);
+
+        let containing = self.containing(query.point, &kinds);
+        let contained_ids: HashSet<AssetId> = containing.iter().map(|a| a.id).collect();
+        let mut hits: Vec<(f64, Arc<IndexedAsset>)> =
+            containing.into_iter().map(|a| (0.0, a)).collect();
+
+        // Each kind's iterator yields in ascending chord order; taking
+        // `limit` from each and merging gives the global `limit` nearest.
+        for kind in kinds {
+            let mut taken = 0;
+            for (entry, d2) in self.trees[kind.index()].ecef.nearest_neighbor_iter_with_distance_2(&q) {
+                if d2 > max_chord_2 || taken >= query.limit {
+                    break;
+                }
+                if contained_ids.contains(&entry.0.id) {
+                    continue;
+                }
+                hits.push((d2, entry.0.clone()));
+                taken += 1;
+            }
+        }
+        hits.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
+        hits.truncate(query.limit);
+        hits.into_iter()
+            .map(|(d2, asset)| NearbyHit {
+                asset,
+                distance_m: distance_m_from_chord_m(d2.sqrt()),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spatial::distance_m;
+    use geo::{LineString, Polygon};
+
+    fn point(id: i64, kind: AssetKind, lon: f64, lat: f64) -> IndexedAsset {
+        IndexedAsset::new(AssetId(id), kind, Geometry::Point(Point::new(lon, lat)))
+    }
+
+    fn square(id: i64, kind: AssetKind, lon: f64, lat: f64, d: f64) -> IndexedAsset {
+        let ring = LineString::from(vec![
+            (lon, lat),
+            (lon + d, lat),
+            (lon + d, lat + d),
+            (lon, lat + d),
+            (lon, lat),
+        ]);
+        IndexedAsset::new(AssetId(id), kind, Geometry::Polygon(Polygon::new(ring, vec![])))
+    }
+
+    /// A deterministic scatter of lights around the Bell Tower.
+    fn scatter(n: i64) -> Vec<IndexedAsset> {
+        (1..=n)
+            .map(|i| {
+                let t = i as f64;
+                let lon = 116.39 + ((t * 0.618_033_988_7) % 1.0) * 0.02;
+                let lat = 39.93 + ((t * 0.414_213_562_3) % 1.0) * 0.02;
+                point(i, AssetKind::Light, lon, lat)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nearest_matches_brute_force_in_metres() {
+        let assets = scatter(2_000);
+        let truth: Vec<(i64, Point<f64>)> = assets
+            .iter()
+            .map(|a| match a.geometry {
+                Geometry::Point(p) => (a.id.0, p),
+                _ => unreachable!("scatter makes points"),
+            })
+            .collect();
+        let index = AssetIndex::build(assets);
+        for q in [Point::new(116.395, 39.941), Point::new(116.3901, 39.9499), Point::new(116.41, 39.93)] {
+            let mut expected: Vec<(f64, i64)> = truth.iter().map(|(id, p)| (distance_m(q, *p), *id)).collect();
+            expected.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let got = index.nearby(&NearbyQuery { point: q, kinds: vec![], radius_m: None, limit: 10 });
+            let got_ids: Vec<i64> = got.iter().map(|h| h.asset.id.0).collect();
+            let want_ids: Vec<i64> = expected.iter().take(10).map(|e| e.1).collect();
+            assert_eq!(got_ids, want_ids);
+            for (hit, (d, _)) in got.iter().zip(&expected) {
+                assert!((hit.distance_m - d).abs() < 1e-6);
+            }
+            let within = index.nearby(&NearbyQuery { point: q, kinds: vec![], radius_m: Some(150.0), limit: usize::MAX });
+            let want = expected.iter().filter(|e| e.0 <= 150.0).count();
+            assert_eq!(within.len(), want);
+            assert!(within.iter().all(|h| h.distance_m <= 150.0));
+        }
+    }
+
+    #[test]
+    fn nearest_is_by_metres_not_degrees() {
+        // At 40° N a degree of longitude is ~23 % shorter than a degree of
+        // latitude: the east neighbour 0.00012° away (10.3 m) is nearer
+        // than the north one 0.0001° away (11.1 m).
+        let index = AssetIndex::build(vec![
+            point(1, AssetKind::Light, 116.3951, 39.9413),
+            point(2, AssetKind::Light, 116.39522, 39.9412),
+        ]);
+        let hits = index.nearby(&NearbyQuery {
+            point: Point::new(116.3951, 39.9412),
+            kinds: vec![],
+            radius_m: None,
+            limit: 2,
+        });
+        assert_eq!(hits[0].asset.id, AssetId(2));
+        assert!((hits[0].distance_m - 10.256).abs() < 0.01, "{}", hits[0].distance_m);
+        assert!((hits[1].distance_m - 11.103).abs() < 0.01, "{}", hits[1].distance_m);
+    }
+
+    #[test]
+    fn polygons_containing_the_point_come_first_at_zero() {
+        let index = AssetIndex::build(vec![
+            square(1, AssetKind::Courtyard, 116.3950, 39.9410, 0.0003),
+            point(2, AssetKind::Drainage, 116.39515, 39.94115),
+            square(3, AssetKind::Courtyard, 116.3960, 39.9410, 0.0003),
+        ]);
+        let q = Point::new(116.3951, 39.9411);
+        let hits = index.nearby(&NearbyQuery { point: q, kinds: vec![], radius_m: None, limit: 3 });
+        let ids: Vec<i64> = hits.iter().map(|h| h.asset.id.0).collect();
+        assert_eq!(ids, vec![1, 2, 3]);
+        assert_eq!(hits[0].distance_m, 0.0);
+        // The other courtyard's nearest edge is at 116.3960: ~76.8 m east.
+        let expected = distance_m(q, Point::new(116.3960, 39.9411));
+        assert!((hits[2].distance_m - expected).abs() < 0.01, "{}", hits[2].distance_m);
+
+        let drainage_only = index.nearby(&NearbyQuery { point: q, kinds: vec![AssetKind::Drainage], radius_m: None, limit: 5 });
+        assert_eq!(drainage_only.len(), 1);
+        assert_eq!(index.containing(q, &[]).len(), 1);
+        assert!(index.containing(Point::new(116.40, 39.95), &[]).is_empty());
+    }
+
+    #[test]
+    fn bbox_finds_intersecting_geometry_not_just_envelopes() {
+        // A diagonal lane whose envelope covers the box's corner but whose
+        // line does not.
+        let lane = IndexedAsset::new(
+            AssetId(1),
+            AssetKind::Lane,
+            Geometry::LineString(LineString::from(vec![(116.390, 39.940), (116.400, 39.950)])),
+        );
+        let index = AssetIndex::build(vec![lane, point(2, AssetKind::Light, 116.3985, 39.9405)]);
+        let corner = LonLatBox { min_lon: 116.398, min_lat: 39.940, max_lon: 116.400, max_lat: 39.941 };
+        let ids: Vec<i64> = index.intersecting(corner, &[]).iter().map(|a| a.id.0).collect();
+        assert_eq!(ids, vec![2]);
+        let across = LonLatBox { min_lon: 116.394, min_lat: 39.944, max_lon: 116.396, max_lat: 39.946 };
+        let ids: Vec<i64> = index.intersecting(across, &[]).iter().map(|a| a.id.0).collect();
+        assert_eq!(ids, vec![1]);
+        assert!(index.intersecting(across, &[AssetKind::Light]).is_empty());
+    }
+
+    #[test]
+    fn upsert_moves_and_remove_forgets() {
+        let mut index = AssetIndex::build(scatter(100));
+        let q = Point::new(116.5, 40.5);
+        index.upsert(point(7, AssetKind::Light, 116.5, 40.5));
+        let hits = index.nearby(&NearbyQuery { point: q, kinds: vec![], radius_m: Some(1.0), limit: 5 });
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].asset.id, AssetId(7));
+        assert_eq!(index.len(), 100);
+        assert!(index.remove(AssetId(7)));
+        assert!(!index.remove(AssetId(7)));
+        assert_eq!(index.len(), 99);
+        let hits = index.nearby(&NearbyQuery { point: q, kinds: vec![], radius_m: Some(1.0), limit: 5 });
+        assert!(hits.is_empty());
+    }
+}
