@@ -5,5 +5,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod demo;
 pub mod domain;
+pub mod generate;
+pub mod registry;
 pub mod spatial;
+pub mod store;
+pub mod telemetry;
+pub mod tokens;

@@ -8,8 +8,8 @@
 
 use super::{
     AssetKind, ChargerAccess, ChargerStatus, Condition, District, DrainageType, ElevatorStatus,
-    FieldError, HeritageGrade, LightSensor, LightStatus, LightType, Paving, PondingRisk,
-    Structure, ValidationError,
+    FieldError, HeritageGrade, LightSensor, LightStatus, LightType, Paving, PondingRisk, Structure,
+    ValidationError,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -183,7 +183,10 @@ impl AssetAttributes {
     /// Parses and validates the `properties` of a feature of `kind`.
     /// `kind` itself and the read-only properties are skipped. Errors
     /// carry JSON pointers relative to the properties object.
-    pub fn parse(kind: AssetKind, properties: &Map<String, Value>) -> Result<Self, ValidationError> {
+    pub fn parse(
+        kind: AssetKind,
+        properties: &Map<String, Value>,
+    ) -> Result<Self, ValidationError> {
         let mut input = properties.clone();
         input.remove("kind");
         for key in READ_ONLY_PROPERTIES {
@@ -191,21 +194,31 @@ impl AssetAttributes {
         }
         // JSON null means "not given", as in a merge patch.
         input.retain(|_, v| !v.is_null());
-        let value = Value::Object(input);
-        let attributes = match kind {
-            AssetKind::Courtyard => AssetAttributes::Courtyard(deserialize(value)?),
-            AssetKind::Building => AssetAttributes::Building(deserialize(value)?),
-            AssetKind::Lane => AssetAttributes::Lane(deserialize(value)?),
-            AssetKind::Drainage => AssetAttributes::Drainage(deserialize(value)?),
-            AssetKind::Light => AssetAttributes::Light(deserialize(value)?),
-            AssetKind::Charger => AssetAttributes::Charger(deserialize(value)?),
-        };
+        let attributes = Self::from_stored(kind, input)?;
         let errors = attributes.range_errors();
         if errors.is_empty() {
             Ok(attributes)
         } else {
             Err(ValidationError { errors })
         }
+    }
+
+    /// Reads attributes written by this service earlier. Range checks are
+    /// not repeated, so that tightening a rule never makes stored assets
+    /// unreadable; the structure must still match.
+    pub fn from_stored(
+        kind: AssetKind,
+        stored: Map<String, Value>,
+    ) -> Result<Self, ValidationError> {
+        let value = Value::Object(stored);
+        Ok(match kind {
+            AssetKind::Courtyard => AssetAttributes::Courtyard(deserialize(value)?),
+            AssetKind::Building => AssetAttributes::Building(deserialize(value)?),
+            AssetKind::Lane => AssetAttributes::Lane(deserialize(value)?),
+            AssetKind::Drainage => AssetAttributes::Drainage(deserialize(value)?),
+            AssetKind::Light => AssetAttributes::Light(deserialize(value)?),
+            AssetKind::Charger => AssetAttributes::Charger(deserialize(value)?),
+        })
     }
 
     pub fn kind(&self) -> AssetKind {
@@ -265,7 +278,10 @@ impl AssetAttributes {
                 c.count("storeys", a.storeys, 1, 120);
                 if let Some(year) = a.year_built {
                     if !(1000..=2100).contains(&year) {
-                        c.push("year_built", format!("must be between 1000 and 2100, got {year}"));
+                        c.push(
+                            "year_built",
+                            format!("must be between 1000 and 2100, got {year}"),
+                        );
                     }
                 }
             }
@@ -280,7 +296,10 @@ impl AssetAttributes {
                 if let Some(date) = &a.last_cleared {
                     let format = time::macros::format_description!("[year]-[month]-[day]");
                     if time::Date::parse(date, format).is_err() {
-                        c.push("last_cleared", format!("must be a date YYYY-MM-DD, got {date:?}"));
+                        c.push(
+                            "last_cleared",
+                            format!("must be a date YYYY-MM-DD, got {date:?}"),
+                        );
                     }
                 }
             }
@@ -322,7 +341,8 @@ struct Checks {
 
 impl Checks {
     fn push(&mut self, field: &str, detail: String) {
-        self.errors.push(FieldError::new(format!("/{field}"), detail));
+        self.errors
+            .push(FieldError::new(format!("/{field}"), detail));
     }
 
     fn text(&mut self, field: &str, value: &Option<String>, max_chars: usize) {
@@ -331,8 +351,14 @@ impl Checks {
         if text.trim().is_empty() {
             self.push(field, "must not be blank".into());
         } else if chars > max_chars {
-            self.push(field, format!("must be at most {max_chars} characters, got {chars}"));
-        } else if text.chars().any(|ch| ch.is_control() && ch != '\n' && ch != '\t') {
+            self.push(
+                field,
+                format!("must be at most {max_chars} characters, got {chars}"),
+            );
+        } else if text
+            .chars()
+            .any(|ch| ch.is_control() && ch != '\n' && ch != '\t')
+        {
             self.push(field, "must not contain control characters".into());
         }
     }
@@ -395,20 +421,90 @@ mod tests {
     #[test]
     fn bad_attributes_are_named() {
         let cases = [
-            (AssetKind::Courtyard, json!({"colour": "red"}), "/colour", "unknown field `colour`"),
-            (AssetKind::Courtyard, json!({"condition": 6}), "/condition", "from 1 to 5"),
-            (AssetKind::Courtyard, json!({"households": "six"}), "/households", "invalid type"),
-            (AssetKind::Courtyard, json!({"district": "gotham"}), "/district", "unknown variant"),
-            (AssetKind::Building, json!({"storeys": 0}), "/storeys", "between 1 and 120"),
-            (AssetKind::Building, json!({"year_built": 3000}), "/year_built", "between 1000"),
-            (AssetKind::Lane, json!({"width_m": -2}), "/width_m", "between 0.3"),
-            (AssetKind::Drainage, json!({}), "", "missing field `drainage_type`"),
-            (AssetKind::Drainage, json!({"drainage_type": "inlet", "last_cleared": "yesterday"}), "/last_cleared", "YYYY-MM-DD"),
-            (AssetKind::Light, json!({"light_type": "laser"}), "/light_type", "unknown variant"),
-            (AssetKind::Light, json!({"light_type": "wall", "sensor": "sonar"}), "/sensor", "unknown variant"),
-            (AssetKind::Charger, json!({"ports": 0}), "/ports", "between 1 and 500"),
-            (AssetKind::Charger, json!({"ports": 4, "name": " "}), "/name", "blank"),
-            (AssetKind::Charger, json!({"ports": 4, "name": "x".repeat(201)}), "/name", "at most 200"),
+            (
+                AssetKind::Courtyard,
+                json!({"colour": "red"}),
+                "/colour",
+                "unknown field `colour`",
+            ),
+            (
+                AssetKind::Courtyard,
+                json!({"condition": 6}),
+                "/condition",
+                "from 1 to 5",
+            ),
+            (
+                AssetKind::Courtyard,
+                json!({"households": "six"}),
+                "/households",
+                "invalid type",
+            ),
+            (
+                AssetKind::Courtyard,
+                json!({"district": "gotham"}),
+                "/district",
+                "unknown variant",
+            ),
+            (
+                AssetKind::Building,
+                json!({"storeys": 0}),
+                "/storeys",
+                "between 1 and 120",
+            ),
+            (
+                AssetKind::Building,
+                json!({"year_built": 3000}),
+                "/year_built",
+                "between 1000",
+            ),
+            (
+                AssetKind::Lane,
+                json!({"width_m": -2}),
+                "/width_m",
+                "between 0.3",
+            ),
+            (
+                AssetKind::Drainage,
+                json!({}),
+                "",
+                "missing field `drainage_type`",
+            ),
+            (
+                AssetKind::Drainage,
+                json!({"drainage_type": "inlet", "last_cleared": "yesterday"}),
+                "/last_cleared",
+                "YYYY-MM-DD",
+            ),
+            (
+                AssetKind::Light,
+                json!({"light_type": "laser"}),
+                "/light_type",
+                "unknown variant",
+            ),
+            (
+                AssetKind::Light,
+                json!({"light_type": "wall", "sensor": "sonar"}),
+                "/sensor",
+                "unknown variant",
+            ),
+            (
+                AssetKind::Charger,
+                json!({"ports": 0}),
+                "/ports",
+                "between 1 and 500",
+            ),
+            (
+                AssetKind::Charger,
+                json!({"ports": 4, "name": " "}),
+                "/name",
+                "blank",
+            ),
+            (
+                AssetKind::Charger,
+                json!({"ports": 4, "name": "x".repeat(201)}),
+                "/name",
+                "at most 200",
+            ),
         ];
         for (kind, input, pointer, needle) in cases {
             let err = parse(kind, input.clone()).expect_err(&format!("{input} accepted"));

@@ -57,7 +57,10 @@ impl IndexedAsset {
     }
 
     fn is_areal(&self) -> bool {
-        matches!(self.geometry, Geometry::Polygon(_) | Geometry::MultiPolygon(_))
+        matches!(
+            self.geometry,
+            Geometry::Polygon(_) | Geometry::MultiPolygon(_)
+        )
     }
 
     /// Squared chord from `q` to the nearest point of the asset's
@@ -176,7 +179,9 @@ impl AssetIndex {
             let planar = scope.spawn(|| {
                 per_kind
                     .iter()
-                    .map(|assets| RTree::bulk_load(assets.iter().cloned().map(PlanarEntry).collect()))
+                    .map(|assets| {
+                        RTree::bulk_load(assets.iter().cloned().map(PlanarEntry).collect())
+                    })
                     .collect::<Vec<_>>()
             });
             let ecef: Vec<RTree<EcefEntry>> = per_kind
@@ -209,6 +214,14 @@ impl AssetIndex {
 
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
+    }
+
+    /// How many assets of these kinds (all when empty) are indexed.
+    pub fn count(&self, kinds: &[AssetKind]) -> usize {
+        Self::kinds(kinds)
+            .iter()
+            .map(|k| self.trees[k.index()].planar.size())
+            .sum()
     }
 
     pub fn get(&self, id: AssetId) -> Option<&Arc<IndexedAsset>> {
@@ -249,10 +262,17 @@ impl AssetIndex {
 
     /// Assets whose geometry intersects the box, ordered by id.
     pub fn intersecting(&self, bbox: LonLatBox, kinds: &[AssetKind]) -> Vec<Arc<IndexedAsset>> {
-        let envelope = AABB::from_corners([bbox.min_lon, bbox.min_lat], [bbox.max_lon, bbox.max_lat]);
+        let envelope =
+            AABB::from_corners([bbox.min_lon, bbox.min_lat], [bbox.max_lon, bbox.max_lat]);
         let rect = Rect::new(
-            Coord { x: bbox.min_lon, y: bbox.min_lat },
-            Coord { x: bbox.max_lon, y: bbox.max_lat },
+            Coord {
+                x: bbox.min_lon,
+                y: bbox.min_lat,
+            },
+            Coord {
+                x: bbox.max_lon,
+                y: bbox.max_lat,
+            },
         );
         let mut out: Vec<Arc<IndexedAsset>> = Vec::new();
         for kind in Self::kinds(kinds) {
@@ -308,7 +328,10 @@ impl AssetIndex {
         // `limit` from each and merging gives the global `limit` nearest.
         for kind in kinds {
             let mut taken = 0;
-            for (entry, d2) in self.trees[kind.index()].ecef.nearest_neighbor_iter_with_distance_2(&q) {
+            for (entry, d2) in self.trees[kind.index()]
+                .ecef
+                .nearest_neighbor_iter_with_distance_2(&q)
+            {
                 if d2 > max_chord_2 || taken >= query.limit {
                     break;
                 }
@@ -348,7 +371,11 @@ mod tests {
             (lon, lat + d),
             (lon, lat),
         ]);
-        IndexedAsset::new(AssetId(id), kind, Geometry::Polygon(Polygon::new(ring, vec![])))
+        IndexedAsset::new(
+            AssetId(id),
+            kind,
+            Geometry::Polygon(Polygon::new(ring, vec![])),
+        )
     }
 
     /// A deterministic scatter of lights around the Bell Tower.
@@ -374,17 +401,34 @@ mod tests {
             })
             .collect();
         let index = AssetIndex::build(assets);
-        for q in [Point::new(116.395, 39.941), Point::new(116.3901, 39.9499), Point::new(116.41, 39.93)] {
-            let mut expected: Vec<(f64, i64)> = truth.iter().map(|(id, p)| (distance_m(q, *p), *id)).collect();
+        for q in [
+            Point::new(116.395, 39.941),
+            Point::new(116.3901, 39.9499),
+            Point::new(116.41, 39.93),
+        ] {
+            let mut expected: Vec<(f64, i64)> = truth
+                .iter()
+                .map(|(id, p)| (distance_m(q, *p), *id))
+                .collect();
             expected.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            let got = index.nearby(&NearbyQuery { point: q, kinds: vec![], radius_m: None, limit: 10 });
+            let got = index.nearby(&NearbyQuery {
+                point: q,
+                kinds: vec![],
+                radius_m: None,
+                limit: 10,
+            });
             let got_ids: Vec<i64> = got.iter().map(|h| h.asset.id.0).collect();
             let want_ids: Vec<i64> = expected.iter().take(10).map(|e| e.1).collect();
             assert_eq!(got_ids, want_ids);
             for (hit, (d, _)) in got.iter().zip(&expected) {
                 assert!((hit.distance_m - d).abs() < 1e-6);
             }
-            let within = index.nearby(&NearbyQuery { point: q, kinds: vec![], radius_m: Some(150.0), limit: usize::MAX });
+            let within = index.nearby(&NearbyQuery {
+                point: q,
+                kinds: vec![],
+                radius_m: Some(150.0),
+                limit: usize::MAX,
+            });
             let want = expected.iter().filter(|e| e.0 <= 150.0).count();
             assert_eq!(within.len(), want);
             assert!(within.iter().all(|h| h.distance_m <= 150.0));
@@ -407,8 +451,16 @@ mod tests {
             limit: 2,
         });
         assert_eq!(hits[0].asset.id, AssetId(2));
-        assert!((hits[0].distance_m - 10.256).abs() < 0.01, "{}", hits[0].distance_m);
-        assert!((hits[1].distance_m - 11.103).abs() < 0.01, "{}", hits[1].distance_m);
+        assert!(
+            (hits[0].distance_m - 10.256).abs() < 0.01,
+            "{}",
+            hits[0].distance_m
+        );
+        assert!(
+            (hits[1].distance_m - 11.103).abs() < 0.01,
+            "{}",
+            hits[1].distance_m
+        );
     }
 
     #[test]
@@ -419,15 +471,29 @@ mod tests {
             square(3, AssetKind::Courtyard, 116.3960, 39.9410, 0.0003),
         ]);
         let q = Point::new(116.3951, 39.9411);
-        let hits = index.nearby(&NearbyQuery { point: q, kinds: vec![], radius_m: None, limit: 3 });
+        let hits = index.nearby(&NearbyQuery {
+            point: q,
+            kinds: vec![],
+            radius_m: None,
+            limit: 3,
+        });
         let ids: Vec<i64> = hits.iter().map(|h| h.asset.id.0).collect();
         assert_eq!(ids, vec![1, 2, 3]);
         assert_eq!(hits[0].distance_m, 0.0);
         // The other courtyard's nearest edge is at 116.3960: ~76.8 m east.
         let expected = distance_m(q, Point::new(116.3960, 39.9411));
-        assert!((hits[2].distance_m - expected).abs() < 0.01, "{}", hits[2].distance_m);
+        assert!(
+            (hits[2].distance_m - expected).abs() < 0.01,
+            "{}",
+            hits[2].distance_m
+        );
 
-        let drainage_only = index.nearby(&NearbyQuery { point: q, kinds: vec![AssetKind::Drainage], radius_m: None, limit: 5 });
+        let drainage_only = index.nearby(&NearbyQuery {
+            point: q,
+            kinds: vec![AssetKind::Drainage],
+            radius_m: None,
+            limit: 5,
+        });
         assert_eq!(drainage_only.len(), 1);
         assert_eq!(index.containing(q, &[]).len(), 1);
         assert!(index.containing(Point::new(116.40, 39.95), &[]).is_empty());
@@ -443,11 +509,29 @@ mod tests {
             Geometry::LineString(LineString::from(vec![(116.390, 39.940), (116.400, 39.950)])),
         );
         let index = AssetIndex::build(vec![lane, point(2, AssetKind::Light, 116.3985, 39.9405)]);
-        let corner = LonLatBox { min_lon: 116.398, min_lat: 39.940, max_lon: 116.400, max_lat: 39.941 };
-        let ids: Vec<i64> = index.intersecting(corner, &[]).iter().map(|a| a.id.0).collect();
+        let corner = LonLatBox {
+            min_lon: 116.398,
+            min_lat: 39.940,
+            max_lon: 116.400,
+            max_lat: 39.941,
+        };
+        let ids: Vec<i64> = index
+            .intersecting(corner, &[])
+            .iter()
+            .map(|a| a.id.0)
+            .collect();
         assert_eq!(ids, vec![2]);
-        let across = LonLatBox { min_lon: 116.394, min_lat: 39.944, max_lon: 116.396, max_lat: 39.946 };
-        let ids: Vec<i64> = index.intersecting(across, &[]).iter().map(|a| a.id.0).collect();
+        let across = LonLatBox {
+            min_lon: 116.394,
+            min_lat: 39.944,
+            max_lon: 116.396,
+            max_lat: 39.946,
+        };
+        let ids: Vec<i64> = index
+            .intersecting(across, &[])
+            .iter()
+            .map(|a| a.id.0)
+            .collect();
         assert_eq!(ids, vec![1]);
         assert!(index.intersecting(across, &[AssetKind::Light]).is_empty());
     }
@@ -457,14 +541,24 @@ mod tests {
         let mut index = AssetIndex::build(scatter(100));
         let q = Point::new(116.5, 40.5);
         index.upsert(point(7, AssetKind::Light, 116.5, 40.5));
-        let hits = index.nearby(&NearbyQuery { point: q, kinds: vec![], radius_m: Some(1.0), limit: 5 });
+        let hits = index.nearby(&NearbyQuery {
+            point: q,
+            kinds: vec![],
+            radius_m: Some(1.0),
+            limit: 5,
+        });
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].asset.id, AssetId(7));
         assert_eq!(index.len(), 100);
         assert!(index.remove(AssetId(7)));
         assert!(!index.remove(AssetId(7)));
         assert_eq!(index.len(), 99);
-        let hits = index.nearby(&NearbyQuery { point: q, kinds: vec![], radius_m: Some(1.0), limit: 5 });
+        let hits = index.nearby(&NearbyQuery {
+            point: q,
+            kinds: vec![],
+            radius_m: Some(1.0),
+            limit: 5,
+        });
         assert!(hits.is_empty());
     }
 }

@@ -69,7 +69,10 @@ pub fn parse_geometry(
         "MultiPolygon" => {
             let parts = walker.array(coordinates, "/coordinates", "an array of polygons")?;
             if parts.is_empty() {
-                return Err(ValidationError::single("/coordinates", "MultiPolygon has no polygons"));
+                return Err(ValidationError::single(
+                    "/coordinates",
+                    "MultiPolygon has no polygons",
+                ));
             }
             let mut polygons = Vec::with_capacity(parts.len());
             for (i, part) in parts.iter().enumerate() {
@@ -95,7 +98,12 @@ struct Walker {
 }
 
 impl Walker {
-    fn array<'v>(&self, value: &'v Value, at: &str, what: &str) -> Result<&'v Vec<Value>, ValidationError> {
+    fn array<'v>(
+        &self,
+        value: &'v Value,
+        at: &str,
+        what: &str,
+    ) -> Result<&'v Vec<Value>, ValidationError> {
         value
             .as_array()
             .ok_or_else(|| ValidationError::single(at, format!("must be {what}")))
@@ -121,10 +129,9 @@ impl Walker {
         }
         let mut numbers = [0.0f64; 3];
         for (i, item) in items.iter().enumerate() {
-            numbers[i] = item
-                .as_f64()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| ValidationError::single(format!("{at}/{i}"), "must be a finite number"))?;
+            numbers[i] = item.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+                ValidationError::single(format!("{at}/{i}"), "must be a finite number")
+            })?;
         }
         let (lon, lat) = (numbers[0], numbers[1]);
         if !(-180.0..=180.0).contains(&lon) {
@@ -168,7 +175,10 @@ impl Walker {
         if coords.len() < 4 {
             return Err(ValidationError::single(
                 at,
-                format!("a linear ring needs at least 4 positions, got {}", coords.len()),
+                format!(
+                    "a linear ring needs at least 4 positions, got {}",
+                    coords.len()
+                ),
             ));
         }
         if coords.first() != coords.last() {
@@ -191,7 +201,10 @@ impl Walker {
     fn polygon(&mut self, value: &Value, at: &str) -> Result<Polygon<f64>, ValidationError> {
         let rings_json = self.array(value, at, "an array of linear rings")?;
         if rings_json.is_empty() {
-            return Err(ValidationError::single(at, "a Polygon needs an exterior ring"));
+            return Err(ValidationError::single(
+                at,
+                "a Polygon needs an exterior ring",
+            ));
         }
         let mut rings = Vec::with_capacity(rings_json.len());
         for (i, ring) in rings_json.iter().enumerate() {
@@ -307,12 +320,16 @@ fn check_parts_disjoint(multi: &MultiPolygon<f64>) -> Result<(), ValidationError
     for polygon in &multi.0 {
         exteriors.push(polygon.exterior().clone());
     }
-    if let Some((a, b, _)) = Intersections::from_iter(segments(&exteriors))
-        .find(|(a, b, _)| a.ring != b.ring)
+    if let Some((a, b, _)) =
+        Intersections::from_iter(segments(&exteriors)).find(|(a, b, _)| a.ring != b.ring)
     {
         return Err(ValidationError::single(
             format!("/coordinates/{}", a.ring.max(b.ring)),
-            format!("polygons {} and {} of the MultiPolygon intersect", a.ring.min(b.ring), a.ring.max(b.ring)),
+            format!(
+                "polygons {} and {} of the MultiPolygon intersect",
+                a.ring.min(b.ring),
+                a.ring.max(b.ring)
+            ),
         ));
     }
     for (i, p) in multi.0.iter().enumerate() {
@@ -338,13 +355,25 @@ mod tests {
     }
 
     fn square(lon: f64, lat: f64, d: f64) -> Value {
-        json!([[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]])
+        json!([
+            [lon, lat],
+            [lon + d, lat],
+            [lon + d, lat + d],
+            [lon, lat + d],
+            [lon, lat]
+        ])
     }
 
     #[test]
     fn valid_geometries_parse() {
-        let point = parse(json!({"type": "Point", "coordinates": [116.3951, 39.9412, 44.0]}), GeometryShape::Point);
-        assert_eq!(point.ok(), Some(Geometry::Point(Point::new(116.3951, 39.9412))));
+        let point = parse(
+            json!({"type": "Point", "coordinates": [116.3951, 39.9412, 44.0]}),
+            GeometryShape::Point,
+        );
+        assert_eq!(
+            point.ok(),
+            Some(Geometry::Point(Point::new(116.3951, 39.9412)))
+        );
         let line = json!({"type": "LineString", "coordinates": [[116.39, 39.94], [116.40, 39.94]]});
         assert!(parse(line, GeometryShape::Line).is_ok());
         let poly = json!({"type": "Polygon", "coordinates": [square(116.39, 39.94, 0.001)]});
@@ -367,28 +396,129 @@ mod tests {
 
     #[test]
     fn bad_geometries_are_rejected_with_a_pointer() {
-        let bow_tie = json!([[116.39, 39.94], [116.40, 39.95], [116.40, 39.94], [116.39, 39.95], [116.39, 39.94]]);
+        let bow_tie = json!([
+            [116.39, 39.94],
+            [116.40, 39.95],
+            [116.40, 39.94],
+            [116.39, 39.95],
+            [116.39, 39.94]
+        ]);
         let cases = [
-            (json!({"type": "Point", "coordinates": [116.39, 91.0]}), GeometryShape::Point, "/coordinates/1", "latitude 91"),
-            (json!({"type": "Point", "coordinates": [181.0, 39.0]}), GeometryShape::Point, "/coordinates/0", "longitude 181"),
-            (json!({"type": "Point", "coordinates": ["116", 39.0]}), GeometryShape::Point, "/coordinates/0", "finite number"),
-            (json!({"type": "Point", "coordinates": [116.0]}), GeometryShape::Point, "/coordinates", "2 or 3 numbers"),
-            (json!({"type": "Point", "coordinates": [116.39, 39.94]}), GeometryShape::Area, "/type", "Polygon or MultiPolygon"),
-            (json!({"type": "Polygon", "coordinates": [square(116.39, 39.94, 0.001)]}), GeometryShape::Point, "/type", "needs a Point"),
-            (json!({"type": "Pointy", "coordinates": [1, 2]}), GeometryShape::Point, "/type", "needs a Point"),
-            (json!({"coordinates": [1, 2]}), GeometryShape::Point, "/type", "\"type\""),
-            (json!({"type": "Point"}), GeometryShape::Point, "/coordinates", "no coordinates"),
+            (
+                json!({"type": "Point", "coordinates": [116.39, 91.0]}),
+                GeometryShape::Point,
+                "/coordinates/1",
+                "latitude 91",
+            ),
+            (
+                json!({"type": "Point", "coordinates": [181.0, 39.0]}),
+                GeometryShape::Point,
+                "/coordinates/0",
+                "longitude 181",
+            ),
+            (
+                json!({"type": "Point", "coordinates": ["116", 39.0]}),
+                GeometryShape::Point,
+                "/coordinates/0",
+                "finite number",
+            ),
+            (
+                json!({"type": "Point", "coordinates": [116.0]}),
+                GeometryShape::Point,
+                "/coordinates",
+                "2 or 3 numbers",
+            ),
+            (
+                json!({"type": "Point", "coordinates": [116.39, 39.94]}),
+                GeometryShape::Area,
+                "/type",
+                "Polygon or MultiPolygon",
+            ),
+            (
+                json!({"type": "Polygon", "coordinates": [square(116.39, 39.94, 0.001)]}),
+                GeometryShape::Point,
+                "/type",
+                "needs a Point",
+            ),
+            (
+                json!({"type": "Pointy", "coordinates": [1, 2]}),
+                GeometryShape::Point,
+                "/type",
+                "needs a Point",
+            ),
+            (
+                json!({"coordinates": [1, 2]}),
+                GeometryShape::Point,
+                "/type",
+                "\"type\"",
+            ),
+            (
+                json!({"type": "Point"}),
+                GeometryShape::Point,
+                "/coordinates",
+                "no coordinates",
+            ),
             (json!([1, 2]), GeometryShape::Point, "", "geometry object"),
-            (json!({"type": "LineString", "coordinates": [[116.39, 39.94], [116.39, 39.94]]}), GeometryShape::Line, "/coordinates", "two distinct"),
-            (json!({"type": "Polygon", "coordinates": [[[116.39, 39.94], [116.40, 39.94], [116.40, 39.95], [116.39, 39.95]]]}), GeometryShape::Area, "/coordinates/0", "not closed"),
-            (json!({"type": "Polygon", "coordinates": [[[116.39, 39.94], [116.40, 39.94], [116.39, 39.94]]]}), GeometryShape::Area, "/coordinates/0", "at least 4"),
-            (json!({"type": "Polygon", "coordinates": [[[116.39, 39.94], [116.40, 39.94], [116.41, 39.94], [116.39, 39.94]]]}), GeometryShape::Area, "/coordinates/0", "intersects itself"),
-            (json!({"type": "Polygon", "coordinates": [bow_tie]}), GeometryShape::Area, "/coordinates/0", "intersects itself"),
-            (json!({"type": "Polygon", "coordinates": []}), GeometryShape::Area, "/coordinates", "exterior ring"),
-            (json!({"type": "Polygon", "coordinates": [square(116.39, 39.94, 0.001), square(116.50, 39.94, 0.0002)]}), GeometryShape::Area, "/coordinates/1", "outside the exterior"),
-            (json!({"type": "Polygon", "coordinates": [square(116.39, 39.94, 0.001), square(116.3905, 39.9405, 0.001)]}), GeometryShape::Area, "/coordinates/0", "rings 0 and 1 intersect"),
-            (json!({"type": "MultiPolygon", "coordinates": [[square(116.39, 39.94, 0.001)], [square(116.3905, 39.9405, 0.001)]]}), GeometryShape::Area, "/coordinates/1", "intersect"),
-            (json!({"type": "MultiPolygon", "coordinates": [[square(116.39, 39.94, 0.001)], [square(116.3902, 39.9402, 0.0001)]]}), GeometryShape::Area, "/coordinates/1", "inside polygon 0"),
+            (
+                json!({"type": "LineString", "coordinates": [[116.39, 39.94], [116.39, 39.94]]}),
+                GeometryShape::Line,
+                "/coordinates",
+                "two distinct",
+            ),
+            (
+                json!({"type": "Polygon", "coordinates": [[[116.39, 39.94], [116.40, 39.94], [116.40, 39.95], [116.39, 39.95]]]}),
+                GeometryShape::Area,
+                "/coordinates/0",
+                "not closed",
+            ),
+            (
+                json!({"type": "Polygon", "coordinates": [[[116.39, 39.94], [116.40, 39.94], [116.39, 39.94]]]}),
+                GeometryShape::Area,
+                "/coordinates/0",
+                "at least 4",
+            ),
+            (
+                json!({"type": "Polygon", "coordinates": [[[116.39, 39.94], [116.40, 39.94], [116.41, 39.94], [116.39, 39.94]]]}),
+                GeometryShape::Area,
+                "/coordinates/0",
+                "intersects itself",
+            ),
+            (
+                json!({"type": "Polygon", "coordinates": [bow_tie]}),
+                GeometryShape::Area,
+                "/coordinates/0",
+                "intersects itself",
+            ),
+            (
+                json!({"type": "Polygon", "coordinates": []}),
+                GeometryShape::Area,
+                "/coordinates",
+                "exterior ring",
+            ),
+            (
+                json!({"type": "Polygon", "coordinates": [square(116.39, 39.94, 0.001), square(116.50, 39.94, 0.0002)]}),
+                GeometryShape::Area,
+                "/coordinates/1",
+                "outside the exterior",
+            ),
+            (
+                json!({"type": "Polygon", "coordinates": [square(116.39, 39.94, 0.001), square(116.3905, 39.9405, 0.001)]}),
+                GeometryShape::Area,
+                "/coordinates/0",
+                "rings 0 and 1 intersect",
+            ),
+            (
+                json!({"type": "MultiPolygon", "coordinates": [[square(116.39, 39.94, 0.001)], [square(116.3905, 39.9405, 0.001)]]}),
+                GeometryShape::Area,
+                "/coordinates/1",
+                "intersect",
+            ),
+            (
+                json!({"type": "MultiPolygon", "coordinates": [[square(116.39, 39.94, 0.001)], [square(116.3902, 39.9402, 0.0001)]]}),
+                GeometryShape::Area,
+                "/coordinates/1",
+                "inside polygon 0",
+            ),
         ];
         for (input, shape, pointer, needle) in cases {
             let err = parse(input.clone(), shape).expect_err(&format!("{input} accepted"));
@@ -408,8 +538,13 @@ mod tests {
             .collect();
         let input = json!({"type": "Polygon", "coordinates": [ring]});
         let err = parse(input.clone(), GeometryShape::Area).expect_err("too many vertices");
-        assert!(err.errors[0].detail.contains("more than 10000 vertices"), "{err}");
-        let generous = GeometryLimits { max_vertices: 100_000 };
+        assert!(
+            err.errors[0].detail.contains("more than 10000 vertices"),
+            "{err}"
+        );
+        let generous = GeometryLimits {
+            max_vertices: 100_000,
+        };
         assert!(parse_geometry(&input, GeometryShape::Area, generous).is_ok());
     }
 }

@@ -59,21 +59,39 @@ mod tests {
         let area = derive_measures(&Geometry::Polygon(courtyard))
             .area_m2
             .unwrap_or_default();
-        assert!((area - 711.728_773_266_077).abs() / 711.73 < 0.005, "{area}");
+        assert!(
+            (area - 711.728_773_266_077).abs() / 711.73 < 0.005,
+            "{area}"
+        );
 
         let degree = Polygon::new(
-            LineString::from(vec![(116.0, 39.0), (117.0, 39.0), (117.0, 40.0), (116.0, 40.0)]),
+            LineString::from(vec![
+                (116.0, 39.0),
+                (117.0, 39.0),
+                (117.0, 40.0),
+                (116.0, 40.0),
+            ]),
             vec![],
         );
         let area = derive_measures(&Geometry::Polygon(degree))
             .area_m2
             .unwrap_or_default();
-        assert!((area - 9_549_468_853.921_387).abs() / 9.549e9 < 0.005, "{area}");
+        assert!(
+            (area - 9_549_468_853.921_387).abs() / 9.549e9 < 0.005,
+            "{area}"
+        );
 
-        let lane = LineString::from(vec![(116.3940, 39.9420), (116.3950, 39.9421), (116.3960, 39.9420)]);
+        let lane = LineString::from(vec![
+            (116.3940, 39.9420),
+            (116.3950, 39.9421),
+            (116.3960, 39.9420),
+        ]);
         let length = derive_measures(&Geometry::LineString(lane))
             .length_m
             .unwrap_or_default();
-        assert!((length - 172.368_460_338_199_95).abs() / 172.37 < 0.005, "{length}");
+        assert!(
+            (length - 172.368_460_338_199_95).abs() / 172.37 < 0.005,
+            "{length}"
+        );
     }
 }

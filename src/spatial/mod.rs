@@ -51,10 +51,14 @@ impl LonLatBox {
             }
         }
         if min_lon > max_lon {
-            return Err(format!("bbox minlon {min_lon} is greater than maxlon {max_lon}"));
+            return Err(format!(
+                "bbox minlon {min_lon} is greater than maxlon {max_lon}"
+            ));
         }
         if min_lat > max_lat {
-            return Err(format!("bbox minlat {min_lat} is greater than maxlat {max_lat}"));
+            return Err(format!(
+                "bbox minlat {min_lat} is greater than maxlat {max_lat}"
+            ));
         }
         Ok(Self {
             min_lon,

@@ -1,0 +1,99 @@
+//! Extractors that turn every malformed request into a problem+json.
+
+use super::ApiError;
+use crate::domain::Version;
+use crate::registry::Precondition;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// A JSON body (`application/json`, `application/geo+json` or any other
+/// `+json` type), as a `serde_json::Value`.
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(JsonBody(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let status = rejection.status();
+    let detail = match &rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            "send the body as application/json or application/geo+json".to_string()
+        }
+        other => other.body_text(),
+    };
+    if status == axum::http::StatusCode::BAD_REQUEST
+        || status == axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    {
+        ApiError::bad_request(format!("malformed JSON body: {detail}"))
+    } else {
+        ApiError::Rejected { status, detail }
+    }
+}
+
+/// Query parameters; unknown or malformed ones are a 400.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(QueryParams(value)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::bad_request(
+                format!("bad query parameters: {}", e.body_text()),
+            )),
+            Err(other) => Err(ApiError::bad_request(other.body_text())),
+        }
+    }
+}
+
+/// The `If-Match` header as a precondition on an asset's version.
+pub struct IfMatch(pub Precondition);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let values: Vec<&str> = parts
+            .headers
+            .get_all(header::IF_MATCH)
+            .iter()
+            .map(|v| {
+                v.to_str()
+                    .map_err(|_| ApiError::bad_request("If-Match is not valid ASCII"))
+            })
+            .collect::<Result<_, _>>()?;
+        if values.is_empty() {
+            return Ok(IfMatch(Precondition::None));
+        }
+        let mut versions = Vec::new();
+        for tag in values.iter().flat_map(|v| v.split(',')).map(str::trim) {
+            if tag == "*" {
+                return Ok(IfMatch(Precondition::Any));
+            }
+            // If-Match uses strong comparison: weak tags never match.
+            if let Some(inner) = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                if let Ok(n) = inner.parse::<i64>() {
+                    versions.push(Version(n));
+                }
+            } else if !tag.starts_with("W/\"") {
+                return Err(ApiError::bad_request(format!(
+                    "If-Match value {tag:?} is not an entity tag; send the ETag as given, quotes included"
+                )));
+            }
+        }
+        Ok(IfMatch(Precondition::OneOf(versions)))
+    }
+}

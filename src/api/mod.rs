@@ -1,0 +1,84 @@
+//! HTTP surface. Handlers are thin: extract → authorise → one service
+//! call → render. Every error is an RFC 9457 problem+json.
+
+mod assets;
+mod auth;
+mod extract;
+mod feature;
+mod health;
+mod problem;
+
+pub use feature::feature;
+pub use problem::ApiError;
+
+use crate::registry::Registry;
+use crate::tokens::Tokens;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted, bytes.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct ApiState {
+    pub registry: Arc<Registry>,
+    pub tokens: Arc<Tokens>,
+}
+
+/// Request ids: a per-process random prefix and a counter, cheap and
+/// unique enough to follow one request through the logs.
+#[derive(Clone)]
+struct SequentialRequestId {
+    prefix: u32,
+    next: Arc<AtomicU64>,
+}
+
+impl MakeRequestId for SequentialRequestId {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{:08x}-{n}", self.prefix)
+            .parse()
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// The whole application's routes with their middleware.
+pub fn router(state: ApiState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let mut prefix = [0u8; 4];
+    let _ = getrandom::fill(&mut prefix);
+    let make_id = SequentialRequestId {
+        prefix: u32::from_le_bytes(prefix),
+        next: Arc::new(AtomicU64::new(1)),
+    };
+    Router::new()
+        .merge(health::router())
+        .merge(assets::router())
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(problem::panic_response))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<axum::body::Body>| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, make_id))
+}

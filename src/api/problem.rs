@@ -1,0 +1,172 @@
+//! RFC 9457 problem details. Client errors say exactly what was wrong;
+//! server errors say nothing of the cause, which is logged instead.
+
+use crate::domain::{FieldError, ValidationError};
+use crate::registry::RegistryError;
+use crate::store::StoreError;
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{detail}")]
+    BadRequest { detail: String },
+    #[error("{0}")]
+    Invalid(ValidationError),
+    #[error("{detail}")]
+    Unauthorized { detail: String },
+    #[error("{detail}")]
+    Forbidden { detail: String },
+    #[error("{detail}")]
+    NotFound { detail: String },
+    #[error("{detail}")]
+    PreconditionFailed { detail: String },
+    #[error("{detail}")]
+    Rejected { status: StatusCode, detail: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+impl ApiError {
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            detail: detail.into(),
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::BadRequest { .. } => (
+                StatusCode::BAD_REQUEST,
+                "/problems/bad-request",
+                "Bad request",
+            ),
+            ApiError::Invalid(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/invalid-input",
+                "Invalid input",
+            ),
+            ApiError::Unauthorized { .. } => (
+                StatusCode::UNAUTHORIZED,
+                "/problems/unauthorized",
+                "Authentication required",
+            ),
+            ApiError::Forbidden { .. } => {
+                (StatusCode::FORBIDDEN, "/problems/forbidden", "Not allowed")
+            }
+            ApiError::NotFound { .. } => {
+                (StatusCode::NOT_FOUND, "/problems/not-found", "Not found")
+            }
+            ApiError::PreconditionFailed { .. } => (
+                StatusCode::PRECONDITION_FAILED,
+                "/problems/precondition-failed",
+                "Precondition failed",
+            ),
+            ApiError::Rejected { status, .. } => {
+                (*status, "/problems/bad-request", "Request rejected")
+            }
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "/problems/internal",
+                "Internal server error",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind, title) = self.parts();
+        let (detail, errors) = match &self {
+            ApiError::Invalid(v) => (v.to_string(), Some(v.errors.as_slice())),
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "request failed");
+                (
+                    "The server could not complete the request; it has been logged.".to_string(),
+                    None,
+                )
+            }
+            other => (other.to_string(), None),
+        };
+        let body = Problem {
+            kind,
+            title,
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        let mut response = (status, Json(body)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        ApiError::Invalid(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::Invalid(v) => ApiError::Invalid(v),
+            RegistryError::NotFound(id) => ApiError::NotFound {
+                detail: format!("asset {id} does not exist"),
+            },
+            RegistryError::VersionMismatch { id, current } => ApiError::PreconditionFailed {
+                detail: format!(
+                    "asset {id} is at version {} (ETag {}); the If-Match given is stale. Fetch it again and retry",
+                    current.0,
+                    current.etag()
+                ),
+            },
+            RegistryError::Forbidden(detail) => ApiError::Forbidden { detail },
+            RegistryError::Store(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound {
+        detail: format!("no resource at {}", uri.path()),
+    }
+}
+
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::Rejected {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        detail: format!("{method} is not allowed on {}", uri.path()),
+    }
+}
+
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal("handler panicked".into()).into_response()
+}

@@ -1,0 +1,109 @@
+//! Wiring: settings → store → services → HTTP server.
+
+use crate::api::{self, ApiState};
+use crate::demo;
+use crate::registry::{Registry, RegistryError};
+use crate::spatial::GeometryLimits;
+use crate::store::{self, StoreError};
+use crate::tokens::Tokens;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `sqlite://FILE`.
+    pub database_url: String,
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: String,
+    /// Load the bundled demo fixtures into an empty database.
+    pub demo: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot load the demo data: {0}")]
+    Demo(#[from] RegistryError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    listener: TcpListener,
+    state: ApiState,
+}
+
+impl Application {
+    /// Opens the database (creating and migrating it), rebuilds the index,
+    /// loads the demo if asked, and binds the listener.
+    pub async fn build(settings: &Settings) -> Result<Self, AppError> {
+        let store = store::open(&settings.database_url).await?;
+        let registry = Arc::new(Registry::open(store.clone(), GeometryLimits::default()).await?);
+        if settings.demo {
+            demo::load_if_empty(&registry).await?;
+        }
+        let tokens = Arc::new(Tokens::new(store));
+        let listener = TcpListener::bind(&settings.listen)
+            .await
+            .map_err(|source| AppError::Listen {
+                addr: settings.listen.clone(),
+                source,
+            })?;
+        Ok(Self {
+            listener,
+            state: ApiState { registry, tokens },
+        })
+    }
+
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), AppError> {
+        if let Some(addr) = self.local_addr() {
+            tracing::info!(%addr, "hutong listening");
+        }
+        axum::serve(self.listener, api::router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(AppError::Serve)
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,276 @@
+//! The `hutong` command line.
+
+use crate::app::{self, Application, Settings};
+use crate::demo::features_of;
+use crate::domain::{District, Role};
+use crate::generate::CityGenerator;
+use crate::registry::Registry;
+use crate::spatial::GeometryLimits;
+use crate::store;
+use crate::tokens::Tokens;
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const DEFAULT_DB: &str = "sqlite://hutong.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hutong",
+    version,
+    about = "Geospatial service for hutong renovation"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service.
+    Serve {
+        /// Database URL.
+        #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
+        db: String,
+        /// Address to listen on.
+        #[arg(long, env = "HUTONG_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Load the bundled demo data into an empty database.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Import assets from a GeoJSON FeatureCollection, all or nothing.
+    Import {
+        file: PathBuf,
+        #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
+        db: String,
+    },
+    /// Export every asset.
+    Export {
+        #[arg(long, value_enum, default_value = "geojson")]
+        format: ExportFormat,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
+        db: String,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Write deterministic city-scale assets as GeoJSON, for benchmarks.
+    Generate {
+        #[arg(long)]
+        assets: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Only point assets (drainage, lights, chargers).
+        #[arg(long)]
+        points_only: bool,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Geojson,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create a token; it is printed once, as the last line.
+    Create {
+        #[arg(long)]
+        role: Role,
+        /// Limit the token to one district.
+        #[arg(long)]
+        district: Option<District>,
+        /// A note on whom the token is for.
+        #[arg(long)]
+        label: Option<String>,
+        #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
+        db: String,
+    },
+}
+
+/// A failed command, with the message for the user.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CliError(pub String);
+
+fn fail(context: &str) -> impl Fn(&dyn std::fmt::Display) -> CliError + '_ {
+    move |e| CliError(format!("{context}: {e}"))
+}
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Serve { db, listen, demo } => {
+            let settings = Settings {
+                database_url: db,
+                listen,
+                demo,
+            };
+            let app = Application::build(&settings)
+                .await
+                .map_err(|e| CliError(e.to_string()))?;
+            app.run_until(app::shutdown_signal())
+                .await
+                .map_err(|e| CliError(e.to_string()))
+        }
+        Command::Import { file, db } => import(&file, &db).await,
+        Command::Export {
+            format: ExportFormat::Geojson,
+            out,
+            db,
+        } => export(out, &db).await,
+        Command::Token {
+            action:
+                TokenAction::Create {
+                    role,
+                    district,
+                    label,
+                    db,
+                },
+        } => {
+            let store = store::open(&db)
+                .await
+                .map_err(|e| fail("cannot open the database")(&e))?;
+            let tokens = Tokens::new(store);
+            let (token, record) = tokens
+                .create(role, district, label.as_deref())
+                .await
+                .map_err(|e| fail("cannot create the token")(&e))?;
+            println!(
+                "created token {} with role {}{} (shown once; keep it secret):",
+                record.id,
+                record.role,
+                record
+                    .district
+                    .map(|d| format!(" in district {d}"))
+                    .unwrap_or_default()
+            );
+            println!("{token}");
+            Ok(())
+        }
+        Command::Generate {
+            assets,
+            seed,
+            points_only,
+            out,
+        } => generate(assets, seed, points_only, &out),
+    }
+}
+
+async fn import(file: &PathBuf, db: &str) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(file).map_err(|e| fail(&file.display().to_string())(&e))?;
+    let document: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| fail(&format!("{} is not JSON", file.display()))(&e))?;
+    drop(text);
+    let features = features_of(&document).map_err(|e| fail(&file.display().to_string())(&e))?;
+    let store = store::open(db)
+        .await
+        .map_err(|e| fail("cannot open the database")(&e))?;
+    let registry = Registry::open(store, GeometryLimits::default())
+        .await
+        .map_err(|e| fail("cannot open the database")(&e))?;
+
+    let bar = ProgressBar::new(features.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("checking");
+    let mut drafts = Vec::with_capacity(features.len());
+    for (i, feature) in features.iter().enumerate() {
+        match registry.draft_from_feature(feature) {
+            Ok(draft) => drafts.push(draft),
+            Err(e) => {
+                bar.abandon();
+                return Err(CliError(format!(
+                    "feature {i} (0-based) is invalid: {e}. Nothing was imported."
+                )));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.set_message("storing");
+    let stored = registry
+        .insert_all(&drafts)
+        .await
+        .map_err(|e| fail("import failed, nothing was imported")(&e))?;
+    bar.finish_with_message("done");
+    println!("imported {} assets from {}", stored.len(), file.display());
+    Ok(())
+}
+
+async fn export(out: Option<PathBuf>, db: &str) -> Result<(), CliError> {
+    let store = store::open(db)
+        .await
+        .map_err(|e| fail("cannot open the database")(&e))?;
+    let registry = Arc::new(
+        Registry::open(store, GeometryLimits::default())
+            .await
+            .map_err(|e| fail("cannot open the database")(&e))?,
+    );
+    let sink: Box<dyn Write> = match &out {
+        Some(path) => Box::new(
+            std::fs::File::create(path).map_err(|e| fail(&path.display().to_string())(&e))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut writer = BufWriter::new(sink);
+    let write_err = |e: std::io::Error| CliError(format!("cannot write the export: {e}"));
+    writer
+        .write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+        .map_err(write_err)?;
+    let mut first = true;
+    registry
+        .for_each_page(1_000, |views| {
+            for view in views {
+                if !first {
+                    writer.write_all(b",\n")?;
+                }
+                first = false;
+                serde_json::to_writer(&mut writer, &crate::api::feature(&view, None))?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| fail("export failed")(&e))?;
+    writer.write_all(b"\n]}\n").map_err(write_err)?;
+    writer.flush().map_err(write_err)?;
+    Ok(())
+}
+
+fn generate(assets: u64, seed: u64, points_only: bool, out: &PathBuf) -> Result<(), CliError> {
+    let file = std::fs::File::create(out).map_err(|e| fail(&out.display().to_string())(&e))?;
+    let mut writer = BufWriter::new(file);
+    let write_err = |e: std::io::Error| CliError(format!("cannot write {}: {e}", out.display()));
+    writer
+        .write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+        .map_err(write_err)?;
+    let bar = ProgressBar::new(assets);
+    for (i, feature) in CityGenerator::new(seed, points_only)
+        .take(assets as usize)
+        .enumerate()
+    {
+        if i > 0 {
+            writer.write_all(b",\n").map_err(write_err)?;
+        }
+        serde_json::to_writer(&mut writer, &feature).map_err(|e| write_err(e.into()))?;
+        if i % 10_000 == 0 {
+            bar.set_position(i as u64);
+        }
+    }
+    writer.write_all(b"\n]}\n").map_err(write_err)?;
+    writer.flush().map_err(write_err)?;
+    bar.finish();
+    println!("wrote {assets} assets to {}", out.display());
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! The bundled demo: Zhonglouwan Hutong by the Bell and Drum Towers
+//! (Dongcheng) and a piece of Huilongguan (Changping). See
+//! `fixtures/README.md`.
+
+use crate::domain::ValidationError;
+use crate::registry::{Registry, RegistryError};
+use serde_json::Value;
+
+/// The demo assets as a GeoJSON FeatureCollection.
+pub const DEMO_ASSETS: &str = include_str!("../fixtures/demo-assets.geojson");
+
+/// The features of a GeoJSON FeatureCollection document.
+pub fn features_of(collection: &Value) -> Result<&Vec<Value>, ValidationError> {
+    if collection.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
+        return Err(ValidationError::single(
+            "/type",
+            "must be \"FeatureCollection\"",
+        ));
+    }
+    collection
+        .get("features")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ValidationError::single("/features", "must be an array of Features"))
+}
+
+/// Loads the demo when the database has no assets; returns how many
+/// assets were loaded.
+pub async fn load_if_empty(registry: &Registry) -> Result<usize, RegistryError> {
+    if registry.asset_count() > 0 {
+        tracing::info!("database already has assets; demo not loaded");
+        return Ok(0);
+    }
+    let collection: Value = serde_json::from_str(DEMO_ASSETS)
+        .map_err(|e| ValidationError::single("", format!("demo fixtures are not JSON: {e}")))?;
+    let mut drafts = Vec::new();
+    for (i, feature) in features_of(&collection)?.iter().enumerate() {
+        drafts.push(
+            registry
+                .draft_from_feature(feature)
+                .map_err(|e| e.nested_under(&format!("/features/{i}")))?,
+        );
+    }
+    let stored = registry.insert_all(&drafts).await?;
+    tracing::info!(assets = stored.len(), "demo data loaded");
+    Ok(stored.len())
+}

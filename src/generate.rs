@@ -1,0 +1,147 @@
+//! Deterministic city-scale data for benchmarks: assets spread over
+//! Beijing's urban area in neighbourhood clusters, seeded so the same
+//! seed always gives the same data.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
+
+/// Beijing's built-up area, degrees.
+const WEST: f64 = 116.10;
+const EAST: f64 = 116.70;
+const SOUTH: f64 = 39.75;
+const NORTH: f64 = 40.15;
+const METRES_PER_DEGREE_LAT: f64 = 111_035.0;
+const METRES_PER_DEGREE_LON: f64 = 85_300.0;
+
+const DISTRICTS: &[&str] = &[
+    "dongcheng",
+    "xicheng",
+    "chaoyang",
+    "haidian",
+    "fengtai",
+    "changping",
+];
+
+/// A seeded generator of GeoJSON asset Features.
+pub struct CityGenerator {
+    rng: ChaCha8Rng,
+    centre: (f64, f64),
+    left_in_cluster: u32,
+    points_only: bool,
+}
+
+impl CityGenerator {
+    /// `points_only`: drainage points, lights and chargers only (what
+    /// most of a city's assets are).
+    pub fn new(seed: u64, points_only: bool) -> Self {
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            centre: (116.4, 39.9),
+            left_in_cluster: 0,
+            points_only,
+        }
+    }
+
+    /// A point near the current neighbourhood centre; a new centre every
+    /// few hundred assets.
+    fn next_point(&mut self) -> (f64, f64) {
+        if self.left_in_cluster == 0 {
+            self.centre = (
+                self.rng.random_range(WEST..EAST),
+                self.rng.random_range(SOUTH..NORTH),
+            );
+            self.left_in_cluster = self.rng.random_range(100..600);
+        }
+        self.left_in_cluster -= 1;
+        let dx = self.rng.random_range(-400.0..400.0) / METRES_PER_DEGREE_LON;
+        let dy = self.rng.random_range(-400.0..400.0) / METRES_PER_DEGREE_LAT;
+        (round7(self.centre.0 + dx), round7(self.centre.1 + dy))
+    }
+
+    /// The next Feature.
+    pub fn next_feature(&mut self) -> Value {
+        let (lon, lat) = self.next_point();
+        let district = DISTRICTS[self.rng.random_range(0..DISTRICTS.len())];
+        let roll: u32 = self.rng.random_range(0..100);
+        let roll = if self.points_only { roll % 70 } else { roll };
+        let drainage_type = ["inlet", "manhole", "inlet"][self.rng.random_range(0..3)];
+        let light_type = ["street", "wall", "courtyard"][self.rng.random_range(0..3)];
+        match roll {
+            0..=24 => {
+                json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"kind": "drainage", "district": district,
+                    "drainage_type": drainage_type,
+                    "condition": self.rng.random_range(1..=5)}})
+            }
+            25..=59 => {
+                json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"kind": "light", "district": district,
+                    "light_type": light_type,
+                    "status": if self.rng.random_range(0..10) == 0 { "faulty" } else { "working" }}})
+            }
+            60..=69 => {
+                json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"kind": "charger", "district": district, "ports": self.rng.random_range(2..=20)}})
+            }
+            70..=79 => {
+                let w = self.rng.random_range(15.0..40.0) / METRES_PER_DEGREE_LON;
+                let h = self.rng.random_range(15.0..40.0) / METRES_PER_DEGREE_LAT;
+                json!({"type": "Feature", "geometry": rect(lon, lat, w, h),
+                    "properties": {"kind": "courtyard", "district": district,
+                        "households": self.rng.random_range(1..=12), "condition": self.rng.random_range(1..=5)}})
+            }
+            80..=94 => {
+                let w = self.rng.random_range(6.0..20.0) / METRES_PER_DEGREE_LON;
+                let h = self.rng.random_range(5.0..9.0) / METRES_PER_DEGREE_LAT;
+                json!({"type": "Feature", "geometry": rect(lon, lat, w, h),
+                    "properties": {"kind": "building", "district": district, "storeys": self.rng.random_range(1..=6)}})
+            }
+            _ => {
+                let len = self.rng.random_range(50.0..300.0) / METRES_PER_DEGREE_LON;
+                json!({"type": "Feature", "geometry": {"type": "LineString",
+                        "coordinates": [[lon, lat], [round7(lon + len / 2.0), round7(lat + 0.00002)], [round7(lon + len), lat]]},
+                    "properties": {"kind": "lane", "district": district, "width_m": self.rng.random_range(3.0..9.0)}})
+            }
+        }
+    }
+}
+
+fn round7(x: f64) -> f64 {
+    (x * 1e7).round() / 1e7
+}
+
+fn rect(lon: f64, lat: f64, w: f64, h: f64) -> Value {
+    let (x1, y1) = (round7(lon + w), round7(lat + h));
+    json!({"type": "Polygon", "coordinates": [[[lon, lat], [x1, lat], [x1, y1], [lon, y1], [lon, lat]]]})
+}
+
+impl Iterator for CityGenerator {
+    type Item = Value;
+    fn next(&mut self) -> Option<Value> {
+        Some(self.next_feature())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_data_different_seed_different_data() {
+        let a: Vec<Value> = CityGenerator::new(7, false).take(200).collect();
+        let b: Vec<Value> = CityGenerator::new(7, false).take(200).collect();
+        let c: Vec<Value> = CityGenerator::new(8, false).take(200).collect();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn points_only_makes_points() {
+        assert!(
+            CityGenerator::new(1, true)
+                .take(500)
+                .all(|f| f["geometry"]["type"] == "Point")
+        );
+    }
+}

@@ -1,0 +1,501 @@
+//! The asset registry: the use cases of recording assets. A write goes to
+//! the store in a transaction and, only after it commits, into the spatial
+//! index, so index and store never disagree. Writes are serialized here
+//! (SQLite has one writer anyway) so that index updates apply in commit
+//! order.
+
+use crate::domain::{
+    Asset, AssetAttributes, AssetDraft, AssetId, AssetKind, Principal, ValidationError, Version,
+};
+use crate::spatial::{
+    AssetIndex, GeometryLimits, IndexedAsset, LonLatBox, NearbyQuery, derive_measures,
+    parse_geometry,
+};
+use crate::store::{Store, StoreError};
+use serde_json::{Map, Value};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("invalid asset: {0}")]
+    Invalid(#[from] ValidationError),
+    #[error("asset {0} does not exist")]
+    NotFound(AssetId),
+    #[error("asset {id} has version {current:?}, not the one in If-Match")]
+    VersionMismatch { id: AssetId, current: Version },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// What `If-Match` asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// No `If-Match`: unconditional.
+    None,
+    /// `If-Match: *`: the asset must exist.
+    Any,
+    /// The asset's version must be one of these (none parsed: never).
+    OneOf(Vec<Version>),
+}
+
+/// An asset as shown to clients: stored state plus values derived from
+/// its surroundings at read time.
+#[derive(Debug, Clone)]
+pub struct AssetView {
+    pub asset: Asset,
+    /// For a building: the courtyard that contains it.
+    pub courtyard_id: Option<AssetId>,
+}
+
+/// One page of a listing.
+#[derive(Debug)]
+pub struct AssetPage {
+    pub assets: Vec<AssetView>,
+    pub number_matched: u64,
+}
+
+/// Query of a listing.
+#[derive(Debug, Clone)]
+pub struct AssetFilter {
+    pub kinds: Vec<AssetKind>,
+    pub bbox: Option<LonLatBox>,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+pub struct Registry {
+    store: Arc<dyn Store>,
+    index: RwLock<AssetIndex>,
+    writes: tokio::sync::Mutex<()>,
+    limits: GeometryLimits,
+}
+
+fn store_error(id: AssetId, e: StoreError) -> RegistryError {
+    match e {
+        StoreError::NotFound => RegistryError::NotFound(id),
+        StoreError::VersionMismatch { current } => RegistryError::VersionMismatch { id, current },
+        other => RegistryError::Store(other),
+    }
+}
+
+fn object_at<'v>(value: &'v Value, key: &str) -> Result<&'v Map<String, Value>, ValidationError> {
+    match value.get(key) {
+        Some(Value::Object(map)) => Ok(map),
+        Some(_) => Err(ValidationError::single(
+            format!("/{key}"),
+            "must be a JSON object",
+        )),
+        None => Err(ValidationError::single(format!("/{key}"), "is required")),
+    }
+}
+
+/// RFC 7386 merge of a flat patch into properties: `null` removes.
+fn merge_properties(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
+    for (key, value) in patch {
+        if value.is_null() {
+            target.remove(key);
+        } else {
+            target.insert(key.clone(), value.clone());
+        }
+    }
+}
+
+impl Registry {
+    /// Opens the registry over a store, rebuilding the index from it.
+    pub async fn open(store: Arc<dyn Store>, limits: GeometryLimits) -> Result<Self, StoreError> {
+        let started = Instant::now();
+        let index = build_index(store.as_ref()).await?;
+        tracing::info!(
+            assets = index.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "spatial index rebuilt"
+        );
+        Ok(Self {
+            store,
+            index: RwLock::new(index),
+            writes: tokio::sync::Mutex::new(()),
+            limits,
+        })
+    }
+
+    fn read_index(&self) -> RwLockReadGuard<'_, AssetIndex> {
+        // A poisoned lock means a panic while writing the index, which the
+        // index code does not do; the data is still a valid tree.
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write_index(&self) -> RwLockWriteGuard<'_, AssetIndex> {
+        self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn asset_count(&self) -> usize {
+        self.read_index().len()
+    }
+
+    /// Parses a GeoJSON Feature into a validated draft. Error pointers are
+    /// relative to the feature.
+    pub fn draft_from_feature(&self, feature: &Value) -> Result<AssetDraft, ValidationError> {
+        if !feature.is_object() {
+            return Err(ValidationError::single(
+                "",
+                "body must be a GeoJSON Feature object",
+            ));
+        }
+        match feature.get("type").and_then(Value::as_str) {
+            Some("Feature") => {}
+            Some(other) => {
+                return Err(ValidationError::single(
+                    "/type",
+                    format!("must be \"Feature\", got {other:?}"),
+                ));
+            }
+            None => return Err(ValidationError::single("/type", "must be \"Feature\"")),
+        }
+        let properties = object_at(feature, "properties")?;
+        let kind = match properties.get("kind") {
+            Some(Value::String(text)) => text
+                .parse::<AssetKind>()
+                .map_err(|e| ValidationError::single("/properties/kind", e))?,
+            Some(_) => {
+                return Err(ValidationError::single(
+                    "/properties/kind",
+                    "must be a string",
+                ));
+            }
+            None => return Err(ValidationError::single("/properties/kind", "is required")),
+        };
+        let geometry_value = feature
+            .get("geometry")
+            .filter(|g| !g.is_null())
+            .ok_or_else(|| ValidationError::single("/geometry", "is required"))?;
+        let geometry = parse_geometry(geometry_value, kind.shape(), self.limits)
+            .map_err(|e| e.nested_under("/geometry"))?;
+        let attributes =
+            AssetAttributes::parse(kind, properties).map_err(|e| e.nested_under("/properties"))?;
+        let derived = derive_measures(&geometry);
+        Ok(AssetDraft {
+            geometry,
+            attributes,
+            derived,
+        })
+    }
+
+    fn view(&self, index: &AssetIndex, asset: Asset) -> AssetView {
+        let courtyard_id = if asset.kind() == AssetKind::Building {
+            index
+                .get(asset.id)
+                .and_then(|a| a.interior_point())
+                .and_then(|p| {
+                    index
+                        .containing(p, &[AssetKind::Courtyard])
+                        .first()
+                        .map(|c| c.id)
+                })
+        } else {
+            None
+        };
+        AssetView {
+            asset,
+            courtyard_id,
+        }
+    }
+
+    fn views(&self, assets: Vec<Asset>) -> Vec<AssetView> {
+        let index = self.read_index();
+        assets.into_iter().map(|a| self.view(&index, a)).collect()
+    }
+
+    fn check_scope(principal: &Principal, asset: &AssetDraft) -> Result<(), RegistryError> {
+        let district = asset.attributes.district();
+        if principal.may_act_in(district) {
+            Ok(())
+        } else {
+            Err(RegistryError::Forbidden(format!(
+                "this token is limited to district {}; the asset is in {}",
+                principal.district.map(|d| d.as_str()).unwrap_or("none"),
+                district.map(|d| d.as_str()).unwrap_or("no district")
+            )))
+        }
+    }
+
+    fn index_entry(asset: &Asset) -> IndexedAsset {
+        IndexedAsset::new(asset.id, asset.kind(), asset.geometry.clone())
+    }
+
+    /// Stores many drafts in one transaction (all or nothing), then
+    /// indexes them.
+    pub async fn insert_all(&self, drafts: &[AssetDraft]) -> Result<Vec<Asset>, RegistryError> {
+        let _writer = self.writes.lock().await;
+        let stored = self
+            .store
+            .insert_assets(drafts)
+            .await
+            .map_err(RegistryError::Store)?;
+        let mut index = self.write_index();
+        for asset in &stored {
+            index.upsert(Self::index_entry(asset));
+        }
+        Ok(stored)
+    }
+
+    pub async fn create(
+        &self,
+        principal: &Principal,
+        feature: &Value,
+    ) -> Result<AssetView, RegistryError> {
+        let draft = self.draft_from_feature(feature)?;
+        Self::check_scope(principal, &draft)?;
+        let stored = self.insert_all(std::slice::from_ref(&draft)).await?;
+        Ok(self.views(stored).remove(0))
+    }
+
+    pub async fn get(&self, id: AssetId) -> Result<AssetView, RegistryError> {
+        let asset = self
+            .store
+            .get_asset(id)
+            .await
+            .map_err(RegistryError::Store)?
+            .ok_or(RegistryError::NotFound(id))?;
+        Ok(self.views(vec![asset]).remove(0))
+    }
+
+    async fn current_for_write(
+        &self,
+        id: AssetId,
+        precondition: &Precondition,
+    ) -> Result<(Asset, Option<Version>), RegistryError> {
+        let current = self
+            .store
+            .get_asset(id)
+            .await
+            .map_err(RegistryError::Store)?
+            .ok_or(RegistryError::NotFound(id))?;
+        let expected = match precondition {
+            Precondition::None | Precondition::Any => None,
+            Precondition::OneOf(versions) => {
+                if !versions.contains(&current.version) {
+                    return Err(RegistryError::VersionMismatch {
+                        id,
+                        current: current.version,
+                    });
+                }
+                // The store checks again inside its transaction.
+                Some(current.version)
+            }
+        };
+        Ok((current, expected))
+    }
+
+    async fn write_update(
+        &self,
+        principal: &Principal,
+        id: AssetId,
+        precondition: &Precondition,
+        make_draft: impl FnOnce(&Asset) -> Result<AssetDraft, RegistryError>,
+    ) -> Result<AssetView, RegistryError> {
+        let _writer = self.writes.lock().await;
+        let (current, expected) = self.current_for_write(id, precondition).await?;
+        let draft = make_draft(&current)?;
+        if draft.kind() != current.kind() {
+            return Err(ValidationError::single(
+                "/properties/kind",
+                format!(
+                    "an asset's kind cannot change (it is a {}); delete it and create a new one",
+                    current.kind()
+                ),
+            )
+            .into());
+        }
+        let before = AssetDraft {
+            geometry: current.geometry.clone(),
+            attributes: current.attributes.clone(),
+            derived: current.derived,
+        };
+        Self::check_scope(principal, &before)?;
+        Self::check_scope(principal, &draft)?;
+        let updated = self
+            .store
+            .update_asset(id, expected, &draft)
+            .await
+            .map_err(|e| store_error(id, e))?;
+        self.write_index().upsert(Self::index_entry(&updated));
+        Ok(self.views(vec![updated]).remove(0))
+    }
+
+    /// Replaces an asset with a whole new Feature (PUT).
+    pub async fn replace(
+        &self,
+        principal: &Principal,
+        id: AssetId,
+        precondition: &Precondition,
+        feature: &Value,
+    ) -> Result<AssetView, RegistryError> {
+        let draft = self.draft_from_feature(feature)?;
+        self.write_update(principal, id, precondition, |_| Ok(draft))
+            .await
+    }
+
+    /// Merges a partial Feature into an asset (PATCH): `properties` are
+    /// merged as RFC 7386 says (null removes), `geometry` replaces.
+    pub async fn patch(
+        &self,
+        principal: &Principal,
+        id: AssetId,
+        precondition: &Precondition,
+        patch: &Value,
+    ) -> Result<AssetView, RegistryError> {
+        let Value::Object(patch_object) = patch else {
+            return Err(ValidationError::single("", "a patch must be a JSON object").into());
+        };
+        for key in patch_object.keys() {
+            if !matches!(key.as_str(), "type" | "id" | "geometry" | "properties") {
+                return Err(ValidationError::single(
+                    format!("/{key}"),
+                    "a patch may only carry type, geometry and properties",
+                )
+                .into());
+            }
+        }
+        let patch_properties = match patch_object.get("properties") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map.clone(),
+            Some(_) => {
+                return Err(ValidationError::single("/properties", "must be a JSON object").into());
+            }
+        };
+        let patch_geometry = patch_object
+            .get("geometry")
+            .filter(|g| !g.is_null())
+            .cloned();
+        self.write_update(principal, id, precondition, |current| {
+            let mut properties = current.attributes.to_json();
+            properties.insert("kind".into(), Value::from(current.kind().as_str()));
+            merge_properties(&mut properties, &patch_properties);
+            let geometry = match patch_geometry {
+                Some(g) => g,
+                None => serde_json::to_value(geojson::Geometry::from(geojson::GeometryValue::from(
+                    &current.geometry,
+                )))
+                .unwrap_or(Value::Null),
+            };
+            let feature = serde_json::json!({"type": "Feature", "geometry": geometry, "properties": properties});
+            Ok(self.draft_from_feature(&feature)?)
+        })
+        .await
+    }
+
+    pub async fn delete(
+        &self,
+        principal: &Principal,
+        id: AssetId,
+        precondition: &Precondition,
+    ) -> Result<Asset, RegistryError> {
+        let _writer = self.writes.lock().await;
+        let (current, expected) = self.current_for_write(id, precondition).await?;
+        if !principal.may_act_in(current.attributes.district()) {
+            return Err(RegistryError::Forbidden(
+                "this token may not delete assets outside its district".into(),
+            ));
+        }
+        let deleted = self
+            .store
+            .delete_asset(id, expected)
+            .await
+            .map_err(|e| store_error(id, e))?;
+        self.write_index().remove(id);
+        Ok(deleted)
+    }
+
+    /// A page of assets, by id, optionally within a bounding box.
+    pub async fn list(&self, filter: &AssetFilter) -> Result<AssetPage, RegistryError> {
+        let limit = filter.limit as usize;
+        let (ids, number_matched) = {
+            let index = self.read_index();
+            match filter.bbox {
+                Some(bbox) => {
+                    let hits = index.intersecting(bbox, &filter.kinds);
+                    let matched = hits.len() as u64;
+                    let ids: Vec<AssetId> = hits
+                        .iter()
+                        .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
+                        .take(limit)
+                        .map(|a| a.id)
+                        .collect();
+                    (Some(ids), matched)
+                }
+                None => (None, index.count(&filter.kinds) as u64),
+            }
+        };
+        let assets = match ids {
+            Some(ids) => self.store.get_assets(&ids).await,
+            None => {
+                self.store
+                    .list_assets(&filter.kinds, filter.limit, filter.offset)
+                    .await
+            }
+        }
+        .map_err(RegistryError::Store)?;
+        Ok(AssetPage {
+            assets: self.views(assets),
+            number_matched,
+        })
+    }
+
+    /// The nearest assets, closest first, with their distances in metres.
+    pub async fn nearby(
+        &self,
+        query: &NearbyQuery,
+    ) -> Result<Vec<(AssetView, f64)>, RegistryError> {
+        let hits = self.read_index().nearby(query);
+        let ids: Vec<AssetId> = hits.iter().map(|h| h.asset.id).collect();
+        let mut assets = self
+            .store
+            .get_assets(&ids)
+            .await
+            .map_err(RegistryError::Store)?;
+        assets.sort_by_key(|a| a.id);
+        let mut out = Vec::with_capacity(hits.len());
+        let views = self.views(assets);
+        for hit in hits {
+            if let Ok(pos) = views.binary_search_by_key(&hit.asset.id, |v| v.asset.id) {
+                out.push((views[pos].clone(), hit.distance_m));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every asset, in id order, a page at a time (for export).
+    pub async fn for_each_page(
+        &self,
+        page_size: u32,
+        mut visit: impl FnMut(Vec<AssetView>) -> std::io::Result<()>,
+    ) -> Result<(), RegistryError> {
+        let mut after = AssetId(0);
+        loop {
+            let assets = self
+                .store
+                .assets_after(after, page_size)
+                .await
+                .map_err(RegistryError::Store)?;
+            let Some(last) = assets.last() else {
+                return Ok(());
+            };
+            after = last.id;
+            visit(self.views(assets))
+                .map_err(|e| RegistryError::Store(StoreError::Corrupt(e.to_string())))?;
+        }
+    }
+}
+
+/// Loads every asset's geometry from the store into a fresh index.
+pub async fn build_index(store: &dyn Store) -> Result<AssetIndex, StoreError> {
+    let rows = store.index_rows().await?;
+    let entries = rows
+        .into_iter()
+        .map(|(id, kind, geometry)| IndexedAsset::new(id, kind, geometry))
+        .collect();
+    Ok(AssetIndex::build(entries))
+}

@@ -1,0 +1,105 @@
+//! Persistence. The only module that speaks SQL.
+//!
+//! Services see the [`Store`] trait; [`SqliteStore`] is the embedded
+//! implementation. A PostgreSQL/PostGIS implementation plugs in behind the
+//! same trait.
+
+mod error;
+mod sqlite;
+
+pub use error::StoreError;
+pub use sqlite::SqliteStore;
+
+use crate::domain::{Asset, AssetDraft, AssetId, AssetKind, District, Role, Version};
+use async_trait::async_trait;
+use geo::Geometry;
+use std::sync::Arc;
+
+/// What the spatial index needs of one stored asset.
+pub type IndexRow = (AssetId, AssetKind, Geometry<f64>);
+
+/// A stored API token, without the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub role: Role,
+    pub district: Option<District>,
+    pub label: Option<String>,
+}
+
+/// Storage of assets.
+#[async_trait]
+pub trait AssetStore: Send + Sync {
+    /// Inserts all drafts in one transaction: all are stored or none.
+    async fn insert_assets(&self, drafts: &[AssetDraft]) -> Result<Vec<Asset>, StoreError>;
+
+    async fn get_asset(&self, id: AssetId) -> Result<Option<Asset>, StoreError>;
+
+    /// The assets with these ids that exist, in ascending id order.
+    async fn get_assets(&self, ids: &[AssetId]) -> Result<Vec<Asset>, StoreError>;
+
+    /// A page of assets of the given kinds (all when empty), by id.
+    async fn list_assets(
+        &self,
+        kinds: &[AssetKind],
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<Asset>, StoreError>;
+
+    /// Up to `limit` assets with ids greater than `after`, by id: keyset
+    /// paging for walking a whole table.
+    async fn assets_after(&self, after: AssetId, limit: u32) -> Result<Vec<Asset>, StoreError>;
+
+    async fn count_assets(&self, kinds: &[AssetKind]) -> Result<u64, StoreError>;
+
+    /// Replaces an asset's geometry and attributes, bumping its version.
+    /// With `expected`, fails with [`StoreError::VersionMismatch`] unless
+    /// the stored version is that one.
+    async fn update_asset(
+        &self,
+        id: AssetId,
+        expected: Option<Version>,
+        draft: &AssetDraft,
+    ) -> Result<Asset, StoreError>;
+
+    /// Deletes an asset, returning what it was.
+    async fn delete_asset(
+        &self,
+        id: AssetId,
+        expected: Option<Version>,
+    ) -> Result<Asset, StoreError>;
+
+    /// Id, kind and geometry of every asset, to rebuild the index.
+    async fn index_rows(&self) -> Result<Vec<IndexRow>, StoreError>;
+}
+
+/// Storage of API tokens (hashed).
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn insert_token(
+        &self,
+        token_sha256: &str,
+        role: Role,
+        district: Option<District>,
+        label: Option<&str>,
+    ) -> Result<TokenRecord, StoreError>;
+
+    /// The live (not revoked) token with this hash.
+    async fn find_token(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError>;
+}
+
+/// Everything the services need from storage.
+pub trait Store: AssetStore + TokenStore {}
+impl<T: AssetStore + TokenStore> Store for T {}
+
+/// Opens the store named by a database URL (`sqlite://FILE`), creating
+/// and migrating it when needed.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(
+            url.split(':').next().unwrap_or_default().to_string(),
+        ))
+    }
+}

@@ -1,0 +1,438 @@
+//! The embedded store: SQLite through sqlx, in WAL mode, created and
+//! migrated from `migrations/sqlite` on first open.
+
+use super::{AssetStore, IndexRow, StoreError, TokenRecord, TokenStore};
+use crate::domain::{
+    Asset, AssetAttributes, AssetDraft, AssetId, AssetKind, Derived, District, Role, Version,
+};
+use async_trait::async_trait;
+use geo::{BoundingRect, Geometry, Point};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+const ASSET_COLUMNS: &str =
+    "id, kind, geometry, attributes, area_m2, length_m, version, created_at, updated_at";
+
+/// SQLite-backed [`super::Store`].
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) and migrates the database at `url`,
+    /// e.g. `sqlite://hutong.db`.
+    #[tracing::instrument(skip_all, fields(url = %url))]
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a write acknowledged to a client survives power loss.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    // Millisecond precision is what clients and logs can use.
+    t.replace_millisecond(t.millisecond()).unwrap_or(t)
+}
+
+fn timestamp(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+fn parse_timestamp(text: &str) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {text:?}: {e}")))
+}
+
+fn kind_name(kind: AssetKind) -> &'static str {
+    kind.as_str()
+}
+
+fn geometry_type(geometry: &Geometry<f64>) -> &'static str {
+    match geometry {
+        Geometry::Point(_) => "Point",
+        Geometry::LineString(_) => "LineString",
+        Geometry::Polygon(_) => "Polygon",
+        Geometry::MultiPolygon(_) => "MultiPolygon",
+        // Validation admits no other type; stored as what it is anyway.
+        Geometry::MultiPoint(_) => "MultiPoint",
+        Geometry::MultiLineString(_) => "MultiLineString",
+        Geometry::GeometryCollection(_) => "GeometryCollection",
+        Geometry::Line(_) => "Line",
+        Geometry::Rect(_) => "Rect",
+        Geometry::Triangle(_) => "Triangle",
+    }
+}
+
+fn geometry_json(geometry: &Geometry<f64>) -> String {
+    geojson::Geometry::from(geojson::GeometryValue::from(geometry)).to_string()
+}
+
+fn parse_geometry_json(text: &str) -> Result<Geometry<f64>, StoreError> {
+    let geometry = geojson::Geometry::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("geometry: {e}")))?;
+    Geometry::<f64>::try_from(&geometry.value)
+        .map_err(|e| StoreError::Corrupt(format!("geometry: {e}")))
+}
+
+fn kinds_json(kinds: &[AssetKind]) -> String {
+    let all: Vec<&str> = if kinds.is_empty() {
+        AssetKind::ALL.iter().map(|k| k.as_str()).collect()
+    } else {
+        kinds.iter().map(|k| k.as_str()).collect()
+    };
+    serde_json::Value::from(all).to_string()
+}
+
+fn asset_from_row(row: &SqliteRow) -> Result<Asset, StoreError> {
+    let kind_text: String = row.try_get("kind")?;
+    let kind = AssetKind::from_str(&kind_text).map_err(StoreError::Corrupt)?;
+    let attributes_text: String = row.try_get("attributes")?;
+    let attributes_map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&attributes_text)
+            .map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))?;
+    let attributes = AssetAttributes::from_stored(kind, attributes_map)
+        .map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))?;
+    let geometry_text: String = row.try_get("geometry")?;
+    Ok(Asset {
+        id: AssetId(row.try_get("id")?),
+        geometry: parse_geometry_json(&geometry_text)?,
+        attributes,
+        derived: Derived {
+            area_m2: row.try_get("area_m2")?,
+            length_m: row.try_get("length_m")?,
+        },
+        version: Version(row.try_get("version")?),
+        created_at: parse_timestamp(&row.try_get::<String, _>("created_at")?)?,
+        updated_at: parse_timestamp(&row.try_get::<String, _>("updated_at")?)?,
+    })
+}
+
+struct Bounds {
+    min_lon: f64,
+    min_lat: f64,
+    max_lon: f64,
+    max_lat: f64,
+}
+
+fn bounds(geometry: &Geometry<f64>) -> Bounds {
+    match geometry.bounding_rect() {
+        Some(r) => Bounds {
+            min_lon: r.min().x,
+            min_lat: r.min().y,
+            max_lon: r.max().x,
+            max_lat: r.max().y,
+        },
+        None => Bounds {
+            min_lon: 0.0,
+            min_lat: 0.0,
+            max_lon: 0.0,
+            max_lat: 0.0,
+        },
+    }
+}
+
+#[async_trait]
+impl AssetStore for SqliteStore {
+    #[tracing::instrument(skip_all, fields(count = drafts.len()))]
+    async fn insert_assets(&self, drafts: &[AssetDraft]) -> Result<Vec<Asset>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut stored = Vec::with_capacity(drafts.len());
+        let at = now();
+        let at_text = timestamp(at);
+        for draft in drafts {
+            let b = bounds(&draft.geometry);
+            let attributes = serde_json::Value::Object(draft.attributes.to_json()).to_string();
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO assets (kind, geometry, geometry_type, min_lon, min_lat, max_lon, max_lat, \
+                 attributes, district, area_m2, length_m, version, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id",
+            )
+            .bind(kind_name(draft.kind()))
+            .bind(geometry_json(&draft.geometry))
+            .bind(geometry_type(&draft.geometry))
+            .bind(b.min_lon)
+            .bind(b.min_lat)
+            .bind(b.max_lon)
+            .bind(b.max_lat)
+            .bind(attributes)
+            .bind(draft.attributes.district().map(District::as_str))
+            .bind(draft.derived.area_m2)
+            .bind(draft.derived.length_m)
+            .bind(&at_text)
+            .bind(&at_text)
+            .fetch_one(&mut *tx)
+            .await?;
+            stored.push(Asset {
+                id: AssetId(id),
+                geometry: draft.geometry.clone(),
+                attributes: draft.attributes.clone(),
+                derived: draft.derived,
+                version: Version::FIRST,
+                created_at: at,
+                updated_at: at,
+            });
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn get_asset(&self, id: AssetId) -> Result<Option<Asset>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {ASSET_COLUMNS} FROM assets WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(asset_from_row).transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(count = ids.len()))]
+    async fn get_assets(&self, ids: &[AssetId]) -> Result<Vec<Asset>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids_json =
+            serde_json::Value::from(ids.iter().map(|id| id.0).collect::<Vec<i64>>()).to_string();
+        let rows = sqlx::query(&format!(
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id"
+        ))
+        .bind(ids_json)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(asset_from_row).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list_assets(
+        &self,
+        kinds: &[AssetKind],
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<Asset>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE kind IN (SELECT value FROM json_each(?)) \
+             ORDER BY id LIMIT ? OFFSET ?"
+        ))
+        .bind(kinds_json(kinds))
+        .bind(i64::from(limit))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(asset_from_row).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn assets_after(&self, after: AssetId, limit: u32) -> Result<Vec<Asset>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE id > ? ORDER BY id LIMIT ?"
+        ))
+        .bind(after.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(asset_from_row).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn count_assets(&self, kinds: &[AssetKind]) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM assets WHERE kind IN (SELECT value FROM json_each(?))",
+        )
+        .bind(kinds_json(kinds))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    #[tracing::instrument(skip(self, draft))]
+    async fn update_asset(
+        &self,
+        id: AssetId,
+        expected: Option<Version>,
+        draft: &AssetDraft,
+    ) -> Result<Asset, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!("SELECT {ASSET_COLUMNS} FROM assets WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let current = row
+            .as_ref()
+            .map(asset_from_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound)?;
+        if let Some(expected) = expected {
+            if expected != current.version {
+                return Err(StoreError::VersionMismatch {
+                    current: current.version,
+                });
+            }
+        }
+        let at = now();
+        let version = current.version.next();
+        let b = bounds(&draft.geometry);
+        let attributes = serde_json::Value::Object(draft.attributes.to_json()).to_string();
+        sqlx::query(
+            "UPDATE assets SET kind = ?, geometry = ?, geometry_type = ?, min_lon = ?, min_lat = ?, \
+             max_lon = ?, max_lat = ?, attributes = ?, district = ?, area_m2 = ?, length_m = ?, \
+             version = ?, updated_at = ? WHERE id = ? AND version = ?",
+        )
+        .bind(kind_name(draft.kind()))
+        .bind(geometry_json(&draft.geometry))
+        .bind(geometry_type(&draft.geometry))
+        .bind(b.min_lon)
+        .bind(b.min_lat)
+        .bind(b.max_lon)
+        .bind(b.max_lat)
+        .bind(attributes)
+        .bind(draft.attributes.district().map(District::as_str))
+        .bind(draft.derived.area_m2)
+        .bind(draft.derived.length_m)
+        .bind(version.0)
+        .bind(timestamp(at))
+        .bind(id.0)
+        .bind(current.version.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Asset {
+            id,
+            geometry: draft.geometry.clone(),
+            attributes: draft.attributes.clone(),
+            derived: draft.derived,
+            version,
+            created_at: current.created_at,
+            updated_at: at,
+        })
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn delete_asset(
+        &self,
+        id: AssetId,
+        expected: Option<Version>,
+    ) -> Result<Asset, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!("SELECT {ASSET_COLUMNS} FROM assets WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let current = row
+            .as_ref()
+            .map(asset_from_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound)?;
+        if let Some(expected) = expected {
+            if expected != current.version {
+                return Err(StoreError::VersionMismatch {
+                    current: current.version,
+                });
+            }
+        }
+        sqlx::query("DELETE FROM assets WHERE id = ?")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(current)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn index_rows(&self) -> Result<Vec<IndexRow>, StoreError> {
+        // Points are rebuilt from their bounding-box columns, without
+        // parsing JSON: they are most of the assets of a city.
+        let rows = sqlx::query(
+            "SELECT id, kind, min_lon, min_lat, \
+             CASE WHEN geometry_type = 'Point' THEN NULL ELSE geometry END AS geometry \
+             FROM assets",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let kind_text: &str = row.try_get("kind")?;
+            let kind = AssetKind::from_str(kind_text).map_err(StoreError::Corrupt)?;
+            let geometry_text: Option<&str> = row.try_get("geometry")?;
+            let geometry = match geometry_text {
+                Some(text) => parse_geometry_json(text)?,
+                None => {
+                    Geometry::Point(Point::new(row.try_get("min_lon")?, row.try_get("min_lat")?))
+                }
+            };
+            out.push((AssetId(row.try_get("id")?), kind, geometry));
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl TokenStore for SqliteStore {
+    #[tracing::instrument(skip(self, token_sha256))]
+    async fn insert_token(
+        &self,
+        token_sha256: &str,
+        role: Role,
+        district: Option<District>,
+        label: Option<&str>,
+    ) -> Result<TokenRecord, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_tokens (token_sha256, role, district, label, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(token_sha256)
+        .bind(role.as_str())
+        .bind(district.map(District::as_str))
+        .bind(label)
+        .bind(timestamp(now()))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(TokenRecord {
+            id,
+            role,
+            district,
+            label: label.map(str::to_string),
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn find_token(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, role, district, label FROM api_tokens WHERE token_sha256 = ? AND revoked_at IS NULL",
+        )
+        .bind(token_sha256)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let role_text: String = row.try_get("role")?;
+        let district_text: Option<String> = row.try_get("district")?;
+        Ok(Some(TokenRecord {
+            id: row.try_get("id")?,
+            role: Role::from_str(&role_text).map_err(StoreError::Corrupt)?,
+            district: district_text
+                .map(|d| District::from_str(&d))
+                .transpose()
+                .map_err(StoreError::Corrupt)?,
+            label: row.try_get("label")?,
+        }))
+    }
+}
