@@ -1,0 +1,193 @@
+//! The `hutong` binary: token creation, import and export.
+
+use crate::helpers::*;
+use serde_json::{Value, json};
+use std::process::Command;
+
+fn hutong(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hutong"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("hutong runs")
+}
+
+#[tokio::test]
+async fn token_create_prints_a_working_token_last() {
+    let app = spawn_app().await;
+    let out = hutong(&[
+        "token",
+        "create",
+        "--role",
+        "designer",
+        "--district",
+        "dongcheng",
+        "--db",
+        &app.db_url,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let token = stdout
+        .lines()
+        .last()
+        .expect("a last line")
+        .trim()
+        .to_string();
+    assert!(token.starts_with("hut_") && token.len() == 68, "{token}");
+    let created = app.create(&token, &light(116.3951, 39.9412)).await;
+    assert_eq!(created["properties"]["kind"], "light");
+
+    let bad = hutong(&["token", "create", "--role", "root", "--db", &app.db_url]);
+    assert!(!bad.status.success());
+    let bad = hutong(&[
+        "token",
+        "create",
+        "--role",
+        "crew",
+        "--district",
+        "gotham",
+        "--db",
+        &app.db_url,
+    ]);
+    assert!(!bad.status.success());
+}
+
+#[tokio::test]
+async fn import_is_all_or_nothing_and_export_round_trips() {
+    let app = spawn_app().await;
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let good: Vec<Value> = (0..50)
+        .map(|i| light(116.39 + f64::from(i) * 0.0001, 39.94))
+        .collect();
+    let mut bad = good.clone();
+    bad[37]["geometry"]["coordinates"] = json!([116.39, 93.0]);
+    let bad_path = dir.path().join("bad.geojson");
+    std::fs::write(
+        &bad_path,
+        json!({"type": "FeatureCollection", "features": bad}).to_string(),
+    )
+    .expect("written");
+    let out = hutong(&[
+        "import",
+        bad_path.to_str().expect("utf-8"),
+        "--db",
+        &app.db_url,
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("feature 37")
+            && stderr.contains("latitude 93")
+            && stderr.contains("Nothing was imported"),
+        "{stderr}"
+    );
+    let export_path = dir.path().join("export.geojson");
+    let out = hutong(&[
+        "export",
+        "--format",
+        "geojson",
+        "--out",
+        export_path.to_str().expect("utf-8"),
+        "--db",
+        &app.db_url,
+    ]);
+    assert!(out.status.success());
+    let exported: Value =
+        serde_json::from_str(&std::fs::read_to_string(&export_path).expect("read")).expect("json");
+    assert_eq!(exported["features"].as_array().map(Vec::len), Some(0));
+
+    let good_path = dir.path().join("good.geojson");
+    std::fs::write(
+        &good_path,
+        json!({"type": "FeatureCollection", "features": good}).to_string(),
+    )
+    .expect("written");
+    let out = hutong(&[
+        "import",
+        good_path.to_str().expect("utf-8"),
+        "--db",
+        &app.db_url,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 50 assets"));
+
+    let out = hutong(&[
+        "export",
+        "--format",
+        "geojson",
+        "--out",
+        export_path.to_str().expect("utf-8"),
+        "--db",
+        &app.db_url,
+    ]);
+    assert!(out.status.success());
+    let exported: Value =
+        serde_json::from_str(&std::fs::read_to_string(&export_path).expect("read")).expect("json");
+    let features = exported["features"].as_array().expect("features");
+    assert_eq!(features.len(), 50);
+    for (sent, got) in good.iter().zip(features) {
+        assert_eq!(sent["geometry"], got["geometry"]);
+        assert_eq!(got["properties"]["light_type"], "wall");
+    }
+    // The export can be imported again as it is (read-only properties are ignored).
+    let out = hutong(&[
+        "import",
+        export_path.to_str().expect("utf-8"),
+        "--db",
+        &app.db_url,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let not_json = dir.path().join("x.geojson");
+    std::fs::write(&not_json, "hello").expect("written");
+    assert!(
+        !hutong(&[
+            "import",
+            not_json.to_str().expect("utf-8"),
+            "--db",
+            &app.db_url
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        !hutong(&["import", "/nonexistent.geojson", "--db", &app.db_url])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn generate_is_deterministic() {
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let a = dir.path().join("a.geojson");
+    let b = dir.path().join("b.geojson");
+    for path in [&a, &b] {
+        let out = hutong(&[
+            "generate",
+            "--assets",
+            "2000",
+            "--seed",
+            "42",
+            "--out",
+            path.to_str().expect("utf-8"),
+        ]);
+        assert!(out.status.success());
+    }
+    let text = std::fs::read_to_string(&a).expect("read");
+    assert_eq!(text, std::fs::read_to_string(&b).expect("read"));
+    let parsed: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(parsed["features"].as_array().map(Vec::len), Some(2000));
+}

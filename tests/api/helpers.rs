@@ -1,0 +1,170 @@
+use hutong::app::{Application, Settings};
+use hutong::domain::{District, Role};
+use hutong::store;
+use hutong::tokens::Tokens;
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db_url: String,
+    pub client: Client,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+    // Kept last so the database outlives the server.
+    pub dir: TempDir,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A token of this role (and district), created straight in the store.
+    pub async fn token(&self, role: Role, district: Option<District>) -> String {
+        let store = store::open(&self.db_url).await.expect("store opens");
+        let (token, _) = Tokens::new(store)
+            .create(role, district, Some("test"))
+            .await
+            .expect("token created");
+        token
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("JSON body")
+    }
+
+    pub async fn post_feature(&self, token: &str, feature: &Value) -> Response {
+        self.client
+            .post(self.url("/v1/assets"))
+            .bearer_auth(token)
+            .json(feature)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Creates an asset and returns the stored feature.
+    pub async fn create(&self, token: &str, feature: &Value) -> Value {
+        let response = self.post_feature(token, feature).await;
+        let status = response.status();
+        let body: Value = response.json().await.expect("JSON body");
+        assert_eq!(status, 201, "create failed: {body}");
+        body
+    }
+
+    /// How many assets the API lists.
+    pub async fn asset_count(&self) -> u64 {
+        self.get_json("/v1/assets?limit=1").await["numberMatched"]
+            .as_u64()
+            .expect("numberMatched")
+    }
+
+    /// Stops the server and waits until it has drained.
+    pub async fn stop(mut self) -> TempDir {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.expect("server task ends");
+        }
+        std::mem::replace(&mut self.dir, TempDir::new().expect("tempdir"))
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_on(TempDir::new().expect("tempdir"), false).await
+}
+
+pub async fn spawn_demo() -> TestApp {
+    spawn_on(TempDir::new().expect("tempdir"), true).await
+}
+
+/// Starts a server on the database in `dir` (created when missing).
+pub async fn spawn_on(dir: TempDir, demo: bool) -> TestApp {
+    let db_url = format!("sqlite://{}", dir.path().join("hutong.db").display());
+    let settings = Settings {
+        database_url: db_url.clone(),
+        listen: "127.0.0.1:0".into(),
+        demo,
+    };
+    let app = Application::build(&settings).await.expect("app builds");
+    let addr = app.local_addr().expect("bound");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        app.run_until(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    TestApp {
+        addr,
+        db_url,
+        client: Client::new(),
+        stop: Some(stop),
+        handle: Some(handle),
+        dir,
+    }
+}
+
+pub fn point_feature(kind: &str, lon: f64, lat: f64, properties: Value) -> Value {
+    let mut props = properties;
+    props["kind"] = json!(kind);
+    json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": props})
+}
+
+pub fn light(lon: f64, lat: f64) -> Value {
+    point_feature(
+        "light",
+        lon,
+        lat,
+        json!({"light_type": "wall", "district": "dongcheng"}),
+    )
+}
+
+/// An axis-aligned square polygon feature, `d` degrees on a side.
+pub fn square_feature(kind: &str, lon: f64, lat: f64, d: f64, properties: Value) -> Value {
+    let mut props = properties;
+    props["kind"] = json!(kind);
+    json!({"type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [[[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]]},
+        "properties": props})
+}
+
+/// Asserts a problem+json answer with this status, returning the body.
+pub async fn assert_problem(response: Response, status: u16, context: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "{context}");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(content_type, "application/problem+json", "{context}");
+    let body: Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status, "{context}: {body}");
+    assert!(
+        body["type"].is_string() && body["title"].is_string(),
+        "{context}: {body}"
+    );
+    assert!(
+        !body["detail"].as_str().unwrap_or_default().is_empty(),
+        "{context}: {body}"
+    );
+    body
+}

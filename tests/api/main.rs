@@ -1,0 +1,9 @@
+//! Black-box tests: the real server on a free port over a fresh SQLite
+//! database, spoken to over HTTP.
+
+mod assets;
+mod bad_input;
+mod cli;
+mod helpers;
+mod nearby;
+mod restart;

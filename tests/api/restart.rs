@@ -1,0 +1,70 @@
+use crate::helpers::*;
+use hutong::domain::Role;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_restart_keeps_everything_and_the_index_answers_the_same() {
+    let app = spawn_demo().await;
+    let token = app.token(Role::Admin, None).await;
+    let added = app.create(&token, &light(116.39415, 39.94290)).await;
+    let moved_id =
+        app.get_json("/v1/assets?kind=charger&limit=1").await["features"][0]["id"].clone();
+    let response = app
+        .client
+        .patch(app.url(&format!("/v1/assets/{moved_id}")))
+        .bearer_auth(&token)
+        .json(&json!({"geometry": {"type": "Point", "coordinates": [116.3942, 39.9429]}}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let deleted_id =
+        app.get_json("/v1/assets?kind=drainage&limit=1").await["features"][0]["id"].clone();
+    let response = app
+        .client
+        .delete(app.url(&format!("/v1/assets/{deleted_id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 204);
+
+    let queries = [
+        "/v1/assets/nearby?lon=116.39415&lat=39.94273&limit=20",
+        "/v1/assets/nearby?lon=116.3300&lat=40.0700&radius_m=300&limit=1000",
+        "/v1/assets?bbox=116.392,39.942,116.395,39.944&limit=10000",
+        "/v1/assets?kind=building&limit=10000",
+        "/health",
+    ];
+    let mut before = Vec::new();
+    for q in queries {
+        before.push(app.get_json(q).await);
+    }
+    let count = app.asset_count().await;
+    let dir = app.stop().await;
+
+    let again = spawn_on(dir, true).await;
+    assert_eq!(
+        again.asset_count().await,
+        count,
+        "the demo is not loaded twice"
+    );
+    for (q, was) in queries.iter().zip(&before) {
+        assert_eq!(&again.get_json(q).await, was, "{q} differs after restart");
+    }
+    let after = again.get_json(&format!("/v1/assets/{}", added["id"])).await;
+    assert_eq!(after, added);
+    let near = again
+        .get_json("/v1/assets/nearby?lon=116.3942&lat=39.9429&kind=charger&limit=1")
+        .await;
+    assert_eq!(near["features"][0]["id"], moved_id);
+    assert_problem(
+        again.get(&format!("/v1/assets/{deleted_id}")).await,
+        404,
+        "deleted stays deleted",
+    )
+    .await;
+    // Tokens survive too.
+    let response = again.post_feature(&token, &light(116.3941, 39.9428)).await;
+    assert_eq!(response.status(), 201);
+}
