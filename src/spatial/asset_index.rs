@@ -14,7 +14,7 @@ use super::geodesy::{
 use crate::domain::{AssetId, AssetKind};
 use geo::{Coord, CoordsIter, Geometry, InteriorPoint, Intersects, Point, Rect};
 use rstar::{AABB, Envelope, PointDistance, RTree, RTreeObject};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// What the index knows of one asset: enough to answer spatial queries.
@@ -88,29 +88,57 @@ fn ecef_path<'a>(coords: impl Iterator<Item = Coord<f64>> + 'a) -> Vec<EcefPoint
     coords.map(|c| Ecef::from_lon_lat(c.x, c.y)).collect()
 }
 
+/// Entries keep their envelope inline so that queries touch the asset
+/// itself only for the few candidates that need its geometry: at a
+/// million assets, chasing the `Arc` for every visited leaf costs more
+/// than the arithmetic.
 #[derive(Clone)]
-struct PlanarEntry(Arc<IndexedAsset>);
+struct PlanarEntry {
+    envelope: AABB<[f64; 2]>,
+    asset: Arc<IndexedAsset>,
+}
+
+impl PlanarEntry {
+    fn new(asset: &Arc<IndexedAsset>) -> Self {
+        Self {
+            envelope: asset.lonlat_envelope,
+            asset: asset.clone(),
+        }
+    }
+}
 
 impl RTreeObject for PlanarEntry {
     type Envelope = AABB<[f64; 2]>;
     fn envelope(&self) -> Self::Envelope {
-        self.0.lonlat_envelope
+        self.envelope
     }
 }
 
 impl PartialEq for PlanarEntry {
     fn eq(&self, other: &Self) -> bool {
-        self.0.id == other.0.id
+        self.asset.id == other.asset.id
     }
 }
 
 #[derive(Clone)]
-struct EcefEntry(Arc<IndexedAsset>);
+struct EcefEntry {
+    envelope: AABB<EcefPoint>,
+    asset: Arc<IndexedAsset>,
+}
+
+impl EcefEntry {
+    fn new(asset: &Arc<IndexedAsset>) -> Self {
+        Self {
+            envelope: asset.ecef_envelope,
+            asset: asset.clone(),
+        }
+    }
+}
 
 impl RTreeObject for EcefEntry {
     type Envelope = AABB<EcefPoint>;
     fn envelope(&self) -> Self::Envelope {
-        self.0.ecef_envelope
+        self.envelope
     }
 }
 
@@ -119,13 +147,19 @@ impl PointDistance for EcefEntry {
     /// chords between ECEF vertices, inside the envelope of the vertices,
     /// so the envelope distance is a lower bound as rstar requires.
     fn distance_2(&self, point: &EcefPoint) -> f64 {
-        self.0.boundary_chord_2(point)
+        let lower = self.envelope.lower();
+        if lower == self.envelope.upper() {
+            // A point asset: its envelope is the point.
+            super::geodesy::chord_2(*point, lower)
+        } else {
+            self.asset.boundary_chord_2(point)
+        }
     }
 }
 
 impl PartialEq for EcefEntry {
     fn eq(&self, other: &Self) -> bool {
-        self.0.id == other.0.id
+        self.asset.id == other.asset.id
     }
 }
 
@@ -155,10 +189,13 @@ pub struct NearbyHit {
     pub distance_m: f64,
 }
 
-/// Every asset, indexed per kind.
+/// Every asset, indexed per kind, plus one ECEF tree of all kinds for
+/// nearest queries that do not filter by kind (one tree walk instead of
+/// merging six).
 #[derive(Default)]
 pub struct AssetIndex {
     trees: [KindTrees; 6],
+    ecef_all: RTree<EcefEntry>,
     by_id: HashMap<AssetId, Arc<IndexedAsset>>,
 }
 
@@ -172,40 +209,39 @@ impl AssetIndex {
             per_kind[asset.kind.index()].push(asset.clone());
             by_id.insert(asset.id, asset);
         }
-        let all: Vec<Arc<IndexedAsset>> = per_kind.iter().flatten().cloned().collect();
+        let planar_of = |assets: &Vec<Arc<IndexedAsset>>| -> RTree<PlanarEntry> {
+            RTree::bulk_load(assets.iter().map(PlanarEntry::new).collect())
+        };
+        let ecef_of = |assets: &Vec<Arc<IndexedAsset>>| -> RTree<EcefEntry> {
+            RTree::bulk_load(assets.iter().map(EcefEntry::new).collect())
+        };
         // The two families of trees are independent: build them on two
         // threads.
-        let (planar, ecef) = std::thread::scope(|scope| {
+        let all = || -> RTree<EcefEntry> {
+            RTree::bulk_load(per_kind.iter().flatten().map(EcefEntry::new).collect())
+        };
+        let (planar, ecef, ecef_all) = std::thread::scope(|scope| {
             let planar = scope.spawn(|| {
-                per_kind
-                    .iter()
-                    .map(|assets| {
-                        RTree::bulk_load(assets.iter().cloned().map(PlanarEntry).collect())
-                    })
-                    .collect::<Vec<_>>()
+                let planar: Vec<_> = per_kind.iter().map(planar_of).collect();
+                (planar, all())
             });
-            let ecef: Vec<RTree<EcefEntry>> = per_kind
-                .iter()
-                .map(|assets| RTree::bulk_load(assets.iter().cloned().map(EcefEntry).collect()))
-                .collect();
-            (planar.join(), ecef)
+            let ecef: Vec<_> = per_kind.iter().map(ecef_of).collect();
+            // A thread that panicked (out of memory) is redone here.
+            let (planar, ecef_all) = planar
+                .join()
+                .unwrap_or_else(|_| (per_kind.iter().map(planar_of).collect(), all()));
+            (planar, ecef, ecef_all)
         });
-        drop(all);
         let mut trees: [KindTrees; 6] = Default::default();
-        if let Ok(planar) = planar {
-            for ((slot, planar), ecef) in trees.iter_mut().zip(planar).zip(ecef) {
-                slot.planar = planar;
-                slot.ecef = ecef;
-            }
-        } else {
-            // The planar thread cannot fail short of running out of memory;
-            // if it did, fall back to building everything here.
-            for (slot, assets) in trees.iter_mut().zip(&per_kind) {
-                slot.planar = RTree::bulk_load(assets.iter().cloned().map(PlanarEntry).collect());
-                slot.ecef = RTree::bulk_load(assets.iter().cloned().map(EcefEntry).collect());
-            }
+        for ((slot, planar), ecef) in trees.iter_mut().zip(planar).zip(ecef) {
+            slot.planar = planar;
+            slot.ecef = ecef;
         }
-        Self { trees, by_id }
+        Self {
+            trees,
+            ecef_all,
+            by_id,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -233,8 +269,9 @@ impl AssetIndex {
         self.remove(asset.id);
         let asset = Arc::new(asset);
         let trees = &mut self.trees[asset.kind.index()];
-        trees.planar.insert(PlanarEntry(asset.clone()));
-        trees.ecef.insert(EcefEntry(asset.clone()));
+        trees.planar.insert(PlanarEntry::new(&asset));
+        trees.ecef.insert(EcefEntry::new(&asset));
+        self.ecef_all.insert(EcefEntry::new(&asset));
         self.by_id.insert(asset.id, asset);
     }
 
@@ -244,8 +281,9 @@ impl AssetIndex {
             return false;
         };
         let trees = &mut self.trees[asset.kind.index()];
-        trees.planar.remove(&PlanarEntry(asset.clone()));
-        trees.ecef.remove(&EcefEntry(asset));
+        trees.planar.remove(&PlanarEntry::new(&asset));
+        trees.ecef.remove(&EcefEntry::new(&asset));
+        self.ecef_all.remove(&EcefEntry::new(&asset));
         true
     }
 
@@ -278,7 +316,7 @@ impl AssetIndex {
         for kind in Self::kinds(kinds) {
             let trees = &self.trees[kind.index()];
             for entry in trees.planar.locate_in_envelope_intersecting(&envelope) {
-                let asset = &entry.0;
+                let asset = &entry.asset;
                 let inside = envelope.contains_envelope(&asset.lonlat_envelope);
                 if inside || asset.geometry.intersects(&rect) {
                     out.push(asset.clone());
@@ -297,8 +335,8 @@ impl AssetIndex {
             let trees = &self.trees[kind.index()];
             let at = AABB::from_point([point.x(), point.y()]);
             for entry in trees.planar.locate_in_envelope_intersecting(&at) {
-                if entry.0.is_areal() && entry.0.geometry.intersects(&point) {
-                    out.push(entry.0.clone());
+                if entry.asset.is_areal() && entry.asset.geometry.intersects(&point) {
+                    out.push(entry.asset.clone());
                 }
             }
         }
@@ -319,28 +357,56 @@ impl AssetIndex {
             .map(|r| chord_m_for_distance_m(r).powi(2))
             .unwrap_or(f64::INFINITY);
 
-        let containing = self.containing(query.point, &kinds);
-        let contained_ids: HashSet<AssetId> = containing.iter().map(|a| a.id).collect();
+        // Polygons that contain the point are at 0 m; only areal kinds can.
+        let areal: Vec<AssetKind> = kinds
+            .iter()
+            .copied()
+            .filter(|k| k.shape().geojson_types().contains(&"Polygon"))
+            .collect();
+        let containing = if areal.is_empty() {
+            Vec::new()
+        } else {
+            self.containing(query.point, &areal)
+        };
         let mut hits: Vec<(f64, Arc<IndexedAsset>)> =
-            containing.into_iter().map(|a| (0.0, a)).collect();
+            containing.iter().map(|a| (0.0, a.clone())).collect();
 
-        // Each kind's iterator yields in ascending chord order; taking
-        // `limit` from each and merging gives the global `limit` nearest.
-        for kind in kinds {
-            let mut taken = 0;
-            for (entry, d2) in self.trees[kind.index()]
-                .ecef
-                .nearest_neighbor_iter_with_distance_2(&q)
-            {
-                if d2 > max_chord_2 || taken >= query.limit {
-                    break;
+        // Merge the kinds' nearest-first iterators, pulling only as many
+        // candidates as the answer needs.
+        let sources: Vec<&RTree<EcefEntry>> = if kinds.len() == AssetKind::ALL.len() {
+            vec![&self.ecef_all]
+        } else {
+            kinds.iter().map(|k| &self.trees[k.index()].ecef).collect()
+        };
+        let mut iterators: Vec<_> = sources
+            .into_iter()
+            .filter(|tree| tree.size() > 0)
+            .map(|tree| tree.nearest_neighbor_iter_with_distance_2(&q).peekable())
+            .collect();
+        let mut last_d2 = f64::NEG_INFINITY;
+        loop {
+            let mut best: Option<(usize, f64)> = None;
+            for (i, it) in iterators.iter_mut().enumerate() {
+                if let Some((_, d2)) = it.peek() {
+                    if best.is_none_or(|(_, b)| *d2 < b) {
+                        best = Some((i, *d2));
+                    }
                 }
-                if contained_ids.contains(&entry.0.id) {
-                    continue;
-                }
-                hits.push((d2, entry.0.clone()));
-                taken += 1;
             }
+            let Some((i, d2)) = best else { break };
+            // Enough: unless the next one ties with the last taken (then it
+            // may have the lower id, which wins ties).
+            if d2 > max_chord_2 || (hits.len() >= query.limit && d2 > last_d2) {
+                break;
+            }
+            let Some((entry, _)) = iterators[i].next() else {
+                break;
+            };
+            if containing.iter().any(|c| c.id == entry.asset.id) {
+                continue;
+            }
+            last_d2 = d2;
+            hits.push((d2, entry.asset.clone()));
         }
         hits.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
         hits.truncate(query.limit);
