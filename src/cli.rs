@@ -1,7 +1,6 @@
 //! The `hutong` command line.
 
 use crate::app::{self, Application, Settings};
-use crate::demo::features_of;
 use crate::domain::{District, Role};
 use crate::generate::CityGenerator;
 use crate::registry::Registry;
@@ -166,12 +165,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// Imports a FeatureCollection, streaming it: features are read and
+/// checked one at a time (the file is never held whole in memory), then
+/// all are stored in one transaction.
 async fn import(file: &PathBuf, db: &str) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(file).map_err(|e| fail(&file.display().to_string())(&e))?;
-    let document: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| fail(&format!("{} is not JSON", file.display()))(&e))?;
-    drop(text);
-    let features = features_of(&document).map_err(|e| fail(&file.display().to_string())(&e))?;
+    let opened = std::fs::File::open(file).map_err(|e| fail(&file.display().to_string())(&e))?;
+    let size = opened.metadata().map(|m| m.len()).unwrap_or_default();
     let store = store::open(db)
         .await
         .map_err(|e| fail("cannot open the database")(&e))?;
@@ -179,25 +178,46 @@ async fn import(file: &PathBuf, db: &str) -> Result<(), CliError> {
         .await
         .map_err(|e| fail("cannot open the database")(&e))?;
 
-    let bar = ProgressBar::new(features.len() as u64);
+    let bar = ProgressBar::new(size);
     bar.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg:>9} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     bar.set_message("checking");
-    let mut drafts = Vec::with_capacity(features.len());
-    for (i, feature) in features.iter().enumerate() {
-        match registry.draft_from_feature(feature) {
+    let reader = std::io::BufReader::with_capacity(1 << 20, bar.wrap_read(opened));
+    let mut drafts = Vec::new();
+    for (i, feature) in geojson::FeatureReader::from_reader(reader)
+        .features()
+        .enumerate()
+    {
+        let checked = feature
+            .map_err(|e| e.to_string())
+            .and_then(|f| serde_json::to_value(f).map_err(|e| e.to_string()))
+            .and_then(|value| {
+                registry
+                    .draft_from_feature(&value)
+                    .map_err(|e| e.to_string())
+            });
+        match checked {
             Ok(draft) => drafts.push(draft),
             Err(e) => {
                 bar.abandon();
                 return Err(CliError(format!(
-                    "feature {i} (0-based) is invalid: {e}. Nothing was imported."
+                    "feature {i} (0-based) of {} is invalid: {e}. Nothing was imported.",
+                    file.display()
                 )));
             }
         }
-        bar.inc(1);
+    }
+    if drafts.is_empty() {
+        bar.abandon();
+        return Err(CliError(format!(
+            "{} has no features: it must be a GeoJSON FeatureCollection",
+            file.display()
+        )));
     }
     bar.set_message("storing");
     let stored = registry

@@ -492,10 +492,18 @@ impl Registry {
 
 /// Loads every asset's geometry from the store into a fresh index.
 pub async fn build_index(store: &dyn Store) -> Result<AssetIndex, StoreError> {
+    let started = Instant::now();
     let rows = store.index_rows().await?;
+    let loaded = started.elapsed();
     let entries = rows
         .into_iter()
         .map(|(id, kind, geometry)| IndexedAsset::new(id, kind, geometry))
         .collect();
-    Ok(AssetIndex::build(entries))
+    let index = AssetIndex::build(entries);
+    tracing::debug!(
+        load_ms = loaded.as_millis() as u64,
+        build_ms = (started.elapsed() - loaded).as_millis() as u64,
+        "index rebuild phases"
+    );
+    Ok(index)
 }

@@ -12,7 +12,7 @@ use super::geodesy::{
     Ecef, EcefPoint, chord_m_for_distance_m, distance_m_from_chord_m, segment_distance_2,
 };
 use crate::domain::{AssetId, AssetKind};
-use geo::{Coord, CoordsIter, Geometry, InteriorPoint, Intersects, Point, Rect};
+use geo::{BoundingRect, Coord, CoordsIter, Geometry, InteriorPoint, Intersects, Point, Rect};
 use rstar::{AABB, Envelope, PointDistance, RTree, RTreeObject};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,7 +31,9 @@ pub struct IndexedAsset {
 
 impl IndexedAsset {
     pub fn new(id: AssetId, kind: AssetKind, geometry: Geometry<f64>) -> Self {
+        // A point needs no path: its ECEF envelope is the point itself.
         let paths: Vec<Vec<EcefPoint>> = match &geometry {
+            Geometry::Point(_) => Vec::new(),
             Geometry::Polygon(p) => std::iter::once(p.exterior())
                 .chain(p.interiors())
                 .map(|ring| ecef_path(ring.coords().copied()))
@@ -43,9 +45,14 @@ impl IndexedAsset {
                 .collect(),
             other => vec![ecef_path(other.coords_iter())],
         };
-        let ecef_envelope = AABB::from_points(paths.iter().flatten());
-        let lonlat: Vec<[f64; 2]> = geometry.coords_iter().map(|c| [c.x, c.y]).collect();
-        let lonlat_envelope = AABB::from_points(lonlat.iter());
+        let ecef_envelope = match &geometry {
+            Geometry::Point(p) => AABB::from_point(Ecef::from_point(*p)),
+            _ => AABB::from_points(paths.iter().flatten()),
+        };
+        let lonlat_envelope = match geometry.bounding_rect() {
+            Some(r) => AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+            None => AABB::from_point([0.0, 0.0]),
+        };
         Self {
             id,
             kind,
@@ -66,6 +73,9 @@ impl IndexedAsset {
     /// Squared chord from `q` to the nearest point of the asset's
     /// vertices and edges (for polygons: of their boundary).
     fn boundary_chord_2(&self, q: &EcefPoint) -> f64 {
+        if self.paths.is_empty() {
+            return super::geodesy::chord_2(*q, self.ecef_envelope.lower());
+        }
         let mut best = f64::INFINITY;
         for path in &self.paths {
             if path.len() == 1 {

@@ -60,7 +60,7 @@ async fn token_create_prints_a_working_token_last() {
 async fn import_is_all_or_nothing_and_export_round_trips() {
     let app = spawn_app().await;
     let dir = tempfile::TempDir::new().expect("tempdir");
-    let good: Vec<Value> = (0..50)
+    let good: Vec<Value> = (0..1234)
         .map(|i| light(116.39 + f64::from(i) * 0.0001, 39.94))
         .collect();
     let mut bad = good.clone();
@@ -117,7 +117,7 @@ async fn import_is_all_or_nothing_and_export_round_trips() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 50 assets"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 1234 assets"));
 
     let out = hutong(&[
         "export",
@@ -132,7 +132,7 @@ async fn import_is_all_or_nothing_and_export_round_trips() {
     let exported: Value =
         serde_json::from_str(&std::fs::read_to_string(&export_path).expect("read")).expect("json");
     let features = exported["features"].as_array().expect("features");
-    assert_eq!(features.len(), 50);
+    assert_eq!(features.len(), 1234);
     for (sent, got) in good.iter().zip(features) {
         assert_eq!(sent["geometry"], got["geometry"]);
         assert_eq!(got["properties"]["light_type"], "wall");
@@ -190,4 +190,53 @@ fn generate_is_deterministic() {
     assert_eq!(text, std::fs::read_to_string(&b).expect("read"));
     let parsed: Value = serde_json::from_str(&text).expect("json");
     assert_eq!(parsed["features"].as_array().map(Vec::len), Some(2000));
+}
+
+/// `hutong serve --demo` as the README runs it: it serves the demo, then
+/// stops cleanly on SIGTERM.
+#[test]
+fn serve_runs_the_demo_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::process::Stdio;
+
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("serve.db").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hutong"))
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--db", &db])
+        .env("HUTONG_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hutong serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("server logs until it listens")
+            .expect("utf-8 log line");
+        let entry: Value = serde_json::from_str(&line).expect("JSON log line");
+        if entry["fields"]["message"] == "hutong listening" {
+            break entry["fields"]["addr"].as_str().expect("addr").to_string();
+        }
+    };
+    let mut stream = TcpStream::connect(&addr).expect("connects");
+    write!(stream, "GET /v1/assets/nearby?lon=116.39415&lat=39.94273&kind=light&limit=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("request written");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let body: Value =
+        serde_json::from_str(response.split("\r\n\r\n").nth(1).expect("body")).expect("JSON");
+    assert_eq!(body["features"].as_array().map(Vec::len), Some(2));
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = child.wait().expect("server exits");
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
 }
