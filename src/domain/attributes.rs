@@ -26,6 +26,10 @@ pub const READ_ONLY_PROPERTIES: &[&str] = &[
     "updated_at",
 ];
 
+// Each kind's struct lists its common fields (name, district, notes)
+// itself: serde's `flatten` cannot be combined with `deny_unknown_fields`,
+// and refusing unknown attributes matters more than the repetition.
+
 const NAME_MAX_CHARS: usize = 200;
 const ADDRESS_MAX_CHARS: usize = 300;
 const NOTES_MAX_CHARS: usize = 4000;

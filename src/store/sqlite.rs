@@ -156,11 +156,36 @@ fn bounds(geometry: &Geometry<f64>) -> Bounds {
     }
 }
 
+/// The stored asset `id`, checked against the expected version, read
+/// inside a write transaction (`BEGIN IMMEDIATE`, so that no other writer
+/// can slip in between the check and the write).
+async fn current_version_of(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    id: AssetId,
+    expected: Option<Version>,
+) -> Result<Asset, StoreError> {
+    let row = sqlx::query(&format!("SELECT {ASSET_COLUMNS} FROM assets WHERE id = ?"))
+        .bind(id.0)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let current = row
+        .as_ref()
+        .map(asset_from_row)
+        .transpose()?
+        .ok_or(StoreError::NotFound)?;
+    match expected {
+        Some(expected) if expected != current.version => Err(StoreError::VersionMismatch {
+            current: current.version,
+        }),
+        _ => Ok(current),
+    }
+}
+
 #[async_trait]
 impl AssetStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(count = drafts.len()))]
     async fn insert_assets(&self, drafts: &[AssetDraft]) -> Result<Vec<Asset>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut stored = Vec::with_capacity(drafts.len());
         let at = now();
         let at_text = timestamp(at);
@@ -290,23 +315,8 @@ impl AssetStore for SqliteStore {
         expected: Option<Version>,
         draft: &AssetDraft,
     ) -> Result<Asset, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&format!("SELECT {ASSET_COLUMNS} FROM assets WHERE id = ?"))
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let current = row
-            .as_ref()
-            .map(asset_from_row)
-            .transpose()?
-            .ok_or(StoreError::NotFound)?;
-        if let Some(expected) = expected {
-            if expected != current.version {
-                return Err(StoreError::VersionMismatch {
-                    current: current.version,
-                });
-            }
-        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let current = current_version_of(&mut tx, id, expected).await?;
         let at = now();
         let version = current.version.next();
         let b = bounds(&draft.geometry);
@@ -351,23 +361,8 @@ impl AssetStore for SqliteStore {
         id: AssetId,
         expected: Option<Version>,
     ) -> Result<Asset, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&format!("SELECT {ASSET_COLUMNS} FROM assets WHERE id = ?"))
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let current = row
-            .as_ref()
-            .map(asset_from_row)
-            .transpose()?
-            .ok_or(StoreError::NotFound)?;
-        if let Some(expected) = expected {
-            if expected != current.version {
-                return Err(StoreError::VersionMismatch {
-                    current: current.version,
-                });
-            }
-        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let current = current_version_of(&mut tx, id, expected).await?;
         sqlx::query("DELETE FROM assets WHERE id = ?")
             .bind(id.0)
             .execute(&mut *tx)

@@ -265,3 +265,31 @@ async fn district_scoped_tokens_act_only_in_their_district() {
     assert_problem(response, 403, "move out of district").await;
     assert_eq!(app.asset_count().await, 1);
 }
+
+#[tokio::test]
+async fn concurrent_writers_with_the_same_etag_one_wins() {
+    let app = spawn_app().await;
+    let token = app.token(Role::Planner, None).await;
+    let created = app.create(&token, &light(116.3951, 39.9412)).await;
+    let path = format!("/v1/assets/{}", created["id"]);
+    let mut writers = Vec::new();
+    for i in 0..8 {
+        let request = app
+            .client
+            .patch(app.url(&path))
+            .bearer_auth(&token)
+            .header("if-match", "\"1\"")
+            .json(&json!({"properties": {"name": format!("writer {i}")}}));
+        writers.push(tokio::spawn(async move {
+            request.send().await.expect("sent").status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for writer in writers {
+        statuses.push(writer.await.expect("joined"));
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![200, 412, 412, 412, 412, 412, 412, 412]);
+    let after = app.get_json(&path).await;
+    assert_eq!(after["properties"]["version"], 2);
+}
