@@ -158,3 +158,43 @@ async fn demo_nearby_finds_the_lights_of_a_lane_in_order() {
         assert_eq!(building["properties"]["courtyard_id"], courtyard_id);
     }
 }
+
+/// The demo is believable: every building stands in a courtyard, and
+/// lights, drainage points and chargers stand along lanes.
+#[tokio::test]
+async fn demo_fixtures_put_things_where_they_belong() {
+    let app = spawn_demo().await;
+    let courtyards = app.get_json("/v1/assets?kind=courtyard&limit=10000").await;
+    assert!(courtyards["numberMatched"].as_u64().expect("count") >= 60);
+    let buildings = app.get_json("/v1/assets?kind=building&limit=10000").await;
+    for building in buildings["features"].as_array().expect("features") {
+        assert!(
+            building["properties"]["courtyard_id"].is_i64(),
+            "building outside any courtyard: {building}"
+        );
+    }
+    for (kind, within_m) in [("light", 8.0), ("drainage", 8.0), ("charger", 8.0)] {
+        let things = app
+            .get_json(&format!("/v1/assets?kind={kind}&limit=10000"))
+            .await;
+        let features = things["features"].as_array().expect("features");
+        assert!(!features.is_empty(), "no {kind} in the demo");
+        for thing in features {
+            let c = &thing["geometry"]["coordinates"];
+            let lane = app
+                .get_json(&format!(
+                    "/v1/assets/nearby?lon={}&lat={}&kind=lane&limit=1",
+                    c[0], c[1]
+                ))
+                .await;
+            let d = lane["features"][0]["properties"]["distance_m"]
+                .as_f64()
+                .expect("a lane nearby");
+            assert!(
+                d <= within_m,
+                "{kind} {} is {d} m from the nearest lane",
+                thing["id"]
+            );
+        }
+    }
+}
