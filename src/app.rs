@@ -1,8 +1,10 @@
 //! Wiring: settings → store → services → HTTP server.
 
 use crate::api::{self, ApiState};
+use crate::complaints::Complaints;
 use crate::demo;
-use crate::registry::{Registry, RegistryError};
+use crate::linking::LinkingRules;
+use crate::registry::{AssetObserver, Registry, RegistryError};
 use crate::spatial::GeometryLimits;
 use crate::store::{self, StoreError};
 use crate::tokens::Tokens;
@@ -51,6 +53,13 @@ impl Application {
         if settings.demo {
             demo::load_if_empty(&registry).await?;
         }
+        let complaints = Arc::new(Complaints::new(
+            store.clone(),
+            registry.clone(),
+            LinkingRules::builtin(),
+        ));
+        let observer: Arc<dyn AssetObserver> = complaints.clone();
+        registry.observe(&observer);
         let tokens = Arc::new(Tokens::new(store));
         let listener = TcpListener::bind(&settings.listen)
             .await
@@ -60,7 +69,11 @@ impl Application {
             })?;
         Ok(Self {
             listener,
-            state: ApiState { registry, tokens },
+            state: ApiState {
+                registry,
+                complaints,
+                tokens,
+            },
         })
     }
 

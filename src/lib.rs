@@ -8,9 +8,11 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod complaints;
 pub mod demo;
 pub mod domain;
 pub mod generate;
+pub mod linking;
 pub mod registry;
 pub mod spatial;
 pub mod store;

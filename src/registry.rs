@@ -66,11 +66,39 @@ pub struct AssetFilter {
     pub offset: u64,
 }
 
+/// A committed change of one asset: its kind and its bounding box before
+/// and after (none when created, or deleted).
+#[derive(Debug, Clone, Copy)]
+pub struct AssetChange {
+    pub kind: AssetKind,
+    pub before: Option<LonLatBox>,
+    pub after: Option<LonLatBox>,
+}
+
+/// Told of every committed asset change, after the index has it and
+/// before the write is answered (so complaint links are current when the
+/// client hears back).
+#[async_trait::async_trait]
+pub trait AssetObserver: Send + Sync {
+    async fn assets_changed(&self, changes: &[AssetChange]);
+}
+
 pub struct Registry {
     store: Arc<dyn Store>,
     index: RwLock<AssetIndex>,
     writes: tokio::sync::Mutex<()>,
     limits: GeometryLimits,
+    observer: std::sync::OnceLock<std::sync::Weak<dyn AssetObserver>>,
+}
+
+fn bbox_of(geometry: &geo::Geometry<f64>) -> Option<LonLatBox> {
+    use geo::BoundingRect;
+    geometry.bounding_rect().map(|r| LonLatBox {
+        min_lon: r.min().x,
+        min_lat: r.min().y,
+        max_lon: r.max().x,
+        max_lat: r.max().y,
+    })
 }
 
 fn store_error(id: AssetId, e: StoreError) -> RegistryError {
@@ -118,7 +146,27 @@ impl Registry {
             index: RwLock::new(index),
             writes: tokio::sync::Mutex::new(()),
             limits,
+            observer: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Registers the one observer of asset changes (held weakly).
+    pub fn observe(&self, observer: &Arc<dyn AssetObserver>) {
+        let _ = self.observer.set(Arc::downgrade(observer));
+    }
+
+    async fn notify(&self, changes: &[AssetChange]) {
+        if changes.is_empty() {
+            return;
+        }
+        if let Some(observer) = self.observer.get().and_then(std::sync::Weak::upgrade) {
+            observer.assets_changed(changes).await;
+        }
+    }
+
+    /// Runs `f` with the index (read-locked: keep it short).
+    pub fn with_index<R>(&self, f: impl FnOnce(&AssetIndex) -> R) -> R {
+        f(&self.read_index())
     }
 
     fn read_index(&self) -> RwLockReadGuard<'_, AssetIndex> {
@@ -322,6 +370,12 @@ impl Registry {
             .await
             .map_err(|e| store_error(id, e))?;
         self.write_index().upsert(Self::index_entry(&updated));
+        self.notify(&[AssetChange {
+            kind: updated.kind(),
+            before: bbox_of(&current.geometry),
+            after: bbox_of(&updated.geometry),
+        }])
+        .await;
         Ok(self.views(vec![updated]).remove(0))
     }
 
@@ -406,6 +460,12 @@ impl Registry {
             .await
             .map_err(|e| store_error(id, e))?;
         self.write_index().remove(id);
+        self.notify(&[AssetChange {
+            kind: deleted.kind(),
+            before: bbox_of(&deleted.geometry),
+            after: None,
+        }])
+        .await;
         Ok(deleted)
     }
 

@@ -1,7 +1,7 @@
 //! Bearer-token authentication and role checks.
 
 use super::{ApiError, ApiState};
-use crate::domain::Principal;
+use crate::domain::{Principal, Role};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -10,6 +10,60 @@ use axum::http::request::Parts;
 /// token. Runs before the body is read, so an anonymous write is a 401
 /// whatever it sends.
 pub struct AssetEditor(pub Principal);
+
+/// Whoever is calling: a principal, or anonymous (`None`).
+pub struct Caller(pub Option<Principal>);
+
+impl Caller {
+    /// The principal, or a 401 for anonymous callers.
+    pub fn require(self) -> Result<Principal, ApiError> {
+        self.0.ok_or_else(|| ApiError::Unauthorized {
+            detail: "this needs a bearer token".into(),
+        })
+    }
+
+    pub fn sees_personal_data(&self) -> bool {
+        crate::domain::may_see_personal_data(self.0.as_ref().map(|p| p.role))
+    }
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Caller(principal(parts, state).await?))
+    }
+}
+
+/// A caller allowed to take in complaints: an `operator` or `admin` token.
+pub struct ComplaintOperator(pub Principal);
+
+impl FromRequestParts<ApiState> for ComplaintOperator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = principal(parts, state)
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized {
+                detail: "this needs a bearer token of role operator or admin".into(),
+            })?;
+        if !matches!(principal.role, Role::Operator | Role::Admin) {
+            return Err(ApiError::Forbidden {
+                detail: format!(
+                    "role {} may not do this; operator or admin may",
+                    principal.role
+                ),
+            });
+        }
+        Ok(ComplaintOperator(principal))
+    }
+}
 
 /// The caller's principal, from `Authorization: Bearer <token>`.
 /// No header: `None`. A bad or unknown token: 401.

@@ -3,14 +3,17 @@
 
 mod assets;
 mod auth;
+mod complaints;
 mod extract;
 mod feature;
 mod health;
 mod problem;
 
+pub use complaints::complaint_feature;
 pub use feature::feature;
 pub use problem::ApiError;
 
+use crate::complaints::Complaints;
 use crate::registry::Registry;
 use crate::tokens::Tokens;
 use axum::Router;
@@ -31,6 +34,7 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Clone)]
 pub struct ApiState {
     pub registry: Arc<Registry>,
+    pub complaints: Arc<Complaints>,
     pub tokens: Arc<Tokens>,
 }
 
@@ -64,6 +68,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(assets::router())
+        .merge(complaints::router())
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state)

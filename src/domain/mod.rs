@@ -4,7 +4,9 @@
 mod asset;
 mod asset_kind;
 mod attributes;
+mod complaint;
 mod condition;
+mod coord_sys;
 mod district;
 mod role;
 mod validation_error;
@@ -16,7 +18,12 @@ pub use attributes::{
     AssetAttributes, BuildingAttributes, ChargerAttributes, CourtyardAttributes,
     DrainageAttributes, LaneAttributes, LightAttributes, READ_ONLY_PROPERTIES,
 };
+pub use complaint::{
+    Caller, CaseNumber, Category, Channel, Complaint, ComplaintDraft, ComplaintId, ComplaintStatus,
+    Satisfaction, StatusChange, may_see_personal_data,
+};
 pub use condition::Condition;
+pub use coord_sys::CoordSys;
 pub use district::District;
 pub use role::{Principal, Role};
 pub use validation_error::{FieldError, ValidationError};

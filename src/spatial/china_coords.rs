@@ -3,29 +3,9 @@
 //! `coordtransform` crate implements them, with an iterative inverse, and
 //! leaves points outside mainland China unshifted.
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
-
-/// The coordinate system of incoming coordinates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CoordSys {
-    #[default]
-    Wgs84,
-    Gcj02,
-    Bd09,
-}
+pub use crate::domain::CoordSys;
 
 impl CoordSys {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CoordSys::Wgs84 => "wgs84",
-            CoordSys::Gcj02 => "gcj02",
-            CoordSys::Bd09 => "bd09",
-        }
-    }
-
     /// Converts a longitude/latitude in this system to WGS 84. GCJ-02 and
     /// BD-09 input must lie in mainland China, where those systems exist.
     ///
@@ -58,26 +38,6 @@ impl CoordSys {
             CoordSys::Gcj02 => coordtransform::wgs84_to_gcj02(lon, lat),
             CoordSys::Bd09 => coordtransform::wgs84_to_bd09(lon, lat),
         }
-    }
-}
-
-impl FromStr for CoordSys {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "wgs84" | "wgs-84" | "epsg:4326" => Ok(CoordSys::Wgs84),
-            "gcj02" | "gcj-02" => Ok(CoordSys::Gcj02),
-            "bd09" | "bd-09" => Ok(CoordSys::Bd09),
-            _ => Err(format!(
-                "unknown coord_sys {s:?}; expected wgs84, gcj02 or bd09"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for CoordSys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -8,6 +8,8 @@ pub enum StoreError {
     NotFound,
     #[error("version mismatch: the stored version is {current:?}")]
     VersionMismatch { current: Version },
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("unsupported database URL scheme {0:?}; use sqlite://FILE")]
     UnsupportedUrl(String),
     #[error("stored data is unreadable: {0}")]

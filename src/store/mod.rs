@@ -4,9 +4,14 @@
 //! implementation. A PostgreSQL/PostGIS implementation plugs in behind the
 //! same trait.
 
+mod complaints;
 mod error;
 mod sqlite;
+mod sqlite_complaints;
 
+pub use complaints::{
+    ComplaintFilter, ComplaintLink, ComplaintStats, ComplaintStore, Linking, Transition,
+};
 pub use error::StoreError;
 pub use sqlite::SqliteStore;
 
@@ -89,8 +94,8 @@ pub trait TokenStore: Send + Sync {
 }
 
 /// Everything the services need from storage.
-pub trait Store: AssetStore + TokenStore {}
-impl<T: AssetStore + TokenStore> Store for T {}
+pub trait Store: AssetStore + TokenStore + ComplaintStore {}
+impl<T: AssetStore + TokenStore + ComplaintStore> Store for T {}
 
 /// Opens the store named by a database URL (`sqlite://FILE`), creating
 /// and migrating it when needed.

@@ -25,7 +25,7 @@ const ASSET_COLUMNS: &str =
 /// SQLite-backed [`super::Store`].
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl SqliteStore {
@@ -53,17 +53,17 @@ impl SqliteStore {
     }
 }
 
-fn now() -> OffsetDateTime {
+pub(super) fn now() -> OffsetDateTime {
     let t = OffsetDateTime::now_utc();
     // Millisecond precision is what clients and logs can use.
     t.replace_millisecond(t.millisecond()).unwrap_or(t)
 }
 
-fn timestamp(t: OffsetDateTime) -> String {
+pub(super) fn timestamp(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-fn parse_timestamp(text: &str) -> Result<OffsetDateTime, StoreError> {
+pub(super) fn parse_timestamp(text: &str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::parse(text, &Rfc3339)
         .map_err(|e| StoreError::Corrupt(format!("timestamp {text:?}: {e}")))
 }

@@ -1,0 +1,390 @@
+//! `/v1/complaints`: intake, listing, status changes, duplicates, links.
+
+use super::auth::{Caller as Viewer, ComplaintOperator};
+use super::extract::{JsonBody, QueryParams};
+use super::{ApiError, ApiState};
+use crate::complaints::{ComplaintError, Intake, TransitionRequest, parse_reported_at};
+use crate::domain::{
+    Category, Complaint, ComplaintId, ComplaintStatus, District, Satisfaction, ValidationError,
+    may_see_personal_data,
+};
+use crate::spatial::LonLatBox;
+use crate::store::{ComplaintFilter, ComplaintLink};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use time::format_description::well_known::Rfc3339;
+
+pub const MAX_COMPLAINT_LIMIT: u32 = 1_000;
+const DEFAULT_COMPLAINT_LIMIT: u32 = 100;
+
+pub fn router() -> Router<ApiState> {
+    Router::new()
+        .route("/v1/complaints", get(list).post(create))
+        .route("/v1/complaints/stats", get(stats))
+        .route("/v1/complaints/{id}", get(fetch).patch(mark_duplicate))
+        .route("/v1/complaints/{id}/transitions", post(transition))
+        .route("/v1/complaints/{id}/links", get(links))
+}
+
+impl From<ComplaintError> for ApiError {
+    fn from(e: ComplaintError) -> Self {
+        match e {
+            ComplaintError::Invalid(v) => ApiError::Invalid(v),
+            ComplaintError::NotFound(id) => ApiError::NotFound {
+                detail: format!("complaint {id} does not exist"),
+            },
+            ComplaintError::Forbidden(detail) => ApiError::Forbidden { detail },
+            ComplaintError::Conflict(detail) => ApiError::Rejected {
+                status: StatusCode::CONFLICT,
+                detail,
+            },
+            ComplaintError::Store(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+fn time_text(t: time::OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// A complaint as a GeoJSON Feature (WGS 84). Caller name and phone only
+/// when `personal` (operators and admins).
+pub fn complaint_feature(c: &Complaint, personal: bool, extra: Map<String, Value>) -> Value {
+    let d = &c.draft;
+    let mut p = Map::new();
+    p.insert("case_number".into(), json!(d.case_number.as_str()));
+    p.insert("channel".into(), json!(d.channel.as_str()));
+    p.insert("category".into(), json!(d.category.as_str()));
+    p.insert("description".into(), json!(d.description));
+    p.insert("address".into(), json!(d.address));
+    p.insert("district".into(), json!(d.district.map(District::as_str)));
+    p.insert("reported_at".into(), json!(time_text(d.reported_at)));
+    p.insert("coord_sys".into(), json!(d.coord_sys.as_str()));
+    p.insert(
+        "raw_coordinates".into(),
+        json!([d.raw_location.0, d.raw_location.1]),
+    );
+    p.insert("status".into(), json!(c.status.as_str()));
+    p.insert("resolution".into(), json!(c.resolution));
+    p.insert(
+        "satisfaction".into(),
+        json!(c.satisfaction.map(Satisfaction::score)),
+    );
+    p.insert("duplicate_of".into(), json!(c.duplicate_of.map(|d| d.0)));
+    p.insert("flags".into(), json!(c.flags));
+    p.insert("created_at".into(), json!(time_text(c.created_at)));
+    p.insert("updated_at".into(), json!(time_text(c.updated_at)));
+    if personal {
+        p.insert("caller_name".into(), json!(d.caller.name));
+        p.insert("caller_phone".into(), json!(d.caller.phone));
+    }
+    p.extend(extra);
+    json!({
+        "type": "Feature",
+        "id": c.id.0,
+        "geometry": {"type": "Point", "coordinates": [d.location.0, d.location.1]},
+        "properties": p,
+        "links": [
+            {"rel": "self", "type": "application/geo+json", "href": format!("/v1/complaints/{}", c.id)},
+            {"rel": "related", "title": "linked assets", "type": "application/json", "href": format!("/v1/complaints/{}/links", c.id)},
+        ],
+    })
+}
+
+fn links_json(links: &[ComplaintLink]) -> Value {
+    json!(links)
+}
+
+fn geojson(status: StatusCode, body: Value) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/geo+json"),
+    );
+    response
+}
+
+fn parse_id(text: &str) -> Result<ComplaintId, ApiError> {
+    text.parse::<ComplaintId>().map_err(ApiError::bad_request)
+}
+
+fn intake_response(intake: &Intake, personal: bool) -> Response {
+    let mut extra = Map::new();
+    extra.insert("links".into(), links_json(&intake.links));
+    extra.insert(
+        "suggested_duplicates".into(),
+        json!(
+            intake
+                .suggested_duplicates
+                .iter()
+                .map(|d| d.0)
+                .collect::<Vec<_>>()
+        ),
+    );
+    let status = if intake.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = geojson(
+        status,
+        complaint_feature(&intake.complaint, personal, extra),
+    );
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/complaints/{}", intake.complaint.id))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+#[tracing::instrument(skip_all, fields(token = operator.0.token_id))]
+async fn create(
+    State(state): State<ApiState>,
+    operator: ComplaintOperator,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let draft = state.complaints.draft_from_feature(&body)?;
+    let intake = state.complaints.intake(vec![draft]).await?;
+    let intake = intake
+        .first()
+        .ok_or_else(|| ApiError::Internal("intake returned nothing".into()))?;
+    Ok(intake_response(
+        intake,
+        may_see_personal_data(Some(operator.0.role)),
+    ))
+}
+
+async fn fetch(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let complaint = state.complaints.get(id).await?;
+    let mut extra = Map::new();
+    extra.insert("history".into(), json!(state.complaints.history(id).await?));
+    Ok(geojson(
+        StatusCode::OK,
+        complaint_feature(&complaint, viewer.sees_personal_data(), extra),
+    ))
+}
+
+async fn links(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    let complaint = state.complaints.get(id).await?;
+    let links = state.complaints.links(id).await?;
+    let kinds: Vec<Value> = state.registry.with_index(|index| {
+        links
+            .iter()
+            .map(|l| {
+                let kind = index.get(crate::domain::AssetId(l.asset_id)).map(|a| a.kind.as_str());
+                json!({"asset_id": l.asset_id, "kind": kind, "rule": l.rule, "distance_m": l.distance_m,
+                       "href": format!("/v1/assets/{}", l.asset_id)})
+            })
+            .collect()
+    });
+    Ok(Json(
+        json!({"complaint_id": id.0, "category": complaint.draft.category.as_str(), "links": kinds, "flags": complaint.flags}),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransitionBody {
+    to: String,
+    note: Option<String>,
+    resolution: Option<String>,
+    satisfaction: Option<i64>,
+}
+
+fn bounded(text: Option<String>, pointer: &str, max: usize) -> Result<Option<String>, ApiError> {
+    match text {
+        Some(t) if t.chars().count() > max => Err(ValidationError::single(
+            pointer,
+            format!("must be at most {max} characters"),
+        )
+        .into()),
+        other => Ok(other),
+    }
+}
+
+async fn transition(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    viewer: Viewer,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let principal = viewer.require()?;
+    let body: TransitionBody = serde_json::from_value(body)
+        .map_err(|e| ApiError::Invalid(ValidationError::single("", e.to_string())))?;
+    let to = body
+        .to
+        .parse::<ComplaintStatus>()
+        .map_err(|e| ApiError::Invalid(ValidationError::single("/to", e)))?;
+    let request = TransitionRequest {
+        to,
+        note: bounded(body.note, "/note", 2_000)?,
+        resolution: bounded(body.resolution, "/resolution", 2_000)?,
+        satisfaction: body
+            .satisfaction
+            .map(Satisfaction::try_from)
+            .transpose()
+            .map_err(|e| ApiError::Invalid(ValidationError::single("/satisfaction", e)))?,
+    };
+    let complaint = state.complaints.transition(&principal, id, request).await?;
+    let mut extra = Map::new();
+    extra.insert("history".into(), json!(state.complaints.history(id).await?));
+    Ok(geojson(
+        StatusCode::OK,
+        complaint_feature(
+            &complaint,
+            may_see_personal_data(Some(principal.role)),
+            extra,
+        ),
+    ))
+}
+
+async fn mark_duplicate(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    operator: ComplaintOperator,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let Value::Object(map) = &body else {
+        return Err(ValidationError::single("", "send {\"duplicate_of\": ID or null}").into());
+    };
+    if map.keys().any(|k| k != "duplicate_of") || !map.contains_key("duplicate_of") {
+        return Err(ValidationError::single(
+            "",
+            "only duplicate_of may be changed: send {\"duplicate_of\": ID or null}",
+        )
+        .into());
+    }
+    let of = match &map["duplicate_of"] {
+        Value::Null => None,
+        v => Some(ComplaintId(v.as_i64().filter(|n| *n > 0).ok_or_else(
+            || {
+                ApiError::Invalid(ValidationError::single(
+                    "/duplicate_of",
+                    "must be a complaint id or null",
+                ))
+            },
+        )?)),
+    };
+    let complaint = state.complaints.mark_duplicate(&operator.0, id, of).await?;
+    Ok(geojson(
+        StatusCode::OK,
+        complaint_feature(&complaint, true, Map::new()),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    bbox: Option<String>,
+    category: Option<String>,
+    status: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    district: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u64>,
+}
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn list_of<T: std::str::FromStr<Err = String>>(
+    text: Option<&str>,
+    name: &str,
+) -> Result<Vec<T>, ApiError> {
+    text.map(|t| {
+        t.split(',')
+            .map(|x| {
+                x.trim()
+                    .parse::<T>()
+                    .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
+            })
+            .collect()
+    })
+    .unwrap_or(Ok(Vec::new()))
+}
+
+fn filter_of(params: &ListParams) -> Result<ComplaintFilter, ApiError> {
+    let time = |v: &Option<String>, name: &str| {
+        non_empty(v)
+            .map(|t| {
+                parse_reported_at(t, name)
+                    .map_err(|e| ApiError::bad_request(format!("{name}: {}", e.errors[0].detail)))
+            })
+            .transpose()
+    };
+    let filter = ComplaintFilter {
+        bbox: non_empty(&params.bbox)
+            .map(|b| LonLatBox::parse(b).map_err(ApiError::bad_request))
+            .transpose()?,
+        categories: list_of::<Category>(non_empty(&params.category), "category")?,
+        statuses: list_of::<ComplaintStatus>(non_empty(&params.status), "status")?,
+        reported_from: time(&params.from, "from")?,
+        reported_to: time(&params.to, "to")?,
+        district: non_empty(&params.district)
+            .map(|d| d.parse::<District>().map_err(ApiError::bad_request))
+            .transpose()?,
+        case_number: None,
+        exclude_duplicates: false,
+        limit: params.limit.unwrap_or(DEFAULT_COMPLAINT_LIMIT),
+        offset: params.offset.unwrap_or(0),
+    };
+    if let (Some(a), Some(b)) = (filter.reported_from, filter.reported_to) {
+        if a > b {
+            return Err(ApiError::bad_request("from is later than to"));
+        }
+    }
+    if !(1..=MAX_COMPLAINT_LIMIT).contains(&filter.limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_COMPLAINT_LIMIT}, got {}",
+            filter.limit
+        )));
+    }
+    Ok(filter)
+}
+
+async fn list(
+    State(state): State<ApiState>,
+    viewer: Viewer,
+    QueryParams(params): QueryParams<ListParams>,
+) -> Result<Response, ApiError> {
+    let filter = filter_of(&params)?;
+    let (complaints, matched) = state.complaints.list(&filter).await?;
+    let personal = viewer.sees_personal_data();
+    let features: Vec<Value> = complaints
+        .iter()
+        .map(|c| complaint_feature(c, personal, Map::new()))
+        .collect();
+    Ok(geojson(
+        StatusCode::OK,
+        json!({"type": "FeatureCollection", "numberMatched": matched, "numberReturned": features.len(), "features": features}),
+    ))
+}
+
+async fn stats(
+    State(state): State<ApiState>,
+    QueryParams(params): QueryParams<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    if params.limit.is_some() || params.offset.is_some() {
+        return Err(ApiError::bad_request("stats take no limit or offset"));
+    }
+    let filter = filter_of(&params)?;
+    Ok(Json(json!(state.complaints.stats(&filter).await?)))
+}

@@ -1,0 +1,640 @@
+//! Complaint use cases: intake (idempotent on case number, converted to
+//! WGS 84, linked to assets, with suggested duplicates), status changes,
+//! duplicate marking, and relinking when assets change.
+
+use crate::domain::{
+    Caller, CaseNumber, Category, Channel, Complaint, ComplaintDraft, ComplaintId, ComplaintStatus,
+    CoordSys, District, Principal, Role, Satisfaction, StatusChange, ValidationError,
+};
+use crate::linking::LinkingRules;
+use crate::registry::{AssetChange, AssetObserver, Registry};
+use crate::spatial::LonLatBox;
+use crate::store::{
+    ComplaintFilter, ComplaintLink, ComplaintStats, Linking, Store, StoreError, Transition,
+};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Longest complaint text, characters. (12345 case texts are short; a
+/// longer text is pasted rubbish or an attack.)
+pub const DESCRIPTION_MAX_CHARS: usize = 2_000;
+const TEXT_MAX_CHARS: usize = 300;
+/// Changes of more assets than this at once are relinked by area, not
+/// one by one.
+const RELINK_BY_AREA_ABOVE: usize = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComplaintError {
+    #[error("invalid complaint: {0}")]
+    Invalid(#[from] ValidationError),
+    #[error("complaint {0} does not exist")]
+    NotFound(ComplaintId),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+fn store_error(id: ComplaintId, e: StoreError) -> ComplaintError {
+    match e {
+        StoreError::NotFound => ComplaintError::NotFound(id),
+        StoreError::Conflict(detail) => ComplaintError::Conflict(detail),
+        other => ComplaintError::Store(other),
+    }
+}
+
+/// A complaint with what was found for it at intake.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    pub complaint: Complaint,
+    /// False when the case number was already known: nothing changed.
+    pub created: bool,
+    /// Open complaints of the same category nearby and recent.
+    pub suggested_duplicates: Vec<ComplaintId>,
+    pub links: Vec<ComplaintLink>,
+}
+
+/// A status change requested by a client.
+#[derive(Debug, Clone)]
+pub struct TransitionRequest {
+    pub to: ComplaintStatus,
+    pub note: Option<String>,
+    pub resolution: Option<String>,
+    pub satisfaction: Option<Satisfaction>,
+}
+
+pub struct Complaints {
+    store: Arc<dyn Store>,
+    registry: Arc<Registry>,
+    rules: LinkingRules,
+}
+
+fn text_field(
+    properties: &Map<String, Value>,
+    key: &str,
+    max_chars: usize,
+    required: bool,
+) -> Result<Option<String>, ValidationError> {
+    let pointer = format!("/properties/{key}");
+    match properties.get(key) {
+        None | Some(Value::Null) if required => {
+            Err(ValidationError::single(pointer, "is required"))
+        }
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => {
+            let chars = s.chars().count();
+            if s.trim().is_empty() && required {
+                Err(ValidationError::single(pointer, "must not be blank"))
+            } else if chars > max_chars {
+                Err(ValidationError::single(
+                    pointer,
+                    format!("must be at most {max_chars} characters, got {chars}"),
+                ))
+            } else if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                Err(ValidationError::single(
+                    pointer,
+                    "must not contain control characters",
+                ))
+            } else if s.trim().is_empty() {
+                Ok(None)
+            } else {
+                Ok(Some(s.trim().to_string()))
+            }
+        }
+        Some(_) => Err(ValidationError::single(pointer, "must be a string")),
+    }
+}
+
+fn parsed<T: std::str::FromStr<Err = String>>(
+    properties: &Map<String, Value>,
+    key: &str,
+    required: bool,
+) -> Result<Option<T>, ValidationError> {
+    text_field(properties, key, 100, required)?
+        .map(|t| {
+            t.parse::<T>()
+                .map_err(|e| ValidationError::single(format!("/properties/{key}"), e))
+        })
+        .transpose()
+}
+
+/// Checks a phone number loosely: digits with optional +, spaces, dashes
+/// and parentheses, 3 to 20 digits.
+fn check_phone(phone: &str) -> Result<(), ValidationError> {
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    let allowed = phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')'));
+    if allowed && (3..=20).contains(&digits) {
+        Ok(())
+    } else {
+        Err(ValidationError::single(
+            "/properties/caller_phone",
+            "must be a phone number of 3 to 20 digits",
+        ))
+    }
+}
+
+/// Parses the location of a complaint, in `coord_sys`, to WGS 84.
+pub fn location_to_wgs84(
+    lon: f64,
+    lat: f64,
+    coord_sys: CoordSys,
+) -> Result<(f64, f64), ValidationError> {
+    if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+        return Err(ValidationError::single(
+            "/geometry/coordinates/0",
+            format!("longitude {lon} is outside -180..180"),
+        ));
+    }
+    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+        return Err(ValidationError::single(
+            "/geometry/coordinates/1",
+            format!("latitude {lat} is outside -90..90"),
+        ));
+    }
+    coord_sys
+        .to_wgs84(lon, lat)
+        .map_err(|e| ValidationError::single("/geometry/coordinates", e))
+}
+
+/// Reads an RFC 3339 time; at most a day in the future (clock skew).
+pub fn parse_reported_at(text: &str, pointer: &str) -> Result<OffsetDateTime, ValidationError> {
+    let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+        ValidationError::single(
+            pointer,
+            format!("must be an RFC 3339 date-time with a time zone, got {text:?}"),
+        )
+    })?;
+    if t > OffsetDateTime::now_utc() + time::Duration::days(1) {
+        return Err(ValidationError::single(pointer, "lies in the future"));
+    }
+    Ok(t)
+}
+
+const KNOWN_PROPERTIES: &[&str] = &[
+    "case_number",
+    "channel",
+    "category",
+    "description",
+    "address",
+    "district",
+    "reported_at",
+    "coord_sys",
+    "caller_name",
+    "caller_phone",
+    // Read-only members of a complaint as the API shows it; ignored.
+    "status",
+    "links",
+    "duplicate_of",
+    "flags",
+    "raw_coordinates",
+    "created_at",
+    "updated_at",
+    "resolution",
+    "satisfaction",
+    "suggested_duplicates",
+    "history",
+];
+
+impl Complaints {
+    pub fn new(store: Arc<dyn Store>, registry: Arc<Registry>, rules: LinkingRules) -> Self {
+        Self {
+            store,
+            registry,
+            rules,
+        }
+    }
+
+    pub fn rules(&self) -> &LinkingRules {
+        &self.rules
+    }
+
+    /// Validates a complaint Feature of the native API.
+    pub fn draft_from_feature(&self, feature: &Value) -> Result<ComplaintDraft, ValidationError> {
+        if feature.get("type").and_then(Value::as_str) != Some("Feature") {
+            return Err(ValidationError::single("/type", "must be \"Feature\""));
+        }
+        let properties = match feature.get("properties") {
+            Some(Value::Object(map)) => map,
+            _ => {
+                return Err(ValidationError::single(
+                    "/properties",
+                    "must be a JSON object",
+                ));
+            }
+        };
+        for key in properties.keys() {
+            if !KNOWN_PROPERTIES.contains(&key.as_str()) {
+                return Err(ValidationError::single(
+                    format!("/properties/{key}"),
+                    "unknown property",
+                ));
+            }
+        }
+        let geometry = feature
+            .get("geometry")
+            .filter(|g| !g.is_null())
+            .ok_or_else(|| {
+                ValidationError::single("/geometry", "is required: a Point where the problem is")
+            })?;
+        if geometry.get("type").and_then(Value::as_str) != Some("Point") {
+            return Err(ValidationError::single(
+                "/geometry/type",
+                "a complaint's location must be a Point",
+            ));
+        }
+        let coordinates = geometry
+            .get("coordinates")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                ValidationError::single("/geometry/coordinates", "must be [longitude, latitude]")
+            })?;
+        let number = |i: usize| {
+            coordinates.get(i).and_then(Value::as_f64).ok_or_else(|| {
+                ValidationError::single(format!("/geometry/coordinates/{i}"), "must be a number")
+            })
+        };
+        if !(2..=3).contains(&coordinates.len()) {
+            return Err(ValidationError::single(
+                "/geometry/coordinates",
+                "must be [longitude, latitude]",
+            ));
+        }
+        let raw = (number(0)?, number(1)?);
+        let coord_sys = parsed::<CoordSys>(properties, "coord_sys", false)?.unwrap_or_default();
+        let reported_at = match text_field(properties, "reported_at", 64, false)? {
+            Some(t) => parse_reported_at(&t, "/properties/reported_at")?,
+            None => OffsetDateTime::now_utc(),
+        };
+        let caller_phone = text_field(properties, "caller_phone", 32, false)?;
+        if let Some(phone) = &caller_phone {
+            check_phone(phone)?;
+        }
+        Ok(ComplaintDraft {
+            case_number: parsed::<CaseNumber>(properties, "case_number", true)?
+                .ok_or_else(|| ValidationError::single("/properties/case_number", "is required"))?,
+            channel: parsed::<Channel>(properties, "channel", true)?
+                .ok_or_else(|| ValidationError::single("/properties/channel", "is required"))?,
+            category: parsed::<Category>(properties, "category", true)?
+                .ok_or_else(|| ValidationError::single("/properties/category", "is required"))?,
+            description: text_field(properties, "description", DESCRIPTION_MAX_CHARS, true)?
+                .unwrap_or_default(),
+            address: text_field(properties, "address", TEXT_MAX_CHARS, false)?,
+            district: parsed::<District>(properties, "district", false)?,
+            location: location_to_wgs84(raw.0, raw.1, coord_sys)?,
+            raw_location: raw,
+            coord_sys,
+            reported_at,
+            caller: Caller {
+                name: text_field(properties, "caller_name", 100, false)?,
+                phone: caller_phone,
+            },
+        })
+    }
+
+    fn linking_for(&self, draft: &ComplaintDraft) -> Linking {
+        self.registry
+            .with_index(|index| self.rules.link(index, draft.category, draft.location))
+    }
+
+    /// Takes in complaints: new case numbers are stored with their links;
+    /// known ones are returned unchanged.
+    pub async fn intake(&self, drafts: Vec<ComplaintDraft>) -> Result<Vec<Intake>, ComplaintError> {
+        let items: Vec<(ComplaintDraft, Linking)> = drafts
+            .into_iter()
+            .map(|d| {
+                let linking = self.linking_for(&d);
+                (d, linking)
+            })
+            .collect();
+        let stored = self
+            .store
+            .insert_complaints(&items)
+            .await
+            .map_err(ComplaintError::Store)?;
+        let mut out = Vec::with_capacity(stored.len());
+        for ((complaint, created), (_, linking)) in stored.into_iter().zip(items) {
+            let suggested_duplicates = if created {
+                self.similar_open(&complaint).await?
+            } else {
+                Vec::new()
+            };
+            let links = if created {
+                linking.links
+            } else {
+                self.store
+                    .links(complaint.id)
+                    .await
+                    .map_err(ComplaintError::Store)?
+            };
+            out.push(Intake {
+                complaint,
+                created,
+                suggested_duplicates,
+                links,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Open complaints of the same category within the duplicate radius,
+    /// reported in the window before this one.
+    async fn similar_open(
+        &self,
+        complaint: &Complaint,
+    ) -> Result<Vec<ComplaintId>, ComplaintError> {
+        let d = &complaint.draft;
+        let radius = self.rules.duplicate_radius_m(d.category);
+        let window = time::Duration::days(i64::from(self.rules.duplicates.window_days));
+        let candidates = self
+            .store
+            .open_in(
+                d.category,
+                around(d.location, radius),
+                d.reported_at - window,
+                d.reported_at,
+            )
+            .await
+            .map_err(ComplaintError::Store)?;
+        let here = geo::Point::new(d.location.0, d.location.1);
+        Ok(candidates
+            .into_iter()
+            .filter(|(id, at)| {
+                *id != complaint.id
+                    && crate::spatial::distance_m(here, geo::Point::new(at.0, at.1)) <= radius
+            })
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    pub async fn get(&self, id: ComplaintId) -> Result<Complaint, ComplaintError> {
+        self.store
+            .get_complaint(id)
+            .await
+            .map_err(ComplaintError::Store)?
+            .ok_or(ComplaintError::NotFound(id))
+    }
+
+    pub async fn history(&self, id: ComplaintId) -> Result<Vec<StatusChange>, ComplaintError> {
+        self.store.history(id).await.map_err(ComplaintError::Store)
+    }
+
+    pub async fn links(&self, id: ComplaintId) -> Result<Vec<ComplaintLink>, ComplaintError> {
+        self.get(id).await?;
+        self.store.links(id).await.map_err(ComplaintError::Store)
+    }
+
+    pub async fn list(
+        &self,
+        filter: &ComplaintFilter,
+    ) -> Result<(Vec<Complaint>, u64), ComplaintError> {
+        self.store
+            .list_complaints(filter)
+            .await
+            .map_err(ComplaintError::Store)
+    }
+
+    pub async fn stats(&self, filter: &ComplaintFilter) -> Result<ComplaintStats, ComplaintError> {
+        self.store
+            .complaint_stats(filter)
+            .await
+            .map_err(ComplaintError::Store)
+    }
+
+    /// Moves a complaint along its lifecycle, if the move is legal and the
+    /// principal's role may make it.
+    pub async fn transition(
+        &self,
+        principal: &Principal,
+        id: ComplaintId,
+        request: TransitionRequest,
+    ) -> Result<Complaint, ComplaintError> {
+        let current = self.get(id).await?;
+        if !principal.may_act_in(current.draft.district) && principal.district.is_some() {
+            return Err(ComplaintError::Forbidden(
+                "this token may not act outside its district".into(),
+            ));
+        }
+        if !request.to.may_be_set_by(principal.role) {
+            return Err(ComplaintError::Forbidden(format!(
+                "role {} may not move a complaint to {}",
+                principal.role, request.to
+            )));
+        }
+        if !current.status.may_become(request.to) {
+            let next: Vec<&str> = current.status.next().iter().map(|s| s.as_str()).collect();
+            return Err(ComplaintError::Conflict(format!(
+                "a {} complaint cannot become {}; it may become: {}",
+                current.status,
+                request.to,
+                if next.is_empty() {
+                    "nothing (it is final)".to_string()
+                } else {
+                    next.join(", ")
+                }
+            )));
+        }
+        if request.satisfaction.is_some() && request.to != ComplaintStatus::Closed {
+            return Err(ValidationError::single(
+                "/satisfaction",
+                "is given when a complaint is closed",
+            )
+            .into());
+        }
+        let transition = Transition {
+            from: current.status,
+            to: request.to,
+            note: request.note,
+            resolution: request.resolution,
+            satisfaction: request.satisfaction,
+            actor_token: Some(principal.token_id),
+            actor_role: principal.role.as_str().to_string(),
+        };
+        self.store
+            .transition(id, &transition)
+            .await
+            .map_err(|e| store_error(id, e))
+    }
+
+    /// Marks (or, with `None`, unmarks) a complaint as a duplicate.
+    pub async fn mark_duplicate(
+        &self,
+        principal: &Principal,
+        id: ComplaintId,
+        of: Option<ComplaintId>,
+    ) -> Result<Complaint, ComplaintError> {
+        if !matches!(principal.role, Role::Operator | Role::Admin) {
+            return Err(ComplaintError::Forbidden(
+                "only operators and admins mark duplicates".into(),
+            ));
+        }
+        let complaint = self.get(id).await?;
+        if let Some(original) = of {
+            if original == id {
+                return Err(ValidationError::single(
+                    "/duplicate_of",
+                    "a complaint cannot duplicate itself",
+                )
+                .into());
+            }
+            let target = self
+                .store
+                .get_complaint(original)
+                .await
+                .map_err(ComplaintError::Store)?
+                .ok_or_else(|| {
+                    ValidationError::single(
+                        "/duplicate_of",
+                        format!("complaint {original} does not exist"),
+                    )
+                })?;
+            if target.duplicate_of.is_some() {
+                return Err(ValidationError::single(
+                    "/duplicate_of",
+                    format!("complaint {original} is itself a duplicate; point at the original"),
+                )
+                .into());
+            }
+            if target.draft.category != complaint.draft.category {
+                return Err(ValidationError::single(
+                    "/duplicate_of",
+                    "a duplicate must have the same category",
+                )
+                .into());
+            }
+        }
+        self.store
+            .set_duplicate_of(id, of)
+            .await
+            .map_err(|e| store_error(id, e))
+    }
+
+    /// Recomputes the links of complaints that an asset change may affect.
+    async fn relink(&self, changes: &[AssetChange]) -> Result<usize, StoreError> {
+        let mut areas: Vec<(Vec<Category>, LonLatBox)> = Vec::new();
+        for change in changes {
+            let reach = self.rules.reach_of(change.kind);
+            if reach.is_empty() {
+                continue;
+            }
+            let radius = reach.iter().map(|(_, r)| *r).fold(0.0, f64::max);
+            let categories: Vec<Category> = reach.iter().map(|(c, _)| *c).collect();
+            for bbox in [change.before, change.after].into_iter().flatten() {
+                areas.push((categories.clone(), grow(bbox, radius)));
+            }
+        }
+        if areas.len() > RELINK_BY_AREA_ABOVE {
+            // Many changes (an import): one pass over their joint extent.
+            let mut categories: Vec<Category> = areas.iter().flat_map(|(c, _)| c.clone()).collect();
+            categories.sort();
+            categories.dedup();
+            let joint = areas
+                .iter()
+                .map(|(_, b)| *b)
+                .reduce(union)
+                .map(|b| vec![(categories, b)])
+                .unwrap_or_default();
+            areas = joint;
+        }
+        let mut updates = Vec::new();
+        for (categories, bbox) in areas {
+            for (id, category, location) in self.store.complaints_in(bbox, &categories).await? {
+                if updates.iter().any(|(done, _)| *done == id) {
+                    continue;
+                }
+                let linking = self
+                    .registry
+                    .with_index(|index| self.rules.link(index, category, location));
+                updates.push((id, linking));
+            }
+        }
+        self.store.replace_links(&updates).await?;
+        Ok(updates.len())
+    }
+}
+
+#[async_trait::async_trait]
+impl AssetObserver for Complaints {
+    async fn assets_changed(&self, changes: &[AssetChange]) {
+        match self.relink(changes).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(complaints = n, "relinked complaints after an asset change"),
+            Err(e) => tracing::error!(error = %e, "relinking complaints failed"),
+        }
+    }
+}
+
+/// A box of `radius_m` around a WGS 84 point.
+fn around(point: (f64, f64), radius_m: f64) -> LonLatBox {
+    grow(
+        LonLatBox {
+            min_lon: point.0,
+            min_lat: point.1,
+            max_lon: point.0,
+            max_lat: point.1,
+        },
+        radius_m,
+    )
+}
+
+/// The box grown by `radius_m` on every side (generously: 1 % extra, and
+/// longitude degrees taken at the box's pole-most latitude).
+fn grow(b: LonLatBox, radius_m: f64) -> LonLatBox {
+    let dlat = radius_m * 1.01 / 110_574.0;
+    let lat = b.min_lat.abs().max(b.max_lat.abs()).min(89.0) + dlat;
+    let dlon = (radius_m * 1.01 / (111_320.0 * lat.min(89.9).to_radians().cos())).min(360.0);
+    LonLatBox {
+        min_lon: (b.min_lon - dlon).max(-180.0),
+        min_lat: (b.min_lat - dlat).max(-90.0),
+        max_lon: (b.max_lon + dlon).min(180.0),
+        max_lat: (b.max_lat + dlat).min(90.0),
+    }
+}
+
+fn union(a: LonLatBox, b: LonLatBox) -> LonLatBox {
+    LonLatBox {
+        min_lon: a.min_lon.min(b.min_lon),
+        min_lat: a.min_lat.min(b.min_lat),
+        max_lon: a.max_lon.max(b.max_lon),
+        max_lat: a.max_lat.max(b.max_lat),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spatial::distance_m;
+    use geo::Point;
+
+    #[test]
+    fn a_grown_box_holds_every_point_within_the_radius() {
+        let b = around((116.3951, 39.9412), 300.0);
+        for bearing in 0..36 {
+            let a = f64::from(bearing) * 10f64.to_radians();
+            let p = (
+                116.3951 + 300.0 * a.sin() / 85_300.0,
+                39.9412 + 300.0 * a.cos() / 111_035.0,
+            );
+            assert!(distance_m(Point::new(116.3951, 39.9412), Point::new(p.0, p.1)) > 295.0);
+            assert!(
+                p.0 > b.min_lon && p.0 < b.max_lon && p.1 > b.min_lat && p.1 < b.max_lat,
+                "{p:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn phones_and_times_are_checked() {
+        assert!(check_phone("+86 10 1234-5678").is_ok());
+        assert!(check_phone("12").is_err());
+        assert!(check_phone("call me").is_err());
+        assert!(parse_reported_at("2024-10-18T09:12:00+08:00", "/x").is_ok());
+        assert!(parse_reported_at("2024-10-18 09:12", "/x").is_err());
+        assert!(parse_reported_at("2999-01-01T00:00:00Z", "/x").is_err());
+    }
+}

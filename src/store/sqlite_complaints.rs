@@ -1,0 +1,483 @@
+//! [`ComplaintStore`] on SQLite. Locations are also kept in the
+//! `complaints_rtree` R*Tree virtual table for spatial filters.
+
+use super::StoreError;
+use super::complaints::{
+    ComplaintFilter, ComplaintLink, ComplaintStats, ComplaintStore, Linking, Transition,
+};
+use super::sqlite::{SqliteStore, now, parse_timestamp, timestamp};
+use crate::domain::{
+    Caller, CaseNumber, Category, Complaint, ComplaintDraft, ComplaintId, ComplaintStatus,
+    CoordSys, District, Satisfaction, StatusChange,
+};
+use crate::spatial::LonLatBox;
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+use std::str::FromStr;
+use time::OffsetDateTime;
+
+const COLUMNS: &str = "c.id, c.case_number, c.channel, c.category, c.description, c.address, c.district, \
+    c.lon, c.lat, c.raw_lon, c.raw_lat, c.coord_sys, c.reported_at, c.status, c.resolution, c.satisfaction, \
+    c.caller_name, c.caller_phone, c.duplicate_of, c.flags, c.created_at, c.updated_at";
+
+fn corrupt(what: &str) -> impl Fn(String) -> StoreError + '_ {
+    move |e| StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn complaint_from_row(row: &SqliteRow) -> Result<Complaint, StoreError> {
+    let text = |name: &str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(name)?) };
+    let district: Option<String> = row.try_get("district")?;
+    let satisfaction: Option<i64> = row.try_get("satisfaction")?;
+    let flags: Vec<String> =
+        serde_json::from_str(&text("flags")?).map_err(|e| corrupt("flags")(e.to_string()))?;
+    Ok(Complaint {
+        id: ComplaintId(row.try_get("id")?),
+        draft: ComplaintDraft {
+            case_number: CaseNumber::parse(&text("case_number")?)
+                .map_err(corrupt("case number"))?,
+            channel: text("channel")?.parse().map_err(corrupt("channel"))?,
+            category: text("category")?.parse().map_err(corrupt("category"))?,
+            description: text("description")?,
+            address: row.try_get("address")?,
+            district: district
+                .map(|d| District::from_str(&d))
+                .transpose()
+                .map_err(corrupt("district"))?,
+            location: (row.try_get("lon")?, row.try_get("lat")?),
+            raw_location: (row.try_get("raw_lon")?, row.try_get("raw_lat")?),
+            coord_sys: text("coord_sys")?
+                .parse::<CoordSys>()
+                .map_err(corrupt("coord_sys"))?,
+            reported_at: parse_timestamp(&text("reported_at")?)?,
+            caller: Caller {
+                name: row.try_get("caller_name")?,
+                phone: row.try_get("caller_phone")?,
+            },
+        },
+        status: text("status")?.parse().map_err(corrupt("status"))?,
+        resolution: row.try_get("resolution")?,
+        satisfaction: satisfaction
+            .map(Satisfaction::try_from)
+            .transpose()
+            .map_err(corrupt("satisfaction"))?,
+        duplicate_of: row
+            .try_get::<Option<i64>, _>("duplicate_of")?
+            .map(ComplaintId),
+        flags,
+        created_at: parse_timestamp(&text("created_at")?)?,
+        updated_at: parse_timestamp(&text("updated_at")?)?,
+    })
+}
+
+fn utc(t: OffsetDateTime) -> String {
+    timestamp(t.to_offset(time::UtcOffset::UTC))
+}
+
+/// Appends the WHERE clause of a filter (the table is aliased `c`).
+fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a ComplaintFilter) {
+    q.push(" WHERE 1 = 1");
+    if let Some(b) = f.bbox {
+        q.push(" AND c.id IN (SELECT id FROM complaints_rtree WHERE min_lon >= ")
+            .push_bind(b.min_lon)
+            .push(" AND max_lon <= ")
+            .push_bind(b.max_lon)
+            .push(" AND min_lat >= ")
+            .push_bind(b.min_lat)
+            .push(" AND max_lat <= ")
+            .push_bind(b.max_lat)
+            .push(")");
+    }
+    if !f.categories.is_empty() {
+        q.push(" AND c.category IN (");
+        let mut list = q.separated(", ");
+        for c in &f.categories {
+            list.push_bind(c.as_str());
+        }
+        q.push(")");
+    }
+    if !f.statuses.is_empty() {
+        q.push(" AND c.status IN (");
+        let mut list = q.separated(", ");
+        for s in &f.statuses {
+            list.push_bind(s.as_str());
+        }
+        q.push(")");
+    }
+    if let Some(from) = f.reported_from {
+        q.push(" AND c.reported_at >= ").push_bind(utc(from));
+    }
+    if let Some(to) = f.reported_to {
+        q.push(" AND c.reported_at <= ").push_bind(utc(to));
+    }
+    if let Some(d) = f.district {
+        q.push(" AND c.district = ").push_bind(d.as_str());
+    }
+    if let Some(case) = &f.case_number {
+        q.push(" AND c.case_number = ").push_bind(case.as_str());
+    }
+    if f.exclude_duplicates {
+        q.push(" AND c.duplicate_of IS NULL");
+    }
+}
+
+async fn write_links(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    id: ComplaintId,
+    linking: &Linking,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM complaint_links WHERE complaint_id = ?")
+        .bind(id.0)
+        .execute(&mut **tx)
+        .await?;
+    for link in &linking.links {
+        sqlx::query("INSERT OR REPLACE INTO complaint_links (complaint_id, asset_id, rule, distance_m) VALUES (?, ?, ?, ?)")
+            .bind(id.0)
+            .bind(link.asset_id)
+            .bind(&link.rule)
+            .bind(link.distance_m)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query("UPDATE complaints SET flags = ? WHERE id = ?")
+        .bind(serde_json::Value::from(linking.flags.clone()).to_string())
+        .bind(id.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn load(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    id: ComplaintId,
+) -> Result<Complaint, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM complaints c WHERE c.id = ?"
+    ))
+    .bind(id.0)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    complaint_from_row(&row)
+}
+
+#[async_trait]
+impl ComplaintStore for SqliteStore {
+    #[tracing::instrument(skip_all, fields(count = items.len()))]
+    async fn insert_complaints(
+        &self,
+        items: &[(ComplaintDraft, Linking)],
+    ) -> Result<Vec<(Complaint, bool)>, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let at = now();
+        let at_text = timestamp(at);
+        let mut out = Vec::with_capacity(items.len());
+        for (draft, linking) in items {
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO complaints (case_number, channel, category, description, address, district, lon, lat, \
+                 raw_lon, raw_lat, coord_sys, reported_at, status, caller_name, caller_phone, flags, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, '[]', ?, ?) \
+                 ON CONFLICT (case_number) DO NOTHING RETURNING id",
+            )
+            .bind(draft.case_number.as_str())
+            .bind(draft.channel.as_str())
+            .bind(draft.category.as_str())
+            .bind(&draft.description)
+            .bind(&draft.address)
+            .bind(draft.district.map(District::as_str))
+            .bind(draft.location.0)
+            .bind(draft.location.1)
+            .bind(draft.raw_location.0)
+            .bind(draft.raw_location.1)
+            .bind(draft.coord_sys.as_str())
+            .bind(utc(draft.reported_at))
+            .bind(&draft.caller.name)
+            .bind(&draft.caller.phone)
+            .bind(&at_text)
+            .bind(&at_text)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match id {
+                Some(id) => {
+                    let id = ComplaintId(id);
+                    sqlx::query("INSERT INTO complaints_rtree (id, min_lon, max_lon, min_lat, max_lat) VALUES (?, ?, ?, ?, ?)")
+                        .bind(id.0)
+                        .bind(draft.location.0)
+                        .bind(draft.location.0)
+                        .bind(draft.location.1)
+                        .bind(draft.location.1)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO complaint_events (complaint_id, from_status, to_status, note, actor_token, actor_role, at) \
+                         VALUES (?, NULL, 'received', ?, NULL, 'system', ?)",
+                    )
+                    .bind(id.0)
+                    .bind(format!("received by {}", draft.channel))
+                    .bind(&at_text)
+                    .execute(&mut *tx)
+                    .await?;
+                    write_links(&mut tx, id, linking).await?;
+                    out.push((load(&mut tx, id).await?, true));
+                }
+                None => {
+                    let row = sqlx::query(&format!(
+                        "SELECT {COLUMNS} FROM complaints c WHERE c.case_number = ?"
+                    ))
+                    .bind(draft.case_number.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    out.push((complaint_from_row(&row)?, false));
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn get_complaint(&self, id: ComplaintId) -> Result<Option<Complaint>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM complaints c WHERE c.id = ?"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(complaint_from_row).transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_complaints(
+        &self,
+        filter: &ComplaintFilter,
+    ) -> Result<(Vec<Complaint>, u64), StoreError> {
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM complaints c");
+        push_filter(&mut count, filter);
+        let matched: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let mut page = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM complaints c"));
+        push_filter(&mut page, filter);
+        page.push(" ORDER BY c.reported_at DESC, c.id DESC LIMIT ")
+            .push_bind(i64::from(filter.limit))
+            .push(" OFFSET ")
+            .push_bind(i64::try_from(filter.offset).unwrap_or(i64::MAX));
+        let rows = page.build().fetch_all(&self.pool).await?;
+        let complaints = rows
+            .iter()
+            .map(complaint_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((complaints, u64::try_from(matched).unwrap_or_default()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn complaint_stats(
+        &self,
+        filter: &ComplaintFilter,
+    ) -> Result<ComplaintStats, StoreError> {
+        let mut stats = ComplaintStats::default();
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT c.category, c.status, c.duplicate_of IS NOT NULL AS dup, count(*) AS n FROM complaints c",
+        );
+        push_filter(&mut q, filter);
+        q.push(" GROUP BY 1, 2, 3");
+        for row in q.build().fetch_all(&self.pool).await? {
+            let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or_default();
+            if row.try_get::<bool, _>("dup")? {
+                stats.duplicates_excluded += n;
+                continue;
+            }
+            stats.total += n;
+            *stats
+                .by_category
+                .entry(row.try_get("category")?)
+                .or_default() += n;
+            *stats.by_status.entry(row.try_get("status")?).or_default() += n;
+        }
+        Ok(stats)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn history(&self, id: ComplaintId) -> Result<Vec<StatusChange>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT from_status, to_status, note, actor_role, at FROM complaint_events WHERE complaint_id = ? ORDER BY id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let from: Option<String> = row.try_get("from_status")?;
+                Ok(StatusChange {
+                    from: from
+                        .map(|f| f.parse())
+                        .transpose()
+                        .map_err(corrupt("status"))?,
+                    to: row
+                        .try_get::<String, _>("to_status")?
+                        .parse()
+                        .map_err(corrupt("status"))?,
+                    note: row.try_get("note")?,
+                    by: row.try_get("actor_role")?,
+                    at: parse_timestamp(&row.try_get::<String, _>("at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip(self, transition))]
+    async fn transition(
+        &self,
+        id: ComplaintId,
+        transition: &Transition,
+    ) -> Result<Complaint, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let current = load(&mut tx, id).await?;
+        if current.status != transition.from {
+            return Err(StoreError::Conflict(format!(
+                "complaint {id} is now {}, not {}",
+                current.status, transition.from
+            )));
+        }
+        let at = timestamp(now());
+        sqlx::query(
+            "UPDATE complaints SET status = ?, resolution = coalesce(?, resolution), \
+             satisfaction = coalesce(?, satisfaction), updated_at = ? WHERE id = ?",
+        )
+        .bind(transition.to.as_str())
+        .bind(&transition.resolution)
+        .bind(transition.satisfaction.map(|s| i64::from(s.score())))
+        .bind(&at)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO complaint_events (complaint_id, from_status, to_status, note, actor_token, actor_role, at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.0)
+        .bind(transition.from.as_str())
+        .bind(transition.to.as_str())
+        .bind(&transition.note)
+        .bind(transition.actor_token)
+        .bind(&transition.actor_role)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        let updated = load(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn set_duplicate_of(
+        &self,
+        id: ComplaintId,
+        duplicate_of: Option<ComplaintId>,
+    ) -> Result<Complaint, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        load(&mut tx, id).await?;
+        sqlx::query("UPDATE complaints SET duplicate_of = ?, updated_at = ? WHERE id = ?")
+            .bind(duplicate_of.map(|d| d.0))
+            .bind(timestamp(now()))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+        let updated = load(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn links(&self, id: ComplaintId) -> Result<Vec<ComplaintLink>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT asset_id, rule, distance_m FROM complaint_links WHERE complaint_id = ? ORDER BY rule, distance_m, asset_id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ComplaintLink {
+                    asset_id: row.try_get("asset_id")?,
+                    rule: row.try_get("rule")?,
+                    distance_m: row.try_get("distance_m")?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(count = updates.len()))]
+    async fn replace_links(&self, updates: &[(ComplaintId, Linking)]) -> Result<(), StoreError> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for (id, linking) in updates {
+            write_links(&mut tx, *id, linking).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn complaints_in(
+        &self,
+        bbox: LonLatBox,
+        categories: &[Category],
+    ) -> Result<Vec<(ComplaintId, Category, (f64, f64))>, StoreError> {
+        let filter = ComplaintFilter {
+            bbox: Some(bbox),
+            categories: categories.to_vec(),
+            ..ComplaintFilter::default()
+        };
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT c.id, c.category, c.lon, c.lat FROM complaints c");
+        push_filter(&mut q, &filter);
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    ComplaintId(row.try_get("id")?),
+                    row.try_get::<String, _>("category")?
+                        .parse()
+                        .map_err(corrupt("category"))?,
+                    (row.try_get("lon")?, row.try_get("lat")?),
+                ))
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn open_in(
+        &self,
+        category: Category,
+        bbox: LonLatBox,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<(ComplaintId, (f64, f64))>, StoreError> {
+        let filter = ComplaintFilter {
+            bbox: Some(bbox),
+            categories: vec![category],
+            statuses: ComplaintStatus::ALL
+                .iter()
+                .copied()
+                .filter(|s| s.is_open())
+                .collect(),
+            reported_from: Some(since),
+            reported_to: Some(until),
+            exclude_duplicates: true,
+            ..ComplaintFilter::default()
+        };
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT c.id, c.lon, c.lat FROM complaints c");
+        push_filter(&mut q, &filter);
+        q.push(" ORDER BY c.reported_at, c.id");
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    ComplaintId(row.try_get("id")?),
+                    (row.try_get("lon")?, row.try_get("lat")?),
+                ))
+            })
+            .collect()
+    }
+}
