@@ -282,10 +282,21 @@ impl Registry {
             .insert_assets(drafts)
             .await
             .map_err(RegistryError::Store)?;
-        let mut index = self.write_index();
-        for asset in &stored {
-            index.upsert(Self::index_entry(asset));
+        {
+            let mut index = self.write_index();
+            for asset in &stored {
+                index.upsert(Self::index_entry(asset));
+            }
         }
+        let changes: Vec<AssetChange> = stored
+            .iter()
+            .map(|a| AssetChange {
+                kind: a.kind(),
+                before: None,
+                after: bbox_of(&a.geometry),
+            })
+            .collect();
+        self.notify(&changes).await;
         Ok(stored)
     }
 

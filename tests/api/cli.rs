@@ -205,7 +205,7 @@ fn serve_runs_the_demo_and_stops_on_sigterm() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hutong"))
         .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--db", &db])
         .env("HUTONG_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", "debug")
         .stderr(Stdio::piped())
         .spawn()
         .expect("hutong serve starts");
@@ -230,6 +230,24 @@ fn serve_runs_the_demo_and_stops_on_sigterm() {
         serde_json::from_str(response.split("\r\n\r\n").nth(1).expect("body")).expect("JSON");
     assert_eq!(body["features"].as_array().map(Vec::len), Some(2));
 
+    // A complaint with personal data: it must never reach the logs.
+    let out = hutong(&["token", "create", "--role", "operator", "--db", &db]);
+    let token = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let body = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [116.3951, 39.9412]},
+        "properties": {"case_number": "LOG-1", "channel": "phone", "category": "dark_lane",
+            "description": "dark at night", "caller_name": "Zhao Lei", "caller_phone": "13711112222"}})
+    .to_string();
+    let mut stream = TcpStream::connect(&addr).expect("connects");
+    write!(stream, "POST /v1/complaints HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).expect("request written");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response read");
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -239,4 +257,9 @@ fn serve_runs_the_demo_and_stops_on_sigterm() {
     assert!(status.success(), "exit status after SIGTERM: {status}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
+    assert!(
+        rest.iter()
+            .all(|l| !l.contains("13711112222") && !l.contains("Zhao Lei")),
+        "personal data in the logs"
+    );
 }

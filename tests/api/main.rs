@@ -4,6 +4,7 @@
 mod assets;
 mod bad_input;
 mod cli;
+mod complaints;
 mod helpers;
 mod nearby;
 mod restart;
