@@ -1,6 +1,9 @@
 //! Black-box tests: the real server on a free port over a fresh SQLite
 //! database, spoken to over HTTP.
 
+// Tests may fail loudly.
+#![allow(clippy::panic)]
+
 mod assets;
 mod bad_input;
 mod cli;
