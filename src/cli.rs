@@ -46,6 +46,16 @@ pub enum Command {
         #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
         db: String,
     },
+    /// Import 12345 hotline cases from CSV or JSON Lines (streamed;
+    /// idempotent on case number; rejected rows reported by line).
+    ImportComplaints {
+        file: PathBuf,
+        /// csv or jsonl (default: from the file name).
+        #[arg(long)]
+        format: Option<ComplaintFormat>,
+        #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
+        db: String,
+    },
     /// Export every asset.
     Export {
         #[arg(long, value_enum, default_value = "geojson")]
@@ -73,6 +83,12 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ComplaintFormat {
+    Csv,
+    Jsonl,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -122,6 +138,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .map_err(|e| CliError(e.to_string()))
         }
         Command::Import { file, db } => import(&file, &db).await,
+        Command::ImportComplaints { file, format, db } => {
+            import_complaints(&file, format, &db).await
+        }
         Command::Export {
             format: ExportFormat::Geojson,
             out,
@@ -227,6 +246,77 @@ async fn import(file: &PathBuf, db: &str) -> Result<(), CliError> {
     bar.finish_with_message("done");
     println!("imported {} assets from {}", stored.len(), file.display());
     Ok(())
+}
+
+async fn import_complaints(
+    file: &PathBuf,
+    format: Option<ComplaintFormat>,
+    db: &str,
+) -> Result<(), CliError> {
+    use crate::complaint_import::{self, Format};
+    let format = match format {
+        Some(ComplaintFormat::Csv) => Format::Csv,
+        Some(ComplaintFormat::Jsonl) => Format::JsonLines,
+        None => Format::of_path(file).ok_or_else(|| {
+            CliError(format!(
+                "cannot tell the format of {}; pass --format csv or --format jsonl",
+                file.display()
+            ))
+        })?,
+    };
+    let opened = std::fs::File::open(file).map_err(|e| fail(&file.display().to_string())(&e))?;
+    let size = opened.metadata().map(|m| m.len()).unwrap_or_default();
+    let store = store::open(db)
+        .await
+        .map_err(|e| fail("cannot open the database")(&e))?;
+    let registry = Arc::new(
+        Registry::open(store.clone(), GeometryLimits::default())
+            .await
+            .map_err(|e| fail("cannot open the database")(&e))?,
+    );
+    let complaints = crate::complaints::Complaints::new(
+        store,
+        registry,
+        crate::linking::LinkingRules::builtin(),
+    );
+    let bar = ProgressBar::new(size);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "[{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let report = complaint_import::import(&complaints, bar.wrap_read(opened), format, |rows| {
+        bar.set_message(format!("{rows} rows"));
+    })
+    .await
+    .map_err(|e| fail("import stopped")(&e))?;
+    bar.finish_and_clear();
+    for rejected in report.rejected.iter().take(1_000) {
+        eprintln!("line {}: {}", rejected.line, rejected.reason);
+    }
+    if report.rejected.len() > 1_000 {
+        eprintln!("… and {} more rejected rows", report.rejected.len() - 1_000);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "read {} rows in {seconds:.1} s ({:.0} rows/s): {} new, {} already known, {} rejected",
+        report.rows,
+        report.rows as f64 / seconds.max(1e-9),
+        report.created,
+        report.already_known,
+        report.rejected.len()
+    );
+    if report.rejected.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError(format!(
+            "{} rows were rejected (listed above); the others were imported",
+            report.rejected.len()
+        )))
+    }
 }
 
 async fn export(out: Option<PathBuf>, db: &str) -> Result<(), CliError> {

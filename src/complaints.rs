@@ -305,6 +305,23 @@ impl Complaints {
     /// Takes in complaints: new case numbers are stored with their links;
     /// known ones are returned unchanged.
     pub async fn intake(&self, drafts: Vec<ComplaintDraft>) -> Result<Vec<Intake>, ComplaintError> {
+        self.intake_with(drafts, true).await
+    }
+
+    /// Intake of a batch from a bulk import: the same, without looking for
+    /// duplicates to suggest (that is for an operator at the phone).
+    pub async fn intake_batch(
+        &self,
+        drafts: Vec<ComplaintDraft>,
+    ) -> Result<Vec<Intake>, ComplaintError> {
+        self.intake_with(drafts, false).await
+    }
+
+    async fn intake_with(
+        &self,
+        drafts: Vec<ComplaintDraft>,
+        suggest: bool,
+    ) -> Result<Vec<Intake>, ComplaintError> {
         let items: Vec<(ComplaintDraft, Linking)> = drafts
             .into_iter()
             .map(|d| {
@@ -319,12 +336,12 @@ impl Complaints {
             .map_err(ComplaintError::Store)?;
         let mut out = Vec::with_capacity(stored.len());
         for ((complaint, created), (_, linking)) in stored.into_iter().zip(items) {
-            let suggested_duplicates = if created {
+            let suggested_duplicates = if created && suggest {
                 self.similar_open(&complaint).await?
             } else {
                 Vec::new()
             };
-            let links = if created {
+            let links = if created || !suggest {
                 linking.links
             } else {
                 self.store

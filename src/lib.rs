@@ -8,6 +8,7 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod complaint_import;
 pub mod complaints;
 pub mod demo;
 pub mod domain;

@@ -263,3 +263,112 @@ fn serve_runs_the_demo_and_stops_on_sigterm() {
         "personal data in the logs"
     );
 }
+
+#[tokio::test]
+async fn hotline_cases_import_from_csv_and_json_lines_once() {
+    let app = spawn_app().await;
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let csv = dir.path().join("cases.csv");
+    std::fs::write(
+        &csv,
+        "case_number,channel,category,description,lon,lat,address,district,coord_sys,reported_at,caller_name,caller_phone\n\
+         C-1,phone,water_pooling,Water by the gate,116.3951,39.9412,Zhonglouwan 9,dongcheng,wgs84,2024-10-18T09:12:00+08:00,Li Na,13800000001\n\
+         C-2,wechat,dark_lane,\"Dark, at night\",116.401347,39.942604,,dongcheng,gcj02,2024-10-18T21:00:00+08:00,,\n\
+         C-3,phone,pothole,Hole in the road,116.3951,39.9412,,,,,,\n\
+         C-4,phone,dark_lane,too few cells\n\
+         C-5,phone,broken_light,Lamp out,116.3951,95.0,,,,,,\n\
+         C-6,web,broken_light,Lamp out,116.3952,39.9413,,,,,,\n",
+    )
+    .expect("written");
+    let path = csv.to_str().expect("utf-8");
+    let out = hutong(&["import-complaints", path, "--db", &app.db_url]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "rejected rows make the exit status non-zero"
+    );
+    assert!(
+        stdout.contains("read 6 rows") && stdout.contains("3 new") && stdout.contains("3 rejected"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("line 4:") && stderr.contains("unknown category"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 5:") && stderr.contains("malformed CSV"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 6:") && stderr.contains("latitude 95"),
+        "{stderr}"
+    );
+    let listed = app.get_json("/v1/complaints?limit=100").await;
+    assert_eq!(listed["numberMatched"], 3);
+
+    // Again: nothing new.
+    let out = hutong(&["import-complaints", path, "--db", &app.db_url]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("0 new") && stdout.contains("3 already known"),
+        "{stdout}"
+    );
+    assert_eq!(
+        app.get_json("/v1/complaints?limit=1").await["numberMatched"],
+        3
+    );
+
+    let jsonl = dir.path().join("cases.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"case_number\": \"J-1\", \"channel\": \"app\", \"category\": \"ebike_charging\", \"description\": \"nowhere to charge\", \"lon\": 116.3951, \"lat\": 39.9412}\n\
+         \n\
+         {\"case_number\": \"J-2\", \"channel\": \"app\", \"category\": \"ebike_charging\"\n\
+         [1, 2]\n\
+         {\"case_number\": \"C-1\", \"channel\": \"app\", \"category\": \"water_pooling\", \"description\": \"again\", \"lon\": 116.3951, \"lat\": 39.9412}\n",
+    )
+    .expect("written");
+    let out = hutong(&[
+        "import-complaints",
+        jsonl.to_str().expect("utf-8"),
+        "--db",
+        &app.db_url,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("read 4 rows")
+            && stdout.contains("1 new")
+            && stdout.contains("1 already known")
+            && stdout.contains("2 rejected"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("line 3: malformed JSON")
+            && stderr.contains("line 4: a line must hold one JSON object"),
+        "{stderr}"
+    );
+    assert_eq!(
+        app.get_json("/v1/complaints?limit=1").await["numberMatched"],
+        4
+    );
+
+    // Imported complaints are linked like any other.
+    let j1 = app.get_json("/v1/complaints?category=ebike_charging").await;
+    let links = app
+        .get_json(&format!("/v1/complaints/{}/links", j1["features"][0]["id"]))
+        .await;
+    assert_eq!(links["flags"], json!(["no_charger_nearby"]));
+
+    let unknown = dir.path().join("cases.txt");
+    std::fs::write(&unknown, "x").expect("written");
+    let out = hutong(&[
+        "import-complaints",
+        unknown.to_str().expect("utf-8"),
+        "--db",
+        &app.db_url,
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--format"));
+}
