@@ -80,6 +80,11 @@ pub enum Command {
         /// Only point assets (drainage, lights, chargers).
         #[arg(long)]
         points_only: bool,
+        /// Also write this many hotline cases as JSON Lines to `--complaints-out`.
+        #[arg(long, default_value_t = 0)]
+        complaints: u64,
+        #[arg(long)]
+        complaints_out: Option<PathBuf>,
         #[arg(long)]
         out: PathBuf,
     },
@@ -180,7 +185,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             seed,
             points_only,
             out,
-        } => generate(assets, seed, points_only, &out),
+            complaints,
+            complaints_out,
+        } => {
+            generate(assets, seed, points_only, &out)?;
+            match (complaints, complaints_out) {
+                (0, _) => Ok(()),
+                (n, Some(path)) => generate_complaints(n, seed, assets, &path),
+                (_, None) => Err(CliError(
+                    "--complaints needs --complaints-out FILE.jsonl".into(),
+                )),
+            }
+        }
     }
 }
 
@@ -355,6 +371,23 @@ async fn export(out: Option<PathBuf>, db: &str) -> Result<(), CliError> {
         .map_err(|e| fail("export failed")(&e))?;
     writer.write_all(b"\n]}\n").map_err(write_err)?;
     writer.flush().map_err(write_err)?;
+    Ok(())
+}
+
+fn generate_complaints(count: u64, seed: u64, assets: u64, out: &PathBuf) -> Result<(), CliError> {
+    let file = std::fs::File::create(out).map_err(|e| fail(&out.display().to_string())(&e))?;
+    let mut writer = BufWriter::new(file);
+    let write_err = |e: std::io::Error| CliError(format!("cannot write {}: {e}", out.display()));
+    let generator = crate::generate::ComplaintGenerator::new(
+        seed,
+        usize::try_from(assets).unwrap_or(usize::MAX),
+    );
+    for case in generator.take(usize::try_from(count).unwrap_or(usize::MAX)) {
+        serde_json::to_writer(&mut writer, &case).map_err(|e| write_err(e.into()))?;
+        writer.write_all(b"\n").map_err(write_err)?;
+    }
+    writer.flush().map_err(write_err)?;
+    println!("wrote {count} hotline cases to {}", out.display());
     Ok(())
 }
 

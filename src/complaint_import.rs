@@ -9,8 +9,8 @@
 //! `district`, `coord_sys` (default `wgs84`), `reported_at` (RFC 3339),
 //! `caller_name`, `caller_phone`. Empty cells count as absent.
 
-use crate::complaints::Complaints;
-use crate::domain::ValidationError;
+use crate::complaints::{ComplaintError, Complaints};
+use crate::domain::{ComplaintDraft, ValidationError};
 use serde_json::{Map, Value, json};
 use std::io::{BufRead, Read};
 
@@ -110,75 +110,80 @@ fn feature_of(row: &Map<String, Value>) -> Result<Value, ValidationError> {
     )
 }
 
-/// Reads rows from `reader` and stores them through `complaints`, calling
-/// `progress` after each batch with the rows read so far.
-pub async fn import(
-    complaints: &Complaints,
-    reader: impl Read,
-    format: Format,
-    mut progress: impl FnMut(u64),
-) -> Result<ImportReport, crate::complaints::ComplaintError> {
-    let mut report = ImportReport::default();
-    let mut batch = Vec::with_capacity(BATCH_ROWS);
-    let take = |line: u64,
-                row: Result<Map<String, Value>, String>,
-                report: &mut ImportReport,
-                batch: &mut Vec<_>| {
-        report.rows += 1;
-        let draft = row
-            .and_then(|r| feature_of(&r).map_err(|e| e.to_string()))
-            .and_then(|f| complaints.draft_from_feature(&f).map_err(|e| e.to_string()));
-        match draft {
-            Ok(d) => batch.push(d),
-            Err(reason) => report.rejected.push(Rejected { line, reason }),
-        }
-    };
-    match format {
-        Format::Csv => {
-            let mut csv = csv::ReaderBuilder::new()
-                .flexible(false)
-                .from_reader(reader);
-            let headers = match csv.headers() {
-                Ok(h) => h.clone(),
-                Err(e) => {
-                    report.rejected.push(Rejected {
+/// A row as a flat object, or why it could not be read.
+type RowResult = Result<Map<String, Value>, String>;
+
+/// Rows of a file, read a batch at a time.
+enum Rows<R: Read> {
+    Csv {
+        csv: csv::Reader<R>,
+        headers: csv::StringRecord,
+        record: csv::StringRecord,
+    },
+    JsonLines {
+        lines: std::io::Lines<std::io::BufReader<R>>,
+        line: u64,
+    },
+    Done,
+}
+
+impl<R: Read> Rows<R> {
+    fn new(reader: R, format: Format) -> Result<Self, Rejected> {
+        match format {
+            Format::Csv => {
+                let mut csv = csv::ReaderBuilder::new()
+                    .flexible(false)
+                    .from_reader(reader);
+                let headers = csv
+                    .headers()
+                    .map_err(|e| Rejected {
                         line: 1,
                         reason: format!("unreadable header: {e}"),
-                    });
-                    return Ok(report);
-                }
-            };
-            let mut record = csv::StringRecord::new();
-            loop {
+                    })?
+                    .clone();
+                Ok(Rows::Csv {
+                    csv,
+                    headers,
+                    record: csv::StringRecord::new(),
+                })
+            }
+            Format::JsonLines => Ok(Rows::JsonLines {
+                lines: std::io::BufReader::with_capacity(1 << 20, reader).lines(),
+                line: 0,
+            }),
+        }
+    }
+
+    /// The next row and its line, or `None` at the end.
+    fn next_row(&mut self) -> Option<(u64, RowResult)> {
+        match self {
+            Rows::Csv {
+                csv,
+                headers,
+                record,
+            } => {
                 let line = csv.position().line();
-                let row = match csv.read_record(&mut record) {
-                    Ok(false) => break,
-                    Ok(true) => Ok(headers
-                        .iter()
-                        .zip(record.iter())
-                        .map(|(k, v)| (k.trim().to_string(), Value::from(v)))
-                        .collect::<Map<String, Value>>()),
-                    Err(e) => Err(format!("malformed CSV: {e}")),
-                };
-                take(line, row, &mut report, &mut batch);
-                if batch.len() >= BATCH_ROWS {
-                    store(complaints, &mut batch, &mut report).await?;
-                    progress(report.rows);
+                match csv.read_record(record) {
+                    Ok(false) => None,
+                    Ok(true) => Some((
+                        line,
+                        Ok(headers
+                            .iter()
+                            .zip(record.iter())
+                            .map(|(k, v)| (k.trim().to_string(), Value::from(v)))
+                            .collect()),
+                    )),
+                    Err(e) => Some((line, Err(format!("malformed CSV: {e}")))),
                 }
             }
-        }
-        Format::JsonLines => {
-            let lines = std::io::BufReader::with_capacity(1 << 20, reader).lines();
-            for (i, text) in lines.enumerate() {
-                let line = i as u64 + 1;
-                let text = match text {
+            Rows::JsonLines { lines, line } => loop {
+                *line += 1;
+                let text = match lines.next()? {
                     Ok(t) => t,
                     Err(e) => {
-                        report.rejected.push(Rejected {
-                            line,
-                            reason: format!("unreadable line: {e}"),
-                        });
-                        break;
+                        let at = *line;
+                        *self = Rows::Done;
+                        return Some((at, Err(format!("unreadable line: {e}"))));
                     }
                 };
                 if text.trim().is_empty() {
@@ -189,33 +194,70 @@ pub async fn import(
                     Ok(_) => Err("a line must hold one JSON object".to_string()),
                     Err(e) => Err(format!("malformed JSON: {e}")),
                 };
-                take(line, row, &mut report, &mut batch);
-                if batch.len() >= BATCH_ROWS {
-                    store(complaints, &mut batch, &mut report).await?;
-                    progress(report.rows);
-                }
+                return Some((*line, row));
+            },
+            Rows::Done => None,
+        }
+    }
+
+    /// Up to [`BATCH_ROWS`] checked drafts, with the rows rejected on the
+    /// way and how many rows were read.
+    fn next_batch(&mut self, complaints: &Complaints) -> (Vec<ComplaintDraft>, Vec<Rejected>, u64) {
+        let (mut drafts, mut rejected, mut rows) = (Vec::with_capacity(BATCH_ROWS), Vec::new(), 0);
+        while drafts.len() < BATCH_ROWS {
+            let Some((line, row)) = self.next_row() else {
+                break;
+            };
+            rows += 1;
+            let draft = row
+                .and_then(|r| feature_of(&r).map_err(|e| e.to_string()))
+                .and_then(|f| complaints.draft_from_feature(&f).map_err(|e| e.to_string()));
+            match draft {
+                Ok(d) => drafts.push(d),
+                Err(reason) => rejected.push(Rejected { line, reason }),
             }
         }
+        (drafts, rejected, rows)
     }
-    store(complaints, &mut batch, &mut report).await?;
-    progress(report.rows);
-    Ok(report)
 }
 
-async fn store(
+/// Reads rows from `reader` and stores them through `complaints`, calling
+/// `progress` after each batch with the rows read so far. Reading and
+/// checking the next batch overlaps with storing the last one.
+pub async fn import(
     complaints: &Complaints,
-    batch: &mut Vec<crate::domain::ComplaintDraft>,
-    report: &mut ImportReport,
-) -> Result<(), crate::complaints::ComplaintError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    for intake in complaints.intake_batch(std::mem::take(batch)).await? {
-        if intake.created {
-            report.created += 1;
-        } else {
-            report.already_known += 1;
+    reader: impl Read,
+    format: Format,
+    mut progress: impl FnMut(u64),
+) -> Result<ImportReport, ComplaintError> {
+    let mut report = ImportReport::default();
+    let mut rows = match Rows::new(reader, format) {
+        Ok(rows) => rows,
+        Err(rejected) => {
+            report.rejected.push(rejected);
+            return Ok(report);
         }
+    };
+    let (mut batch, rejected, read) = rows.next_batch(complaints);
+    report.rejected.extend(rejected);
+    report.rows += read;
+    while !batch.is_empty() {
+        let (stored, (next, rejected, read)) =
+            tokio::join!(complaints.intake_batch(std::mem::take(&mut batch)), async {
+                rows.next_batch(complaints)
+            });
+        for intake in stored? {
+            if intake.created {
+                report.created += 1;
+            } else {
+                report.already_known += 1;
+            }
+        }
+        progress(report.rows);
+        report.rejected.extend(rejected);
+        report.rows += read;
+        batch = next;
     }
-    Ok(())
+    progress(report.rows);
+    Ok(report)
 }

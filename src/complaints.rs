@@ -173,7 +173,7 @@ pub fn parse_reported_at(text: &str, pointer: &str) -> Result<OffsetDateTime, Va
     if t > OffsetDateTime::now_utc() + time::Duration::days(1) {
         return Err(ValidationError::single(pointer, "lies in the future"));
     }
-    Ok(t)
+    Ok(t.to_offset(time::UtcOffset::UTC))
 }
 
 const KNOWN_PROPERTIES: &[&str] = &[

@@ -116,6 +116,93 @@ fn rect(lon: f64, lat: f64, w: f64, h: f64) -> Value {
     json!({"type": "Polygon", "coordinates": [[[lon, lat], [x1, lat], [x1, y1], [lon, y1], [lon, lat]]]})
 }
 
+/// Categories in rough proportion to a hotline's load.
+const CATEGORIES: &[&str] = &[
+    "water_pooling",
+    "water_pooling",
+    "drainage_blockage",
+    "broken_light",
+    "broken_light",
+    "dark_lane",
+    "ebike_charging",
+    "ebike_charging",
+    "elevator_installation",
+    "housing_leak",
+    "illegal_construction",
+    "property_certificate",
+    "obstructed_passage",
+    "green_space",
+    "elderly_services",
+    "other",
+];
+const CHANNELS: &[&str] = &[
+    "phone", "phone", "phone", "web", "wechat", "wechat", "weibo", "app",
+];
+
+/// Hotline cases placed where a city's assets are: each near (within
+/// 150 m of) one of the assets that `CityGenerator::new(seed, false)`
+/// makes first, so that linking finds what it would in a real city.
+pub struct ComplaintGenerator {
+    rng: ChaCha8Rng,
+    near: Vec<(f64, f64)>,
+    next: u64,
+}
+
+impl ComplaintGenerator {
+    pub fn new(seed: u64, assets: usize) -> Self {
+        let near = CityGenerator::new(seed, false)
+            .take(assets.max(1))
+            .map(|f| {
+                let mut c = &f["geometry"]["coordinates"];
+                while c[0].is_array() {
+                    c = &c[0];
+                }
+                (
+                    c[0].as_f64().unwrap_or(116.4),
+                    c[1].as_f64().unwrap_or(39.9),
+                )
+            })
+            .collect();
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x1234_5678),
+            near,
+            next: 1,
+        }
+    }
+}
+
+impl Iterator for ComplaintGenerator {
+    type Item = Value;
+
+    /// The next case as a flat JSON object (the columns of `hutong
+    /// import-complaints`). Reports fall in 2024.
+    fn next(&mut self) -> Option<Value> {
+        let n = self.next;
+        self.next += 1;
+        let (lon, lat) = self.near[self.rng.random_range(0..self.near.len())];
+        let lon = round7(lon + self.rng.random_range(-150.0..150.0) / METRES_PER_DEGREE_LON);
+        let lat = round7(lat + self.rng.random_range(-150.0..150.0) / METRES_PER_DEGREE_LAT);
+        let category = CATEGORIES[self.rng.random_range(0..CATEGORIES.len())];
+        let channel = CHANNELS[self.rng.random_range(0..CHANNELS.len())];
+        let district = DISTRICTS[self.rng.random_range(0..DISTRICTS.len())];
+        let day = self.rng.random_range(1..=365u16);
+        let second = self.rng.random_range(0..86_400u32);
+        let date = time::Date::from_ordinal_date(2024, day).unwrap_or(time::Date::MIN);
+        let reported = format!(
+            "{date}T{:02}:{:02}:{:02}+08:00",
+            second / 3600,
+            (second / 60) % 60,
+            second % 60
+        );
+        Some(
+            json!({"case_number": format!("BJ12345-GEN-{n:09}"), "channel": channel, "category": category,
+            "description": format!("Generated case {n} about {category}"), "lon": lon, "lat": lat,
+            "district": district, "reported_at": reported,
+            "caller_name": format!("Caller {n}"), "caller_phone": format!("1380{:07}", n % 10_000_000)}),
+        )
+    }
+}
+
 impl Iterator for CityGenerator {
     type Item = Value;
     fn next(&mut self) -> Option<Value> {

@@ -34,7 +34,8 @@ CREATE INDEX complaints_district ON complaints (district, reported_at);
 -- (complaints are far too many to keep in memory).
 CREATE VIRTUAL TABLE complaints_rtree USING rtree (id, min_lon, max_lon, min_lat, max_lat);
 
--- Every status change, with who made it and when.
+-- Every status change after intake, with who made it and when (intake
+-- itself is the complaint's created_at).
 CREATE TABLE complaint_events (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     complaint_id INTEGER NOT NULL REFERENCES complaints (id),

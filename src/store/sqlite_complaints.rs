@@ -14,8 +14,14 @@ use crate::spatial::LonLatBox;
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
+use std::collections::HashMap;
 use std::str::FromStr;
 use time::OffsetDateTime;
+
+/// Rows per multi-row INSERT of complaints (18 parameters a row).
+const COMPLAINT_CHUNK_ROWS: usize = 1_000;
+/// Rows per multi-row INSERT of links (4 parameters a row).
+const LINK_CHUNK_ROWS: usize = 5_000;
 
 const COLUMNS: &str = "c.id, c.case_number, c.channel, c.category, c.description, c.address, c.district, \
     c.lon, c.lat, c.raw_lon, c.raw_lat, c.coord_sys, c.reported_at, c.status, c.resolution, c.satisfaction, \
@@ -163,6 +169,8 @@ async fn load(
 
 #[async_trait]
 impl ComplaintStore for SqliteStore {
+    /// Multi-row statements throughout: at bulk-import rates, one
+    /// statement per row costs more than all the rest of the work.
     #[tracing::instrument(skip_all, fields(count = items.len()))]
     async fn insert_complaints(
         &self,
@@ -171,67 +179,138 @@ impl ComplaintStore for SqliteStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let at = now();
         let at_text = timestamp(at);
-        let mut out = Vec::with_capacity(items.len());
-        for (draft, linking) in items {
-            let id: Option<i64> = sqlx::query_scalar(
+        // Case number → id of the complaints created now.
+        let mut created: HashMap<&str, i64> = HashMap::with_capacity(items.len());
+        let cases: HashMap<&str, ()> = items
+            .iter()
+            .map(|(d, _)| (d.case_number.as_str(), ()))
+            .collect();
+        for chunk in items.chunks(COMPLAINT_CHUNK_ROWS) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO complaints (case_number, channel, category, description, address, district, lon, lat, \
-                 raw_lon, raw_lat, coord_sys, reported_at, status, caller_name, caller_phone, flags, created_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, '[]', ?, ?) \
-                 ON CONFLICT (case_number) DO NOTHING RETURNING id",
-            )
-            .bind(draft.case_number.as_str())
-            .bind(draft.channel.as_str())
-            .bind(draft.category.as_str())
-            .bind(&draft.description)
-            .bind(&draft.address)
-            .bind(draft.district.map(District::as_str))
-            .bind(draft.location.0)
-            .bind(draft.location.1)
-            .bind(draft.raw_location.0)
-            .bind(draft.raw_location.1)
-            .bind(draft.coord_sys.as_str())
-            .bind(utc(draft.reported_at))
-            .bind(&draft.caller.name)
-            .bind(&draft.caller.phone)
-            .bind(&at_text)
-            .bind(&at_text)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match id {
-                Some(id) => {
-                    let id = ComplaintId(id);
-                    sqlx::query("INSERT INTO complaints_rtree (id, min_lon, max_lon, min_lat, max_lat) VALUES (?, ?, ?, ?, ?)")
-                        .bind(id.0)
-                        .bind(draft.location.0)
-                        .bind(draft.location.0)
-                        .bind(draft.location.1)
-                        .bind(draft.location.1)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "INSERT INTO complaint_events (complaint_id, from_status, to_status, note, actor_token, actor_role, at) \
-                         VALUES (?, NULL, 'received', ?, NULL, 'system', ?)",
-                    )
-                    .bind(id.0)
-                    .bind(format!("received by {}", draft.channel))
-                    .bind(&at_text)
-                    .execute(&mut *tx)
-                    .await?;
-                    write_links(&mut tx, id, linking).await?;
-                    out.push((load(&mut tx, id).await?, true));
-                }
-                None => {
-                    let row = sqlx::query(&format!(
-                        "SELECT {COLUMNS} FROM complaints c WHERE c.case_number = ?"
-                    ))
-                    .bind(draft.case_number.as_str())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    out.push((complaint_from_row(&row)?, false));
+                 raw_lon, raw_lat, coord_sys, reported_at, status, caller_name, caller_phone, flags, created_at, updated_at) ",
+            );
+            insert.push_values(chunk, |mut row, (draft, linking)| {
+                row.push_bind(draft.case_number.as_str())
+                    .push_bind(draft.channel.as_str())
+                    .push_bind(draft.category.as_str())
+                    .push_bind(draft.description.as_str())
+                    .push_bind(draft.address.as_deref())
+                    .push_bind(draft.district.map(District::as_str))
+                    .push_bind(draft.location.0)
+                    .push_bind(draft.location.1)
+                    .push_bind(draft.raw_location.0)
+                    .push_bind(draft.raw_location.1)
+                    .push_bind(draft.coord_sys.as_str())
+                    .push_bind(utc(draft.reported_at))
+                    .push_bind("received")
+                    .push_bind(draft.caller.name.as_deref())
+                    .push_bind(draft.caller.phone.as_deref())
+                    .push_bind(serde_json::Value::from(linking.flags.clone()).to_string())
+                    .push_bind(at_text.clone())
+                    .push_bind(at_text.clone());
+            });
+            insert.push(" ON CONFLICT (case_number) DO NOTHING RETURNING id, case_number");
+            for row in insert.build().fetch_all(&mut *tx).await? {
+                let case: &str = row.try_get("case_number")?;
+                if let Some((case, ())) = cases.get_key_value(case) {
+                    created.insert(case, row.try_get("id")?);
                 }
             }
         }
+        // A case sent twice in one batch is created once, by its first row.
+        let mut first_rows: HashMap<&str, ()> = HashMap::with_capacity(created.len());
+        let new_items: Vec<(i64, &ComplaintDraft, &Linking)> = items
+            .iter()
+            .filter_map(|(d, l)| {
+                let case = d.case_number.as_str();
+                let id = created.get(case)?;
+                first_rows.insert(case, ()).is_none().then_some((*id, d, l))
+            })
+            .collect();
+        for chunk in new_items.chunks(COMPLAINT_CHUNK_ROWS) {
+            let mut rtree = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO complaints_rtree (id, min_lon, max_lon, min_lat, max_lat) ",
+            );
+            rtree.push_values(chunk, |mut row, (id, draft, _)| {
+                row.push_bind(*id)
+                    .push_bind(draft.location.0)
+                    .push_bind(draft.location.0)
+                    .push_bind(draft.location.1)
+                    .push_bind(draft.location.1);
+            });
+            rtree.build().execute(&mut *tx).await?;
+        }
+        let links: Vec<(i64, &ComplaintLink)> = new_items
+            .iter()
+            .flat_map(|(id, _, linking)| linking.links.iter().map(move |l| (*id, l)))
+            .collect();
+        for chunk in links.chunks(LINK_CHUNK_ROWS) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT OR REPLACE INTO complaint_links (complaint_id, asset_id, rule, distance_m) ",
+            );
+            insert.push_values(chunk, |mut row, (id, link)| {
+                row.push_bind(*id)
+                    .push_bind(link.asset_id)
+                    .push_bind(link.rule.as_str())
+                    .push_bind(link.distance_m);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        // The complaints that were known already, as stored.
+        let known: Vec<&str> = items
+            .iter()
+            .map(|(d, _)| d.case_number.as_str())
+            .filter(|c| !created.contains_key(c))
+            .collect();
+        let mut existing: HashMap<String, Complaint> = HashMap::with_capacity(known.len());
+        for chunk in known.chunks(COMPLAINT_CHUNK_ROWS) {
+            let rows = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM complaints c WHERE c.case_number IN (SELECT value FROM json_each(?))"
+            ))
+            .bind(serde_json::Value::from(chunk.to_vec()).to_string())
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in rows {
+                let complaint = complaint_from_row(&row)?;
+                existing.insert(complaint.draft.case_number.as_str().to_string(), complaint);
+            }
+        }
         tx.commit().await?;
+        let mut out: Vec<(Complaint, bool)> = Vec::with_capacity(items.len());
+        let mut answered: HashMap<&str, usize> = HashMap::with_capacity(items.len());
+        for (draft, linking) in items {
+            let case = draft.case_number.as_str();
+            if let Some(&earlier) = answered.get(case) {
+                // The same case again in this batch: nothing new.
+                let again = out[earlier].0.clone();
+                out.push((again, false));
+                continue;
+            }
+            answered.insert(case, out.len());
+            match created.get(case) {
+                Some(id) => out.push((
+                    Complaint {
+                        id: ComplaintId(*id),
+                        draft: draft.clone(),
+                        status: ComplaintStatus::Received,
+                        resolution: None,
+                        satisfaction: None,
+                        duplicate_of: None,
+                        flags: linking.flags.clone(),
+                        created_at: at,
+                        updated_at: at,
+                    },
+                    true,
+                )),
+                None => {
+                    let stored = existing.get(case).cloned().ok_or_else(|| {
+                        StoreError::Corrupt(format!("case {case} neither inserted nor found"))
+                    })?;
+                    out.push((stored, false));
+                }
+            }
+        }
         Ok(out)
     }
 
@@ -297,6 +376,18 @@ impl ComplaintStore for SqliteStore {
 
     #[tracing::instrument(skip(self))]
     async fn history(&self, id: ComplaintId) -> Result<Vec<StatusChange>, StoreError> {
+        // Intake is not written as an event (at bulk rates that row costs
+        // 13 % of the import): it is the complaint's creation.
+        let Some(complaint) = self.get_complaint(id).await? else {
+            return Ok(Vec::new());
+        };
+        let intake = StatusChange {
+            from: None,
+            to: ComplaintStatus::Received,
+            note: Some(format!("received by {}", complaint.draft.channel)),
+            by: "system".into(),
+            at: complaint.created_at,
+        };
         let rows = sqlx::query(
             "SELECT from_status, to_status, note, actor_role, at FROM complaint_events WHERE complaint_id = ? ORDER BY id",
         )
@@ -320,7 +411,8 @@ impl ComplaintStore for SqliteStore {
                     at: parse_timestamp(&row.try_get::<String, _>("at")?)?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()
+            .map(|events| std::iter::once(intake).chain(events).collect())
     }
 
     #[tracing::instrument(skip(self, transition))]
