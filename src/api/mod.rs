@@ -7,6 +7,7 @@ mod complaints;
 mod extract;
 mod feature;
 mod health;
+mod open311;
 mod problem;
 
 pub use complaints::complaint_feature;
@@ -69,6 +70,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(health::router())
         .merge(assets::router())
         .merge(complaints::router())
+        .merge(open311::router())
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state)

@@ -10,4 +10,5 @@ mod cli;
 mod complaints;
 mod helpers;
 mod nearby;
+mod open311;
 mod restart;

@@ -1,0 +1,736 @@
+//! Open311 GeoReport v2 at `/open311/v2/`, in JSON and XML.
+//!
+//! Service codes are the complaint categories. Internal statuses map to
+//! `open` (received, dispatched, in progress) and `closed` (resolved,
+//! closed, rejected), with the detail in `status_notes`. Identifiers are
+//! strings; datetimes are W3C with the Beijing offset; empty parameters
+//! count as absent. Errors are `[{code, description}]` as the spec says.
+//! Caller data (first_name, last_name, phone) is taken in but never
+//! returned: GeoReport has no field for it.
+
+use super::ApiState;
+use crate::complaints::ComplaintError;
+use crate::domain::{
+    Caller, CaseNumber, Category, Channel, Complaint, ComplaintDraft, ComplaintId, ComplaintStatus,
+    CoordSys, Role,
+};
+use crate::store::ComplaintFilter;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+const DEFAULT_PAGE_SIZE: u32 = 1_000;
+const DEFAULT_WINDOW_DAYS: i64 = 90;
+
+pub fn router() -> Router<ApiState> {
+    Router::new()
+        .route("/open311/v2/{resource}", get(collection).post(create))
+        .route("/open311/v2/services/{code}", get(service_definition))
+        .route("/open311/v2/requests/{id}", get(request))
+        .route("/open311/v2/tokens/{token}", get(token))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Format {
+    Json,
+    Xml,
+}
+
+/// Splits `name.json` / `name.xml`.
+fn split_format(text: &str) -> Result<(&str, Format), Open311Error> {
+    if let Some(name) = text.strip_suffix(".json") {
+        Ok((name, Format::Json))
+    } else if let Some(name) = text.strip_suffix(".xml") {
+        Ok((name, Format::Xml))
+    } else {
+        Err(Open311Error::new(
+            Format::Json,
+            StatusCode::NOT_FOUND,
+            format!("no resource {text:?}; add .json or .xml"),
+        ))
+    }
+}
+
+/// A GeoReport error: `[{code, description}]` (or `<errors>`).
+#[derive(Debug)]
+struct Open311Error {
+    format: Format,
+    status: StatusCode,
+    description: String,
+}
+
+impl Open311Error {
+    fn new(format: Format, status: StatusCode, description: impl Into<String>) -> Self {
+        Self {
+            format,
+            status,
+            description: description.into(),
+        }
+    }
+
+    fn bad(format: Format, description: impl Into<String>) -> Self {
+        Self::new(format, StatusCode::BAD_REQUEST, description)
+    }
+}
+
+impl IntoResponse for Open311Error {
+    fn into_response(self) -> Response {
+        let code = self.status.as_u16();
+        match self.format {
+            Format::Json => {
+                let body = json!([{"code": code, "description": self.description}]);
+                (self.status, axum::Json(body)).into_response()
+            }
+            Format::Xml => {
+                let mut x = Xml::new();
+                x.open("errors")
+                    .open("error")
+                    .text("code", &code.to_string())
+                    .text("description", &self.description);
+                x.close("error").close("errors");
+                xml_response(self.status, x.finish())
+            }
+        }
+    }
+}
+
+fn internal(format: Format, e: impl std::fmt::Display) -> Open311Error {
+    tracing::error!(cause = %e, "open311 request failed");
+    Open311Error::new(
+        format,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the server could not complete the request",
+    )
+}
+
+fn from_complaint_error(format: Format, e: ComplaintError) -> Open311Error {
+    match e {
+        ComplaintError::Invalid(v) => Open311Error::bad(format, v.to_string()),
+        ComplaintError::NotFound(id) => Open311Error::new(
+            format,
+            StatusCode::NOT_FOUND,
+            format!("no service request {id}"),
+        ),
+        ComplaintError::Forbidden(d) => Open311Error::new(format, StatusCode::FORBIDDEN, d),
+        ComplaintError::Conflict(d) => Open311Error::bad(format, d),
+        ComplaintError::Store(e) => internal(format, e),
+    }
+}
+
+/// A minimal XML writer: GeoReport documents are nests of text elements,
+/// so escaping five characters is all the XML this needs.
+struct Xml(String);
+
+impl Xml {
+    fn new() -> Self {
+        Xml(String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"))
+    }
+    fn open(&mut self, tag: &str) -> &mut Self {
+        self.0.push('<');
+        self.0.push_str(tag);
+        self.0.push('>');
+        self
+    }
+    fn close(&mut self, tag: &str) -> &mut Self {
+        self.0.push_str("</");
+        self.0.push_str(tag);
+        self.0.push('>');
+        self
+    }
+    fn text(&mut self, tag: &str, value: &str) -> &mut Self {
+        self.open(tag);
+        for c in value.chars() {
+            match c {
+                '&' => self.0.push_str("&amp;"),
+                '<' => self.0.push_str("&lt;"),
+                '>' => self.0.push_str("&gt;"),
+                '"' => self.0.push_str("&quot;"),
+                '\'' => self.0.push_str("&apos;"),
+                c => self.0.push(c),
+            }
+        }
+        self.close(tag)
+    }
+    /// A JSON object's members as elements (null members as empty ones).
+    fn members(&mut self, object: &Value) -> &mut Self {
+        if let Value::Object(map) = object {
+            for (key, value) in map {
+                match value {
+                    Value::Null => {
+                        self.open(key).close(key);
+                    }
+                    Value::String(s) => {
+                        self.text(key, s);
+                    }
+                    other => {
+                        self.text(key, &other.to_string());
+                    }
+                }
+            }
+        }
+        self
+    }
+    fn finish(&mut self) -> String {
+        std::mem::take(&mut self.0)
+    }
+}
+
+fn xml_response(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    response
+}
+
+/// A list of flat objects as JSON, or as `<root><item>…</item></root>`.
+fn list_response(
+    format: Format,
+    status: StatusCode,
+    root: &str,
+    item: &str,
+    items: &[Value],
+) -> Response {
+    match format {
+        Format::Json => (status, axum::Json(Value::from(items.to_vec()))).into_response(),
+        Format::Xml => {
+            let mut x = Xml::new();
+            x.open(root);
+            for value in items {
+                x.open(item).members(value).close(item);
+            }
+            x.close(root);
+            xml_response(status, x.finish())
+        }
+    }
+}
+
+fn w3c(t: OffsetDateTime) -> String {
+    let beijing = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    t.to_offset(beijing).format(&Rfc3339).unwrap_or_default()
+}
+
+fn service_json(category: Category) -> Value {
+    json!({"service_code": category.as_str(), "service_name": category.title(),
+        "description": format!("{} in the old neighbourhoods", category.title()),
+        "metadata": true, "type": "realtime", "keywords": category.keywords(), "group": category.group()})
+}
+
+fn status_of(status: ComplaintStatus) -> &'static str {
+    if status.is_open() { "open" } else { "closed" }
+}
+
+fn request_json(c: &Complaint) -> Value {
+    let d = &c.draft;
+    let notes = match (&c.resolution, c.status) {
+        (Some(r), _) => format!("{}: {r}", c.status),
+        (None, s) => s.as_str().replace('_', " "),
+    };
+    json!({
+        "service_request_id": c.id.0.to_string(),
+        "status": status_of(c.status),
+        "status_notes": notes,
+        "service_name": d.category.title(),
+        "service_code": d.category.as_str(),
+        "description": d.description,
+        "agency_responsible": d.district.map(|x| format!("{} district", x.as_str())),
+        "service_notice": Value::Null,
+        "requested_datetime": w3c(d.reported_at),
+        "updated_datetime": w3c(c.updated_at),
+        "expected_datetime": Value::Null,
+        "address": d.address,
+        "address_id": Value::Null,
+        "zipcode": Value::Null,
+        "lat": d.location.1,
+        "long": d.location.0,
+        "media_url": Value::Null,
+    })
+}
+
+/// Query parameters with empty values dropped, as the spec asks.
+fn present(params: HashMap<String, String>) -> HashMap<String, String> {
+    params
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect()
+}
+
+async fn collection(
+    State(state): State<ApiState>,
+    Path(resource): Path<String>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, Open311Error> {
+    let (name, format) = split_format(&resource)?;
+    let Query(params) = params.map_err(|e| Open311Error::bad(format, e.body_text()))?;
+    let params = present(params);
+    match name {
+        "discovery" => Ok(discovery(format)),
+        "services" => {
+            let items: Vec<Value> = Category::ALL.iter().map(|c| service_json(*c)).collect();
+            Ok(list_response(
+                format,
+                StatusCode::OK,
+                "services",
+                "service",
+                &items,
+            ))
+        }
+        "requests" => requests(&state, format, &params).await,
+        other => Err(Open311Error::new(
+            format,
+            StatusCode::NOT_FOUND,
+            format!("no resource {other:?}"),
+        )),
+    }
+}
+
+fn discovery(format: Format) -> Response {
+    let changeset = "2026-11-28T00:00:00Z";
+    match format {
+        Format::Json => axum::Json(json!({
+            "changeset": changeset,
+            "contact": "Beijing 12345 citizen service hotline",
+            "key_service": "API keys are operator tokens, from `hutong token create --role operator`",
+            "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": "/open311/v2",
+                "changeset": changeset, "type": "production", "formats": ["application/json", "text/xml"]}],
+        }))
+        .into_response(),
+        Format::Xml => {
+            let mut x = Xml::new();
+            x.open("discovery")
+                .text("changeset", changeset)
+                .text("contact", "Beijing 12345 citizen service hotline")
+                .text("key_service", "API keys are operator tokens, from `hutong token create --role operator`")
+                .open("endpoints")
+                .open("endpoint")
+                .text("specification", "http://wiki.open311.org/GeoReport_v2")
+                .text("url", "/open311/v2")
+                .text("changeset", changeset)
+                .text("type", "production")
+                .open("formats")
+                .text("format", "application/json")
+                .text("format", "text/xml")
+                .close("formats")
+                .close("endpoint")
+                .close("endpoints")
+                .close("discovery");
+            xml_response(StatusCode::OK, x.finish())
+        }
+    }
+}
+
+async fn service_definition(Path(code): Path<String>) -> Result<Response, Open311Error> {
+    let (code, format) = split_format(&code)?;
+    let category = code.parse::<Category>().map_err(|_| {
+        Open311Error::new(
+            format,
+            StatusCode::NOT_FOUND,
+            format!("no service {code:?}"),
+        )
+    })?;
+    let values = [
+        ("wgs84", "WGS 84 (GPS)"),
+        ("gcj02", "GCJ-02 (AMap, Tencent, WeChat)"),
+        ("bd09", "BD-09 (Baidu)"),
+    ];
+    let description = "Coordinate system of lat and long; WeChat and AMap send gcj02";
+    match format {
+        Format::Json => Ok(axum::Json(json!({
+            "service_code": category.as_str(),
+            "attributes": [{"variable": true, "code": "coord_sys", "datatype": "singlevaluelist", "required": false,
+                "datatype_description": "wgs84 unless given", "order": 1, "description": description,
+                "values": values.iter().map(|(k, n)| json!({"key": k, "name": n})).collect::<Vec<_>>()}],
+        }))
+        .into_response()),
+        Format::Xml => {
+            let mut x = Xml::new();
+            x.open("service_definition").text("service_code", category.as_str()).open("attributes").open("attribute");
+            x.text("variable", "true").text("code", "coord_sys").text("datatype", "singlevaluelist");
+            x.text("required", "false").text("datatype_description", "wgs84 unless given").text("order", "1");
+            x.text("description", description).open("values");
+            for (key, name) in values {
+                x.open("value").text("key", key).text("name", name).close("value");
+            }
+            x.close("values").close("attribute").close("attributes").close("service_definition");
+            Ok(xml_response(StatusCode::OK, x.finish()))
+        }
+    }
+}
+
+fn parse_time(
+    format: Format,
+    params: &HashMap<String, String>,
+    key: &str,
+) -> Result<Option<OffsetDateTime>, Open311Error> {
+    params
+        .get(key)
+        .map(|t| {
+            OffsetDateTime::parse(t.trim(), &Rfc3339).map_err(|_| {
+                Open311Error::bad(
+                    format,
+                    format!("{key} must be a W3C datetime with a time zone, got {t:?}"),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn parse_count(
+    format: Format,
+    params: &HashMap<String, String>,
+    key: &str,
+    default: u32,
+    max: u32,
+) -> Result<u32, Open311Error> {
+    match params.get(key) {
+        None => Ok(default),
+        Some(t) => match t.trim().parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(Open311Error::bad(
+                format,
+                format!("{key} must be a whole number from 1 to {max}, got {t:?}"),
+            )),
+        },
+    }
+}
+
+async fn requests(
+    state: &ApiState,
+    format: Format,
+    params: &HashMap<String, String>,
+) -> Result<Response, Open311Error> {
+    if let Some(ids) = params.get("service_request_id") {
+        let mut items = Vec::new();
+        for id in ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let id = id.parse::<ComplaintId>().map_err(|_| {
+                Open311Error::bad(
+                    format,
+                    format!("service_request_id {id:?} is not a request id"),
+                )
+            })?;
+            match state.complaints.get(id).await {
+                Ok(c) => items.push(request_json(&c)),
+                Err(ComplaintError::NotFound(_)) => {}
+                Err(e) => return Err(from_complaint_error(format, e)),
+            }
+        }
+        return Ok(list_response(
+            format,
+            StatusCode::OK,
+            "service_requests",
+            "request",
+            &items,
+        ));
+    }
+    let categories = params
+        .get("service_code")
+        .map(|codes| {
+            codes
+                .split(',')
+                .map(|c| {
+                    c.trim().parse::<Category>().map_err(|_| {
+                        Open311Error::bad(format, format!("unknown service_code {c:?}"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let mut statuses = Vec::new();
+    if let Some(list) = params.get("status") {
+        for s in list.split(',').map(str::trim) {
+            let open = match s {
+                "open" => true,
+                "closed" => false,
+                other => {
+                    return Err(Open311Error::bad(
+                        format,
+                        format!("status must be open or closed, got {other:?}"),
+                    ));
+                }
+            };
+            statuses.extend(
+                ComplaintStatus::ALL
+                    .iter()
+                    .copied()
+                    .filter(|x| x.is_open() == open),
+            );
+        }
+    }
+    let mut from = parse_time(format, params, "start_date")?;
+    let to = parse_time(format, params, "end_date")?;
+    if from.is_none() && to.is_none() {
+        from = Some(OffsetDateTime::now_utc() - time::Duration::days(DEFAULT_WINDOW_DAYS));
+    }
+    if let (Some(a), Some(b)) = (from, to) {
+        if a > b {
+            return Err(Open311Error::bad(
+                format,
+                "start_date is later than end_date",
+            ));
+        }
+    }
+    let page_size = parse_count(
+        format,
+        params,
+        "page_size",
+        DEFAULT_PAGE_SIZE,
+        DEFAULT_PAGE_SIZE,
+    )?;
+    let page = parse_count(format, params, "page", 1, u32::MAX)?;
+    let filter = ComplaintFilter {
+        categories,
+        statuses,
+        reported_from: from,
+        reported_to: to,
+        limit: page_size,
+        offset: u64::from(page - 1) * u64::from(page_size),
+        ..ComplaintFilter::default()
+    };
+    let (complaints, _) = state
+        .complaints
+        .list(&filter)
+        .await
+        .map_err(|e| from_complaint_error(format, e))?;
+    let items: Vec<Value> = complaints.iter().map(request_json).collect();
+    Ok(list_response(
+        format,
+        StatusCode::OK,
+        "service_requests",
+        "request",
+        &items,
+    ))
+}
+
+async fn request(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, Open311Error> {
+    let (id, format) = split_format(&id)?;
+    let id = id.parse::<ComplaintId>().map_err(|_| {
+        Open311Error::new(
+            format,
+            StatusCode::NOT_FOUND,
+            format!("no service request {id:?}"),
+        )
+    })?;
+    let complaint = state
+        .complaints
+        .get(id)
+        .await
+        .map_err(|e| from_complaint_error(format, e))?;
+    Ok(list_response(
+        format,
+        StatusCode::OK,
+        "service_requests",
+        "request",
+        &[request_json(&complaint)],
+    ))
+}
+
+async fn token(
+    State(state): State<ApiState>,
+    Path(token): Path<String>,
+) -> Result<Response, Open311Error> {
+    let (token, format) = split_format(&token)?;
+    let not_found = || {
+        Open311Error::new(
+            format,
+            StatusCode::NOT_FOUND,
+            format!("no request for token {token:?}"),
+        )
+    };
+    let case = CaseNumber::parse(token).map_err(|_| not_found())?;
+    let filter = ComplaintFilter {
+        case_number: Some(case),
+        limit: 1,
+        ..ComplaintFilter::default()
+    };
+    let (found, _) = state
+        .complaints
+        .list(&filter)
+        .await
+        .map_err(|e| from_complaint_error(format, e))?;
+    let complaint = found.first().ok_or_else(not_found)?;
+    let item = json!({"service_request_id": complaint.id.0.to_string(), "token": token});
+    Ok(list_response(
+        format,
+        StatusCode::OK,
+        "service_requests",
+        "request",
+        &[item],
+    ))
+}
+
+/// The form fields GeoReport v2 defines for POST requests.
+const KNOWN_FIELDS: &[&str] = &[
+    "api_key",
+    "jurisdiction_id",
+    "service_code",
+    "lat",
+    "long",
+    "address_string",
+    "address_id",
+    "email",
+    "device_id",
+    "account_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "description",
+    "media_url",
+];
+
+async fn create(
+    State(state): State<ApiState>,
+    Path(resource): Path<String>,
+    fields: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<Response, Open311Error> {
+    let (name, format) = split_format(&resource)?;
+    let Form(fields) = fields.map_err(|e| {
+        Open311Error::bad(
+            format,
+            format!(
+                "send application/x-www-form-urlencoded fields: {}",
+                e.body_text()
+            ),
+        )
+    })?;
+    if name != "requests" {
+        return Err(Open311Error::new(
+            format,
+            StatusCode::NOT_FOUND,
+            format!("cannot POST to {name:?}"),
+        ));
+    }
+    let mut form: HashMap<String, String> = HashMap::new();
+    let mut attributes: HashMap<String, String> = HashMap::new();
+    for (key, value) in fields {
+        if value.trim().is_empty() {
+            continue;
+        }
+        if let Some(code) = key
+            .strip_prefix("attribute[")
+            .and_then(|k| k.strip_suffix(']'))
+        {
+            attributes.insert(code.to_string(), value);
+        } else if KNOWN_FIELDS.contains(&key.as_str()) {
+            form.insert(key, value);
+        } else {
+            return Err(Open311Error::bad(format, format!("unknown field {key:?}")));
+        }
+    }
+    // The key first: a bad key is a 403 whatever else is wrong.
+    let key = form
+        .get("api_key")
+        .ok_or_else(|| Open311Error::new(format, StatusCode::FORBIDDEN, "api_key is required"))?;
+    let principal = state
+        .tokens
+        .authenticate(key)
+        .await
+        .map_err(|e| internal(format, e))?
+        .ok_or_else(|| Open311Error::new(format, StatusCode::FORBIDDEN, "api_key is not valid"))?;
+    if !matches!(principal.role, Role::Operator | Role::Admin) {
+        return Err(Open311Error::new(
+            format,
+            StatusCode::FORBIDDEN,
+            "api_key must belong to an operator",
+        ));
+    }
+    let category = form
+        .get("service_code")
+        .ok_or_else(|| Open311Error::bad(format, "service_code is required"))?
+        .parse::<Category>()
+        .map_err(|_| Open311Error::new(format, StatusCode::NOT_FOUND, "unknown service_code"))?;
+    let number = |k: &str| -> Result<f64, Open311Error> {
+        form.get(k)
+            .ok_or_else(|| {
+                Open311Error::bad(
+                    format,
+                    "lat and long are required: this service places every request",
+                )
+            })?
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| Open311Error::bad(format, format!("{k} is not a number")))
+    };
+    let (lat, lon) = (number("lat")?, number("long")?);
+    for code in attributes.keys() {
+        if code != "coord_sys" {
+            return Err(Open311Error::bad(
+                format,
+                format!("unknown attribute {code:?}"),
+            ));
+        }
+    }
+    let coord_sys = attributes
+        .get("coord_sys")
+        .map(|s| s.parse::<CoordSys>())
+        .transpose()
+        .map_err(|e| Open311Error::bad(format, e))?
+        .unwrap_or_default();
+    let description = form
+        .get("description")
+        .cloned()
+        .unwrap_or_else(|| category.title().to_string());
+    let feature = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": {"case_number": "OPEN311-CHECK", "channel": "open311", "category": category.as_str(),
+            "description": description, "address": form.get("address_string"), "coord_sys": coord_sys.as_str(),
+            "caller_phone": form.get("phone")}});
+    // The same checks as the native API (lengths, characters, phone).
+    let checked = state
+        .complaints
+        .draft_from_feature(&feature)
+        .map_err(|e| Open311Error::bad(format, e.to_string()))?;
+    let mut suffix = [0u8; 6];
+    getrandom::fill(&mut suffix).map_err(|e| internal(format, e))?;
+    let case = format!(
+        "OPEN311-{}-{}",
+        OffsetDateTime::now_utc().unix_timestamp(),
+        suffix
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let name = [form.get("first_name"), form.get("last_name")]
+        .into_iter()
+        .flatten()
+        .map(|s| s.trim().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let draft = ComplaintDraft {
+        case_number: CaseNumber::parse(&case).map_err(|e| internal(format, e))?,
+        channel: Channel::Open311,
+        caller: Caller {
+            name: (!name.is_empty()).then_some(name.chars().take(100).collect()),
+            phone: checked.caller.phone.clone(),
+        },
+        ..checked
+    };
+    let intake = state
+        .complaints
+        .intake(vec![draft])
+        .await
+        .map_err(|e| from_complaint_error(format, e))?;
+    let complaint = &intake
+        .first()
+        .ok_or_else(|| internal(format, "intake returned nothing"))?
+        .complaint;
+    let item = json!({"service_request_id": complaint.id.0.to_string(), "token": case,
+        "service_notice": "Received by the 12345 hotline", "account_id": Value::Null});
+    Ok(list_response(
+        format,
+        StatusCode::CREATED,
+        "service_requests",
+        "request",
+        &[item],
+    ))
+}
