@@ -5,7 +5,10 @@ use crate::helpers::*;
 use hutong::domain::Role;
 use serde_json::{Value, json};
 
-fn form(key: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+/// Form fields of a POST.
+type Fields = Vec<(String, String)>;
+
+fn form(key: &str, extra: &[(&str, &str)]) -> Fields {
     let mut fields: Vec<(String, String)> = [
         ("api_key", key),
         ("service_code", "water_pooling"),
@@ -241,7 +244,7 @@ async fn open311_errors_follow_the_spec_and_store_nothing() {
     let app = spawn_app().await;
     let operator = app.token(Role::Operator, None).await;
     let planner = app.token(Role::Planner, None).await;
-    let cases: Vec<(&str, Vec<(String, String)>, u16, &str)> = vec![
+    let cases: Vec<(&str, Fields, u16, &str)> = vec![
         ("no api_key", form("", &[]), 403, "api_key"),
         ("unknown api_key", form("hut_nope", &[]), 403, "not valid"),
         (
