@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tokio::sync::{mpsc, oneshot};
 
 /// Longest complaint text, characters. (12345 case texts are short; a
 /// longer text is pasted rubbish or an attack.)
@@ -70,7 +71,65 @@ pub struct TransitionRequest {
 pub struct Complaints {
     store: Arc<dyn Store>,
     registry: Arc<Registry>,
-    rules: LinkingRules,
+    rules: Arc<LinkingRules>,
+    writer: mpsc::Sender<Queued>,
+}
+
+/// A complaint waiting for the group-commit writer, and where its answer
+/// goes.
+type Queued = (
+    ComplaintDraft,
+    oneshot::Sender<Result<(Complaint, bool, Linking), String>>,
+);
+
+/// Most complaints one group commit takes.
+const GROUP_COMMIT_MAX: usize = 1_000;
+
+/// Group commit: complaints that arrive while the previous transaction is
+/// being written go into the next one together, so one fsync serves many
+/// callers. Each caller is answered only after its transaction commits
+/// (durable before the answer). An idle writer takes a lone complaint at
+/// once, so nobody waits for a batch to fill.
+async fn group_commit_writer(
+    mut queue: mpsc::Receiver<Queued>,
+    store: Arc<dyn Store>,
+    registry: Arc<Registry>,
+    rules: Arc<LinkingRules>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut group = vec![first];
+        while group.len() < GROUP_COMMIT_MAX {
+            match queue.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let (drafts, replies): (Vec<ComplaintDraft>, Vec<_>) = group.into_iter().unzip();
+        let items: Vec<(ComplaintDraft, Linking)> = registry.with_index(|index| {
+            drafts
+                .into_iter()
+                .map(|d| {
+                    let linking = rules.link(index, d.category, d.location);
+                    (d, linking)
+                })
+                .collect()
+        });
+        match store.insert_complaints(&items).await {
+            Ok(stored) => {
+                for ((reply, (complaint, created)), (_, linking)) in
+                    replies.into_iter().zip(stored).zip(items)
+                {
+                    let _ = reply.send(Ok((complaint, created, linking)));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, complaints = replies.len(), "group commit of complaints failed");
+                for reply in replies {
+                    let _ = reply.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
 }
 
 fn text_field(
@@ -202,8 +261,19 @@ const KNOWN_PROPERTIES: &[&str] = &[
 ];
 
 impl Complaints {
+    /// Must be called inside a tokio runtime: it starts the group-commit
+    /// writer of online intake.
     pub fn new(store: Arc<dyn Store>, registry: Arc<Registry>, rules: LinkingRules) -> Self {
+        let rules = Arc::new(rules);
+        let (writer, queue) = mpsc::channel(4 * GROUP_COMMIT_MAX);
+        tokio::spawn(group_commit_writer(
+            queue,
+            store.clone(),
+            registry.clone(),
+            rules.clone(),
+        ));
         Self {
+            writer,
             store,
             registry,
             rules,
@@ -302,10 +372,38 @@ impl Complaints {
             .with_index(|index| self.rules.link(index, draft.category, draft.location))
     }
 
-    /// Takes in complaints: new case numbers are stored with their links;
-    /// known ones are returned unchanged.
-    pub async fn intake(&self, drafts: Vec<ComplaintDraft>) -> Result<Vec<Intake>, ComplaintError> {
-        self.intake_with(drafts, true).await
+    /// Takes in one complaint, online: a new case number is stored with its
+    /// links (through the group-commit writer) and comes back with the
+    /// open complaints it may duplicate; a known one comes back unchanged.
+    pub async fn intake_one(&self, draft: ComplaintDraft) -> Result<Intake, ComplaintError> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || {
+            ComplaintError::Store(StoreError::Corrupt(
+                "the complaint writer has stopped".into(),
+            ))
+        };
+        self.writer.send((draft, reply)).await.map_err(|_| gone())?;
+        let (complaint, created, linking) = answer
+            .await
+            .map_err(|_| gone())?
+            .map_err(|e| ComplaintError::Store(StoreError::Corrupt(e)))?;
+        let (suggested_duplicates, links) = if created {
+            (self.similar_open(&complaint).await?, linking.links)
+        } else {
+            (
+                Vec::new(),
+                self.store
+                    .links(complaint.id)
+                    .await
+                    .map_err(ComplaintError::Store)?,
+            )
+        };
+        Ok(Intake {
+            complaint,
+            created,
+            suggested_duplicates,
+            links,
+        })
     }
 
     /// Intake of a batch from a bulk import: the same, without looking for
@@ -313,14 +411,6 @@ impl Complaints {
     pub async fn intake_batch(
         &self,
         drafts: Vec<ComplaintDraft>,
-    ) -> Result<Vec<Intake>, ComplaintError> {
-        self.intake_with(drafts, false).await
-    }
-
-    async fn intake_with(
-        &self,
-        drafts: Vec<ComplaintDraft>,
-        suggest: bool,
     ) -> Result<Vec<Intake>, ComplaintError> {
         let items: Vec<(ComplaintDraft, Linking)> = drafts
             .into_iter()
@@ -336,24 +426,11 @@ impl Complaints {
             .map_err(ComplaintError::Store)?;
         let mut out = Vec::with_capacity(stored.len());
         for ((complaint, created), (_, linking)) in stored.into_iter().zip(items) {
-            let suggested_duplicates = if created && suggest {
-                self.similar_open(&complaint).await?
-            } else {
-                Vec::new()
-            };
-            let links = if created || !suggest {
-                linking.links
-            } else {
-                self.store
-                    .links(complaint.id)
-                    .await
-                    .map_err(ComplaintError::Store)?
-            };
             out.push(Intake {
                 complaint,
                 created,
-                suggested_duplicates,
-                links,
+                suggested_duplicates: Vec::new(),
+                links: linking.links,
             });
         }
         Ok(out)

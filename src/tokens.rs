@@ -5,13 +5,21 @@
 use crate::domain::{District, Principal, Role};
 use crate::store::{Store, StoreError, TokenRecord};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const TOKEN_PREFIX: &str = "hut_";
 
+/// How long a looked-up token is trusted without asking the store again:
+/// a revoked token stops working within this time.
+pub const TOKEN_CACHE_SECONDS: u64 = 30;
+
 pub struct Tokens {
     store: Arc<dyn Store>,
+    /// Token hash → principal (or `None`: unknown) and when it was read.
+    cache: std::sync::Mutex<HashMap<String, (Option<Principal>, Instant)>>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -30,7 +38,10 @@ pub fn token_hash(token: &str) -> String {
 
 impl Tokens {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self {
+            store,
+            cache: std::sync::Mutex::new(HashMap::new()),
+        }
     }
 
     /// Creates a token; returns the token text (shown once) and its record.
@@ -57,15 +68,32 @@ impl Tokens {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
             return Ok(None);
         }
-        Ok(self
-            .store
-            .find_token(&token_hash(token))
-            .await?
-            .map(|r| Principal {
-                token_id: r.id,
-                role: r.role,
-                district: r.district,
-            }))
+        let hash = token_hash(token);
+        let ttl = Duration::from_secs(TOKEN_CACHE_SECONDS);
+        if let Ok(cache) = self.cache.lock() {
+            if let Some((principal, read_at)) = cache.get(&hash) {
+                if read_at.elapsed() < ttl {
+                    return Ok(principal.clone());
+                }
+            }
+        }
+        let principal = self.store.find_token(&hash).await?.map(|r| Principal {
+            token_id: r.id,
+            role: r.role,
+            district: r.district,
+        });
+        if let Ok(mut cache) = self.cache.lock() {
+            // Bounded: unknown tokens sent by an attacker must not grow it
+            // without end.
+            if cache.len() >= 10_000 {
+                cache.retain(|_, (_, at)| at.elapsed() < ttl);
+                if cache.len() >= 10_000 {
+                    cache.clear();
+                }
+            }
+            cache.insert(hash, (principal.clone(), Instant::now()));
+        }
+        Ok(principal)
     }
 }
 

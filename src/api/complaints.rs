@@ -149,10 +149,8 @@ async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let draft = state.complaints.draft_from_feature(&body)?;
-    let intake = state.complaints.intake(vec![draft]).await?;
-    let intake = intake
-        .first()
-        .ok_or_else(|| ApiError::Internal("intake returned nothing".into()))?;
+    let intake = state.complaints.intake_one(draft).await?;
+    let intake = &intake;
     Ok(intake_response(
         intake,
         may_see_personal_data(Some(operator.0.role)),

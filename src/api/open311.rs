@@ -717,13 +717,10 @@ async fn create(
     };
     let intake = state
         .complaints
-        .intake(vec![draft])
+        .intake_one(draft)
         .await
         .map_err(|e| from_complaint_error(format, e))?;
-    let complaint = &intake
-        .first()
-        .ok_or_else(|| internal(format, "intake returned nothing"))?
-        .complaint;
+    let complaint = &intake.complaint;
     let item = json!({"service_request_id": complaint.id.0.to_string(), "token": case,
         "service_notice": "Received by the 12345 hotline", "account_id": Value::Null});
     Ok(list_response(

@@ -83,6 +83,14 @@ fn utc(t: OffsetDateTime) -> String {
 /// Appends the WHERE clause of a filter (the table is aliased `c`).
 fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a ComplaintFilter) {
     q.push(" WHERE 1 = 1");
+    // With a box, the R*Tree picks the rows: the unary `+` keeps SQLite
+    // from driving the query by a column index instead (a category index
+    // can match millions of rows where the box holds a handful).
+    let col = if f.bbox.is_some() {
+        " AND +c."
+    } else {
+        " AND c."
+    };
     if let Some(b) = f.bbox {
         q.push(" AND c.id IN (SELECT id FROM complaints_rtree WHERE min_lon >= ")
             .push_bind(b.min_lon)
@@ -95,7 +103,7 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a ComplaintFilter) {
             .push(")");
     }
     if !f.categories.is_empty() {
-        q.push(" AND c.category IN (");
+        q.push(col).push("category IN (");
         let mut list = q.separated(", ");
         for c in &f.categories {
             list.push_bind(c.as_str());
@@ -103,7 +111,7 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a ComplaintFilter) {
         q.push(")");
     }
     if !f.statuses.is_empty() {
-        q.push(" AND c.status IN (");
+        q.push(col).push("status IN (");
         let mut list = q.separated(", ");
         for s in &f.statuses {
             list.push_bind(s.as_str());
@@ -111,13 +119,13 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a ComplaintFilter) {
         q.push(")");
     }
     if let Some(from) = f.reported_from {
-        q.push(" AND c.reported_at >= ").push_bind(utc(from));
+        q.push(col).push("reported_at >= ").push_bind(utc(from));
     }
     if let Some(to) = f.reported_to {
-        q.push(" AND c.reported_at <= ").push_bind(utc(to));
+        q.push(col).push("reported_at <= ").push_bind(utc(to));
     }
     if let Some(d) = f.district {
-        q.push(" AND c.district = ").push_bind(d.as_str());
+        q.push(col).push("district = ").push_bind(d.as_str());
     }
     if let Some(case) = &f.case_number {
         q.push(" AND c.case_number = ").push_bind(case.as_str());
