@@ -56,6 +56,18 @@ pub enum Command {
         #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
         db: String,
     },
+    /// Export complaints as JSON Lines (the columns of import-complaints).
+    /// Callers' names and phones only with an operator or admin token.
+    ExportComplaints {
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// An operator or admin token, to include personal data.
+        #[arg(long, env = "HUTONG_TOKEN")]
+        token: Option<String>,
+        #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
+        db: String,
+    },
     /// Export every asset.
     Export {
         #[arg(long, value_enum, default_value = "geojson")]
@@ -143,6 +155,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .map_err(|e| CliError(e.to_string()))
         }
         Command::Import { file, db } => import(&file, &db).await,
+        Command::ExportComplaints { out, token, db } => {
+            export_complaints(out, token.as_deref(), &db).await
+        }
         Command::ImportComplaints { file, format, db } => {
             import_complaints(&file, format, &db).await
         }
@@ -333,6 +348,64 @@ async fn import_complaints(
             report.rejected.len()
         )))
     }
+}
+
+async fn export_complaints(
+    out: Option<PathBuf>,
+    token: Option<&str>,
+    db: &str,
+) -> Result<(), CliError> {
+    let store = store::open(db)
+        .await
+        .map_err(|e| fail("cannot open the database")(&e))?;
+    let personal = match token {
+        None => false,
+        Some(token) => {
+            let principal = Tokens::new(store.clone())
+                .authenticate(token)
+                .await
+                .map_err(|e| fail("cannot check the token")(&e))?
+                .ok_or_else(|| CliError("the token is unknown or revoked".into()))?;
+            if !crate::domain::may_see_personal_data(Some(principal.role)) {
+                return Err(CliError(format!(
+                    "role {} may not export personal data; leave out --token to export without it",
+                    principal.role
+                )));
+            }
+            true
+        }
+    };
+    let sink: Box<dyn Write> = match &out {
+        Some(path) => Box::new(
+            std::fs::File::create(path).map_err(|e| fail(&path.display().to_string())(&e))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut writer = BufWriter::new(sink);
+    let write_err = |e: std::io::Error| CliError(format!("cannot write the export: {e}"));
+    let mut offset = 0u64;
+    loop {
+        let filter = crate::store::ComplaintFilter {
+            limit: 10_000,
+            offset,
+            ..Default::default()
+        };
+        let (page, _) = store
+            .list_complaints(&filter)
+            .await
+            .map_err(|e| fail("export failed")(&e))?;
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len() as u64;
+        for c in &page {
+            let row = crate::complaint_import::row_of(c, personal);
+            serde_json::to_writer(&mut writer, &row).map_err(|e| write_err(e.into()))?;
+            writer.write_all(b"\n").map_err(write_err)?;
+        }
+    }
+    writer.flush().map_err(write_err)?;
+    Ok(())
 }
 
 async fn export(out: Option<PathBuf>, db: &str) -> Result<(), CliError> {

@@ -17,6 +17,9 @@ use std::io::{BufRead, Read};
 /// Rows per transaction.
 pub const BATCH_ROWS: usize = 5_000;
 
+/// Columns of `hutong export-complaints` that an import ignores.
+const EXPORT_ONLY_COLUMNS: &[&str] = &["id", "status", "duplicate_of"];
+
 const COLUMNS: &[&str] = &[
     "case_number",
     "channel",
@@ -71,10 +74,28 @@ pub struct ImportReport {
     pub rejected: Vec<Rejected>,
 }
 
+/// A stored complaint as a flat row (the import's columns, plus `id` and
+/// `status`), with the caller only when `personal`.
+pub fn row_of(c: &crate::domain::Complaint, personal: bool) -> Value {
+    let d = &c.draft;
+    let mut row = json!({
+        "id": c.id.0, "case_number": d.case_number.as_str(), "channel": d.channel.as_str(),
+        "category": d.category.as_str(), "description": d.description, "lon": d.location.0, "lat": d.location.1,
+        "address": d.address, "district": d.district.map(|x| x.as_str()), "coord_sys": "wgs84",
+        "reported_at": d.reported_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "status": c.status.as_str(), "duplicate_of": c.duplicate_of.map(|x| x.0),
+    });
+    if personal {
+        row["caller_name"] = json!(d.caller.name);
+        row["caller_phone"] = json!(d.caller.phone);
+    }
+    row
+}
+
 /// A complaint Feature from one flat row.
 fn feature_of(row: &Map<String, Value>) -> Result<Value, ValidationError> {
     for key in row.keys() {
-        if !COLUMNS.contains(&key.as_str()) {
+        if !COLUMNS.contains(&key.as_str()) && !EXPORT_ONLY_COLUMNS.contains(&key.as_str()) {
             return Err(ValidationError::single(format!("/{key}"), "unknown column"));
         }
     }
@@ -94,7 +115,7 @@ fn feature_of(row: &Map<String, Value>) -> Result<Value, ValidationError> {
     let (lon, lat) = (coordinate("lon")?, coordinate("lat")?);
     let mut properties = Map::new();
     for (key, value) in row {
-        if key == "lon" || key == "lat" {
+        if key == "lon" || key == "lat" || EXPORT_ONLY_COLUMNS.contains(&key.as_str()) {
             continue;
         }
         match value {

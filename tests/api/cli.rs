@@ -372,3 +372,73 @@ async fn hotline_cases_import_from_csv_and_json_lines_once() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--format"));
 }
+
+#[tokio::test]
+async fn complaint_exports_carry_personal_data_only_for_operators() {
+    let app = spawn_app().await;
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let cases = dir.path().join("cases.jsonl");
+    std::fs::write(
+        &cases,
+        "{\"case_number\": \"E-1\", \"channel\": \"phone\", \"category\": \"dark_lane\", \"description\": \"dark\", \"lon\": 116.3951, \"lat\": 39.9412, \"caller_name\": \"Sun Li\", \"caller_phone\": \"13655556666\"}\n",
+    )
+    .expect("written");
+    assert!(
+        hutong(&[
+            "import-complaints",
+            cases.to_str().expect("utf-8"),
+            "--db",
+            &app.db_url
+        ])
+        .status
+        .success()
+    );
+    let token_of = |role: &str| {
+        let out = hutong(&["token", "create", "--role", role, "--db", &app.db_url]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let export = |token: Option<&str>| {
+        let mut args = vec!["export-complaints", "--db", &app.db_url];
+        if let Some(t) = token {
+            args.extend(["--token", t]);
+        }
+        hutong(&args)
+    };
+    let public = export(None);
+    assert!(public.status.success());
+    let text = String::from_utf8_lossy(&public.stdout);
+    assert!(
+        text.contains("E-1") && !text.contains("13655556666") && !text.contains("Sun Li"),
+        "{text}"
+    );
+    let operator = token_of("operator");
+    let full = export(Some(&operator));
+    let text = String::from_utf8_lossy(&full.stdout);
+    assert!(
+        text.contains("13655556666") && text.contains("Sun Li"),
+        "{text}"
+    );
+    let planner = token_of("planner");
+    let refused = export(Some(&planner));
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("personal data"));
+    // An export re-imports as it is: nothing new.
+    let again = dir.path().join("again.jsonl");
+    std::fs::write(&again, full.stdout).expect("written");
+    let out = hutong(&[
+        "import-complaints",
+        again.to_str().expect("utf-8"),
+        "--db",
+        &app.db_url,
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 already known"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
