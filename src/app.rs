@@ -50,9 +50,6 @@ impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, AppError> {
         let store = store::open(&settings.database_url).await?;
         let registry = Arc::new(Registry::open(store.clone(), GeometryLimits::default()).await?);
-        if settings.demo {
-            demo::load_if_empty(&registry).await?;
-        }
         let complaints = Arc::new(Complaints::new(
             store.clone(),
             registry.clone(),
@@ -60,6 +57,9 @@ impl Application {
         ));
         let observer: Arc<dyn AssetObserver> = complaints.clone();
         registry.observe(&observer);
+        if settings.demo {
+            demo::load_if_empty(&registry, &complaints).await?;
+        }
         let tokens = Arc::new(Tokens::new(store));
         let listener = TcpListener::bind(&settings.listen)
             .await

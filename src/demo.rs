@@ -1,13 +1,18 @@
 //! The bundled demo: Zhonglouwan Hutong by the Bell and Drum Towers
-//! (Dongcheng) and a piece of Huilongguan (Changping). See
-//! `fixtures/README.md`.
+//! (Dongcheng) and a piece of Huilongguan (Changping), with 300 hotline
+//! cases. See `fixtures/README.md`.
 
+use crate::complaint_import::{self, Format};
+use crate::complaints::Complaints;
 use crate::domain::ValidationError;
 use crate::registry::{Registry, RegistryError};
 use serde_json::Value;
 
 /// The demo assets as a GeoJSON FeatureCollection.
 pub const DEMO_ASSETS: &str = include_str!("../fixtures/demo-assets.geojson");
+
+/// The demo's 12345 cases of 2024, as JSON Lines.
+pub const DEMO_COMPLAINTS: &str = include_str!("../fixtures/demo-complaints.jsonl");
 
 /// The features of a GeoJSON FeatureCollection document.
 pub fn features_of(collection: &Value) -> Result<&Vec<Value>, ValidationError> {
@@ -23,9 +28,12 @@ pub fn features_of(collection: &Value) -> Result<&Vec<Value>, ValidationError> {
         .ok_or_else(|| ValidationError::single("/features", "must be an array of Features"))
 }
 
-/// Loads the demo when the database has no assets; returns how many
-/// assets were loaded.
-pub async fn load_if_empty(registry: &Registry) -> Result<usize, RegistryError> {
+/// Loads the demo (assets, then complaints, linked to them) when the
+/// database has no assets; returns how many assets were loaded.
+pub async fn load_if_empty(
+    registry: &Registry,
+    complaints: &Complaints,
+) -> Result<usize, RegistryError> {
     if registry.asset_count() > 0 {
         tracing::info!("database already has assets; demo not loaded");
         return Ok(0);
@@ -41,6 +49,28 @@ pub async fn load_if_empty(registry: &Registry) -> Result<usize, RegistryError> 
         );
     }
     let stored = registry.insert_all(&drafts).await?;
-    tracing::info!(assets = stored.len(), "demo data loaded");
+    let report = complaint_import::import(
+        complaints,
+        DEMO_COMPLAINTS.as_bytes(),
+        Format::JsonLines,
+        |_| {},
+    )
+    .await
+    .map_err(|e| ValidationError::single("/complaints", format!("demo complaints: {e}")))?;
+    if let Some(rejected) = report.rejected.first() {
+        return Err(ValidationError::single(
+            "/complaints",
+            format!(
+                "demo complaint on line {}: {}",
+                rejected.line, rejected.reason
+            ),
+        )
+        .into());
+    }
+    tracing::info!(
+        assets = stored.len(),
+        complaints = report.created,
+        "demo data loaded"
+    );
     Ok(stored.len())
 }

@@ -992,3 +992,44 @@ async fn bad_complaints_are_refused_and_store_nothing() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_demo_brings_its_hotline_cases_linked() {
+    let app = spawn_demo().await;
+    let stats = app.get_json("/v1/complaints/stats").await;
+    assert_eq!(stats["total"], 300, "{stats}");
+    // Every case of these categories finds what its rule looks for.
+    for (category, district, kind) in [
+        ("dark_lane", "dongcheng", "light"),
+        ("water_pooling", "dongcheng", "drainage"),
+        ("ebike_charging", "dongcheng", "charger"),
+        ("elevator_installation", "changping", "building"),
+        ("housing_leak", "dongcheng", "building"),
+    ] {
+        let listed = app
+            .get_json(&format!(
+                "/v1/complaints?category={category}&district={district}&limit=1000"
+            ))
+            .await;
+        let features = listed["features"].as_array().expect("features");
+        assert!(!features.is_empty(), "no demo {category} in {district}");
+        for f in features {
+            let links = app
+                .get_json(&format!("/v1/complaints/{}/links", f["id"]))
+                .await;
+            let kinds: Vec<&str> = links["links"]
+                .as_array()
+                .expect("links")
+                .iter()
+                .filter_map(|l| l["kind"].as_str())
+                .collect();
+            assert!(
+                kinds.contains(&kind),
+                "{category} {} links {kinds:?}",
+                f["id"]
+            );
+        }
+        // The public listing carries no personal data.
+        assert!(!listed.to_string().contains("caller_phone"));
+    }
+}
