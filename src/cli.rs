@@ -350,6 +350,17 @@ async fn import_complaints(
     }
 }
 
+/// A buffered writer to the file, or to standard output.
+fn output(out: Option<&PathBuf>) -> Result<BufWriter<Box<dyn Write>>, CliError> {
+    let sink: Box<dyn Write> = match out {
+        Some(path) => Box::new(
+            std::fs::File::create(path).map_err(|e| fail(&path.display().to_string())(&e))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    Ok(BufWriter::new(sink))
+}
+
 async fn export_complaints(
     out: Option<PathBuf>,
     token: Option<&str>,
@@ -375,13 +386,7 @@ async fn export_complaints(
             true
         }
     };
-    let sink: Box<dyn Write> = match &out {
-        Some(path) => Box::new(
-            std::fs::File::create(path).map_err(|e| fail(&path.display().to_string())(&e))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut writer = BufWriter::new(sink);
+    let mut writer = output(out.as_ref())?;
     let write_err = |e: std::io::Error| CliError(format!("cannot write the export: {e}"));
     let mut offset = 0u64;
     loop {
@@ -417,13 +422,7 @@ async fn export(out: Option<PathBuf>, db: &str) -> Result<(), CliError> {
             .await
             .map_err(|e| fail("cannot open the database")(&e))?,
     );
-    let sink: Box<dyn Write> = match &out {
-        Some(path) => Box::new(
-            std::fs::File::create(path).map_err(|e| fail(&path.display().to_string())(&e))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut writer = BufWriter::new(sink);
+    let mut writer = output(out.as_ref())?;
     let write_err = |e: std::io::Error| CliError(format!("cannot write the export: {e}"));
     writer
         .write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")

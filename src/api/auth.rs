@@ -48,21 +48,37 @@ impl FromRequestParts<ApiState> for ComplaintOperator {
         parts: &mut Parts,
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
-        let principal = principal(parts, state)
-            .await?
-            .ok_or_else(|| ApiError::Unauthorized {
-                detail: "this needs a bearer token of role operator or admin".into(),
-            })?;
-        if !matches!(principal.role, Role::Operator | Role::Admin) {
-            return Err(ApiError::Forbidden {
-                detail: format!(
-                    "role {} may not do this; operator or admin may",
-                    principal.role
-                ),
-            });
-        }
-        Ok(ComplaintOperator(principal))
+        let roles = "operator or admin";
+        with_role(
+            parts,
+            state,
+            |r| matches!(r, Role::Operator | Role::Admin),
+            roles,
+        )
+        .await
+        .map(ComplaintOperator)
     }
+}
+
+/// The principal, if its role passes `allowed`; else 401 (no token) or
+/// 403 (wrong role), naming the `roles` that may.
+async fn with_role(
+    parts: &Parts,
+    state: &ApiState,
+    allowed: impl Fn(Role) -> bool,
+    roles: &str,
+) -> Result<Principal, ApiError> {
+    let principal = principal(parts, state)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized {
+            detail: format!("this needs a bearer token of role {roles}"),
+        })?;
+    if !allowed(principal.role) {
+        return Err(ApiError::Forbidden {
+            detail: format!("role {} may not do this; {roles} may", principal.role),
+        });
+    }
+    Ok(principal)
 }
 
 /// The caller's principal, from `Authorization: Bearer <token>`.
@@ -96,20 +112,13 @@ impl FromRequestParts<ApiState> for AssetEditor {
         parts: &mut Parts,
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
-        let principal = principal(parts, state)
-            .await?
-            .ok_or_else(|| ApiError::Unauthorized {
-                detail: "editing assets needs a bearer token of role admin, planner or designer"
-                    .into(),
-            })?;
-        if !principal.role.may_edit_assets() {
-            return Err(ApiError::Forbidden {
-                detail: format!(
-                    "role {} may not edit assets; admin, planner or designer may",
-                    principal.role
-                ),
-            });
-        }
-        Ok(AssetEditor(principal))
+        with_role(
+            parts,
+            state,
+            Role::may_edit_assets,
+            "admin, planner or designer",
+        )
+        .await
+        .map(AssetEditor)
     }
 }
