@@ -185,6 +185,7 @@ impl ComplaintStore for SqliteStore {
         items: &[(ComplaintDraft, Linking)],
     ) -> Result<Vec<(Complaint, bool)>, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let started = std::time::Instant::now();
         let at = now();
         let at_text = timestamp(at);
         // Case number → id of the complaints created now.
@@ -236,6 +237,7 @@ impl ComplaintStore for SqliteStore {
                 first_rows.insert(case, ()).is_none().then_some((*id, d, l))
             })
             .collect();
+        let rows_done = started.elapsed();
         for chunk in new_items.chunks(COMPLAINT_CHUNK_ROWS) {
             let mut rtree = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO complaints_rtree (id, min_lon, max_lon, min_lat, max_lat) ",
@@ -249,6 +251,7 @@ impl ComplaintStore for SqliteStore {
             });
             rtree.build().execute(&mut *tx).await?;
         }
+        let rtree_done = started.elapsed();
         let links: Vec<(i64, &ComplaintLink)> = new_items
             .iter()
             .flat_map(|(id, _, linking)| linking.links.iter().map(move |l| (*id, l)))
@@ -265,6 +268,7 @@ impl ComplaintStore for SqliteStore {
             });
             insert.build().execute(&mut *tx).await?;
         }
+        let links_done = started.elapsed();
         // The complaints that were known already, as stored.
         let known: Vec<&str> = items
             .iter()
@@ -285,6 +289,14 @@ impl ComplaintStore for SqliteStore {
             }
         }
         tx.commit().await?;
+        tracing::debug!(
+            rows = items.len(),
+            rows_ms = rows_done.as_millis() as u64,
+            rtree_ms = (rtree_done - rows_done).as_millis() as u64,
+            links_ms = (links_done - rtree_done).as_millis() as u64,
+            commit_ms = (started.elapsed() - links_done).as_millis() as u64,
+            "complaints stored"
+        );
         let mut out: Vec<(Complaint, bool)> = Vec::with_capacity(items.len());
         let mut answered: HashMap<&str, usize> = HashMap::with_capacity(items.len());
         for (draft, linking) in items {
