@@ -224,9 +224,19 @@ async fn import(file: &PathBuf, db: &str) -> Result<(), CliError> {
     let store = store::open(db)
         .await
         .map_err(|e| fail("cannot open the database")(&e))?;
-    let registry = Registry::open(store, GeometryLimits::default())
-        .await
-        .map_err(|e| fail("cannot open the database")(&e))?;
+    let registry = Arc::new(
+        Registry::open(store.clone(), GeometryLimits::default())
+            .await
+            .map_err(|e| fail("cannot open the database")(&e))?,
+    );
+    // Complaints near the new assets are relinked, as through the API.
+    let complaints: Arc<dyn crate::registry::AssetObserver> =
+        Arc::new(crate::complaints::Complaints::new(
+            store,
+            registry.clone(),
+            crate::linking::LinkingRules::builtin(),
+        ));
+    registry.observe(&complaints);
 
     let bar = ProgressBar::new(size);
     bar.set_style(

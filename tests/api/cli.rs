@@ -374,6 +374,55 @@ async fn hotline_cases_import_from_csv_and_json_lines_once() {
 }
 
 #[tokio::test]
+async fn importing_assets_relinks_the_complaints_near_them() {
+    let app = spawn_app().await;
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let cases = dir.path().join("cases.jsonl");
+    std::fs::write(
+        &cases,
+        "{\"case_number\": \"R-1\", \"channel\": \"phone\", \"category\": \"ebike_charging\", \"description\": \"no charger\", \"lon\": 116.3951, \"lat\": 39.9412}\n",
+    )
+    .expect("written");
+    assert!(
+        hutong(&[
+            "import-complaints",
+            cases.to_str().expect("utf-8"),
+            "--db",
+            &app.db_url
+        ])
+        .status
+        .success()
+    );
+    let assets = dir.path().join("chargers.geojson");
+    let charger = point_feature("charger", 116.39627, 39.9412, json!({"ports": 8}));
+    std::fs::write(
+        &assets,
+        json!({"type": "FeatureCollection", "features": [charger]}).to_string(),
+    )
+    .expect("written");
+    let out = hutong(&[
+        "import",
+        assets.to_str().expect("utf-8"),
+        "--db",
+        &app.db_url,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = app.get_json("/v1/complaints?limit=1").await;
+    let links = app
+        .get_json(&format!(
+            "/v1/complaints/{}/links",
+            listed["features"][0]["id"]
+        ))
+        .await;
+    assert_eq!(links["flags"], json!([]));
+    assert_eq!(links["links"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
 async fn complaint_exports_carry_personal_data_only_for_operators() {
     let app = spawn_app().await;
     let dir = tempfile::TempDir::new().expect("tempdir");
