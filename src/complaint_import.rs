@@ -14,8 +14,11 @@ use crate::domain::{ComplaintDraft, ValidationError};
 use serde_json::{Map, Value, json};
 use std::io::{BufRead, Read};
 
-/// Rows per transaction.
-pub const BATCH_ROWS: usize = 5_000;
+/// Rows per transaction. Large on purpose: the indexes of a big table get
+/// rows in random key order, so each batch dirties most of their pages,
+/// and the commit writes them all; 50,000 rows a batch imported 1M cases
+/// 1.7× faster than 5,000 (200,000 gained only 10 % more).
+pub const BATCH_ROWS: usize = 50_000;
 
 /// Columns of `hutong export-complaints` that an import ignores.
 const EXPORT_ONLY_COLUMNS: &[&str] = &["id", "status", "duplicate_of"];
