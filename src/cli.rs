@@ -398,21 +398,14 @@ async fn export_complaints(
     };
     let mut writer = output(out.as_ref())?;
     let write_err = |e: std::io::Error| CliError(format!("cannot write the export: {e}"));
-    let mut offset = 0u64;
+    let mut after = crate::domain::ComplaintId(0);
     loop {
-        let filter = crate::store::ComplaintFilter {
-            limit: 10_000,
-            offset,
-            ..Default::default()
-        };
-        let (page, _) = store
-            .list_complaints(&filter)
+        let page = store
+            .complaints_after(after, 10_000)
             .await
             .map_err(|e| fail("export failed")(&e))?;
-        if page.is_empty() {
-            break;
-        }
-        offset += page.len() as u64;
+        let Some(last) = page.last() else { break };
+        after = last.id;
         for c in &page {
             let row = crate::complaint_import::row_of(c, personal);
             serde_json::to_writer(&mut writer, &row).map_err(|e| write_err(e.into()))?;

@@ -81,6 +81,14 @@ pub trait ComplaintStore: Send + Sync {
         filter: &ComplaintFilter,
     ) -> Result<(Vec<Complaint>, u64), StoreError>;
 
+    /// Up to `limit` complaints with ids above `after`, by id: keyset
+    /// paging for walking the whole table (exports).
+    async fn complaints_after(
+        &self,
+        after: ComplaintId,
+        limit: u32,
+    ) -> Result<Vec<Complaint>, StoreError>;
+
     async fn complaint_stats(&self, filter: &ComplaintFilter)
     -> Result<ComplaintStats, StoreError>;
 

@@ -367,6 +367,22 @@ impl ComplaintStore for SqliteStore {
         Ok((complaints, u64::try_from(matched).unwrap_or_default()))
     }
 
+    #[tracing::instrument(skip(self))]
+    async fn complaints_after(
+        &self,
+        after: ComplaintId,
+        limit: u32,
+    ) -> Result<Vec<Complaint>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM complaints c WHERE c.id > ? ORDER BY c.id LIMIT ?"
+        ))
+        .bind(after.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(complaint_from_row).collect()
+    }
+
     #[tracing::instrument(skip_all)]
     async fn complaint_stats(
         &self,
