@@ -199,7 +199,7 @@ fn check_phone(phone: &str) -> Result<(), ValidationError> {
 }
 
 /// Parses the location of a complaint, in `coord_sys`, to WGS 84.
-pub fn location_to_wgs84(
+fn location_to_wgs84(
     lon: f64,
     lat: f64,
     coord_sys: CoordSys,
@@ -278,10 +278,6 @@ impl Complaints {
             registry,
             rules,
         }
-    }
-
-    pub fn rules(&self) -> &LinkingRules {
-        &self.rules
     }
 
     /// Validates a complaint Feature of the native API.
