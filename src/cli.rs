@@ -215,12 +215,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// Imports a FeatureCollection, streaming it: features are read and
-/// checked one at a time (the file is never held whole in memory), then
-/// all are stored in one transaction.
-async fn import(file: &PathBuf, db: &str) -> Result<(), CliError> {
-    let opened = std::fs::File::open(file).map_err(|e| fail(&file.display().to_string())(&e))?;
-    let size = opened.metadata().map(|m| m.len()).unwrap_or_default();
+/// The registry (index rebuilt) and the complaint service over the
+/// database, the latter following asset changes as in the server.
+async fn open_services(
+    db: &str,
+) -> Result<(Arc<Registry>, Arc<crate::complaints::Complaints>), CliError> {
     let store = store::open(db)
         .await
         .map_err(|e| fail("cannot open the database")(&e))?;
@@ -229,22 +228,38 @@ async fn import(file: &PathBuf, db: &str) -> Result<(), CliError> {
             .await
             .map_err(|e| fail("cannot open the database")(&e))?,
     );
-    // Complaints near the new assets are relinked, as through the API.
-    let complaints: Arc<dyn crate::registry::AssetObserver> =
-        Arc::new(crate::complaints::Complaints::new(
-            store,
-            registry.clone(),
-            crate::linking::LinkingRules::builtin(),
-        ));
-    registry.observe(&complaints);
+    let complaints = Arc::new(crate::complaints::Complaints::new(
+        store,
+        registry.clone(),
+        crate::linking::LinkingRules::builtin(),
+    ));
+    let observer: Arc<dyn crate::registry::AssetObserver> = complaints.clone();
+    registry.observe(&observer);
+    Ok((registry, complaints))
+}
 
+/// A progress bar over `size` bytes of input.
+fn byte_bar(size: u64, template: &str) -> ProgressBar {
     let bar = ProgressBar::new(size);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{msg:>9} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Imports a FeatureCollection, streaming it: features are read and
+/// checked one at a time (the file is never held whole in memory), then
+/// all are stored in one transaction.
+async fn import(file: &PathBuf, db: &str) -> Result<(), CliError> {
+    let opened = std::fs::File::open(file).map_err(|e| fail(&file.display().to_string())(&e))?;
+    let size = opened.metadata().map(|m| m.len()).unwrap_or_default();
+    // Complaints near the new assets are relinked, as through the API.
+    let (registry, _complaints) = open_services(db).await?;
+    let bar = byte_bar(
+        size,
+        "{msg:>9} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
     );
     bar.set_message("checking");
     let reader = std::io::BufReader::with_capacity(1 << 20, bar.wrap_read(opened));
@@ -307,26 +322,10 @@ async fn import_complaints(
     };
     let opened = std::fs::File::open(file).map_err(|e| fail(&file.display().to_string())(&e))?;
     let size = opened.metadata().map(|m| m.len()).unwrap_or_default();
-    let store = store::open(db)
-        .await
-        .map_err(|e| fail("cannot open the database")(&e))?;
-    let registry = Arc::new(
-        Registry::open(store.clone(), GeometryLimits::default())
-            .await
-            .map_err(|e| fail("cannot open the database")(&e))?,
-    );
-    let complaints = crate::complaints::Complaints::new(
-        store,
-        registry,
-        crate::linking::LinkingRules::builtin(),
-    );
-    let bar = ProgressBar::new(size);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "[{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
+    let (_registry, complaints) = open_services(db).await?;
+    let bar = byte_bar(
+        size,
+        "[{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}",
     );
     let started = std::time::Instant::now();
     let report = complaint_import::import(&complaints, bar.wrap_read(opened), format, |rows| {
