@@ -134,6 +134,28 @@ fn asset_from_row(row: &SqliteRow) -> Result<Asset, StoreError> {
     })
 }
 
+/// The columns written from an [`AssetDraft`], in [`bind_draft`]'s order.
+const DRAFT_COLUMNS: &str = "kind, geometry, geometry_type, min_lon, min_lat, max_lon, max_lat, attributes, district, area_m2, length_m";
+
+/// Binds a draft's values for [`DRAFT_COLUMNS`].
+fn bind_draft<'q>(
+    row: &mut sqlx::query_builder::Separated<'_, 'q, Sqlite, &'static str>,
+    draft: &'q AssetDraft,
+) {
+    let b = bounds(&draft.geometry);
+    row.push_bind(kind_name(draft.kind()))
+        .push_bind(geometry_json(&draft.geometry))
+        .push_bind(geometry_type(&draft.geometry))
+        .push_bind(b.min_lon)
+        .push_bind(b.min_lat)
+        .push_bind(b.max_lon)
+        .push_bind(b.max_lat)
+        .push_bind(serde_json::Value::Object(draft.attributes.to_json()).to_string())
+        .push_bind(draft.attributes.district().map(District::as_str))
+        .push_bind(draft.derived.area_m2)
+        .push_bind(draft.derived.length_m);
+}
+
 struct Bounds {
     min_lon: f64,
     min_lat: f64,
@@ -194,24 +216,12 @@ impl AssetStore for SqliteStore {
         // Multi-row INSERTs: one statement per chunk instead of one per
         // row (14 parameters a row, well under SQLite's 32,766).
         for chunk in drafts.chunks(INSERT_CHUNK_ROWS) {
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO assets (kind, geometry, geometry_type, min_lon, min_lat, max_lon, max_lat, \
-                 attributes, district, area_m2, length_m, version, created_at, updated_at) ",
-            );
+            let mut insert = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO assets ({DRAFT_COLUMNS}, version, created_at, updated_at) "
+            ));
             insert.push_values(chunk, |mut row, draft| {
-                let b = bounds(&draft.geometry);
-                row.push_bind(kind_name(draft.kind()))
-                    .push_bind(geometry_json(&draft.geometry))
-                    .push_bind(geometry_type(&draft.geometry))
-                    .push_bind(b.min_lon)
-                    .push_bind(b.min_lat)
-                    .push_bind(b.max_lon)
-                    .push_bind(b.max_lat)
-                    .push_bind(serde_json::Value::Object(draft.attributes.to_json()).to_string())
-                    .push_bind(draft.attributes.district().map(District::as_str))
-                    .push_bind(draft.derived.area_m2)
-                    .push_bind(draft.derived.length_m)
-                    .push_bind(1i64)
+                bind_draft(&mut row, draft);
+                row.push_bind(1i64)
                     .push_bind(at_text.clone())
                     .push_bind(at_text.clone());
             });
@@ -321,30 +331,20 @@ impl AssetStore for SqliteStore {
         let current = current_version_of(&mut tx, id, expected).await?;
         let at = now();
         let version = current.version.next();
-        let b = bounds(&draft.geometry);
-        let attributes = serde_json::Value::Object(draft.attributes.to_json()).to_string();
-        sqlx::query(
-            "UPDATE assets SET kind = ?, geometry = ?, geometry_type = ?, min_lon = ?, min_lat = ?, \
-             max_lon = ?, max_lat = ?, attributes = ?, district = ?, area_m2 = ?, length_m = ?, \
-             version = ?, updated_at = ? WHERE id = ? AND version = ?",
-        )
-        .bind(kind_name(draft.kind()))
-        .bind(geometry_json(&draft.geometry))
-        .bind(geometry_type(&draft.geometry))
-        .bind(b.min_lon)
-        .bind(b.min_lat)
-        .bind(b.max_lon)
-        .bind(b.max_lat)
-        .bind(attributes)
-        .bind(draft.attributes.district().map(District::as_str))
-        .bind(draft.derived.area_m2)
-        .bind(draft.derived.length_m)
-        .bind(version.0)
-        .bind(timestamp(at))
-        .bind(id.0)
-        .bind(current.version.0)
-        .execute(&mut *tx)
-        .await?;
+        // One row-value assignment, with the same columns as INSERT.
+        let mut update =
+            QueryBuilder::<Sqlite>::new(format!("UPDATE assets SET ({DRAFT_COLUMNS}) = ("));
+        bind_draft(&mut update.separated(", "), draft);
+        update
+            .push("), version = ")
+            .push_bind(version.0)
+            .push(", updated_at = ")
+            .push_bind(timestamp(at))
+            .push(" WHERE id = ")
+            .push_bind(id.0)
+            .push(" AND version = ")
+            .push_bind(current.version.0);
+        update.build().execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(Asset {
             id,
