@@ -38,6 +38,13 @@ pub enum ComplaintError {
     Conflict(String),
     #[error(transparent)]
     Store(StoreError),
+    /// The group commit that held this complaint failed (cause logged
+    /// by the writer).
+    #[error("storing the complaint failed: {0}")]
+    WriteFailed(String),
+    /// The service is shutting down.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 fn store_error(id: ComplaintId, e: StoreError) -> ComplaintError {
@@ -373,16 +380,12 @@ impl Complaints {
     /// open complaints it may duplicate; a known one comes back unchanged.
     pub async fn intake_one(&self, draft: ComplaintDraft) -> Result<Intake, ComplaintError> {
         let (reply, answer) = oneshot::channel();
-        let gone = || {
-            ComplaintError::Store(StoreError::Corrupt(
-                "the complaint writer has stopped".into(),
-            ))
-        };
+        let gone = || ComplaintError::Unavailable("the complaint writer has stopped".into());
         self.writer.send((draft, reply)).await.map_err(|_| gone())?;
         let (complaint, created, linking) = answer
             .await
             .map_err(|_| gone())?
-            .map_err(|e| ComplaintError::Store(StoreError::Corrupt(e)))?;
+            .map_err(ComplaintError::WriteFailed)?;
         let (suggested_duplicates, links) = if created {
             (self.similar_open(&complaint).await?, linking.links)
         } else {

@@ -1,17 +1,17 @@
 //! `/v1/assets`: the native asset API.
 
 use super::auth::AssetEditor;
-use super::extract::{IfMatch, JsonBody, QueryParams};
-use super::feature::feature;
+use super::extract::{IfMatch, JsonBody, QueryParams, comma_list, non_empty};
+use super::feature::{feature, geojson_response};
 use super::{ApiError, ApiState};
 use crate::domain::{AssetId, AssetKind};
 use crate::registry::{AssetFilter, AssetView};
 use crate::spatial::{LonLatBox, NearbyQuery};
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
 use geo::Point;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -37,14 +37,6 @@ pub fn router() -> Router<ApiState> {
 
 const GEOJSON: &str = "application/geo+json";
 
-fn geojson_response(status: StatusCode, body: Value) -> Response {
-    let mut response = (status, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
-    response
-}
-
 fn feature_response(status: StatusCode, view: &AssetView) -> Response {
     let mut response = geojson_response(status, feature(view, None));
     let headers = response.headers_mut();
@@ -61,24 +53,6 @@ fn feature_response(status: StatusCode, view: &AssetView) -> Response {
 
 fn parse_id(text: &str) -> Result<AssetId, ApiError> {
     text.parse::<AssetId>().map_err(ApiError::bad_request)
-}
-
-/// `kind=light` or `kind=light,drainage`; empty means every kind.
-fn parse_kinds(text: Option<&str>) -> Result<Vec<AssetKind>, ApiError> {
-    let Some(text) = text.filter(|t| !t.is_empty()) else {
-        return Ok(Vec::new());
-    };
-    text.split(',')
-        .map(|k| {
-            k.trim()
-                .parse::<AssetKind>()
-                .map_err(|e| ApiError::bad_request(format!("kind: {e}")))
-        })
-        .collect()
-}
-
-fn non_empty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().filter(|v| !v.is_empty())
 }
 
 #[tracing::instrument(skip_all, fields(token = editor.0.token_id))]
@@ -156,7 +130,7 @@ async fn list(
     State(state): State<ApiState>,
     QueryParams(params): QueryParams<ListParams>,
 ) -> Result<Response, ApiError> {
-    let kinds = parse_kinds(params.kind.as_deref())?;
+    let kinds = comma_list::<AssetKind>(non_empty(&params.kind), "kind")?;
     let bbox = non_empty(&params.bbox)
         .map(|b| LonLatBox::parse(b).map_err(ApiError::bad_request))
         .transpose()?;
@@ -256,7 +230,7 @@ async fn nearby(
     }
     let query = NearbyQuery {
         point: Point::new(lon, lat),
-        kinds: parse_kinds(params.kind.as_deref())?,
+        kinds: comma_list::<AssetKind>(non_empty(&params.kind), "kind")?,
         radius_m: params.radius_m,
         limit: limit as usize,
     };

@@ -1,7 +1,8 @@
 //! `/v1/complaints`: intake, listing, status changes, duplicates, links.
 
 use super::auth::{Caller as Viewer, ComplaintOperator};
-use super::extract::{JsonBody, QueryParams};
+use super::extract::{JsonBody, QueryParams, comma_list, non_empty};
+use super::feature::geojson_response;
 use super::{ApiError, ApiState};
 use crate::complaints::{ComplaintError, Intake, TransitionRequest, parse_reported_at};
 use crate::domain::{
@@ -12,7 +13,7 @@ use crate::spatial::LonLatBox;
 use crate::store::{ComplaintFilter, ComplaintLink};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -44,6 +45,11 @@ impl From<ComplaintError> for ApiError {
                 detail,
             },
             ComplaintError::Store(e) => ApiError::Internal(e.to_string()),
+            ComplaintError::WriteFailed(e) => ApiError::Internal(e),
+            ComplaintError::Unavailable(detail) => ApiError::Rejected {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                detail,
+            },
         }
     }
 }
@@ -100,15 +106,6 @@ fn links_json(links: &[ComplaintLink]) -> Value {
     json!(links)
 }
 
-fn geojson(status: StatusCode, body: Value) -> Response {
-    let mut response = (status, Json(body)).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/geo+json"),
-    );
-    response
-}
-
 fn parse_id(text: &str) -> Result<ComplaintId, ApiError> {
     text.parse::<ComplaintId>().map_err(ApiError::bad_request)
 }
@@ -131,7 +128,7 @@ fn intake_response(intake: &Intake, personal: bool) -> Response {
     } else {
         StatusCode::OK
     };
-    let mut response = geojson(
+    let mut response = geojson_response(
         status,
         complaint_feature(&intake.complaint, personal, extra),
     );
@@ -166,7 +163,7 @@ async fn fetch(
     let complaint = state.complaints.get(id).await?;
     let mut extra = Map::new();
     extra.insert("history".into(), json!(state.complaints.history(id).await?));
-    Ok(geojson(
+    Ok(geojson_response(
         StatusCode::OK,
         complaint_feature(&complaint, viewer.sees_personal_data(), extra),
     ))
@@ -241,7 +238,7 @@ async fn transition(
     let complaint = state.complaints.transition(&principal, id, request).await?;
     let mut extra = Map::new();
     extra.insert("history".into(), json!(state.complaints.history(id).await?));
-    Ok(geojson(
+    Ok(geojson_response(
         StatusCode::OK,
         complaint_feature(
             &complaint,
@@ -280,7 +277,7 @@ async fn mark_duplicate(
         )?)),
     };
     let complaint = state.complaints.mark_duplicate(&operator.0, id, of).await?;
-    Ok(geojson(
+    Ok(geojson_response(
         StatusCode::OK,
         complaint_feature(&complaint, true, Map::new()),
     ))
@@ -299,26 +296,6 @@ struct ListParams {
     offset: Option<u64>,
 }
 
-fn non_empty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn list_of<T: std::str::FromStr<Err = String>>(
-    text: Option<&str>,
-    name: &str,
-) -> Result<Vec<T>, ApiError> {
-    text.map(|t| {
-        t.split(',')
-            .map(|x| {
-                x.trim()
-                    .parse::<T>()
-                    .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
-            })
-            .collect()
-    })
-    .unwrap_or(Ok(Vec::new()))
-}
-
 fn filter_of(params: &ListParams) -> Result<ComplaintFilter, ApiError> {
     let time = |v: &Option<String>, name: &str| {
         non_empty(v)
@@ -332,8 +309,8 @@ fn filter_of(params: &ListParams) -> Result<ComplaintFilter, ApiError> {
         bbox: non_empty(&params.bbox)
             .map(|b| LonLatBox::parse(b).map_err(ApiError::bad_request))
             .transpose()?,
-        categories: list_of::<Category>(non_empty(&params.category), "category")?,
-        statuses: list_of::<ComplaintStatus>(non_empty(&params.status), "status")?,
+        categories: comma_list::<Category>(non_empty(&params.category), "category")?,
+        statuses: comma_list::<ComplaintStatus>(non_empty(&params.status), "status")?,
         reported_from: time(&params.from, "from")?,
         reported_to: time(&params.to, "to")?,
         district: non_empty(&params.district)
@@ -370,7 +347,7 @@ async fn list(
         .iter()
         .map(|c| complaint_feature(c, personal, Map::new()))
         .collect();
-    Ok(geojson(
+    Ok(geojson_response(
         StatusCode::OK,
         json!({"type": "FeatureCollection", "numberMatched": matched, "numberReturned": features.len(), "features": features}),
     ))

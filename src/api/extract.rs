@@ -97,3 +97,26 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         Ok(IfMatch(Precondition::OneOf(versions)))
     }
 }
+
+/// A query parameter's value, with an empty one counted as absent.
+pub fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A comma-separated list parameter (`kind=light,drainage`); absent means
+/// an empty list. Errors name the parameter.
+pub fn comma_list<T: std::str::FromStr<Err = String>>(
+    text: Option<&str>,
+    name: &str,
+) -> Result<Vec<T>, ApiError> {
+    text.map(|t| {
+        t.split(',')
+            .map(|x| {
+                x.trim()
+                    .parse::<T>()
+                    .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
+            })
+            .collect()
+    })
+    .unwrap_or(Ok(Vec::new()))
+}

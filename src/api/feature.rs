@@ -51,3 +51,14 @@ pub fn feature(view: &AssetView, distance_m: Option<f64>) -> Value {
         "properties": properties,
     })
 }
+
+/// A GeoJSON body (`application/geo+json`) with this status.
+pub fn geojson_response(status: axum::http::StatusCode, body: Value) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = (status, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/geo+json"),
+    );
+    response
+}

@@ -121,6 +121,10 @@ fn from_complaint_error(format: Format, e: ComplaintError) -> Open311Error {
         ComplaintError::Forbidden(d) => Open311Error::new(format, StatusCode::FORBIDDEN, d),
         ComplaintError::Conflict(d) => Open311Error::bad(format, d),
         ComplaintError::Store(e) => internal(format, e),
+        ComplaintError::WriteFailed(e) => internal(format, e),
+        ComplaintError::Unavailable(d) => {
+            Open311Error::new(format, StatusCode::SERVICE_UNAVAILABLE, d)
+        }
     }
 }
 

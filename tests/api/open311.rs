@@ -142,8 +142,8 @@ async fn georeport_json_and_xml() {
     let dy = (converted[0]["lat"].as_f64().expect("lat") - 39.9412) * 111_035.0;
     assert!(dx.hypot(dy) < 0.5, "{dx}, {dy}");
 
-    // Lists: default window of 90 days holds nothing from 2024 reports?
-    // (reported now, so they are in it), filters, XML.
+    // Lists: both requests were reported now, so the default window of the
+    // last 90 days holds them; then filters, paging and XML.
     let open = app
         .get_json("/open311/v2/requests.json?status=open&service_code=water_pooling")
         .await;
