@@ -373,26 +373,23 @@ async fn hotline_cases_import_from_csv_and_json_lines_once() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--format"));
 }
 
+/// Writes JSON Lines cases to a file in `dir` and imports them.
+fn import_cases(app: &TestApp, dir: &tempfile::TempDir, jsonl: &str) -> std::process::Output {
+    let cases = dir.path().join("cases.jsonl");
+    std::fs::write(&cases, jsonl).expect("written");
+    hutong(&[
+        "import-complaints",
+        cases.to_str().expect("utf-8"),
+        "--db",
+        &app.db_url,
+    ])
+}
+
 #[tokio::test]
 async fn importing_assets_relinks_the_complaints_near_them() {
     let app = spawn_app().await;
     let dir = tempfile::TempDir::new().expect("tempdir");
-    let cases = dir.path().join("cases.jsonl");
-    std::fs::write(
-        &cases,
-        "{\"case_number\": \"R-1\", \"channel\": \"phone\", \"category\": \"ebike_charging\", \"description\": \"no charger\", \"lon\": 116.3951, \"lat\": 39.9412}\n",
-    )
-    .expect("written");
-    assert!(
-        hutong(&[
-            "import-complaints",
-            cases.to_str().expect("utf-8"),
-            "--db",
-            &app.db_url
-        ])
-        .status
-        .success()
-    );
+    assert!(import_cases(&app, &dir, "{\"case_number\": \"R-1\", \"channel\": \"phone\", \"category\": \"ebike_charging\", \"description\": \"no charger\", \"lon\": 116.3951, \"lat\": 39.9412}\n").status.success());
     let assets = dir.path().join("chargers.geojson");
     let charger = point_feature("charger", 116.39627, 39.9412, json!({"ports": 8}));
     std::fs::write(
@@ -426,22 +423,7 @@ async fn importing_assets_relinks_the_complaints_near_them() {
 async fn complaint_exports_carry_personal_data_only_for_operators() {
     let app = spawn_app().await;
     let dir = tempfile::TempDir::new().expect("tempdir");
-    let cases = dir.path().join("cases.jsonl");
-    std::fs::write(
-        &cases,
-        "{\"case_number\": \"E-1\", \"channel\": \"phone\", \"category\": \"dark_lane\", \"description\": \"dark\", \"lon\": 116.3951, \"lat\": 39.9412, \"caller_name\": \"Sun Li\", \"caller_phone\": \"13655556666\"}\n",
-    )
-    .expect("written");
-    assert!(
-        hutong(&[
-            "import-complaints",
-            cases.to_str().expect("utf-8"),
-            "--db",
-            &app.db_url
-        ])
-        .status
-        .success()
-    );
+    assert!(import_cases(&app, &dir, "{\"case_number\": \"E-1\", \"channel\": \"phone\", \"category\": \"dark_lane\", \"description\": \"dark\", \"lon\": 116.3951, \"lat\": 39.9412, \"caller_name\": \"Sun Li\", \"caller_phone\": \"13655556666\"}\n").status.success());
     let token_of = |role: &str| {
         let out = hutong(&["token", "create", "--role", role, "--db", &app.db_url]);
         String::from_utf8_lossy(&out.stdout)
