@@ -34,6 +34,8 @@ fn env_count(name: &str, default: u64) -> u64 {
 
 #[tokio::main]
 async fn main() {
+    // RUST_LOG=hutong=debug shows each batch's read and store phases.
+    hutong::telemetry::init();
     let cases = env_count("HUTONG_BENCH_CASES", 1_000_000);
     let online = env_count("HUTONG_BENCH_ONLINE", 30_000);
     let dir = tempfile::TempDir::new().expect("tempdir");
@@ -60,9 +62,14 @@ async fn main() {
     }
     let complaints = Complaints::new(store.clone(), registry.clone(), LinkingRules::builtin());
     let started = Instant::now();
-    let report = complaint_import::import(&complaints, file.as_slice(), Format::JsonLines, |_| {})
-        .await
-        .expect("imported");
+    let report = complaint_import::import(
+        &complaints,
+        std::io::Cursor::new(file),
+        Format::JsonLines,
+        |_| {},
+    )
+    .await
+    .expect("imported");
     let seconds = started.elapsed().as_secs_f64();
     let links: i64 = sqlx_count(&url).await;
     println!(

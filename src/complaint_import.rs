@@ -11,6 +11,7 @@
 
 use crate::complaints::{ComplaintError, Complaints};
 use crate::domain::{ComplaintDraft, ValidationError};
+use crate::store::Linking;
 use serde_json::{Map, Value, json};
 use std::io::{BufRead, Read};
 
@@ -224,9 +225,9 @@ impl<R: Read> Rows<R> {
         }
     }
 
-    /// Up to [`BATCH_ROWS`] checked drafts, with the rows rejected on the
-    /// way and how many rows were read.
-    fn next_batch(&mut self, complaints: &Complaints) -> (Vec<ComplaintDraft>, Vec<Rejected>, u64) {
+    /// Up to [`BATCH_ROWS`] checked and linked drafts, with the rows
+    /// rejected on the way and how many rows were read.
+    fn next_batch(&mut self, complaints: &Complaints) -> Batch {
         let (mut drafts, mut rejected, mut rows) = (Vec::with_capacity(BATCH_ROWS), Vec::new(), 0);
         while drafts.len() < BATCH_ROWS {
             let Some((line, row)) = self.next_row() else {
@@ -241,47 +242,83 @@ impl<R: Read> Rows<R> {
                 Err(reason) => rejected.push(Rejected { line, reason }),
             }
         }
-        (drafts, rejected, rows)
+        Batch {
+            items: complaints.link_all(drafts),
+            rejected,
+            rows,
+        }
     }
 }
 
+/// One batch on its way from the reader to the store.
+struct Batch {
+    items: Vec<(ComplaintDraft, Linking)>,
+    rejected: Vec<Rejected>,
+    rows: u64,
+}
+
+/// Batches read ahead of the store: one being stored, this many waiting.
+const READ_AHEAD: usize = 1;
+
 /// Reads rows from `reader` and stores them through `complaints`, calling
-/// `progress` after each batch with the rows read so far. Reading and
-/// checking the next batch overlaps with storing the last one.
-pub async fn import(
+/// `progress` after each batch with the rows read so far.
+///
+/// A pipeline: a blocking thread reads, checks and links batches while
+/// this task stores the one before, so parsing and SQLite work on two
+/// cores at once; the channel between them holds at most
+/// [`READ_AHEAD`] batches, so memory stays bounded whatever the file size.
+pub async fn import<R: Read + Send + 'static>(
     complaints: &Complaints,
-    reader: impl Read,
+    reader: R,
     format: Format,
     mut progress: impl FnMut(u64),
 ) -> Result<ImportReport, ComplaintError> {
     let mut report = ImportReport::default();
-    let mut rows = match Rows::new(reader, format) {
-        Ok(rows) => rows,
-        Err(rejected) => {
-            report.rejected.push(rejected);
-            return Ok(report);
+    let (batches, mut arriving) = tokio::sync::mpsc::channel::<Batch>(READ_AHEAD);
+    let reading_with = complaints.clone();
+    let reader_thread = tokio::task::spawn_blocking(move || {
+        let mut rows = match Rows::new(reader, format) {
+            Ok(rows) => rows,
+            Err(rejected) => {
+                let unreadable = Batch {
+                    items: Vec::new(),
+                    rejected: vec![rejected],
+                    rows: 0,
+                };
+                let _ = batches.blocking_send(unreadable);
+                return;
+            }
+        };
+        loop {
+            let started = std::time::Instant::now();
+            let batch = rows.next_batch(&reading_with);
+            tracing::debug!(
+                rows = batch.rows,
+                read_ms = started.elapsed().as_millis() as u64,
+                "batch read, checked and linked"
+            );
+            // A closed channel means the store side failed and stopped.
+            if batch.rows == 0 || batches.blocking_send(batch).is_err() {
+                return;
+            }
         }
-    };
-    let (mut batch, rejected, read) = rows.next_batch(complaints);
-    report.rejected.extend(rejected);
-    report.rows += read;
-    while !batch.is_empty() {
-        let (stored, (next, rejected, read)) =
-            tokio::join!(complaints.intake_batch(std::mem::take(&mut batch)), async {
-                rows.next_batch(complaints)
-            });
-        for intake in stored? {
-            if intake.created {
-                report.created += 1;
-            } else {
-                report.already_known += 1;
+    });
+    while let Some(batch) = arriving.recv().await {
+        report.rejected.extend(batch.rejected);
+        report.rows += batch.rows;
+        if !batch.items.is_empty() {
+            for intake in complaints.intake_batch(batch.items).await? {
+                if intake.created {
+                    report.created += 1;
+                } else {
+                    report.already_known += 1;
+                }
             }
         }
         progress(report.rows);
-        report.rejected.extend(rejected);
-        report.rows += read;
-        batch = next;
     }
-    progress(report.rows);
+    reader_thread
+        .await
+        .map_err(|e| ComplaintError::Unavailable(format!("the import reader stopped: {e}")))?;
     Ok(report)
 }

@@ -75,6 +75,7 @@ pub struct TransitionRequest {
     pub satisfaction: Option<Satisfaction>,
 }
 
+#[derive(Clone)]
 pub struct Complaints {
     store: Arc<dyn Store>,
     registry: Arc<Registry>,
@@ -112,15 +113,7 @@ async fn group_commit_writer(
             }
         }
         let (drafts, replies): (Vec<ComplaintDraft>, Vec<_>) = group.into_iter().unzip();
-        let items: Vec<(ComplaintDraft, Linking)> = registry.with_index(|index| {
-            drafts
-                .into_iter()
-                .map(|d| {
-                    let linking = rules.link(index, d.category, d.location);
-                    (d, linking)
-                })
-                .collect()
-        });
+        let items = link_drafts(&registry, &rules, drafts);
         match store.insert_complaints(&items).await {
             Ok(stored) => {
                 for ((reply, (complaint, created)), (_, linking)) in
@@ -137,6 +130,23 @@ async fn group_commit_writer(
             }
         }
     }
+}
+
+/// The links of each draft, worked out under one read of the index.
+fn link_drafts(
+    registry: &Registry,
+    rules: &LinkingRules,
+    drafts: Vec<ComplaintDraft>,
+) -> Vec<(ComplaintDraft, Linking)> {
+    registry.with_index(|index| {
+        drafts
+            .into_iter()
+            .map(|d| {
+                let linking = rules.link(index, d.category, d.location);
+                (d, linking)
+            })
+            .collect()
+    })
 }
 
 fn text_field(
@@ -370,9 +380,9 @@ impl Complaints {
         })
     }
 
-    fn linking_for(&self, draft: &ComplaintDraft) -> Linking {
-        self.registry
-            .with_index(|index| self.rules.link(index, draft.category, draft.location))
+    /// The links of each draft, worked out under one read of the index.
+    pub fn link_all(&self, drafts: Vec<ComplaintDraft>) -> Vec<(ComplaintDraft, Linking)> {
+        link_drafts(&self.registry, &self.rules, drafts)
     }
 
     /// Takes in one complaint, online: a new case number is stored with its
@@ -405,19 +415,13 @@ impl Complaints {
         })
     }
 
-    /// Intake of a batch from a bulk import: the same, without looking for
-    /// duplicates to suggest (that is for an operator at the phone).
+    /// Intake of a batch from a bulk import, linked beforehand by
+    /// [`Complaints::link_all`]: the same as online intake, without looking
+    /// for duplicates to suggest (that is for an operator at the phone).
     pub async fn intake_batch(
         &self,
-        drafts: Vec<ComplaintDraft>,
+        items: Vec<(ComplaintDraft, Linking)>,
     ) -> Result<Vec<Intake>, ComplaintError> {
-        let items: Vec<(ComplaintDraft, Linking)> = drafts
-            .into_iter()
-            .map(|d| {
-                let linking = self.linking_for(&d);
-                (d, linking)
-            })
-            .collect();
         let stored = self
             .store
             .insert_complaints(&items)

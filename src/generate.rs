@@ -142,6 +142,9 @@ const CHANNELS: &[&str] = &[
 /// Hotline cases placed where a city's assets are: each near (within
 /// 150 m of) one of the assets that `CityGenerator::new(seed, false)`
 /// makes first, so that linking finds what it would in a real city.
+/// Cases a day at Beijing's 12345 hotline (11 million in half a year).
+const CASES_PER_DAY: u64 = 60_000;
+
 pub struct ComplaintGenerator {
     rng: ChaCha8Rng,
     near: Vec<(f64, f64)>,
@@ -175,7 +178,7 @@ impl Iterator for ComplaintGenerator {
     type Item = Value;
 
     /// The next case as a flat JSON object (the columns of `hutong
-    /// import-complaints`). Reports fall in 2024.
+    /// import-complaints`), in time order.
     fn next(&mut self) -> Option<Value> {
         let n = self.next;
         self.next += 1;
@@ -185,9 +188,16 @@ impl Iterator for ComplaintGenerator {
         let category = CATEGORIES[self.rng.random_range(0..CATEGORIES.len())];
         let channel = CHANNELS[self.rng.random_range(0..CHANNELS.len())];
         let district = DISTRICTS[self.rng.random_range(0..DISTRICTS.len())];
-        let day = self.rng.random_range(1..=365u16);
-        let second = self.rng.random_range(0..86_400u32);
-        let date = time::Date::from_ordinal_date(2024, day).unwrap_or(time::Date::MIN);
+        // In the order a hotline takes calls, as its exports are: Beijing's
+        // rate, about 60,000 cases a day, from 2024-01-01 (Beijing time),
+        // each reported up to ten minutes before it was logged.
+        let logged = n * 86_400 / CASES_PER_DAY;
+        let second = logged.saturating_sub(self.rng.random_range(0..600u64)) + 600;
+        let date = time::Date::from_ordinal_date(2024, 1)
+            .ok()
+            .and_then(|d| d.checked_add(time::Duration::days((second / 86_400) as i64)))
+            .unwrap_or(time::Date::MAX);
+        let second = second % 86_400;
         let reported = format!(
             "{date}T{:02}:{:02}:{:02}+08:00",
             second / 3600,
