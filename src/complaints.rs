@@ -10,7 +10,8 @@ use crate::linking::LinkingRules;
 use crate::registry::{AssetChange, AssetObserver, Registry};
 use crate::spatial::LonLatBox;
 use crate::store::{
-    ComplaintFilter, ComplaintLink, ComplaintStats, Linking, Store, StoreError, Transition,
+    ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintStats, Linking, Store, StoreError,
+    Transition,
 };
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -492,6 +493,13 @@ impl Complaints {
     ) -> Result<(Vec<Complaint>, u64), ComplaintError> {
         self.store
             .list_complaints(filter)
+            .await
+            .map_err(ComplaintError::Store)
+    }
+
+    pub async fn extent(&self) -> Result<Option<ComplaintExtent>, ComplaintError> {
+        self.store
+            .complaint_extent()
             .await
             .map_err(ComplaintError::Store)
     }

@@ -7,14 +7,14 @@ use super::{ApiError, ApiState};
 use crate::domain::{AssetId, AssetKind};
 use crate::registry::{AssetFilter, AssetView};
 use crate::spatial::{LonLatBox, NearbyQuery};
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::routing::get;
 use geo::Point;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Largest page of `GET /v1/assets`.
 pub const MAX_LIST_LIMIT: u32 = 10_000;
@@ -25,14 +25,11 @@ const DEFAULT_NEARBY_LIMIT: u32 = 10;
 /// Largest search radius, metres: a district is smaller than this.
 pub const MAX_RADIUS_M: f64 = 100_000.0;
 
-pub fn router() -> Router<ApiState> {
-    Router::new()
-        .route("/v1/assets", get(list).post(create))
-        .route("/v1/assets/nearby", get(nearby))
-        .route(
-            "/v1/assets/{id}",
-            get(fetch).put(replace).patch(patch).delete(remove),
-        )
+pub fn router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(nearby))
+        .routes(routes!(fetch, replace, patch, remove))
 }
 
 const GEOJSON: &str = "application/geo+json";
@@ -55,6 +52,10 @@ fn parse_id(text: &str) -> Result<AssetId, ApiError> {
     text.parse::<AssetId>().map_err(ApiError::bad_request)
 }
 
+#[utoipa::path(post, path = "/v1/assets", tag = "Assets", security(("bearer" = [])),
+    request_body(content = Object, description = "A GeoJSON Feature with properties.kind", content_type = "application/geo+json"),
+    responses((status = 201, description = "Created; Location and ETag headers", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "The token's role or district may not do this"),
+        (status = 413, description = "Body over 8 MiB"), (status = 415, description = "Not JSON"), (status = 422, description = "Invalid feature, with a JSON Pointer per error")))]
 #[tracing::instrument(skip_all, fields(token = editor.0.token_id))]
 async fn create(
     State(state): State<ApiState>,
@@ -65,6 +66,8 @@ async fn create(
     Ok(feature_response(StatusCode::CREATED, &view))
 }
 
+#[utoipa::path(get, path = "/v1/assets/{id}", tag = "Assets", params(("id" = String, Path, description = "Asset id")),
+    responses((status = 200, description = "The asset, with its ETag", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)"), (status = 404, description = "No such asset")))]
 async fn fetch(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -73,6 +76,10 @@ async fn fetch(
     Ok(feature_response(StatusCode::OK, &view))
 }
 
+#[utoipa::path(put, path = "/v1/assets/{id}", tag = "Assets", security(("bearer" = [])), params(("id" = String, Path, description = "Asset id"), ("If-Match" = Option<String>, Header, description = "ETag the asset must still have; a stale one gets 412")),
+    request_body(content = Object, description = "The whole new Feature", content_type = "application/geo+json"),
+    responses((status = 200, description = "Replaced", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "The token's role or district may not do this"), (status = 404, description = "No such asset"),
+        (status = 412, description = "Stale If-Match"), (status = 422, description = "Invalid feature")))]
 #[tracing::instrument(skip_all, fields(token = editor.0.token_id, id = %id))]
 async fn replace(
     State(state): State<ApiState>,
@@ -88,6 +95,10 @@ async fn replace(
     Ok(feature_response(StatusCode::OK, &view))
 }
 
+#[utoipa::path(patch, path = "/v1/assets/{id}", tag = "Assets", security(("bearer" = [])), params(("id" = String, Path, description = "Asset id"), ("If-Match" = Option<String>, Header, description = "ETag the asset must still have; a stale one gets 412")),
+    request_body(content = Object, description = "RFC 7386 merge patch of properties and/or a new geometry", content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "Updated", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "The token's role or district may not do this"), (status = 404, description = "No such asset"),
+        (status = 412, description = "Stale If-Match"), (status = 422, description = "Invalid result")))]
 #[tracing::instrument(skip_all, fields(token = editor.0.token_id, id = %id))]
 async fn patch(
     State(state): State<ApiState>,
@@ -103,6 +114,8 @@ async fn patch(
     Ok(feature_response(StatusCode::OK, &view))
 }
 
+#[utoipa::path(delete, path = "/v1/assets/{id}", tag = "Assets", security(("bearer" = [])), params(("id" = String, Path, description = "Asset id"), ("If-Match" = Option<String>, Header, description = "ETag the asset must still have; a stale one gets 412")),
+    responses((status = 204, description = "Deleted"), (status = 400, description = "Bad parameter (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "The token's role or district may not do this"), (status = 404, description = "No such asset"), (status = 412, description = "Stale If-Match")))]
 #[tracing::instrument(skip_all, fields(token = editor.0.token_id, id = %id))]
 async fn remove(
     State(state): State<ApiState>,
@@ -126,6 +139,10 @@ struct ListParams {
     offset: Option<u64>,
 }
 
+#[utoipa::path(get, path = "/v1/assets", tag = "Assets",
+    params(("kind" = Option<String>, Query, description = "Asset kinds, comma-separated"), ("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1-10000 (default 100)"), ("offset" = Option<u64>, Query, description = "Assets to skip")),
+    responses((status = 200, description = "A page of assets with numberMatched and next/prev links", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)")))]
 async fn list(
     State(state): State<ApiState>,
     QueryParams(params): QueryParams<ListParams>,
@@ -195,6 +212,11 @@ struct NearbyParams {
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/v1/assets/nearby", tag = "Assets",
+    params(("lon" = f64, Query, description = "Longitude, WGS 84"), ("lat" = f64, Query, description = "Latitude, WGS 84"),
+        ("kind" = Option<String>, Query, description = "Asset kinds, comma-separated"), ("radius_m" = Option<f64>, Query, description = "Search radius in metres"),
+        ("limit" = Option<u32>, Query, description = "Most results, 1-1000 (default 10)")),
+    responses((status = 200, description = "Nearest first, each with properties.distance_m", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)")))]
 async fn nearby(
     State(state): State<ApiState>,
     QueryParams(params): QueryParams<NearbyParams>,

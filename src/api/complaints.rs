@@ -11,25 +11,26 @@ use crate::domain::{
 };
 use crate::spatial::LonLatBox;
 use crate::store::{ComplaintFilter, ComplaintLink};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use time::format_description::well_known::Rfc3339;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub const MAX_COMPLAINT_LIMIT: u32 = 1_000;
 const DEFAULT_COMPLAINT_LIMIT: u32 = 100;
 
-pub fn router() -> Router<ApiState> {
-    Router::new()
-        .route("/v1/complaints", get(list).post(create))
-        .route("/v1/complaints/stats", get(stats))
-        .route("/v1/complaints/{id}", get(fetch).patch(mark_duplicate))
-        .route("/v1/complaints/{id}/transitions", post(transition))
-        .route("/v1/complaints/{id}/links", get(links))
+pub fn router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(stats))
+        .routes(routes!(fetch, mark_duplicate))
+        .routes(routes!(transition))
+        .routes(routes!(links))
 }
 
 impl From<ComplaintError> for ApiError {
@@ -139,6 +140,12 @@ fn intake_response(intake: &Intake, personal: bool) -> Response {
     response
 }
 
+#[utoipa::path(post, path = "/v1/complaints", tag = "Complaints", security(("bearer" = [])),
+    params(("coord_sys" = Option<String>, Query, description = "wgs84 (default), gcj02 or bd09")),
+    request_body(content = Object, description = "A GeoJSON Point Feature with case_number, channel, category, description", content_type = "application/geo+json"),
+    responses((status = 201, description = "Stored, with its links and suggested duplicates", body = Object, content_type = "application/geo+json"),
+        (status = 200, description = "The case number was known: the stored complaint, unchanged", body = Object, content_type = "application/geo+json"),
+        (status = 400, description = "Bad parameter (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "The token's role or district may not do this"), (status = 422, description = "Invalid complaint"), (status = 503, description = "Intake unavailable")))]
 #[tracing::instrument(skip_all, fields(token = operator.0.token_id))]
 async fn create(
     State(state): State<ApiState>,
@@ -154,6 +161,8 @@ async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/complaints/{id}", tag = "Complaints", params(("id" = String, Path, description = "Complaint id")),
+    responses((status = 200, description = "The complaint with its history", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)"), (status = 404, description = "No such complaint")))]
 async fn fetch(
     State(state): State<ApiState>,
     viewer: Viewer,
@@ -169,6 +178,8 @@ async fn fetch(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/complaints/{id}/links", tag = "Complaints", params(("id" = String, Path, description = "Complaint id")),
+    responses((status = 200, description = "The assets the complaint is linked to, by rule, with distances", body = Object), (status = 400, description = "Bad parameter (problem+json)"), (status = 404, description = "No such complaint")))]
 async fn links(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -211,6 +222,10 @@ fn bounded(text: Option<String>, pointer: &str, max: usize) -> Result<Option<Str
     }
 }
 
+#[utoipa::path(post, path = "/v1/complaints/{id}/transitions", tag = "Complaints", security(("bearer" = [])), params(("id" = String, Path, description = "Complaint id")),
+    request_body(content = Object, description = "{\"to\": status, \"note\": text}", content_type = "application/json"),
+    responses((status = 200, description = "Moved", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "The token's role or district may not do this"), (status = 404, description = "No such complaint"),
+        (status = 409, description = "Not a legal transition from the current status")))]
 async fn transition(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -248,6 +263,9 @@ async fn transition(
     ))
 }
 
+#[utoipa::path(patch, path = "/v1/complaints/{id}", tag = "Complaints", security(("bearer" = [])), params(("id" = String, Path, description = "Complaint id")),
+    request_body(content = Object, description = "{\"duplicate_of\": id or null}", content_type = "application/json"),
+    responses((status = 200, description = "Marked", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "The token's role or district may not do this"), (status = 404, description = "No such complaint")))]
 async fn mark_duplicate(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -335,6 +353,11 @@ fn filter_of(params: &ListParams) -> Result<ComplaintFilter, ApiError> {
     Ok(filter)
 }
 
+#[utoipa::path(get, path = "/v1/complaints", tag = "Complaints",
+    params(("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat"), ("category" = Option<String>, Query, description = "Categories, comma-separated"),
+        ("status" = Option<String>, Query, description = "Statuses, comma-separated"), ("from" = Option<String>, Query, description = "Reported at or after (RFC 3339)"),
+        ("to" = Option<String>, Query, description = "Reported at or before (RFC 3339)"), ("district" = Option<String>, Query, description = "District"), ("limit" = Option<u32>, Query, description = "Page size, 1-1000 (default 100)"), ("offset" = Option<u64>, Query, description = "Complaints to skip")),
+    responses((status = 200, description = "Newest report first; caller name and phone only for operator and admin tokens", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)")))]
 async fn list(
     State(state): State<ApiState>,
     viewer: Viewer,
@@ -353,6 +376,10 @@ async fn list(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/complaints/stats", tag = "Complaints", params(("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat"), ("category" = Option<String>, Query, description = "Categories, comma-separated"),
+        ("status" = Option<String>, Query, description = "Statuses, comma-separated"), ("from" = Option<String>, Query, description = "Reported at or after (RFC 3339)"),
+        ("to" = Option<String>, Query, description = "Reported at or before (RFC 3339)"), ("district" = Option<String>, Query, description = "District")),
+    responses((status = 200, description = "Counts by category and status, duplicates not counted", body = Object), (status = 400, description = "Bad parameter (problem+json)")))]
 async fn stats(
     State(state): State<ApiState>,
     QueryParams(params): QueryParams<ListParams>,

@@ -1,15 +1,17 @@
 //! Liveness and readiness.
 
 use super::ApiState;
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<ApiState> {
-    Router::new().route("/health", get(health))
+pub fn router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new().routes(routes!(health))
 }
 
+#[utoipa::path(get, path = "/health", tag = "Service", responses((status = 200, description = "Up, with the version and asset count", body = Object)))]
 async fn health(State(state): State<ApiState>) -> Json<Value> {
     Json(json!({
         "status": "ok",

@@ -7,7 +7,9 @@ mod complaints;
 mod extract;
 mod feature;
 mod health;
+mod ogc;
 mod open311;
+mod openapi;
 mod problem;
 
 pub use complaints::complaint_feature;
@@ -27,6 +29,9 @@ use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Largest request body accepted, bytes.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -66,11 +71,17 @@ pub fn router(state: ApiState) -> Router {
         prefix: u32::from_le_bytes(prefix),
         next: Arc::new(AtomicU64::new(1)),
     };
-    Router::new()
+    let (routes, definition) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::router())
         .merge(assets::router())
         .merge(complaints::router())
         .merge(open311::router())
+        .merge(ogc::router())
+        .routes(routes!(openapi::definition))
+        .split_for_parts();
+    let definition = openapi::Definition(Arc::new(openapi::document(definition)));
+    routes
+        .layer(axum::Extension(definition))
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state)

@@ -15,26 +15,27 @@ use crate::domain::{
     CoordSys, Role,
 };
 use crate::store::ComplaintFilter;
+use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Form, Router};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 const DEFAULT_PAGE_SIZE: u32 = 1_000;
 const DEFAULT_WINDOW_DAYS: i64 = 90;
 
-pub fn router() -> Router<ApiState> {
-    Router::new()
-        .route("/open311/v2/{resource}", get(collection).post(create))
-        .route("/open311/v2/services/{code}", get(service_definition))
-        .route("/open311/v2/requests/{id}", get(request))
-        .route("/open311/v2/tokens/{token}", get(token))
+pub fn router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(collection, create))
+        .routes(routes!(service_definition))
+        .routes(routes!(request))
+        .routes(routes!(token))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -267,6 +268,12 @@ fn present(params: HashMap<String, String>) -> HashMap<String, String> {
         .collect()
 }
 
+#[utoipa::path(get, path = "/open311/v2/{resource}", tag = "Open311 GeoReport v2",
+    params(("resource" = String, Path, description = "discovery, services or requests, with .json or .xml"),
+        ("service_request_id" = Option<String>, Query, description = "requests: ids, comma-separated"), ("service_code" = Option<String>, Query, description = "requests: service codes"),
+        ("start_date" = Option<String>, Query, description = "requests: W3C datetime"), ("end_date" = Option<String>, Query, description = "requests: W3C datetime"),
+        ("status" = Option<String>, Query, description = "requests: open or closed"), ("page" = Option<u32>, Query, description = "requests: page"), ("page_size" = Option<u32>, Query, description = "requests: page size")),
+    responses((status = 200, description = "The document, in JSON or XML"), (status = 400, description = "Bad request: [{code, description}]"), (status = 404, description = "Unknown resource")))]
 async fn collection(
     State(state): State<ApiState>,
     Path(resource): Path<String>,
@@ -331,6 +338,9 @@ fn discovery(format: Format) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/open311/v2/services/{code}", tag = "Open311 GeoReport v2",
+    params(("code" = String, Path, description = "Service code with .json or .xml")),
+    responses((status = 200, description = "The service's attribute definitions"), (status = 400, description = "Bad request: [{code, description}]"), (status = 404, description = "Unknown resource")))]
 async fn service_definition(Path(code): Path<String>) -> Result<Response, Open311Error> {
     let (code, format) = split_format(&code)?;
     let category = code.parse::<Category>().map_err(|_| {
@@ -514,6 +524,9 @@ async fn requests(
     ))
 }
 
+#[utoipa::path(get, path = "/open311/v2/requests/{id}", tag = "Open311 GeoReport v2",
+    params(("id" = String, Path, description = "Request id with .json or .xml")),
+    responses((status = 200, description = "The request"), (status = 400, description = "Bad request: [{code, description}]"), (status = 404, description = "Unknown resource")))]
 async fn request(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -540,6 +553,9 @@ async fn request(
     ))
 }
 
+#[utoipa::path(get, path = "/open311/v2/tokens/{token}", tag = "Open311 GeoReport v2",
+    params(("token" = String, Path, description = "Token with .json or .xml")),
+    responses((status = 200, description = "The request id for the token"), (status = 400, description = "Bad request: [{code, description}]"), (status = 404, description = "Unknown resource")))]
 async fn token(
     State(state): State<ApiState>,
     Path(token): Path<String>,
@@ -593,6 +609,10 @@ const KNOWN_FIELDS: &[&str] = &[
     "media_url",
 ];
 
+#[utoipa::path(post, path = "/open311/v2/{resource}", tag = "Open311 GeoReport v2",
+    params(("resource" = String, Path, description = "requests.json or requests.xml")),
+    request_body(content = Object, description = "Form fields: api_key (an operator token), service_code, lat/long or address_string, description, ...", content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "[{service_request_id}]"), (status = 400, description = "Bad request: [{code, description}]"), (status = 404, description = "Unknown resource"), (status = 403, description = "Bad api_key")))]
 async fn create(
     State(state): State<ApiState>,
     Path(resource): Path<String>,

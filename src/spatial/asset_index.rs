@@ -270,6 +270,23 @@ impl AssetIndex {
             .sum()
     }
 
+    /// The box around every asset of this kind, or `None` when there is
+    /// none (the root of the kind's tree: no walk).
+    pub fn extent(&self, kind: AssetKind) -> Option<LonLatBox> {
+        let tree = &self.trees[kind.index()].planar;
+        if tree.size() == 0 {
+            return None;
+        }
+        let envelope = tree.root().envelope();
+        let ([min_lon, min_lat], [max_lon, max_lat]) = (envelope.lower(), envelope.upper());
+        Some(LonLatBox {
+            min_lon,
+            min_lat,
+            max_lon,
+            max_lat,
+        })
+    }
+
     pub fn get(&self, id: AssetId) -> Option<&Arc<IndexedAsset>> {
         self.by_id.get(&id)
     }

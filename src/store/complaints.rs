@@ -40,6 +40,14 @@ pub struct ComplaintFilter {
     pub offset: u64,
 }
 
+/// The spatial and temporal extent of all complaints.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ComplaintExtent {
+    pub bbox: LonLatBox,
+    pub first_reported: OffsetDateTime,
+    pub last_reported: OffsetDateTime,
+}
+
 /// A status change to make.
 #[derive(Debug, Clone)]
 pub struct Transition {
@@ -88,6 +96,10 @@ pub trait ComplaintStore: Send + Sync {
         after: ComplaintId,
         limit: u32,
     ) -> Result<Vec<Complaint>, StoreError>;
+
+    /// Where and when the complaints are: the box around their locations
+    /// and the first and last report; `None` when there are none.
+    async fn complaint_extent(&self) -> Result<Option<ComplaintExtent>, StoreError>;
 
     async fn complaint_stats(&self, filter: &ComplaintFilter)
     -> Result<ComplaintStats, StoreError>;

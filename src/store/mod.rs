@@ -10,7 +10,8 @@ mod sqlite;
 mod sqlite_complaints;
 
 pub use complaints::{
-    ComplaintFilter, ComplaintLink, ComplaintStats, ComplaintStore, Linking, Transition,
+    ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintStats, ComplaintStore, Linking,
+    Transition,
 };
 pub use error::StoreError;
 pub use sqlite::SqliteStore;

@@ -3,7 +3,8 @@
 
 use super::StoreError;
 use super::complaints::{
-    ComplaintFilter, ComplaintLink, ComplaintStats, ComplaintStore, Linking, Transition,
+    ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintStats, ComplaintStore, Linking,
+    Transition,
 };
 use super::sqlite::{SqliteStore, now, parse_timestamp, timestamp};
 use crate::domain::{
@@ -392,6 +393,41 @@ impl ComplaintStore for SqliteStore {
             .map(complaint_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         Ok((complaints, u64::try_from(matched).unwrap_or_default()))
+    }
+
+    /// The time bounds come from the `reported_at` index; the box is a
+    /// scan of the R*Tree's leaves (no index answers min/max of four
+    /// columns at once).
+    #[tracing::instrument(skip(self))]
+    async fn complaint_extent(&self) -> Result<Option<ComplaintExtent>, StoreError> {
+        let times: (Option<String>, Option<String>) =
+            sqlx::query_as("SELECT min(reported_at), max(reported_at) FROM complaints")
+                .fetch_one(&self.pool)
+                .await?;
+        let (Some(first), Some(last)) = times else {
+            return Ok(None);
+        };
+        let (min_lon, min_lat, max_lon, max_lat): (f64, f64, f64, f64) = sqlx::query_as(
+            "SELECT min(min_lon), min(min_lat), max(max_lon), max(max_lat) FROM complaints_rtree",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        // The R*Tree keeps 32-bit floats rounded outwards; to 1e-7 degrees
+        // (1 cm), still outwards.
+        let (down, up) = (
+            |x: f64| (x * 1e7).floor() / 1e7,
+            |x: f64| (x * 1e7).ceil() / 1e7,
+        );
+        Ok(Some(ComplaintExtent {
+            bbox: LonLatBox {
+                min_lon: down(min_lon),
+                min_lat: down(min_lat),
+                max_lon: up(max_lon),
+                max_lat: up(max_lat),
+            },
+            first_reported: parse_timestamp(&first)?,
+            last_reported: parse_timestamp(&last)?,
+        }))
     }
 
     #[tracing::instrument(skip(self))]

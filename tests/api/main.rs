@@ -10,5 +10,6 @@ mod cli;
 mod complaints;
 mod helpers;
 mod nearby;
+mod ogc;
 mod open311;
 mod restart;

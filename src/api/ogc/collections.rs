@@ -1,0 +1,125 @@
+//! `/collections` and `/collections/{collectionId}`.
+
+use super::collection::Collection;
+use super::html;
+use super::request::{Format, OgcRequest};
+use crate::api::{ApiError, ApiState};
+use crate::spatial::LonLatBox;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+
+/// CRS84: WGS 84 longitude/latitude, the GeoJSON default.
+pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+
+fn bbox_json(b: LonLatBox) -> Value {
+    json!([b.min_lon, b.min_lat, b.max_lon, b.max_lat])
+}
+
+/// One collection's description, with its extent as stored now.
+async fn describe_one(
+    state: &ApiState,
+    request: &OgcRequest,
+    collection: Collection,
+) -> Result<Value, ApiError> {
+    let (bbox, interval) = match collection {
+        Collection::Assets(kind) => (
+            state.registry.with_index(|index| index.extent(kind)),
+            json!([[null, null]]),
+        ),
+        Collection::Complaints => match state.complaints.extent().await? {
+            Some(extent) => (
+                Some(extent.bbox),
+                json!([[
+                    extent.first_reported.format(&Rfc3339).unwrap_or_default(),
+                    extent.last_reported.format(&Rfc3339).unwrap_or_default()
+                ]]),
+            ),
+            None => (None, json!([[null, null]])),
+        },
+    };
+    let id = collection.id();
+    let path = format!("/collections/{id}");
+    let items = format!("{path}/items");
+    Ok(json!({
+        "id": id,
+        "title": collection.title(),
+        "description": collection.description(),
+        "itemType": "feature",
+        "extent": {
+            "spatial": {"bbox": [bbox.map(bbox_json).unwrap_or(json!([-180.0, -90.0, 180.0, 90.0]))], "crs": CRS84},
+            "temporal": {"interval": interval, "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"},
+        },
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "links": [
+            {"rel": "self", "type": "application/json", "title": collection.title(), "href": request.url(&path, &[])},
+            {"rel": "alternate", "type": "text/html", "title": "This collection as HTML", "href": request.url(&path, &[("f", "html".into())])},
+            {"rel": "items", "type": "application/geo+json", "title": "Features as GeoJSON", "href": request.url(&items, &[])},
+            {"rel": "items", "type": "text/html", "title": "Features as HTML", "href": request.url(&items, &[("f", "html".into())])},
+        ],
+    }))
+}
+
+#[utoipa::path(get, path = "/collections", tag = "OGC API - Features", operation_id = "getCollections",
+    params(("f" = Option<String>, Query, description = "json (default) or html; without it, Accept decides")),
+    responses((status = 200, description = "The feature collections, with their extents and CRS", body = Object), (status = 400, description = "Unknown query parameter")))]
+pub async fn list(
+    State(state): State<ApiState>,
+    request: OgcRequest,
+) -> Result<Response, ApiError> {
+    request.only(&[])?;
+    let mut collections = Vec::new();
+    for collection in Collection::ALL {
+        collections.push(describe_one(&state, &request, collection).await?);
+    }
+    let links = json!([
+        {"rel": "self", "type": "application/json", "title": "This document", "href": request.url("/collections", &[])},
+        {"rel": "alternate", "type": "text/html", "title": "This document as HTML", "href": request.url("/collections", &[("f", "html".into())])},
+    ]);
+    Ok(match request.format {
+        Format::Json => Json(json!({"links": links, "collections": collections})).into_response(),
+        Format::Html => {
+            let mut rows = String::from("<table><tr><th>Collection</th><th>Description</th></tr>");
+            for c in &collections {
+                let id = c["id"].as_str().unwrap_or("");
+                rows.push_str(&format!(
+                    "<tr><td><a href=\"/collections/{}?f=html\">{}</a></td><td>{}</td></tr>",
+                    html::escape(id),
+                    html::value_text(&c["title"]),
+                    html::value_text(&c["description"])
+                ));
+            }
+            rows.push_str("</table>");
+            html::page("Collections", &rows)
+        }
+    })
+}
+
+#[utoipa::path(get, path = "/collections/{collectionId}", tag = "OGC API - Features", operation_id = "describeCollection",
+    params(("collectionId" = String, Path, description = "courtyards, buildings, lanes, drainage, lights, chargers or complaints"),
+        ("f" = Option<String>, Query, description = "json (default) or html")),
+    responses((status = 200, description = "The collection", body = Object), (status = 404, description = "No such collection")))]
+pub async fn describe(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    request: OgcRequest,
+) -> Result<Response, ApiError> {
+    let collection = Collection::parse(&id)?;
+    request.only(&[])?;
+    let document = describe_one(&state, &request, collection).await?;
+    Ok(match request.format {
+        Format::Json => Json(document).into_response(),
+        Format::Html => html::page(
+            collection.title(),
+            &format!(
+                "<p>{}</p><p>Extent: <code>{}</code></p>{}",
+                html::value_text(&document["description"]),
+                html::escape(&document["extent"]["spatial"]["bbox"].to_string()),
+                html::links(&document["links"])
+            ),
+        ),
+    })
+}

@@ -1,0 +1,352 @@
+//! `/collections/{collectionId}/items` and `/items/{featureId}`: the
+//! features of a collection, filtered and paged.
+
+use super::collection::Collection;
+use super::html;
+use super::request::{Format, OgcRequest};
+use crate::api::feature::{feature, geojson_response};
+use crate::api::{ApiError, ApiState, complaint_feature};
+use crate::domain::{AssetId, ComplaintId};
+use crate::registry::AssetFilter;
+use crate::spatial::LonLatBox;
+use crate::store::ComplaintFilter;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Page size when the client gives none.
+pub const DEFAULT_LIMIT: u32 = 10;
+/// Largest page; larger `limit`s are clamped to it.
+pub const MAX_LIMIT: u32 = 10_000;
+
+const ITEMS_PARAMETERS: &[&str] = &["bbox", "limit", "offset", "datetime"];
+
+/// A checked items query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemsQuery {
+    pub bbox: Option<LonLatBox>,
+    pub limit: u32,
+    pub offset: u64,
+    /// Inclusive bounds; `None` is open.
+    pub datetime: Option<(Option<OffsetDateTime>, Option<OffsetDateTime>)>,
+}
+
+/// `bbox`: 4 numbers, or 6 with heights (which are ignored: the data is 2D).
+pub fn parse_bbox(text: &str) -> Result<LonLatBox, String> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let plane = match parts.as_slice() {
+        [a, b, c, d] => [*a, *b, *c, *d],
+        [a, b, _, d, e, _] => [*a, *b, *d, *e],
+        _ => {
+            return Err(format!(
+                "bbox must be 4 numbers (minlon,minlat,maxlon,maxlat) or 6 (with heights); got {}",
+                parts.len()
+            ));
+        }
+    };
+    LonLatBox::parse(&plane.join(","))
+}
+
+/// `limit`: 1 or more; above [`MAX_LIMIT`] it is clamped.
+pub fn parse_limit(text: Option<&str>) -> Result<u32, String> {
+    let Some(text) = text else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err("limit must be at least 1".into()),
+        Ok(n) => Ok(u32::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT)),
+        Err(_) => Err(format!("limit {text:?} is not a positive whole number")),
+    }
+}
+
+fn parse_instant(text: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+        format!("datetime {text:?} is not an RFC 3339 date-time such as 2024-10-18T09:12:00Z")
+    })
+}
+
+/// `datetime`: an instant, or an interval `start/end` where either end
+/// may be `..` (or empty) for open.
+pub fn parse_datetime(
+    text: &str,
+) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), String> {
+    let bound = |t: &str| -> Result<Option<OffsetDateTime>, String> {
+        match t.trim() {
+            "" | ".." => Ok(None),
+            t => parse_instant(t).map(Some),
+        }
+    };
+    match text.split_once('/') {
+        None => {
+            let at = parse_instant(text.trim())?;
+            Ok((Some(at), Some(at)))
+        }
+        Some((start, end)) => {
+            let (start, end) = (bound(start)?, bound(end)?);
+            if let (Some(s), Some(e)) = (start, end) {
+                if s > e {
+                    return Err("datetime interval ends before it starts".into());
+                }
+            }
+            Ok((start, end))
+        }
+    }
+}
+
+impl ItemsQuery {
+    pub fn parse(request: &OgcRequest, collection: Collection) -> Result<Self, ApiError> {
+        request.only(ITEMS_PARAMETERS)?;
+        let bad = ApiError::bad_request;
+        let bbox = request
+            .get("bbox")
+            .map(parse_bbox)
+            .transpose()
+            .map_err(bad)?;
+        let limit = parse_limit(request.get("limit")).map_err(bad)?;
+        let offset = match request.get("offset") {
+            None => 0,
+            Some(t) => t
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| bad(format!("offset {t:?} is not a whole number of at least 0")))?,
+        };
+        let datetime = request
+            .get("datetime")
+            .map(parse_datetime)
+            .transpose()
+            .map_err(bad)?;
+        if datetime.is_some() && collection != Collection::Complaints {
+            return Err(bad(format!(
+                "collection {} has no temporal extent; datetime applies to complaints (their reported_at)",
+                collection.id()
+            )));
+        }
+        Ok(ItemsQuery {
+            bbox,
+            limit,
+            offset,
+            datetime,
+        })
+    }
+}
+
+/// The `Content-Crs` of every feature response: the coordinates are
+/// CRS84.
+fn with_content_crs(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        "content-crs",
+        HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"),
+    );
+    response
+}
+
+#[utoipa::path(get, path = "/collections/{collectionId}/items", tag = "OGC API - Features", operation_id = "getFeatures",
+    params(("collectionId" = String, Path, description = "Collection id"),
+        ("limit" = Option<u32>, Query, description = "Page size"),
+        ("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat (or 6 numbers with heights)"),
+        ("offset" = Option<u64>, Query, description = "Features to skip (next links carry it)"),
+        ("datetime" = Option<String>, Query, description = "RFC 3339 instant or interval start/end with .. for open ends; complaints only (reported_at)"),
+        ("f" = Option<String>, Query, description = "json (default) or html")),
+    responses((status = 200, description = "A page of features with numberMatched, numberReturned and next/prev links", body = Object, content_type = "application/geo+json"),
+        (status = 400, description = "Bad parameter (problem+json)"), (status = 404, description = "No such collection")))]
+pub async fn list(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    request: OgcRequest,
+) -> Result<Response, ApiError> {
+    let collection = Collection::parse(&id)?;
+    let query = ItemsQuery::parse(&request, collection)?;
+    let (features, matched) = match collection {
+        Collection::Assets(kind) => {
+            let page = state
+                .registry
+                .list(&AssetFilter {
+                    kinds: vec![kind],
+                    bbox: query.bbox,
+                    limit: query.limit,
+                    offset: query.offset,
+                })
+                .await?;
+            let features: Vec<Value> = page.assets.iter().map(|v| feature(v, None)).collect();
+            (features, page.number_matched)
+        }
+        Collection::Complaints => {
+            let (from, to) = query.datetime.unwrap_or((None, None));
+            let filter = ComplaintFilter {
+                bbox: query.bbox,
+                reported_from: from,
+                reported_to: to,
+                limit: query.limit,
+                offset: query.offset,
+                ..ComplaintFilter::default()
+            };
+            let (complaints, matched) = state.complaints.list(&filter).await?;
+            let features = complaints
+                .iter()
+                .map(|c| complaint_feature(c, false, Map::new()))
+                .collect();
+            (features, matched)
+        }
+    };
+    let returned = features.len() as u64;
+    let path = format!("/collections/{}/items", collection.id());
+    let page_url = |offset: u64, f: Option<&str>| {
+        let mut pairs: Vec<(&str, String)> = request
+            .params
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "offset" | "limit" | "f"))
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        pairs.push(("limit", query.limit.to_string()));
+        pairs.push(("offset", offset.to_string()));
+        if let Some(f) = f {
+            pairs.push(("f", f.to_string()));
+        }
+        request.url(&path, &pairs)
+    };
+    let mut links = vec![
+        json!({"rel": "self", "type": "application/geo+json", "title": "This page", "href": page_url(query.offset, None)}),
+        json!({"rel": "alternate", "type": "text/html", "title": "This page as HTML", "href": page_url(query.offset, Some("html"))}),
+        json!({"rel": "collection", "type": "application/json", "title": collection.title(), "href": request.url(&format!("/collections/{}", collection.id()), &[])}),
+    ];
+    if query.offset + returned < matched {
+        links.push(json!({"rel": "next", "type": "application/geo+json", "title": "Next page", "href": page_url(query.offset + returned, None)}));
+    }
+    if query.offset > 0 {
+        let previous = query.offset.saturating_sub(u64::from(query.limit));
+        links.push(json!({"rel": "prev", "type": "application/geo+json", "title": "Previous page", "href": page_url(previous, None)}));
+    }
+    let stamp = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc())
+        .format(&Rfc3339)
+        .unwrap_or_default();
+    Ok(with_content_crs(match request.format {
+        Format::Json => geojson_response(
+            StatusCode::OK,
+            json!({
+                "type": "FeatureCollection",
+                "numberMatched": matched,
+                "numberReturned": returned,
+                "timeStamp": stamp,
+                "links": links,
+                "features": features,
+            }),
+        ),
+        Format::Html => {
+            let mut nav = String::new();
+            for link in &links {
+                if matches!(link["rel"].as_str(), Some("next" | "prev")) {
+                    let href = link["href"]
+                        .as_str()
+                        .unwrap_or("")
+                        .replacen('?', "?f=html&", 1);
+                    nav.push_str(&format!(
+                        "<a href=\"{}\">{}</a> ",
+                        html::escape(&href),
+                        html::value_text(&link["title"])
+                    ));
+                }
+            }
+            html::page(
+                &format!("{}: features", collection.title()),
+                &format!(
+                    "<p>{} of {matched} features, from {}.</p><p>{nav}</p>{}",
+                    returned,
+                    query.offset + 1,
+                    html::feature_table(collection.id(), &features)
+                ),
+            )
+        }
+    }))
+}
+
+#[utoipa::path(get, path = "/collections/{collectionId}/items/{featureId}", tag = "OGC API - Features", operation_id = "getFeature",
+    params(("collectionId" = String, Path, description = "Collection id"), ("featureId" = String, Path, description = "Feature id"),
+        ("f" = Option<String>, Query, description = "json (default) or html")),
+    responses((status = 200, description = "The feature, with its ETag (assets)", body = Object, content_type = "application/geo+json"),
+        (status = 404, description = "No such collection or feature")))]
+pub async fn fetch(
+    State(state): State<ApiState>,
+    Path((id, feature_id)): Path<(String, String)>,
+    request: OgcRequest,
+) -> Result<Response, ApiError> {
+    let collection = Collection::parse(&id)?;
+    request.only(&[])?;
+    let missing = || ApiError::NotFound {
+        detail: format!(
+            "collection {} has no feature {feature_id:?}",
+            collection.id()
+        ),
+    };
+    let (mut body, etag) = match collection {
+        Collection::Assets(kind) => {
+            let asset_id: AssetId = feature_id.parse().map_err(|_| missing())?;
+            let view = state.registry.get(asset_id).await?;
+            if view.asset.kind() != kind {
+                return Err(missing());
+            }
+            (feature(&view, None), Some(view.asset.version.etag()))
+        }
+        Collection::Complaints => {
+            let complaint_id: ComplaintId = feature_id.parse().map_err(|_| missing())?;
+            let complaint = state.complaints.get(complaint_id).await?;
+            (complaint_feature(&complaint, false, Map::new()), None)
+        }
+    };
+    let path = format!("/collections/{}/items/{feature_id}", collection.id());
+    body["links"] = json!([
+        {"rel": "self", "type": "application/geo+json", "href": request.url(&path, &[])},
+        {"rel": "alternate", "type": "text/html", "href": request.url(&path, &[("f", "html".into())])},
+        {"rel": "collection", "type": "application/json", "href": request.url(&format!("/collections/{}", collection.id()), &[])},
+    ]);
+    let mut response = match request.format {
+        Format::Json => geojson_response(StatusCode::OK, body),
+        Format::Html => html::page(
+            &format!("{} {feature_id}", collection.title()),
+            &html::feature_detail(&body),
+        ),
+    };
+    if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(with_content_crs(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bbox_takes_four_or_six_numbers() {
+        assert!(parse_bbox("116.3,39.9,116.4,40.0").is_ok());
+        let six = parse_bbox("116.3,39.9,0,116.4,40.0,50").expect("parses");
+        assert_eq!((six.min_lon, six.max_lat), (116.3, 40.0));
+        assert!(parse_bbox("1,2,3,4,5").is_err());
+        assert!(parse_bbox("116.4,39.9,116.3,40.0").is_err());
+    }
+
+    #[test]
+    fn limit_is_clamped_and_zero_refused() {
+        assert_eq!(parse_limit(None), Ok(DEFAULT_LIMIT));
+        assert_eq!(parse_limit(Some("50000")), Ok(MAX_LIMIT));
+        assert_eq!(parse_limit(Some("99999999999999")), Ok(MAX_LIMIT));
+        assert!(parse_limit(Some("0")).is_err());
+        assert!(parse_limit(Some("-1")).is_err());
+    }
+
+    #[test]
+    fn datetime_instants_and_open_intervals() {
+        let (a, b) = parse_datetime("2024-10-18T09:12:00Z").expect("parses");
+        assert_eq!(a, b);
+        let (a, b) = parse_datetime("../2024-10-18T09:12:00+08:00").expect("parses");
+        assert!(a.is_none() && b.is_some());
+        let (a, b) = parse_datetime("2024-10-18T09:12:00Z/").expect("parses");
+        assert!(a.is_some() && b.is_none());
+        assert!(parse_datetime("2024-10-19T00:00:00Z/2024-10-18T00:00:00Z").is_err());
+        assert!(parse_datetime("yesterday").is_err());
+    }
+}
