@@ -86,6 +86,7 @@ async fn main() {
         database_url: url.clone(),
         listen: "127.0.0.1:0".into(),
         demo: false,
+        require_if_match: false,
     })
     .await
     .expect("app");

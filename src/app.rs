@@ -21,6 +21,9 @@ pub struct Settings {
     pub listen: String,
     /// Load the bundled demo fixtures into an empty database.
     pub demo: bool,
+    /// Refuse OGC API writes (PUT, PATCH, DELETE on items) that send no
+    /// `If-Match`, with 428. Off by default: QGIS sends none.
+    pub require_if_match: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +76,7 @@ impl Application {
                 registry,
                 complaints,
                 tokens,
+                require_if_match: settings.require_if_match,
             },
         })
     }

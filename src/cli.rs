@@ -39,6 +39,9 @@ pub enum Command {
         /// Load the bundled demo data into an empty database.
         #[arg(long)]
         demo: bool,
+        /// Make OGC API item writes (PUT, PATCH, DELETE) require If-Match.
+        #[arg(long, env = "HUTONG_REQUIRE_IF_MATCH")]
+        require_if_match: bool,
     },
     /// Import assets from a GeoJSON FeatureCollection, all or nothing.
     Import {
@@ -141,11 +144,17 @@ fn fail(context: &str) -> impl Fn(&dyn std::fmt::Display) -> CliError + '_ {
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Serve { db, listen, demo } => {
+        Command::Serve {
+            db,
+            listen,
+            demo,
+            require_if_match,
+        } => {
             let settings = Settings {
                 database_url: db,
                 listen,
                 demo,
+                require_if_match,
             };
             let app = Application::build(&settings)
                 .await

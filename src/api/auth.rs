@@ -81,22 +81,47 @@ async fn with_role(
     Ok(principal)
 }
 
-/// The caller's principal, from `Authorization: Bearer <token>`.
-/// No header: `None`. A bad or unknown token: 401.
+/// The caller's principal, from `Authorization: Bearer <token>`, or from
+/// HTTP Basic with the token as the password (any user name): clients
+/// such as QGIS and OWSLib can send Basic credentials on every request
+/// but not a bearer header on all of them. No header: `None`. A bad or
+/// unknown token: 401.
 pub async fn principal(parts: &Parts, state: &ApiState) -> Result<Option<Principal>, ApiError> {
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let text = value.to_str().map_err(|_| ApiError::Unauthorized {
-        detail: "Authorization header is not valid ASCII".into(),
-    })?;
-    let token = text
-        .strip_prefix("Bearer ")
-        .or_else(|| text.strip_prefix("bearer "))
-        .map(str::trim)
-        .ok_or_else(|| ApiError::Unauthorized {
-            detail: "use Authorization: Bearer <token>".into(),
-        })?;
+    let unauthorized = |detail: &str| ApiError::Unauthorized {
+        detail: detail.into(),
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| unauthorized("Authorization header is not valid ASCII"))?;
+    let (scheme, credentials) = text
+        .split_once(' ')
+        .map(|(s, c)| (s.to_ascii_lowercase(), c.trim()))
+        .unwrap_or_default();
+    let basic_password;
+    let token = match scheme.as_str() {
+        "bearer" => credentials,
+        "basic" => {
+            use base64::Engine;
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(credentials)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| unauthorized("Basic credentials are not base64 of user:password"))?;
+            basic_password = decoded
+                .split_once(':')
+                .map(|(_, password)| password.to_string())
+                .ok_or_else(|| unauthorized("Basic credentials are not base64 of user:password"))?;
+            basic_password.as_str()
+        }
+        _ => {
+            return Err(unauthorized(
+                "use Authorization: Bearer <token> (or Basic with the token as password)",
+            ));
+        }
+    };
     match state.tokens.authenticate(token).await? {
         Some(principal) => Ok(Some(principal)),
         None => Err(ApiError::Unauthorized {

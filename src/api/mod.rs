@@ -42,6 +42,8 @@ pub struct ApiState {
     pub registry: Arc<Registry>,
     pub complaints: Arc<Complaints>,
     pub tokens: Arc<Tokens>,
+    /// OGC API item writes must send `If-Match` (else 428).
+    pub require_if_match: bool,
 }
 
 /// Request ids: a per-process random prefix and a counter, cheap and

@@ -4,12 +4,14 @@
 
 mod asset_index;
 mod china_coords;
+mod crs;
 mod geodesy;
 mod geometry_input;
 mod measure;
 
 pub use asset_index::{AssetIndex, IndexedAsset, NearbyHit, NearbyQuery};
 pub use china_coords::CoordSys;
+pub use crs::Crs;
 pub use geodesy::{Ecef, EcefPoint, chord_m_for_distance_m, distance_m, distance_m_from_chord_m};
 pub use geometry_input::{GeometryLimits, parse_geometry};
 pub use measure::derive_measures;

@@ -97,11 +97,21 @@ pub async fn spawn_demo() -> TestApp {
 /// Starts a server on the database in `dir` (created when missing).
 pub async fn spawn_on(dir: TempDir, demo: bool) -> TestApp {
     let db_url = format!("sqlite://{}", dir.path().join("hutong.db").display());
-    let settings = Settings {
-        database_url: db_url.clone(),
-        listen: "127.0.0.1:0".into(),
-        demo,
-    };
+    spawn_with(
+        dir,
+        Settings {
+            database_url: db_url,
+            listen: "127.0.0.1:0".into(),
+            demo,
+            require_if_match: false,
+        },
+    )
+    .await
+}
+
+/// Starts a server with these settings (the database in `dir`).
+pub async fn spawn_with(dir: TempDir, settings: Settings) -> TestApp {
+    let db_url = settings.database_url.clone();
     let app = Application::build(&settings).await.expect("app builds");
     let addr = app.local_addr().expect("bound");
     let (stop, stopped) = oneshot::channel::<()>();
@@ -167,4 +177,63 @@ pub async fn assert_problem(response: Response, status: u16, context: &str) -> V
         "{context}: {body}"
     );
     body
+}
+
+/// Runs a Python test client (under `tests/clients/`) against a running
+/// server, after installing what it needs with the repository's script;
+/// returns what it printed, failing the test if it fails.
+pub async fn run_python_client(script: &str, args: &[&str]) -> String {
+    let installed = tokio::task::spawn_blocking(|| {
+        std::process::Command::new("bash")
+            .arg("scripts/install-test-deps.sh")
+            .output()
+            .expect("script runs")
+    })
+    .await
+    .expect("joined");
+    assert!(
+        installed.status.success(),
+        "installing test dependencies failed: {}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+    let python = String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .last()
+        .expect("python path")
+        .trim()
+        .to_string();
+    let mut command = std::process::Command::new(&python);
+    command.arg(script).args(args);
+    // Off the runtime's threads: the server answering the client runs on them.
+    let output = tokio::task::spawn_blocking(move || command.output().expect("client runs"))
+        .await
+        .expect("joined");
+    let said = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{script}: {said}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    said
+}
+
+/// Starts a server over `assets` generated assets (seeded, all kinds).
+pub async fn spawn_generated(assets: usize) -> TestApp {
+    use hutong::generate::CityGenerator;
+    use hutong::registry::Registry;
+    use hutong::spatial::GeometryLimits;
+    let dir = TempDir::new().expect("tempdir");
+    let db_url = format!("sqlite://{}", dir.path().join("hutong.db").display());
+    {
+        let store = store::open(&db_url).await.expect("store");
+        let registry = Registry::open(store, GeometryLimits::default())
+            .await
+            .expect("registry");
+        let drafts: Vec<_> = CityGenerator::new(11, false)
+            .take(assets)
+            .map(|f| registry.draft_from_feature(&f).expect("valid asset"))
+            .collect();
+        registry.insert_all(&drafts).await.expect("stored");
+    }
+    spawn_on(dir, false).await
 }

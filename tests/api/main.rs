@@ -11,5 +11,7 @@ mod complaints;
 mod helpers;
 mod nearby;
 mod ogc;
+mod ogc_clients;
+mod ogc_write;
 mod open311;
 mod restart;

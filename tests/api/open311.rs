@@ -199,40 +199,10 @@ async fn georeport_json_and_xml() {
     assert_eq!(done[0]["status"], "closed");
     assert_eq!(done[0]["status_notes"], "resolved: gully cleared");
 
-    // A client nobody on this project wrote.
-    let output = std::process::Command::new("bash")
-        .arg("scripts/install-test-deps.sh")
-        .output()
-        .expect("script runs");
-    assert!(
-        output.status.success(),
-        "installing test dependencies failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let python = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .last()
-        .expect("python path")
-        .trim()
-        .to_string();
-    // A request reported in 2024, which the client finds by start_date.
-    // Off the runtime's thread: the server answering the client runs on it.
+    // A client nobody on this project wrote, on a request reported in
+    // 2024, which the client finds by start_date.
     let root = app.url("/open311/v2");
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(&python)
-            .args(["tests/clients/open311_georeport.py", &root, &gcj_id])
-            .output()
-            .expect("client runs")
-    })
-    .await
-    .expect("joined");
-    assert!(
-        output.status.success(),
-        "georeport: {}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let said = String::from_utf8_lossy(&output.stdout);
+    let said = run_python_client("tests/clients/open311_georeport.py", &[&root, &gcj_id]).await;
     assert!(
         said.contains("json ok") && said.contains("xml ok"),
         "{said}"

@@ -4,7 +4,7 @@ use super::collection::Collection;
 use super::html;
 use super::request::{Format, OgcRequest};
 use crate::api::{ApiError, ApiState};
-use crate::spatial::LonLatBox;
+use crate::spatial::{Crs, LonLatBox};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -52,7 +52,7 @@ async fn describe_one(
             "spatial": {"bbox": [bbox.map(bbox_json).unwrap_or(json!([-180.0, -90.0, 180.0, 90.0]))], "crs": CRS84},
             "temporal": {"interval": interval, "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"},
         },
-        "crs": [CRS84],
+        "crs": Crs::ALL.map(Crs::uri),
         "storageCrs": CRS84,
         "links": [
             {"rel": "self", "type": "application/json", "title": collection.title(), "href": request.url(&path, &[])},

@@ -2,6 +2,7 @@
 //! features of a collection, filtered and paged.
 
 use super::collection::Collection;
+use super::crs::{Crs, bbox_in, content_crs, crs_parameter};
 use super::html;
 use super::request::{Format, OgcRequest};
 use crate::api::feature::{feature, geojson_response};
@@ -22,7 +23,7 @@ pub const DEFAULT_LIMIT: u32 = 10;
 /// Largest page; larger `limit`s are clamped to it.
 pub const MAX_LIMIT: u32 = 10_000;
 
-const ITEMS_PARAMETERS: &[&str] = &["bbox", "limit", "offset", "datetime"];
+const ITEMS_PARAMETERS: &[&str] = &["bbox", "bbox-crs", "crs", "limit", "offset", "datetime"];
 
 /// A checked items query.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,10 +33,13 @@ pub struct ItemsQuery {
     pub offset: u64,
     /// Inclusive bounds; `None` is open.
     pub datetime: Option<(Option<OffsetDateTime>, Option<OffsetDateTime>)>,
+    /// The CRS of the response's coordinates.
+    pub crs: Crs,
 }
 
-/// `bbox`: 4 numbers, or 6 with heights (which are ignored: the data is 2D).
-pub fn parse_bbox(text: &str) -> Result<LonLatBox, String> {
+/// `bbox`: 4 numbers, or 6 with heights (which are ignored: the data is
+/// 2D), in `crs`'s axis order; as a CRS84 box.
+pub fn parse_bbox(text: &str, crs: Crs) -> Result<LonLatBox, String> {
     let parts: Vec<&str> = text.split(',').map(str::trim).collect();
     let plane = match parts.as_slice() {
         [a, b, c, d] => [*a, *b, *c, *d],
@@ -47,7 +51,15 @@ pub fn parse_bbox(text: &str) -> Result<LonLatBox, String> {
             ));
         }
     };
-    LonLatBox::parse(&plane.join(","))
+    let mut numbers = [0.0f64; 4];
+    for (slot, part) in numbers.iter_mut().zip(plane) {
+        *slot = part
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| format!("bbox value {part:?} is not a finite number"))?;
+    }
+    bbox_in(crs, numbers)
 }
 
 /// `limit`: 1 or more; above [`MAX_LIMIT`] it is clamped.
@@ -100,11 +112,16 @@ impl ItemsQuery {
     pub fn parse(request: &OgcRequest, collection: Collection) -> Result<Self, ApiError> {
         request.only(ITEMS_PARAMETERS)?;
         let bad = ApiError::bad_request;
+        let bbox_crs = crs_parameter(request, "bbox-crs")?;
+        if request.get("bbox-crs").is_some() && request.get("bbox").is_none() {
+            return Err(ApiError::bad_request("bbox-crs needs a bbox"));
+        }
         let bbox = request
             .get("bbox")
-            .map(parse_bbox)
+            .map(|b| parse_bbox(b, bbox_crs))
             .transpose()
             .map_err(bad)?;
+        let crs = crs_parameter(request, "crs")?;
         let limit = parse_limit(request.get("limit")).map_err(bad)?;
         let offset = match request.get("offset") {
             None => 0,
@@ -129,18 +146,26 @@ impl ItemsQuery {
             limit,
             offset,
             datetime,
+            crs,
         })
     }
 }
 
-/// The `Content-Crs` of every feature response: the coordinates are
-/// CRS84.
-fn with_content_crs(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        "content-crs",
-        HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"),
-    );
+/// Every feature response names the CRS of its coordinates.
+fn with_content_crs(mut response: Response, crs: Crs) -> Response {
     response
+        .headers_mut()
+        .insert("content-crs", content_crs(crs));
+    response
+}
+
+/// Rewrites a feature's geometry from CRS84 into `crs`.
+fn in_crs(mut feature: Value, crs: Crs) -> Result<Value, ApiError> {
+    if let Some(geometry) = feature.get_mut("geometry") {
+        crs.geometry_from_crs84(geometry)
+            .map_err(|e| ApiError::bad_request(format!("crs: {e}")))?;
+    }
+    Ok(feature)
 }
 
 #[utoipa::path(get, path = "/collections/{collectionId}/items", tag = "OGC API - Features", operation_id = "getFeatures",
@@ -148,6 +173,8 @@ fn with_content_crs(mut response: Response) -> Response {
         ("limit" = Option<u32>, Query, description = "Page size"),
         ("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat (or 6 numbers with heights)"),
         ("offset" = Option<u64>, Query, description = "Features to skip (next links carry it)"),
+        ("bbox-crs" = Option<String>, Query, description = "CRS of bbox (a URI the collection lists); default CRS84"),
+        ("crs" = Option<String>, Query, description = "CRS of the response's coordinates; default CRS84"),
         ("datetime" = Option<String>, Query, description = "RFC 3339 instant or interval start/end with .. for open ends; complaints only (reported_at)"),
         ("f" = Option<String>, Query, description = "json (default) or html")),
     responses((status = 200, description = "A page of features with numberMatched, numberReturned and next/prev links", body = Object, content_type = "application/geo+json"),
@@ -191,6 +218,10 @@ pub async fn list(
             (features, matched)
         }
     };
+    let features = features
+        .into_iter()
+        .map(|f| in_crs(f, query.crs))
+        .collect::<Result<Vec<_>, _>>()?;
     let returned = features.len() as u64;
     let path = format!("/collections/{}/items", collection.id());
     let page_url = |offset: u64, f: Option<&str>| {
@@ -224,48 +255,52 @@ pub async fn list(
         .unwrap_or_else(|_| OffsetDateTime::now_utc())
         .format(&Rfc3339)
         .unwrap_or_default();
-    Ok(with_content_crs(match request.format {
-        Format::Json => geojson_response(
-            StatusCode::OK,
-            json!({
-                "type": "FeatureCollection",
-                "numberMatched": matched,
-                "numberReturned": returned,
-                "timeStamp": stamp,
-                "links": links,
-                "features": features,
-            }),
-        ),
-        Format::Html => {
-            let mut nav = String::new();
-            for link in &links {
-                if matches!(link["rel"].as_str(), Some("next" | "prev")) {
-                    let href = link["href"]
-                        .as_str()
-                        .unwrap_or("")
-                        .replacen('?', "?f=html&", 1);
-                    nav.push_str(&format!(
-                        "<a href=\"{}\">{}</a> ",
-                        html::escape(&href),
-                        html::value_text(&link["title"])
-                    ));
+    Ok(with_content_crs(
+        match request.format {
+            Format::Json => geojson_response(
+                StatusCode::OK,
+                json!({
+                    "type": "FeatureCollection",
+                    "numberMatched": matched,
+                    "numberReturned": returned,
+                    "timeStamp": stamp,
+                    "links": links,
+                    "features": features,
+                }),
+            ),
+            Format::Html => {
+                let mut nav = String::new();
+                for link in &links {
+                    if matches!(link["rel"].as_str(), Some("next" | "prev")) {
+                        let href = link["href"]
+                            .as_str()
+                            .unwrap_or("")
+                            .replacen('?', "?f=html&", 1);
+                        nav.push_str(&format!(
+                            "<a href=\"{}\">{}</a> ",
+                            html::escape(&href),
+                            html::value_text(&link["title"])
+                        ));
+                    }
                 }
+                html::page(
+                    &format!("{}: features", collection.title()),
+                    &format!(
+                        "<p>{} of {matched} features, from {}.</p><p>{nav}</p>{}",
+                        returned,
+                        query.offset + 1,
+                        html::feature_table(collection.id(), &features)
+                    ),
+                )
             }
-            html::page(
-                &format!("{}: features", collection.title()),
-                &format!(
-                    "<p>{} of {matched} features, from {}.</p><p>{nav}</p>{}",
-                    returned,
-                    query.offset + 1,
-                    html::feature_table(collection.id(), &features)
-                ),
-            )
-        }
-    }))
+        },
+        query.crs,
+    ))
 }
 
 #[utoipa::path(get, path = "/collections/{collectionId}/items/{featureId}", tag = "OGC API - Features", operation_id = "getFeature",
     params(("collectionId" = String, Path, description = "Collection id"), ("featureId" = String, Path, description = "Feature id"),
+        ("crs" = Option<String>, Query, description = "CRS of the response's coordinates; default CRS84"),
         ("f" = Option<String>, Query, description = "json (default) or html")),
     responses((status = 200, description = "The feature, with its ETag (assets)", body = Object, content_type = "application/geo+json"),
         (status = 404, description = "No such collection or feature")))]
@@ -275,14 +310,15 @@ pub async fn fetch(
     request: OgcRequest,
 ) -> Result<Response, ApiError> {
     let collection = Collection::parse(&id)?;
-    request.only(&[])?;
+    request.only(&["crs"])?;
+    let crs = crs_parameter(&request, "crs")?;
     let missing = || ApiError::NotFound {
         detail: format!(
             "collection {} has no feature {feature_id:?}",
             collection.id()
         ),
     };
-    let (mut body, etag) = match collection {
+    let (body, etag) = match collection {
         Collection::Assets(kind) => {
             let asset_id: AssetId = feature_id.parse().map_err(|_| missing())?;
             let view = state.registry.get(asset_id).await?;
@@ -297,6 +333,7 @@ pub async fn fetch(
             (complaint_feature(&complaint, false, Map::new()), None)
         }
     };
+    let mut body = in_crs(body, crs)?;
     let path = format!("/collections/{}/items/{feature_id}", collection.id());
     body["links"] = json!([
         {"rel": "self", "type": "application/geo+json", "href": request.url(&path, &[])},
@@ -313,7 +350,7 @@ pub async fn fetch(
     if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
         response.headers_mut().insert(header::ETAG, etag);
     }
-    Ok(with_content_crs(response))
+    Ok(with_content_crs(response, crs))
 }
 
 #[cfg(test)]
@@ -322,11 +359,14 @@ mod tests {
 
     #[test]
     fn bbox_takes_four_or_six_numbers() {
-        assert!(parse_bbox("116.3,39.9,116.4,40.0").is_ok());
-        let six = parse_bbox("116.3,39.9,0,116.4,40.0,50").expect("parses");
+        assert!(parse_bbox("116.3,39.9,116.4,40.0", Crs::Crs84).is_ok());
+        let six = parse_bbox("116.3,39.9,0,116.4,40.0,50", Crs::Crs84).expect("parses");
         assert_eq!((six.min_lon, six.max_lat), (116.3, 40.0));
-        assert!(parse_bbox("1,2,3,4,5").is_err());
-        assert!(parse_bbox("116.4,39.9,116.3,40.0").is_err());
+        assert!(parse_bbox("1,2,3,4,5", Crs::Crs84).is_err());
+        assert!(parse_bbox("116.4,39.9,116.3,40.0", Crs::Crs84).is_err());
+        // EPSG:4326 is latitude first.
+        let b = parse_bbox("39.9,116.3,40.0,116.4", Crs::Epsg4326).expect("parses");
+        assert_eq!((b.min_lon, b.min_lat), (116.3, 39.9));
     }
 
     #[test]

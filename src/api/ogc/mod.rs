@@ -3,8 +3,10 @@
 
 mod collection;
 mod collections;
+mod crs;
 mod html;
 mod items;
+mod items_write;
 mod landing;
 mod request;
 
@@ -21,6 +23,16 @@ pub fn router() -> OpenApiRouter<ApiState> {
         .routes(routes!(landing::conformance))
         .routes(routes!(collections::list))
         .routes(routes!(collections::describe))
-        .routes(routes!(items::list))
-        .routes(routes!(items::fetch))
+        .routes(routes!(
+            items::list,
+            items_write::create,
+            items_write::options_items
+        ))
+        .routes(routes!(
+            items::fetch,
+            items_write::replace,
+            items_write::update,
+            items_write::delete,
+            items_write::options_item
+        ))
 }
