@@ -1,8 +1,8 @@
 //! Rendering of assets as GeoJSON Features.
 
+use crate::domain::utc_text;
 use crate::registry::AssetView;
 use serde_json::{Map, Value, json};
-use time::format_description::well_known::Rfc3339;
 
 /// The asset as a GeoJSON Feature with its id at the top level, its kind,
 /// attributes, derived measures and bookkeeping in `properties`.
@@ -32,14 +32,8 @@ pub fn feature(view: &AssetView, distance_m: Option<f64>) -> Value {
         );
     }
     properties.insert("version".into(), Value::from(asset.version.0));
-    properties.insert(
-        "created_at".into(),
-        Value::from(asset.created_at.format(&Rfc3339).unwrap_or_default()),
-    );
-    properties.insert(
-        "updated_at".into(),
-        Value::from(asset.updated_at.format(&Rfc3339).unwrap_or_default()),
-    );
+    properties.insert("created_at".into(), Value::from(utc_text(asset.created_at)));
+    properties.insert("updated_at".into(), Value::from(utc_text(asset.updated_at)));
     let geometry = serde_json::to_value(geojson::Geometry::from(geojson::GeometryValue::from(
         &asset.geometry,
     )))

@@ -9,6 +9,7 @@ mod condition;
 mod coord_sys;
 mod district;
 mod role;
+mod timestamp;
 mod validation_error;
 mod vocabulary;
 
@@ -26,6 +27,7 @@ pub use condition::Condition;
 pub use coord_sys::CoordSys;
 pub use district::District;
 pub use role::{Principal, Role};
+pub use timestamp::utc_text;
 pub use validation_error::{FieldError, ValidationError};
 pub use vocabulary::{
     ChargerAccess, ChargerStatus, DrainageType, ElevatorStatus, HeritageGrade, LightSensor,

@@ -62,7 +62,7 @@ pub(super) fn now() -> OffsetDateTime {
 }
 
 pub(super) fn timestamp(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
+    crate::domain::utc_text(t)
 }
 
 pub(super) fn parse_timestamp(text: &str) -> Result<OffsetDateTime, StoreError> {

@@ -96,7 +96,7 @@ fn z_order((lon, lat): (f64, f64)) -> u64 {
 }
 
 fn utc(t: OffsetDateTime) -> String {
-    timestamp(t.to_offset(time::UtcOffset::UTC))
+    timestamp(t)
 }
 
 /// Appends the WHERE clause of a filter (the table is aliased `c`).

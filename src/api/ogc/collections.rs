@@ -4,12 +4,12 @@ use super::collection::Collection;
 use super::html;
 use super::request::{Format, OgcRequest};
 use crate::api::{ApiError, ApiState};
+use crate::domain::utc_text;
 use crate::spatial::{Crs, LonLatBox};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use time::format_description::well_known::Rfc3339;
 
 /// CRS84: WGS 84 longitude/latitude, the GeoJSON default.
 pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
@@ -33,8 +33,8 @@ async fn describe_one(
             Some(extent) => (
                 Some(extent.bbox),
                 json!([[
-                    extent.first_reported.format(&Rfc3339).unwrap_or_default(),
-                    extent.last_reported.format(&Rfc3339).unwrap_or_default()
+                    utc_text(extent.first_reported),
+                    utc_text(extent.last_reported)
                 ]]),
             ),
             None => (None, json!([[null, null]])),

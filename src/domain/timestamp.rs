@@ -1,0 +1,28 @@
+//! How instants are written everywhere the service writes them: RFC 3339
+//! in UTC with exactly three fractional digits, so that the text sorts as
+//! the time does (SQLite compares it as text) and clients that copy it
+//! (GDAL writes `.590`, not `.59`) give back the same string.
+
+use time::{OffsetDateTime, UtcOffset};
+
+/// `2024-10-18T01:12:00.000Z`.
+///
+/// # Examples
+/// ```
+/// use hutong::domain::utc_text;
+/// let t = time::OffsetDateTime::from_unix_timestamp_nanos(1_729_213_920_590_000_000).expect("valid");
+/// assert_eq!(utc_text(t), "2024-10-18T01:12:00.590Z");
+/// ```
+pub fn utc_text(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
