@@ -12,6 +12,7 @@ pub mod complaint_import;
 pub mod complaints;
 pub mod demo;
 pub mod domain;
+pub mod feature_filter;
 pub mod generate;
 pub mod linking;
 pub mod registry;

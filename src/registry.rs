@@ -515,6 +515,54 @@ impl Registry {
         })
     }
 
+    /// A page of the assets of one kind (in the box, when given) that
+    /// `keep` accepts, and how many it accepts in all. Candidates come
+    /// from the index and are read from the store a chunk at a time.
+    pub async fn filtered(
+        &self,
+        kind: AssetKind,
+        bbox: Option<LonLatBox>,
+        limit: u32,
+        offset: u64,
+        keep: impl Fn(&AssetView) -> bool,
+    ) -> Result<AssetPage, RegistryError> {
+        const CHUNK: usize = 2_000;
+        let candidates: Vec<AssetId> = {
+            let index = self.read_index();
+            match bbox {
+                Some(b) => index
+                    .intersecting(b, &[kind])
+                    .iter()
+                    .map(|a| a.id)
+                    .collect(),
+                None => index.ids_of(kind),
+            }
+        };
+        let (skip, take) = (offset, u64::from(limit));
+        let (mut matched, mut page) = (0u64, Vec::new());
+        for chunk in candidates.chunks(CHUNK) {
+            let mut assets = self
+                .store
+                .get_assets(chunk)
+                .await
+                .map_err(RegistryError::Store)?;
+            assets.sort_by_key(|a| a.id);
+            for view in self.views(assets) {
+                if !keep(&view) {
+                    continue;
+                }
+                if matched >= skip && matched < skip + take {
+                    page.push(view);
+                }
+                matched += 1;
+            }
+        }
+        Ok(AssetPage {
+            assets: page,
+            number_matched: matched,
+        })
+    }
+
     /// The nearest assets, closest first, with their distances in metres.
     pub async fn nearby(
         &self,

@@ -10,6 +10,21 @@ use std::fmt;
 #[serde(try_from = "i64", into = "u8")]
 pub struct Condition(u8);
 
+/// Its schema: an integer 1–5 (the derive cannot put bounds on a
+/// newtype).
+impl utoipa::PartialSchema for Condition {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Integer)
+            .minimum(Some(Self::WORST))
+            .maximum(Some(Self::BEST))
+            .description(Some("1 = dangerous or failed … 5 = as new"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Condition {}
+
 impl Condition {
     pub const WORST: u8 = 1;
     pub const BEST: u8 = 5;

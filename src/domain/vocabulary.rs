@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// and `district` protected units, `registered` (listed in the cultural
 /// relics census, not yet graded), `historic_building` (Beijing's list of
 /// historic buildings), or `none`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HeritageGrade {
     National,
@@ -20,7 +20,7 @@ pub enum HeritageGrade {
 
 /// Surface of a courtyard or lane: `brick`, `stone`, `concrete`,
 /// `asphalt`, `permeable`, `soil`, `mixed`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Paving {
     Brick,
@@ -34,7 +34,7 @@ pub enum Paving {
 
 /// Load-bearing structure of a building: `timber` (traditional frame),
 /// `brick_wood`, `brick_concrete`, `concrete_frame`, `steel`, `temporary`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Structure {
     Timber,
@@ -47,7 +47,7 @@ pub enum Structure {
 
 /// Where a building stands on elevator retrofitting: `none`,
 /// `not_feasible`, `requested`, `planned`, `installing`, `installed`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ElevatorStatus {
     None,
@@ -59,7 +59,7 @@ pub enum ElevatorStatus {
 }
 
 /// A drainage point: street `inlet` (gully), `manhole`, or `outfall`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DrainageType {
     Inlet,
@@ -69,7 +69,7 @@ pub enum DrainageType {
 
 /// How likely water is to pond around a drainage point after rain:
 /// `low`, `medium`, `high`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PondingRisk {
     Low,
@@ -78,7 +78,7 @@ pub enum PondingRisk {
 }
 
 /// Mounting of a light: `street` (pole), `wall`, `courtyard`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LightType {
     Street,
@@ -88,7 +88,7 @@ pub enum LightType {
 
 /// Presence sensor of a light: `none`, `pir` (passive infrared),
 /// `microwave` (radar).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LightSensor {
     None,
@@ -97,7 +97,7 @@ pub enum LightSensor {
 }
 
 /// Whether a light works: `working`, `faulty`, `off`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LightStatus {
     Working,
@@ -106,7 +106,7 @@ pub enum LightStatus {
 }
 
 /// Who may use an e-bike charger: `public`, `residents`, `private`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChargerAccess {
     Public,
@@ -115,7 +115,7 @@ pub enum ChargerAccess {
 }
 
 /// State of an e-bike charger: `working`, `faulty`, `offline`, `planned`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChargerStatus {
     Working,

@@ -287,6 +287,17 @@ impl AssetIndex {
         })
     }
 
+    /// The ids of every asset of this kind, in order.
+    pub fn ids_of(&self, kind: AssetKind) -> Vec<AssetId> {
+        let mut ids: Vec<AssetId> = self.trees[kind.index()]
+            .planar
+            .iter()
+            .map(|entry| entry.asset.id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
     pub fn get(&self, id: AssetId) -> Option<&Arc<IndexedAsset>> {
         self.by_id.get(&id)
     }

@@ -162,7 +162,10 @@ async fn intake_is_idempotent_and_converts_chinese_coordinates() {
     );
     assert_eq!(created["properties"]["coord_sys"], "gcj02");
     assert_eq!(created["properties"]["status"], "received");
-    assert_eq!(created["properties"]["reported_at"], "2024-10-18T01:12:00.000Z");
+    assert_eq!(
+        created["properties"]["reported_at"],
+        "2024-10-18T01:12:00.000Z"
+    );
 
     // The same case again, even with other content: 200, the stored one, nothing changes.
     let mut again = sent.clone();

@@ -374,3 +374,232 @@ async fn bad_queries_get_400_with_a_reason() {
         assert!(detail.contains(expect), "{query}: {detail}");
     }
 }
+
+fn ids(page: &Value) -> Vec<i64> {
+    let mut ids: Vec<i64> = page["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| f["id"].as_i64().expect("id"))
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn filtered(app: &TestApp, collection: &str, params: &[(&str, &str)]) -> Value {
+    let response = app
+        .client
+        .get(app.url(&format!("/collections/{collection}/items")))
+        .query(&[("limit", "10000")])
+        .query(params)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200, "{params:?}");
+    response.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn queryables_and_cql2_filters_agree_with_the_native_api() {
+    let app = spawn_demo().await;
+    let response = app.get("/collections/lights/queryables").await;
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/schema+json"
+    );
+    let q: Value = response.json().await.expect("json");
+    assert_eq!(q["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(
+        q["properties"]["status"]["enum"],
+        serde_json::json!(["working", "faulty", "off"])
+    );
+    assert_eq!(
+        q["properties"]["geometry"]["x-ogc-role"],
+        "primary-geometry"
+    );
+    assert_eq!(
+        q["properties"]["condition"].get("maximum"),
+        None,
+        "lights have no condition"
+    );
+    let buildings = app.get_json("/collections/buildings/queryables").await;
+    assert_eq!(buildings["properties"]["condition"]["maximum"], 5);
+    assert!(buildings["properties"]["courtyard_id"].is_object());
+
+    // Text and JSON filters give what the native API says.
+    let all = app.get_json("/v1/assets?kind=light&limit=10000").await;
+    let expected: Vec<i64> = {
+        let mut v: Vec<i64> = all["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .filter(|f| {
+                f["properties"]["status"] == "working" && f["properties"]["light_type"] == "wall"
+            })
+            .map(|f| f["id"].as_i64().expect("id"))
+            .collect();
+        v.sort();
+        v
+    };
+    assert!(!expected.is_empty());
+    let text = filtered(
+        &app,
+        "lights",
+        &[("filter", "status = 'working' AND light_type = 'wall'")],
+    )
+    .await;
+    assert_eq!(ids(&text), expected);
+    assert_eq!(text["numberMatched"], expected.len());
+    let json_filter = r#"{"op": "and", "args": [{"op": "=", "args": [{"property": "status"}, "working"]}, {"op": "in", "args": [{"property": "light_type"}, ["wall"]]}]}"#;
+    let json = filtered(
+        &app,
+        "lights",
+        &[("filter", json_filter), ("filter-lang", "cql2-json")],
+    )
+    .await;
+    assert_eq!(ids(&json), expected);
+
+    // A metric distance filter finds what the nearby API finds.
+    let near = app
+        .get_json("/v1/assets/nearby?lon=116.3925&lat=39.9428&radius_m=60&kind=light&limit=1000")
+        .await;
+    let mut near_ids = ids(&near);
+    near_ids.sort();
+    assert!(!near_ids.is_empty());
+    let dwithin = filtered(
+        &app,
+        "lights",
+        &[("filter", "S_DWITHIN(geometry, POINT(116.3925 39.9428), 60)")],
+    )
+    .await;
+    assert_eq!(ids(&dwithin), near_ids);
+    // The same point given in UTM 50N with filter-crs (PROJ 9, pyproj 3.7).
+    let utm = filtered(
+        &app,
+        "lights",
+        &[
+            (
+                "filter",
+                "S_DWITHIN(geometry, POINT(448100.5670 4421585.2604), 60)",
+            ),
+            ("filter-crs", "http://www.opengis.net/def/crs/EPSG/0/32650"),
+        ],
+    )
+    .await;
+    assert_eq!(ids(&utm), near_ids);
+
+    // A polygon, and the bbox parameter, give what the bbox listing gives.
+    let boxed = app
+        .get_json("/v1/assets?kind=drainage&bbox=116.390,39.940,116.396,39.945&limit=1000")
+        .await;
+    let polygon = filtered(
+        &app,
+        "drainage",
+        &[("filter", "S_INTERSECTS(geometry, POLYGON((116.390 39.940, 116.396 39.940, 116.396 39.945, 116.390 39.945, 116.390 39.940)))")],
+    )
+    .await;
+    assert_eq!(ids(&polygon), ids(&boxed));
+    let outside = filtered(
+        &app,
+        "drainage",
+        &[
+            (
+                "filter",
+                "S_WITHIN(geometry, BBOX(116.390, 39.940, 116.396, 39.945))",
+            ),
+            ("bbox", "116.0,39.0,116.1,39.1"),
+        ],
+    )
+    .await;
+    assert_eq!(outside["numberMatched"], 0);
+
+    // Complaints: category and time, as the native listing filters them.
+    let native = app
+        .get_json("/v1/complaints?category=water_pooling&from=2024-06-01T00:00:00Z&limit=1000")
+        .await;
+    let ogc = filtered(
+        &app,
+        "complaints",
+        &[(
+            "filter",
+            "category = 'water_pooling' AND reported_at >= TIMESTAMP('2024-06-01T00:00:00Z')",
+        )],
+    )
+    .await;
+    assert_eq!(ids(&ogc), ids(&native));
+    assert!(ogc["numberMatched"].as_u64() > Some(0));
+    // Personal data is not queryable.
+    let body = assert_problem(
+        app.client
+            .get(app.url("/collections/complaints/items"))
+            .query(&[("filter", "caller_phone = '13800000000'")])
+            .send()
+            .await
+            .expect("sent"),
+        400,
+        "caller_phone",
+    )
+    .await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("unknown property")
+    );
+}
+
+#[tokio::test]
+async fn bad_filters_get_400_with_a_reason() {
+    let app = spawn_demo().await;
+    for (params, expect) in [
+        (vec![("filter", "status = ")], "not valid CQL2 text"),
+        (vec![("filter", "colour = 'red'")], "unknown property"),
+        (vec![("filter", "status = 'broken'")], "is one of"),
+        (vec![("filter", "power_w = 'high'")], "cannot be compared"),
+        (
+            vec![("filter", "status = 'working'"), ("filter-lang", "sql")],
+            "filter-lang",
+        ),
+        (vec![("filter", "{\"op\": \"=\"")], "not valid CQL2 text"),
+        (
+            vec![("filter", "{\"op\": \"=\""), ("filter-lang", "cql2-json")],
+            "not valid CQL2 JSON",
+        ),
+        (
+            vec![
+                ("filter", "S_INTERSECTS(geometry, POINT(1 2))"),
+                ("filter-crs", "EPSG:2000"),
+            ],
+            "filter-crs",
+        ),
+        (vec![("filter-lang", "cql2-text")], "need a filter"),
+        (
+            vec![("filter", "S_DWITHIN(geometry, POINT(116 39), 1e9)")],
+            "distance",
+        ),
+    ] {
+        let response = app
+            .client
+            .get(app.url("/collections/lights/items"))
+            .query(&params)
+            .send()
+            .await
+            .expect("sent");
+        let body = assert_problem(response, 400, &format!("{params:?}")).await;
+        let detail = body["detail"].as_str().expect("detail");
+        assert!(detail.contains(expect), "{params:?}: {detail}");
+    }
+    let deep = format!(
+        "{}status = 'off'{}",
+        "NOT (".repeat(5_000),
+        ")".repeat(5_000)
+    );
+    let response = app
+        .client
+        .get(app.url("/collections/lights/items"))
+        .query(&[("filter", deep.as_str())])
+        .send()
+        .await
+        .expect("sent");
+    assert_problem(response, 400, "deep nesting").await;
+}

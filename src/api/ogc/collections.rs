@@ -59,6 +59,7 @@ async fn describe_one(
             {"rel": "alternate", "type": "text/html", "title": "This collection as HTML", "href": request.url(&path, &[("f", "html".into())])},
             {"rel": "items", "type": "application/geo+json", "title": "Features as GeoJSON", "href": request.url(&items, &[])},
             {"rel": "items", "type": "text/html", "title": "Features as HTML", "href": request.url(&items, &[("f", "html".into())])},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json", "title": "Queryable properties", "href": request.url(&format!("{path}/queryables"), &[])},
         ],
     }))
 }

@@ -4,10 +4,13 @@
 use super::collection::Collection;
 use super::crs::{Crs, bbox_in, content_crs, crs_parameter};
 use super::html;
+use super::queryables;
 use super::request::{Format, OgcRequest};
 use crate::api::feature::{feature, geojson_response};
 use crate::api::{ApiError, ApiState, complaint_feature};
+use crate::domain::AssetKind;
 use crate::domain::{AssetId, ComplaintId};
+use crate::feature_filter::{FeatureFilter, FilterLang};
 use crate::registry::AssetFilter;
 use crate::spatial::LonLatBox;
 use crate::store::ComplaintFilter;
@@ -23,7 +26,21 @@ pub const DEFAULT_LIMIT: u32 = 10;
 /// Largest page; larger `limit`s are clamped to it.
 pub const MAX_LIMIT: u32 = 10_000;
 
-const ITEMS_PARAMETERS: &[&str] = &["bbox", "bbox-crs", "crs", "limit", "offset", "datetime"];
+const ITEMS_PARAMETERS: &[&str] = &[
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "limit",
+    "offset",
+    "datetime",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+];
+
+/// Most complaints a filter may have to look at (after its box and
+/// dates narrowed them); more is a 400 asking for a narrower query.
+pub const MAX_COMPLAINTS_SCANNED: u64 = 200_000;
 
 /// A checked items query.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +52,7 @@ pub struct ItemsQuery {
     pub datetime: Option<(Option<OffsetDateTime>, Option<OffsetDateTime>)>,
     /// The CRS of the response's coordinates.
     pub crs: Crs,
+    pub filter: Option<FeatureFilter>,
 }
 
 /// `bbox`: 4 numbers, or 6 with heights (which are ignored: the data is
@@ -141,12 +159,39 @@ impl ItemsQuery {
                 collection.id()
             )));
         }
+        let filter_lang = request
+            .get("filter-lang")
+            .map(FilterLang::parse)
+            .transpose()
+            .map_err(ApiError::bad_request)?
+            .unwrap_or(FilterLang::Cql2Text);
+        let filter_crs = crs_parameter(request, "filter-crs")?;
+        if request.get("filter").is_none()
+            && (request.get("filter-lang").is_some() || request.get("filter-crs").is_some())
+        {
+            return Err(ApiError::bad_request(
+                "filter-lang and filter-crs need a filter",
+            ));
+        }
+        let filter = request
+            .get("filter")
+            .map(|text| {
+                FeatureFilter::parse(
+                    text,
+                    filter_lang,
+                    filter_crs,
+                    &queryables::types(collection),
+                )
+                .map_err(|e| ApiError::bad_request(format!("filter: {e}")))
+            })
+            .transpose()?;
         Ok(ItemsQuery {
             bbox,
             limit,
             offset,
             datetime,
             crs,
+            filter,
         })
     }
 }
@@ -168,6 +213,116 @@ fn in_crs(mut feature: Value, crs: Crs) -> Result<Value, ApiError> {
     Ok(feature)
 }
 
+fn overlap(a: LonLatBox, b: LonLatBox) -> Option<LonLatBox> {
+    let o = LonLatBox {
+        min_lon: a.min_lon.max(b.min_lon),
+        min_lat: a.min_lat.max(b.min_lat),
+        max_lon: a.max_lon.min(b.max_lon),
+        max_lat: a.max_lat.min(b.max_lat),
+    };
+    (o.min_lon <= o.max_lon && o.min_lat <= o.max_lat).then_some(o)
+}
+
+/// Whether a rendered feature passes the filter (its `id` is queryable
+/// too).
+fn passes(filter: &FeatureFilter, mut feature: Value, geometry: &geo::Geometry<f64>) -> bool {
+    let id = feature["id"].clone();
+    match feature.get_mut("properties").and_then(Value::as_object_mut) {
+        Some(properties) => {
+            properties.insert("id".into(), id);
+            filter.matches(properties, geometry)
+        }
+        None => false,
+    }
+}
+
+/// A page of asset features and how many match.
+async fn asset_features(
+    state: &ApiState,
+    kind: AssetKind,
+    bbox: Option<LonLatBox>,
+    query: &ItemsQuery,
+) -> Result<(Vec<Value>, u64), ApiError> {
+    let page = match &query.filter {
+        None => {
+            state
+                .registry
+                .list(&AssetFilter {
+                    kinds: vec![kind],
+                    bbox,
+                    limit: query.limit,
+                    offset: query.offset,
+                })
+                .await?
+        }
+        Some(filter) => {
+            state
+                .registry
+                .filtered(kind, bbox, query.limit, query.offset, |view| {
+                    passes(filter, feature(view, None), &view.asset.geometry)
+                })
+                .await?
+        }
+    };
+    let features = page.assets.iter().map(|v| feature(v, None)).collect();
+    Ok((features, page.number_matched))
+}
+
+/// A page of complaint features (never with personal data) and how many
+/// match. With a filter, the complaints in the box and dates are read a
+/// page at a time and tested, up to [`MAX_COMPLAINTS_SCANNED`].
+async fn complaint_features(
+    state: &ApiState,
+    bbox: Option<LonLatBox>,
+    query: &ItemsQuery,
+) -> Result<(Vec<Value>, u64), ApiError> {
+    const SCAN_PAGE: u32 = 5_000;
+    let (from, to) = query.datetime.unwrap_or((None, None));
+    let mut filter = ComplaintFilter {
+        bbox,
+        reported_from: from,
+        reported_to: to,
+        limit: query.limit,
+        offset: query.offset,
+        ..ComplaintFilter::default()
+    };
+    let Some(cql) = &query.filter else {
+        let (complaints, matched) = state.complaints.list(&filter).await?;
+        let features = complaints
+            .iter()
+            .map(|c| complaint_feature(c, false, Map::new()))
+            .collect();
+        return Ok((features, matched));
+    };
+    filter.limit = SCAN_PAGE;
+    filter.offset = 0;
+    let (mut features, mut matched) = (Vec::new(), 0u64);
+    loop {
+        let (complaints, candidates) = state.complaints.list(&filter).await?;
+        if candidates > MAX_COMPLAINTS_SCANNED {
+            return Err(ApiError::bad_request(format!(
+                "this filter would have to test {candidates} complaints; narrow it to at most {MAX_COMPLAINTS_SCANNED} with bbox, datetime or a spatial condition"
+            )));
+        }
+        let done = complaints.len() < SCAN_PAGE as usize;
+        for c in &complaints {
+            let f = complaint_feature(c, false, Map::new());
+            let point: geo::Geometry<f64> =
+                geo::Point::new(c.draft.location.0, c.draft.location.1).into();
+            if passes(cql, f.clone(), &point) {
+                if matched >= query.offset && matched < query.offset + u64::from(query.limit) {
+                    features.push(f);
+                }
+                matched += 1;
+            }
+        }
+        if done {
+            return Ok((features, matched));
+        }
+        filter.offset += u64::from(SCAN_PAGE);
+    }
+}
+
 #[utoipa::path(get, path = "/collections/{collectionId}/items", tag = "OGC API - Features", operation_id = "getFeatures",
     params(("collectionId" = String, Path, description = "Collection id"),
         ("limit" = Option<u32>, Query, description = "Page size"),
@@ -186,37 +341,21 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let collection = Collection::parse(&id)?;
     let query = ItemsQuery::parse(&request, collection)?;
-    let (features, matched) = match collection {
-        Collection::Assets(kind) => {
-            let page = state
-                .registry
-                .list(&AssetFilter {
-                    kinds: vec![kind],
-                    bbox: query.bbox,
-                    limit: query.limit,
-                    offset: query.offset,
-                })
-                .await?;
-            let features: Vec<Value> = page.assets.iter().map(|v| feature(v, None)).collect();
-            (features, page.number_matched)
-        }
-        Collection::Complaints => {
-            let (from, to) = query.datetime.unwrap_or((None, None));
-            let filter = ComplaintFilter {
-                bbox: query.bbox,
-                reported_from: from,
-                reported_to: to,
-                limit: query.limit,
-                offset: query.offset,
-                ..ComplaintFilter::default()
-            };
-            let (complaints, matched) = state.complaints.list(&filter).await?;
-            let features = complaints
-                .iter()
-                .map(|c| complaint_feature(c, false, Map::new()))
-                .collect();
-            (features, matched)
-        }
+    // A filter that confines matches to a box narrows the candidates.
+    let bbox = match query.filter.as_ref().and_then(FeatureFilter::search_box) {
+        None => Some(query.bbox),
+        Some(confined) => match query.bbox {
+            None => Some(Some(confined)),
+            Some(b) => overlap(b, confined).map(Some),
+        },
+    };
+    let (features, matched) = match bbox {
+        // The filter's box and the bbox do not overlap: nothing matches.
+        None => (Vec::new(), 0),
+        Some(bbox) => match collection {
+            Collection::Assets(kind) => asset_features(&state, kind, bbox, &query).await?,
+            Collection::Complaints => complaint_features(&state, bbox, &query).await?,
+        },
     };
     let features = features
         .into_iter()

@@ -8,6 +8,7 @@ mod html;
 mod items;
 mod items_write;
 mod landing;
+mod queryables;
 mod request;
 
 use super::ApiState;
@@ -23,6 +24,7 @@ pub fn router() -> OpenApiRouter<ApiState> {
         .routes(routes!(landing::conformance))
         .routes(routes!(collections::list))
         .routes(routes!(collections::describe))
+        .routes(routes!(queryables::queryables))
         .routes(routes!(
             items::list,
             items_write::create,
