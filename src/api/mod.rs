@@ -11,6 +11,7 @@ mod ogc;
 mod open311;
 mod openapi;
 mod problem;
+mod tiles;
 
 pub use complaints::complaint_feature;
 pub use feature::feature;
@@ -79,6 +80,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(complaints::router())
         .merge(open311::router())
         .merge(ogc::router())
+        .merge(tiles::router())
         .routes(routes!(openapi::definition))
         .split_for_parts();
     let definition = openapi::Definition(Arc::new(openapi::document(definition)));

@@ -22,6 +22,7 @@ use utoipa::OpenApi;
         (name = "Assets", description = "The native asset API"),
         (name = "Complaints", description = "12345 hotline intake, listing and lifecycle"),
         (name = "Open311 GeoReport v2", description = "Open311 for third-party clients"),
+        (name = "Vector tiles", description = "Live Mapbox Vector Tiles and their TileJSON"),
         (name = "Service", description = "Health")
     )
 )]

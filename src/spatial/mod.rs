@@ -8,6 +8,7 @@ mod crs;
 mod geodesy;
 mod geometry_input;
 mod measure;
+pub mod vector_tile;
 
 pub use asset_index::{AssetIndex, IndexedAsset, NearbyHit, NearbyQuery};
 pub use china_coords::CoordSys;

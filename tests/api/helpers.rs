@@ -179,10 +179,9 @@ pub async fn assert_problem(response: Response, status: u16, context: &str) -> V
     body
 }
 
-/// Runs a Python test client (under `tests/clients/`) against a running
-/// server, after installing what it needs with the repository's script;
-/// returns what it printed, failing the test if it fails.
-pub async fn run_python_client(script: &str, args: &[&str]) -> String {
+/// Installs what the client tests need (GDAL, and Python clients in a
+/// virtualenv) with the repository's script; returns the venv's python.
+pub async fn install_test_deps() -> String {
     let installed = tokio::task::spawn_blocking(|| {
         std::process::Command::new("bash")
             .arg("scripts/install-test-deps.sh")
@@ -196,12 +195,18 @@ pub async fn run_python_client(script: &str, args: &[&str]) -> String {
         "installing test dependencies failed: {}",
         String::from_utf8_lossy(&installed.stderr)
     );
-    let python = String::from_utf8_lossy(&installed.stdout)
+    String::from_utf8_lossy(&installed.stdout)
         .lines()
         .last()
         .expect("python path")
         .trim()
-        .to_string();
+        .to_string()
+}
+
+/// Runs a Python test client (under `tests/clients/`) against a running
+/// server; returns what it printed, failing the test if it fails.
+pub async fn run_python_client(script: &str, args: &[&str]) -> String {
+    let python = install_test_deps().await;
     let mut command = std::process::Command::new(&python);
     command.arg(script).args(args);
     // Off the runtime's threads: the server answering the client runs on them.

@@ -15,3 +15,4 @@ mod ogc_clients;
 mod ogc_write;
 mod open311;
 mod restart;
+mod tiles;

@@ -15,8 +15,11 @@ use super::ApiState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use collection::Collection;
 pub use items::{DEFAULT_LIMIT, MAX_LIMIT};
 pub use landing::OPENAPI_JSON;
+pub use queryables::properties as queryable_properties;
+pub use request::OgcRequest;
 
 pub fn router() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()

@@ -1,0 +1,242 @@
+//! Live vector tiles: `/tiles/{z}/{x}/{y}.mvt` (Mapbox Vector Tiles, Web
+//! Mercator quad grid) with one layer per collection, made from the
+//! current data on every request, so an edit shows in the next tile. A
+//! content hash is the ETag, and `Cache-Control: no-cache` makes caches
+//! revalidate, so an unchanged tile costs a 304 and a changed one is
+//! never served stale. `/tiles.json` is the TileJSON 3.0.0 description.
+
+use super::feature::feature;
+use super::ogc::{Collection, OgcRequest};
+use super::{ApiError, ApiState, complaint_feature};
+use crate::domain::AssetKind;
+use crate::registry::AssetFilter;
+use crate::spatial::LonLatBox;
+use crate::spatial::vector_tile::{LayerBuilder, MAX_ZOOM, TileId, encode};
+use crate::store::ComplaintFilter;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Most features of one layer in one tile: a tile is for a map, not for
+/// download (use the items API for that).
+const MAX_FEATURES_PER_LAYER: u32 = 20_000;
+
+pub fn router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(tile))
+        .routes(routes!(tilejson))
+}
+
+/// The shallowest zoom at which a collection's layer is in the tiles:
+/// below it a tile would hold too many features to draw.
+pub fn min_zoom(collection: Collection) -> u8 {
+    match collection {
+        Collection::Assets(AssetKind::Courtyard) | Collection::Assets(AssetKind::Lane) => 11,
+        Collection::Assets(AssetKind::Building) => 12,
+        Collection::Assets(_) => 13,
+        Collection::Complaints => 12,
+    }
+}
+
+/// Builds the tile: every collection's features in its (buffered) box.
+pub async fn build_tile(state: &ApiState, tile: TileId) -> Result<Vec<u8>, ApiError> {
+    let (west, south, east, north) = tile.lonlat_bounds();
+    let bbox = LonLatBox {
+        min_lon: west,
+        min_lat: south,
+        max_lon: east,
+        max_lat: north,
+    };
+    let mut layers = Vec::new();
+    for collection in Collection::ALL {
+        if tile.z < min_zoom(collection) {
+            continue;
+        }
+        let mut layer = LayerBuilder::new(tile, collection.id());
+        match collection {
+            Collection::Assets(kind) => {
+                let page = state
+                    .registry
+                    .list(&AssetFilter {
+                        kinds: vec![kind],
+                        bbox: Some(bbox),
+                        limit: MAX_FEATURES_PER_LAYER,
+                        offset: 0,
+                    })
+                    .await?;
+                for view in &page.assets {
+                    let f = feature(view, None);
+                    let properties = f["properties"].as_object().cloned().unwrap_or_default();
+                    layer.add(view.asset.id.0 as u64, &view.asset.geometry, &properties);
+                }
+            }
+            Collection::Complaints => {
+                let filter = ComplaintFilter {
+                    bbox: Some(bbox),
+                    limit: MAX_FEATURES_PER_LAYER,
+                    ..ComplaintFilter::default()
+                };
+                let (complaints, _) = state.complaints.list(&filter).await?;
+                for c in &complaints {
+                    let f = complaint_feature(c, false, Map::new());
+                    let mut properties = f["properties"].as_object().cloned().unwrap_or_default();
+                    properties.remove("raw_coordinates");
+                    let point = geo::Point::new(c.draft.location.0, c.draft.location.1).into();
+                    layer.add(c.id.0 as u64, &point, &properties);
+                }
+            }
+        }
+        layers.push(layer);
+    }
+    Ok(encode(layers))
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            parts.next() == Some("gzip") && !parts.any(|p| p == "q=0" || p == "q=0.0")
+        })
+}
+
+#[utoipa::path(get, path = "/tiles/{z}/{x}/{y}", tag = "Vector tiles", operation_id = "getTile",
+    params(("z" = u8, Path, description = "Zoom, 0-22"), ("x" = u32, Path, description = "Column"),
+        ("y" = String, Path, description = "Row, followed by .mvt")),
+    responses((status = 200, description = "A Mapbox Vector Tile: one layer per collection, gzip when accepted", content_type = "application/vnd.mapbox-vector-tile"),
+        (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
+        (status = 404, description = "No such tile")))]
+pub async fn tile(
+    State(state): State<ApiState>,
+    Path((z, x, y)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let missing = |detail: String| ApiError::NotFound { detail };
+    let y = y.strip_suffix(".mvt").ok_or_else(|| {
+        missing(format!(
+            "tiles are at /tiles/{{z}}/{{x}}/{{y}}.mvt, not .../{y}"
+        ))
+    })?;
+    let number = |text: &str, name: &str| {
+        text.parse::<u32>()
+            .map_err(|_| missing(format!("tile {name} {text:?} is not a whole number")))
+    };
+    let tile = TileId::new(number(&z, "z")?, number(&x, "x")?, number(y, "y")?).map_err(missing)?;
+    let bytes = build_tile(&state, tile).await?;
+    let digest = Sha256::digest(&bytes);
+    let etag = format!(
+        "\"{}\"",
+        digest
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let fresh = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| tag.trim() == etag || tag.trim() == "*");
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else if accepts_gzip(&headers) {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder
+            .write_all(&bytes)
+            .map_err(|e| ApiError::Internal(format!("gzip: {e}")))?;
+        let gzipped = encoder
+            .finish()
+            .map_err(|e| ApiError::Internal(format!("gzip: {e}")))?;
+        let mut response = gzipped.into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        response
+    } else {
+        bytes.into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, etag);
+    }
+    Ok(response)
+}
+
+#[utoipa::path(get, path = "/tiles.json", tag = "Vector tiles", operation_id = "getTileJson",
+    responses((status = 200, description = "TileJSON 3.0.0 describing the tiles and their layers", body = Object)))]
+pub async fn tilejson(
+    State(state): State<ApiState>,
+    request: OgcRequest,
+) -> Result<Json<Value>, ApiError> {
+    request.only(&[])?;
+    let mut layers = Vec::new();
+    let mut bounds: Option<LonLatBox> = None;
+    for collection in Collection::ALL {
+        let fields: Map<String, Value> = super::ogc::queryable_properties(collection)
+            .into_iter()
+            .filter(|(name, _)| name != "geometry" && name != "id")
+            .map(|(name, schema)| {
+                let kind = match schema["type"].as_str() {
+                    Some("integer" | "number") => "Number",
+                    Some("boolean") => "Boolean",
+                    _ => "String",
+                };
+                (name, Value::from(kind))
+            })
+            .collect();
+        layers.push(json!({
+            "id": collection.id(),
+            "description": collection.description(),
+            "minzoom": min_zoom(collection),
+            "maxzoom": MAX_ZOOM,
+            "fields": fields,
+        }));
+        if let Collection::Assets(kind) = collection {
+            if let Some(extent) = state.registry.with_index(|index| index.extent(kind)) {
+                bounds = Some(match bounds {
+                    None => extent,
+                    Some(b) => LonLatBox {
+                        min_lon: b.min_lon.min(extent.min_lon),
+                        min_lat: b.min_lat.min(extent.min_lat),
+                        max_lon: b.max_lon.max(extent.max_lon),
+                        max_lat: b.max_lat.max(extent.max_lat),
+                    },
+                });
+            }
+        }
+    }
+    let b = bounds.unwrap_or(LonLatBox {
+        min_lon: 115.4,
+        min_lat: 39.4,
+        max_lon: 117.5,
+        max_lat: 41.1,
+    });
+    Ok(Json(json!({
+        "tilejson": "3.0.0",
+        "name": "hutong",
+        "description": "Assets and complaints of Beijing's old neighbourhoods, live.",
+        "scheme": "xyz",
+        "tiles": [request.url("/tiles/{z}/{x}/{y}.mvt", &[])],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "bounds": [b.min_lon, b.min_lat, b.max_lon, b.max_lat],
+        "center": [(b.min_lon + b.max_lon) / 2.0, (b.min_lat + b.max_lat) / 2.0, 15],
+        "vector_layers": layers,
+    })))
+}

@@ -1,0 +1,252 @@
+//! Live vector tiles over HTTP: layers per collection matching the
+//! native API, gzip, ETags and 304s, edits visible in the next tile,
+//! TileJSON, bad tile addresses, and GDAL's MVT driver reading a tile.
+
+use crate::helpers::*;
+use geozero::mvt::{Message, Tile};
+use hutong::domain::Role;
+use hutong::spatial::vector_tile::TileId;
+use serde_json::{Value, json};
+use std::io::Read;
+
+/// The zoom-16 tile (XYZ) holding a point.
+fn tile_of(lon: f64, lat: f64, z: u32) -> TileId {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n) as u32;
+    let r = lat.to_radians();
+    let y = ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32;
+    TileId::new(z, x, y).expect("tile")
+}
+
+async fn fetch(app: &TestApp, tile: TileId, etag: Option<&str>) -> reqwest::Response {
+    let mut request = app
+        .client
+        .get(app.url(&format!("/tiles/{}/{}/{}.mvt", tile.z, tile.x, tile.y)))
+        .header("accept-encoding", "gzip");
+    if let Some(etag) = etag {
+        request = request.header("if-none-match", etag);
+    }
+    request.send().await.expect("sent")
+}
+
+async fn decode(response: reqwest::Response) -> Tile {
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.mapbox-vector-tile"
+    );
+    let gzipped = response
+        .headers()
+        .get("content-encoding")
+        .map(|v| v == "gzip");
+    // reqwest here does not decompress: the bytes are as sent.
+    let bytes = response.bytes().await.expect("body");
+    let raw = if gzipped == Some(true) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(bytes.as_ref())
+            .read_to_end(&mut out)
+            .expect("gunzips");
+        out
+    } else {
+        bytes.to_vec()
+    };
+    Tile::decode(raw.as_slice()).expect("a vector tile")
+}
+
+fn layer_ids(tile: &Tile, name: &str) -> Vec<u64> {
+    let mut ids: Vec<u64> = tile
+        .layers
+        .iter()
+        .find(|l| l.name == name)
+        .map(|l| l.features.iter().filter_map(|f| f.id).collect())
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+/// The value of a tag of one feature.
+fn tag(tile: &Tile, layer: &str, id: u64, key: &str) -> Option<String> {
+    let layer = tile.layers.iter().find(|l| l.name == layer)?;
+    let feature = layer.features.iter().find(|f| f.id == Some(id))?;
+    feature.tags.chunks(2).find_map(|kv| {
+        (layer.keys[kv[0] as usize] == key).then(|| {
+            let v = &layer.values[kv[1] as usize];
+            v.string_value.clone().unwrap_or_else(|| format!("{v:?}"))
+        })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiles_are_live_cached_by_etag_and_readable_by_gdal() {
+    let app = spawn_demo().await;
+    let first = app.get_json("/v1/assets?kind=light&limit=1").await;
+    let c = &first["features"][0]["geometry"]["coordinates"];
+    let (lon, lat) = (c[0].as_f64().expect("lon"), c[1].as_f64().expect("lat"));
+    let light_id = first["features"][0]["id"].as_u64().expect("id");
+    let tile = tile_of(lon, lat, 16);
+
+    let response = fetch(&app, tile, None).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    let etag = response.headers()["etag"]
+        .to_str()
+        .expect("etag")
+        .to_string();
+    let decoded = decode(response).await;
+
+    // Each layer holds what the native API has in the tile's buffered box.
+    let (w, s, e, n) = tile.lonlat_bounds();
+    for (layer, kind) in [
+        ("lights", "light"),
+        ("buildings", "building"),
+        ("lanes", "lane"),
+        ("drainage", "drainage"),
+    ] {
+        let native = app
+            .get_json(&format!(
+                "/v1/assets?kind={kind}&bbox={w},{s},{e},{n}&limit=10000"
+            ))
+            .await;
+        let mut expected: Vec<u64> = native["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .map(|f| f["id"].as_u64().expect("id"))
+            .collect();
+        expected.sort();
+        assert_eq!(layer_ids(&decoded, layer), expected, "{layer}");
+    }
+    assert!(layer_ids(&decoded, "lights").contains(&light_id));
+    let status = tag(&decoded, "lights", light_id, "status").expect("status tag");
+
+    // Unchanged: 304 for the same ETag.
+    let again = fetch(&app, tile, Some(&etag)).await;
+    assert_eq!(again.status(), 304);
+
+    // An edit shows in the very next request, with a new ETag.
+    let planner = app.token(Role::Planner, None).await;
+    let other = if status == "working" {
+        "faulty"
+    } else {
+        "working"
+    };
+    let patched = app
+        .client
+        .patch(app.url(&format!("/v1/assets/{light_id}")))
+        .bearer_auth(&planner)
+        .json(&json!({"properties": {"status": other}}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(patched.status(), 200);
+    let response = fetch(&app, tile, Some(&etag)).await;
+    assert_eq!(response.status(), 200, "the old ETag no longer matches");
+    assert_ne!(response.headers()["etag"].to_str().expect("etag"), etag);
+    let edited = decode(response).await;
+    assert_eq!(
+        tag(&edited, "lights", light_id, "status").as_deref(),
+        Some(other)
+    );
+    let deleted = app
+        .client
+        .delete(app.url(&format!("/v1/assets/{light_id}")))
+        .bearer_auth(&planner)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(deleted.status(), 204);
+    let gone = decode(fetch(&app, tile, None).await).await;
+    assert!(!layer_ids(&gone, "lights").contains(&light_id));
+
+    // Shallow zooms leave out layers too dense to draw; the world tile is
+    // valid and small.
+    let world = decode(fetch(&app, TileId::new(0, 0, 0).expect("tile"), None).await).await;
+    assert!(world.layers.is_empty());
+
+    // TileJSON.
+    let tilejson = app.get_json("/tiles.json").await;
+    assert_eq!(tilejson["tilejson"], "3.0.0");
+    assert_eq!(tilejson["tiles"][0], app.url("/tiles/{z}/{x}/{y}.mvt"));
+    let layers: Vec<&str> = tilejson["vector_layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .filter_map(|l| l["id"].as_str())
+        .collect();
+    assert_eq!(
+        layers,
+        [
+            "courtyards",
+            "buildings",
+            "lanes",
+            "drainage",
+            "lights",
+            "chargers",
+            "complaints"
+        ]
+    );
+    assert_eq!(tilejson["vector_layers"][4]["fields"]["status"], "String");
+
+    // GDAL's MVT driver reads the tile (uncompressed, as a file).
+    let raw = app
+        .client
+        .get(app.url(&format!("/tiles/{}/{}/{}.mvt", tile.z, tile.x, tile.y)))
+        .send()
+        .await
+        .expect("sent")
+        .bytes()
+        .await
+        .expect("body");
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let path = dir.path().join(format!("{}.mvt", tile.y));
+    std::fs::write(&path, &raw).expect("written");
+    install_test_deps().await;
+    let output = std::process::Command::new("ogrinfo")
+        .args(["-ro", "-so", "-al"])
+        .args([
+            "-oo",
+            &format!("Z={}", tile.z),
+            "-oo",
+            &format!("X={}", tile.x),
+            "-oo",
+            &format!("Y={}", tile.y),
+        ])
+        .arg(&path)
+        .output()
+        .expect("ogrinfo runs");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lights_in_gdal = said
+        .split("Layer name: ")
+        .find(|section| section.starts_with("lights"))
+        .and_then(|section| section.split("Feature Count: ").nth(1))
+        .and_then(|rest| rest.lines().next())
+        .and_then(|n| n.trim().parse::<usize>().ok());
+    assert_eq!(
+        lights_in_gdal,
+        Some(layer_ids(&gone, "lights").len()),
+        "{said}"
+    );
+}
+
+#[tokio::test]
+async fn bad_tile_addresses_are_404() {
+    let app = spawn_app().await;
+    for path in [
+        "/tiles/23/0/0.mvt",
+        "/tiles/2/4/0.mvt",
+        "/tiles/2/0/4.mvt",
+        "/tiles/a/0/0.mvt",
+        "/tiles/1/0/0.png",
+        "/tiles/1/0/-1.mvt",
+    ] {
+        let body = assert_problem(app.get(path).await, 404, path).await;
+        assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+    let body: Value = app.get_json("/tiles.json").await;
+    assert_eq!(body["minzoom"], 0);
+}
