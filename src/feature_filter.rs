@@ -146,10 +146,20 @@ impl FeatureFilter {
         })
     }
 
-    /// Whether a feature with these properties and geometry (CRS84)
+    /// Whether the feature with this id, properties and geometry (CRS84)
     /// passes: only a definite TRUE does (NULL is not a match).
-    pub fn matches(&self, properties: &Map<String, Value>, geometry: &Geometry<f64>) -> bool {
-        evaluate(&self.root, properties, geometry) == Some(true)
+    pub fn matches(
+        &self,
+        id: i64,
+        properties: &Map<String, Value>,
+        geometry: &Geometry<f64>,
+    ) -> bool {
+        let feature = Feature {
+            id,
+            properties,
+            geometry,
+        };
+        evaluate(&self.root, &feature) == Some(true)
     }
 
     /// The box every match lies in, when the filter's top level requires
@@ -516,6 +526,13 @@ fn parse_instant(text: &str) -> Result<OffsetDateTime, String> {
         .map_err(|_| format!("{text:?} is not an RFC 3339 timestamp or date"))
 }
 
+/// What a filter is evaluated on.
+struct Feature<'a> {
+    id: i64,
+    properties: &'a Map<String, Value>,
+    geometry: &'a Geometry<f64>,
+}
+
 /// A value to compare: a literal, or a property of the feature.
 #[derive(Debug, Clone, PartialEq)]
 enum Resolved {
@@ -526,14 +543,15 @@ enum Resolved {
     Null,
 }
 
-fn resolve(operand: &Operand, properties: &Map<String, Value>) -> Resolved {
+fn resolve(operand: &Operand, feature: &Feature) -> Resolved {
     match operand {
+        Operand::Property(name) if name == "id" => Resolved::Number(feature.id as f64),
         Operand::Text(t) => Resolved::Text(t.clone()),
         Operand::Number(n) => Resolved::Number(*n),
         Operand::Bool(b) => Resolved::Bool(*b),
         Operand::Instant(t) => Resolved::Instant(*t),
         Operand::Null => Resolved::Null,
-        Operand::Property(name) => match properties.get(name) {
+        Operand::Property(name) => match feature.properties.get(name) {
             None | Some(Value::Null) => Resolved::Null,
             Some(Value::String(s)) => Resolved::Text(s.clone()),
             Some(Value::Number(n)) => n.as_f64().map(Resolved::Number).unwrap_or(Resolved::Null),
@@ -618,19 +636,16 @@ fn or(values: impl Iterator<Item = Option<bool>>) -> Option<bool> {
 }
 
 /// Three-valued evaluation: `None` is SQL's UNKNOWN.
-fn evaluate(
-    node: &Node,
-    properties: &Map<String, Value>,
-    geometry: &Geometry<f64>,
-) -> Option<bool> {
+fn evaluate(node: &Node, feature: &Feature) -> Option<bool> {
     use std::cmp::Ordering::*;
+    let geometry = feature.geometry;
     match node {
         Node::Constant(b) => Some(*b),
-        Node::And(parts) => and(parts.iter().map(|p| evaluate(p, properties, geometry))),
-        Node::Or(parts) => or(parts.iter().map(|p| evaluate(p, properties, geometry))),
-        Node::Not(inner) => evaluate(inner, properties, geometry).map(|b| !b),
+        Node::And(parts) => and(parts.iter().map(|p| evaluate(p, feature))),
+        Node::Or(parts) => or(parts.iter().map(|p| evaluate(p, feature))),
+        Node::Not(inner) => evaluate(inner, feature).map(|b| !b),
         Node::Compare(op, a, b) => {
-            let ordering = order(&resolve(a, properties), &resolve(b, properties))?;
+            let ordering = order(&resolve(a, feature), &resolve(b, feature))?;
             Some(match op {
                 Comparison::Eq => ordering == Equal,
                 Comparison::Ne => ordering != Equal,
@@ -640,27 +655,27 @@ fn evaluate(
                 Comparison::Ge => ordering != Less,
             })
         }
-        Node::Like(value, pattern) => match resolve(value, properties) {
+        Node::Like(value, pattern) => match resolve(value, feature) {
             Resolved::Text(t) => Some(like(&t, pattern)),
             Resolved::Null => None,
             other => Some(like(&format!("{other:?}"), pattern)),
         },
         Node::Between(v, lo, hi) => {
-            let v = resolve(v, properties);
-            let low = order(&v, &resolve(lo, properties))?;
-            let high = order(&v, &resolve(hi, properties))?;
+            let v = resolve(v, feature);
+            let low = order(&v, &resolve(lo, feature))?;
+            let high = order(&v, &resolve(hi, feature))?;
             Some(low != Less && high != Greater)
         }
         Node::In(v, items) => {
-            let v = resolve(v, properties);
+            let v = resolve(v, feature);
             if v == Resolved::Null {
                 return None;
             }
             or(items
                 .iter()
-                .map(|i| order(&v, &resolve(i, properties)).map(|o| o == Equal)))
+                .map(|i| order(&v, &resolve(i, feature)).map(|o| o == Equal)))
         }
-        Node::IsNull(v) => Some(resolve(v, properties) == Resolved::Null),
+        Node::IsNull(v) => Some(resolve(v, feature) == Resolved::Null),
         Node::Spatial(relation, literal) => Some(match relation {
             SpatialRelation::Intersects => geometry.intersects(literal),
             SpatialRelation::Disjoint => !geometry.intersects(literal),
@@ -778,7 +793,7 @@ mod tests {
     fn matches(filter: &str) -> bool {
         text(filter)
             .expect("valid filter")
-            .matches(&props(), &here())
+            .matches(1, &props(), &here())
     }
 
     #[test]
@@ -805,10 +820,10 @@ mod tests {
             .collect();
         let f =
             |s: &str| FeatureFilter::parse(s, FilterLang::Cql2Text, Crs::Crs84, &q).expect("valid");
-        assert!(f("sensor IS NULL").matches(&props(), &here()));
-        assert!(!f("sensor = 'pir'").matches(&props(), &here()));
+        assert!(f("sensor IS NULL").matches(1, &props(), &here()));
+        assert!(!f("sensor = 'pir'").matches(1, &props(), &here()));
         assert!(
-            !f("NOT (sensor = 'pir')").matches(&props(), &here()),
+            !f("NOT (sensor = 'pir')").matches(1, &props(), &here()),
             "NOT UNKNOWN is UNKNOWN"
         );
     }
@@ -854,7 +869,7 @@ mod tests {
             {"op": "s_intersects", "args": [{"property": "geometry"}, {"type": "Point", "coordinates": [116.3951, 39.9412]}]}]}"#;
         let f = FeatureFilter::parse(json, FilterLang::Cql2Json, Crs::Crs84, &queryables())
             .expect("valid");
-        assert!(f.matches(&props(), &here()));
+        assert!(f.matches(1, &props(), &here()));
         // The same point in UTM 50N (PROJ: 448321.4858 4421406.1672), within 1 m.
         let f = FeatureFilter::parse(
             "S_DWITHIN(geometry, POINT(448321.4858 4421406.1672), 1)",
@@ -863,7 +878,7 @@ mod tests {
             &queryables(),
         )
         .expect("valid");
-        assert!(f.matches(&props(), &here()));
+        assert!(f.matches(1, &props(), &here()));
     }
 
     #[test]

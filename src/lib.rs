@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod app;
+pub mod asset_feature;
 pub mod cli;
 pub mod complaint_import;
 pub mod complaints;

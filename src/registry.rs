@@ -4,6 +4,7 @@
 //! (SQLite has one writer anyway) so that index updates apply in commit
 //! order.
 
+use crate::asset_feature::RenderedAsset;
 use crate::domain::{
     Asset, AssetAttributes, AssetDraft, AssetId, AssetKind, Principal, ValidationError, Version,
 };
@@ -86,10 +87,25 @@ pub trait AssetObserver: Send + Sync {
 pub struct Registry {
     store: Arc<dyn Store>,
     index: RwLock<AssetIndex>,
+    /// Assets as served, kept from their first read until they change.
+    rendered: RwLock<RenderedCache>,
     writes: tokio::sync::Mutex<()>,
     limits: GeometryLimits,
     observer: std::sync::OnceLock<std::sync::Weak<dyn AssetObserver>>,
 }
+
+/// The rendered assets. `generation` moves on with every forgetting, so a
+/// reader that fetched an asset before a change cannot put the old
+/// rendering back after it.
+#[derive(Default)]
+struct RenderedCache {
+    generation: u64,
+    assets: foldhash::HashMap<AssetId, Arc<RenderedAsset>>,
+}
+
+/// Most rendered assets kept; past it the cache starts over (a crude
+/// bound, but one that holds: each is about a kilobyte).
+const RENDERED_CACHE_MAX: usize = 2_000_000;
 
 fn bbox_of(geometry: &geo::Geometry<f64>) -> Option<LonLatBox> {
     use geo::BoundingRect;
@@ -144,6 +160,7 @@ impl Registry {
         Ok(Self {
             store,
             index: RwLock::new(index),
+            rendered: RwLock::new(RenderedCache::default()),
             writes: tokio::sync::Mutex::new(()),
             limits,
             observer: std::sync::OnceLock::new(),
@@ -177,6 +194,80 @@ impl Registry {
 
     fn write_index(&self) -> RwLockWriteGuard<'_, AssetIndex> {
         self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// These assets as served, in the order asked (missing ones left
+    /// out): from the cache, or read from the store and rendered once.
+    pub async fn rendered(
+        &self,
+        ids: &[AssetId],
+    ) -> Result<Vec<Arc<RenderedAsset>>, RegistryError> {
+        const CHUNK: usize = 2_000;
+        let (mut slots, missing, generation) = {
+            let cache = self.rendered.read().unwrap_or_else(|p| p.into_inner());
+            let mut missing = Vec::new();
+            let slots: Vec<Option<Arc<RenderedAsset>>> = ids
+                .iter()
+                .map(|id| {
+                    let hit = cache.assets.get(id).cloned();
+                    if hit.is_none() {
+                        missing.push(*id);
+                    }
+                    hit
+                })
+                .collect();
+            (slots, missing, cache.generation)
+        };
+        if missing.is_empty() {
+            return Ok(slots.into_iter().flatten().collect());
+        }
+        let mut fresh: foldhash::HashMap<AssetId, Arc<RenderedAsset>> = Default::default();
+        for chunk in missing.chunks(CHUNK) {
+            let assets = self
+                .store
+                .get_assets(chunk)
+                .await
+                .map_err(RegistryError::Store)?;
+            for view in self.views(assets) {
+                fresh.insert(view.asset.id, Arc::new(RenderedAsset::new(view)));
+            }
+        }
+        {
+            let mut cache = self.rendered.write().unwrap_or_else(|p| p.into_inner());
+            if cache.generation == generation {
+                if cache.assets.len() + fresh.len() > RENDERED_CACHE_MAX {
+                    cache.assets.clear();
+                }
+                for (id, r) in &fresh {
+                    cache.assets.insert(*id, r.clone());
+                }
+            }
+        }
+        for (slot, id) in slots.iter_mut().zip(ids) {
+            if slot.is_none() {
+                *slot = fresh.get(id).cloned();
+            }
+        }
+        Ok(slots.into_iter().flatten().collect())
+    }
+
+    /// Forgets the renderings of changed assets, and of the buildings in
+    /// changed courtyards (their `courtyard_id` may have changed). Called
+    /// after the index has the change.
+    fn forget_rendered(&self, ids: &[AssetId], courtyards: &[LonLatBox]) {
+        let buildings: Vec<AssetId> = {
+            let index = self.read_index();
+            courtyards
+                .iter()
+                .flat_map(|b| index.intersecting(*b, &[AssetKind::Building]))
+                .map(|a| a.id)
+                .collect()
+        };
+        let mut cache = self.rendered.write().unwrap_or_else(|p| p.into_inner());
+        cache.generation += 1;
+        for id in ids.iter().chain(&buildings) {
+            cache.assets.remove(id);
+        }
     }
 
     pub fn asset_count(&self) -> usize {
@@ -288,6 +379,13 @@ impl Registry {
                 index.upsert(Self::index_entry(asset));
             }
         }
+        let ids: Vec<AssetId> = stored.iter().map(|a| a.id).collect();
+        let courtyards: Vec<LonLatBox> = stored
+            .iter()
+            .filter(|a| a.kind() == AssetKind::Courtyard)
+            .filter_map(|a| bbox_of(&a.geometry))
+            .collect();
+        self.forget_rendered(&ids, &courtyards);
         let changes: Vec<AssetChange> = stored
             .iter()
             .map(|a| AssetChange {
@@ -381,6 +479,15 @@ impl Registry {
             .await
             .map_err(|e| store_error(id, e))?;
         self.write_index().upsert(Self::index_entry(&updated));
+        let courtyards: Vec<LonLatBox> = if updated.kind() == AssetKind::Courtyard {
+            [bbox_of(&current.geometry), bbox_of(&updated.geometry)]
+                .into_iter()
+                .flatten()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.forget_rendered(&[id], &courtyards);
         self.notify(&[AssetChange {
             kind: updated.kind(),
             before: bbox_of(&current.geometry),
@@ -471,6 +578,12 @@ impl Registry {
             .await
             .map_err(|e| store_error(id, e))?;
         self.write_index().remove(id);
+        let courtyards: Vec<LonLatBox> = if deleted.kind() == AssetKind::Courtyard {
+            bbox_of(&deleted.geometry).into_iter().collect()
+        } else {
+            Vec::new()
+        };
+        self.forget_rendered(&[id], &courtyards);
         self.notify(&[AssetChange {
             kind: deleted.kind(),
             before: bbox_of(&deleted.geometry),
@@ -480,9 +593,13 @@ impl Registry {
         Ok(deleted)
     }
 
-    /// A page of assets, by id, optionally within a bounding box.
-    pub async fn list(&self, filter: &AssetFilter) -> Result<AssetPage, RegistryError> {
-        let limit = filter.limit as usize;
+    /// A page of assets as served, by id, optionally within a bounding
+    /// box, and how many there are in all (from the index: exact, and
+    /// without reading the store).
+    pub async fn list(
+        &self,
+        filter: &AssetFilter,
+    ) -> Result<(Vec<Arc<RenderedAsset>>, u64), RegistryError> {
         let (ids, number_matched) = {
             let index = self.read_index();
             match filter.bbox {
@@ -492,41 +609,32 @@ impl Registry {
                     let ids: Vec<AssetId> = hits
                         .iter()
                         .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
-                        .take(limit)
+                        .take(filter.limit as usize)
                         .map(|a| a.id)
                         .collect();
-                    (Some(ids), matched)
+                    (ids, matched)
                 }
-                None => (None, index.count(&filter.kinds) as u64),
+                None => (
+                    index.page_of(&filter.kinds, filter.offset, filter.limit),
+                    index.count(&filter.kinds) as u64,
+                ),
             }
         };
-        let assets = match ids {
-            Some(ids) => self.store.get_assets(&ids).await,
-            None => {
-                self.store
-                    .list_assets(&filter.kinds, filter.limit, filter.offset)
-                    .await
-            }
-        }
-        .map_err(RegistryError::Store)?;
-        Ok(AssetPage {
-            assets: self.views(assets),
-            number_matched,
-        })
+        Ok((self.rendered(&ids).await?, number_matched))
     }
 
     /// A page of the assets of one kind (in the box, when given) that
     /// `keep` accepts, and how many it accepts in all. Candidates come
-    /// from the index and are read from the store a chunk at a time.
+    /// from the index, a chunk at a time.
     pub async fn filtered(
         &self,
         kind: AssetKind,
         bbox: Option<LonLatBox>,
         limit: u32,
         offset: u64,
-        keep: impl Fn(&AssetView) -> bool,
-    ) -> Result<AssetPage, RegistryError> {
-        const CHUNK: usize = 2_000;
+        keep: impl Fn(&RenderedAsset) -> bool,
+    ) -> Result<(Vec<Arc<RenderedAsset>>, u64), RegistryError> {
+        const CHUNK: usize = 5_000;
         let candidates: Vec<AssetId> = {
             let index = self.read_index();
             match bbox {
@@ -541,26 +649,17 @@ impl Registry {
         let (skip, take) = (offset, u64::from(limit));
         let (mut matched, mut page) = (0u64, Vec::new());
         for chunk in candidates.chunks(CHUNK) {
-            let mut assets = self
-                .store
-                .get_assets(chunk)
-                .await
-                .map_err(RegistryError::Store)?;
-            assets.sort_by_key(|a| a.id);
-            for view in self.views(assets) {
-                if !keep(&view) {
+            for asset in self.rendered(chunk).await? {
+                if !keep(&asset) {
                     continue;
                 }
                 if matched >= skip && matched < skip + take {
-                    page.push(view);
+                    page.push(asset);
                 }
                 matched += 1;
             }
         }
-        Ok(AssetPage {
-            assets: page,
-            number_matched: matched,
-        })
+        Ok((page, matched))
     }
 
     /// The nearest assets, closest first, with their distances in metres.

@@ -2,7 +2,7 @@
 
 use super::auth::AssetEditor;
 use super::extract::{IfMatch, JsonBody, QueryParams, comma_list, non_empty};
-use super::feature::{feature, geojson_response};
+use super::feature::{feature, feature_collection, geojson_response, geojson_text_response};
 use super::{ApiError, ApiState};
 use crate::domain::{AssetId, AssetKind};
 use crate::registry::{AssetFilter, AssetView};
@@ -164,9 +164,8 @@ async fn list(
         limit,
         offset,
     };
-    let page = state.registry.list(&filter).await?;
-    let features: Vec<Value> = page.assets.iter().map(|v| feature(v, None)).collect();
-    let returned = features.len() as u64;
+    let (assets, number_matched) = state.registry.list(&filter).await?;
+    let returned = assets.len() as u64;
 
     let link = |offset: u64| {
         let mut pairs: Vec<(&str, String)> = Vec::new();
@@ -184,21 +183,22 @@ async fn list(
         )
     };
     let mut links = vec![json!({"rel": "self", "type": GEOJSON, "href": link(offset)})];
-    if offset + returned < page.number_matched {
+    if offset + returned < number_matched {
         links.push(json!({"rel": "next", "type": GEOJSON, "href": link(offset + returned)}));
     }
     if offset > 0 {
         links.push(json!({"rel": "prev", "type": GEOJSON, "href": link(offset.saturating_sub(u64::from(limit)))}));
     }
-    Ok(geojson_response(
+    let head = json!({
+        "type": "FeatureCollection",
+        "numberMatched": number_matched,
+        "numberReturned": returned,
+        "links": links,
+    });
+    let features: Vec<&str> = assets.iter().map(|a| &*a.json).collect();
+    Ok(geojson_text_response(
         StatusCode::OK,
-        json!({
-            "type": "FeatureCollection",
-            "numberMatched": page.number_matched,
-            "numberReturned": returned,
-            "features": features,
-            "links": links,
-        }),
+        feature_collection(head.as_object().cloned().unwrap_or_default(), &features),
     ))
 }
 

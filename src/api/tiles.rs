@@ -5,13 +5,13 @@
 //! revalidate, so an unchanged tile costs a 304 and a changed one is
 //! never served stale. `/tiles.json` is the TileJSON 3.0.0 description.
 
-use super::feature::feature;
 use super::ogc::{Collection, OgcRequest};
 use super::{ApiError, ApiState, complaint_feature};
+use crate::asset_feature::NOT_IN_TILES;
 use crate::domain::AssetKind;
 use crate::registry::AssetFilter;
 use crate::spatial::LonLatBox;
-use crate::spatial::vector_tile::{LayerBuilder, MAX_ZOOM, TileId, encode};
+use crate::spatial::vector_tile::{LayerBuilder, MAX_ZOOM, TileId, encode, tags};
 use crate::store::ComplaintFilter;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -61,7 +61,7 @@ pub async fn build_tile(state: &ApiState, tile: TileId) -> Result<Vec<u8>, ApiEr
         let mut layer = LayerBuilder::new(tile, collection.id());
         match collection {
             Collection::Assets(kind) => {
-                let page = state
+                let (assets, _) = state
                     .registry
                     .list(&AssetFilter {
                         kinds: vec![kind],
@@ -70,10 +70,9 @@ pub async fn build_tile(state: &ApiState, tile: TileId) -> Result<Vec<u8>, ApiEr
                         offset: 0,
                     })
                     .await?;
-                for view in &page.assets {
-                    let f = feature(view, None);
-                    let properties = f["properties"].as_object().cloned().unwrap_or_default();
-                    layer.add(view.asset.id.0 as u64, &view.asset.geometry, &properties);
+                for asset in &assets {
+                    let a = &asset.view.asset;
+                    layer.add(a.id.0 as u64, &a.geometry, &asset.tile_tags);
                 }
             }
             Collection::Complaints => {
@@ -85,10 +84,12 @@ pub async fn build_tile(state: &ApiState, tile: TileId) -> Result<Vec<u8>, ApiEr
                 let (complaints, _) = state.complaints.list(&filter).await?;
                 for c in &complaints {
                     let f = complaint_feature(c, false, Map::new());
-                    let mut properties = f["properties"].as_object().cloned().unwrap_or_default();
-                    properties.remove("raw_coordinates");
+                    let properties = f["properties"].as_object().cloned().unwrap_or_default();
+                    let tags = tags(properties.iter().filter(|(k, _)| {
+                        !NOT_IN_TILES.contains(&k.as_str()) && *k != "raw_coordinates"
+                    }));
                     let point = geo::Point::new(c.draft.location.0, c.draft.location.1).into();
-                    layer.add(c.id.0 as u64, &point, &properties);
+                    layer.add(c.id.0 as u64, &point, &tags);
                 }
             }
         }
@@ -190,7 +191,9 @@ pub async fn tilejson(
     for collection in Collection::ALL {
         let fields: Map<String, Value> = super::ogc::queryable_properties(collection)
             .into_iter()
-            .filter(|(name, _)| name != "geometry" && name != "id")
+            .filter(|(name, _)| {
+                name != "geometry" && name != "id" && !NOT_IN_TILES.contains(&name.as_str())
+            })
             .map(|(name, schema)| {
                 let kind = match schema["type"].as_str() {
                     Some("integer" | "number") => "Number",

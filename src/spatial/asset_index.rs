@@ -14,7 +14,7 @@ use super::geodesy::{
 use crate::domain::{AssetId, AssetKind};
 use geo::{BoundingRect, Coord, CoordsIter, Geometry, InteriorPoint, Intersects, Point, Rect};
 use rstar::{AABB, Envelope, PointDistance, RTree, RTreeObject};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// What the index knows of one asset: enough to answer spatial queries.
@@ -207,6 +207,8 @@ pub struct AssetIndex {
     trees: [KindTrees; 6],
     ecef_all: RTree<EcefEntry>,
     by_id: HashMap<AssetId, Arc<IndexedAsset>>,
+    /// Each kind's ids in order, for paging without a box.
+    ids_by_kind: [BTreeSet<AssetId>; 6],
 }
 
 impl AssetIndex {
@@ -214,8 +216,10 @@ impl AssetIndex {
     pub fn build(assets: Vec<IndexedAsset>) -> Self {
         let mut by_id = HashMap::with_capacity(assets.len());
         let mut per_kind: [Vec<Arc<IndexedAsset>>; 6] = Default::default();
+        let mut ids_by_kind: [BTreeSet<AssetId>; 6] = Default::default();
         for asset in assets {
             let asset = Arc::new(asset);
+            ids_by_kind[asset.kind.index()].insert(asset.id);
             per_kind[asset.kind.index()].push(asset.clone());
             by_id.insert(asset.id, asset);
         }
@@ -251,6 +255,7 @@ impl AssetIndex {
             trees,
             ecef_all,
             by_id,
+            ids_by_kind,
         }
     }
 
@@ -289,13 +294,29 @@ impl AssetIndex {
 
     /// The ids of every asset of this kind, in order.
     pub fn ids_of(&self, kind: AssetKind) -> Vec<AssetId> {
-        let mut ids: Vec<AssetId> = self.trees[kind.index()]
-            .planar
-            .iter()
-            .map(|entry| entry.asset.id)
-            .collect();
-        ids.sort();
-        ids
+        self.ids_by_kind[kind.index()].iter().copied().collect()
+    }
+
+    /// A page of the ids of these kinds (all when empty), in order.
+    pub fn page_of(&self, kinds: &[AssetKind], offset: u64, limit: u32) -> Vec<AssetId> {
+        let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+        let take = limit as usize;
+        match Self::kinds(kinds).as_slice() {
+            [kind] => self.ids_by_kind[kind.index()]
+                .iter()
+                .skip(skip)
+                .take(take)
+                .copied()
+                .collect(),
+            many => {
+                let mut ids: Vec<AssetId> = many
+                    .iter()
+                    .flat_map(|k| self.ids_by_kind[k.index()].iter().copied())
+                    .collect();
+                ids.sort();
+                ids.into_iter().skip(skip).take(take).collect()
+            }
+        }
     }
 
     pub fn get(&self, id: AssetId) -> Option<&Arc<IndexedAsset>> {
@@ -310,6 +331,7 @@ impl AssetIndex {
         trees.planar.insert(PlanarEntry::new(&asset));
         trees.ecef.insert(EcefEntry::new(&asset));
         self.ecef_all.insert(EcefEntry::new(&asset));
+        self.ids_by_kind[asset.kind.index()].insert(asset.id);
         self.by_id.insert(asset.id, asset);
     }
 
@@ -322,6 +344,7 @@ impl AssetIndex {
         trees.planar.remove(&PlanarEntry::new(&asset));
         trees.ecef.remove(&EcefEntry::new(&asset));
         self.ecef_all.remove(&EcefEntry::new(&asset));
+        self.ids_by_kind[asset.kind.index()].remove(&id);
         true
     }
 

@@ -3,13 +3,14 @@
 //! clipped to the tile and a small buffer, simplified to the tile's
 //! resolution, encoded by geozero's MVT writer).
 
+use foldhash::HashMap;
 use geo::{
     BooleanOps, BoundingRect, Coord, Geometry, LineString, MapCoords, MultiLineString,
     MultiPolygon, Orient, Polygon, Rect, Simplify, orient::Direction,
 };
 use geozero::ToMvt;
-use geozero::mvt::{Message, Tile, TileValue, tile};
-use serde_json::{Map, Value};
+use geozero::mvt::{Message, Tile, TileValue as MvtValue, tile};
+use serde_json::Value;
 
 /// Tile coordinate space.
 pub const EXTENT: u32 = 4096;
@@ -87,12 +88,77 @@ fn to_lonlat(x: f64, y: f64) -> (f64, f64) {
     (lon, lat)
 }
 
+/// Text of a tag key or value with its hash, worked out once when an
+/// asset is rendered, so that building a tile hashes no strings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagText {
+    hash: u64,
+    text: Box<str>,
+}
+
+impl TagText {
+    pub fn new(text: &str) -> Self {
+        use std::hash::BuildHasher;
+        let hash = foldhash::fast::FixedState::with_seed(0x68_75_74_6f_6e_67).hash_one(text);
+        TagText {
+            hash,
+            text: text.into(),
+        }
+    }
+}
+
+/// A tag value, ready for a tile.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TagValue {
+    Text(TagText),
+    Int(i64),
+    Double(f64),
+    Bool(bool),
+}
+
+/// One feature property as a tile tag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tag {
+    key: TagText,
+    value: TagValue,
+}
+
+/// Properties as tags: nulls left out, arrays and objects as JSON text.
+pub fn tags<'a>(properties: impl IntoIterator<Item = (&'a String, &'a Value)>) -> Vec<Tag> {
+    properties
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let value = match value {
+                Value::Null => return None,
+                Value::String(s) => TagValue::Text(TagText::new(s)),
+                Value::Bool(b) => TagValue::Bool(*b),
+                Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+                    (Some(i), _) => TagValue::Int(i),
+                    (None, Some(f)) => TagValue::Double(f),
+                    _ => return None,
+                },
+                other => TagValue::Text(TagText::new(&other.to_string())),
+            };
+            Some(Tag {
+                key: TagText::new(key),
+                value,
+            })
+        })
+        .collect()
+}
+
 /// One layer of a tile being built.
 pub struct LayerBuilder {
     tile: TileId,
     layer: tile::Layer,
     keys: Vec<String>,
-    values: Vec<TileValue>,
+    /// Where each distinct key and value is, by its precomputed hash
+    /// (checked against the text, so a collision only costs a duplicate).
+    key_index: HashMap<u64, u32>,
+    values: Vec<MvtValue>,
+    text_index: HashMap<u64, u32>,
+    number_index: HashMap<(bool, u64), u32>,
+    bool_index: [Option<u32>; 2],
 }
 
 impl LayerBuilder {
@@ -106,7 +172,11 @@ impl LayerBuilder {
                 ..Default::default()
             },
             keys: Vec::new(),
+            key_index: HashMap::default(),
             values: Vec::new(),
+            text_index: HashMap::default(),
+            number_index: HashMap::default(),
+            bool_index: [None, None],
         }
     }
 
@@ -114,7 +184,7 @@ impl LayerBuilder {
     /// left out, arrays and objects kept as JSON text. A feature that
     /// falls outside the buffered tile, or shrinks to nothing at this
     /// zoom, is skipped.
-    pub fn add(&mut self, id: u64, geometry: &Geometry<f64>, properties: &Map<String, Value>) {
+    pub fn add(&mut self, id: u64, geometry: &Geometry<f64>, tags: &[Tag]) {
         let Some(shape) = self.tile_shape(geometry) else {
             return;
         };
@@ -128,20 +198,15 @@ impl LayerBuilder {
             Geometry::LineString(_) | Geometry::MultiLineString(_) => tile::GeomType::Linestring,
             _ => tile::GeomType::Polygon,
         } as i32);
-        for (key, value) in properties {
-            let value = match value {
-                Value::Null => continue,
-                Value::String(s) => TileValue::Str(s.clone()),
-                Value::Bool(b) => TileValue::Bool(*b),
-                Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-                    (Some(i), _) => TileValue::Sint(i),
-                    (None, Some(f)) => TileValue::Double(f),
-                    _ => continue,
-                },
-                other => TileValue::Str(other.to_string()),
+        feature.tags.reserve(tags.len() * 2);
+        for tag in tags {
+            let k = self.key(&tag.key);
+            let v = match &tag.value {
+                TagValue::Text(t) => self.text_value(t),
+                TagValue::Bool(b) => self.bool_value(*b),
+                TagValue::Int(i) => self.number_value(true, *i as u64, MvtValue::Sint(*i)),
+                TagValue::Double(f) => self.number_value(false, f.to_bits(), MvtValue::Double(*f)),
             };
-            let k = self.key(key);
-            let v = self.value(value);
             feature.tags.extend([k, v]);
         }
         self.layer.features.push(feature);
@@ -155,24 +220,50 @@ impl LayerBuilder {
         self.layer.features.is_empty()
     }
 
-    fn key(&mut self, key: &str) -> u32 {
-        match self.keys.iter().position(|k| k == key) {
-            Some(i) => i as u32,
-            None => {
-                self.keys.push(key.to_string());
-                (self.keys.len() - 1) as u32
+    fn key(&mut self, key: &TagText) -> u32 {
+        if let Some(&i) = self.key_index.get(&key.hash) {
+            if *self.keys[i as usize] == *key.text {
+                return i;
             }
         }
+        let i = self.keys.len() as u32;
+        self.keys.push(key.text.to_string());
+        self.key_index.entry(key.hash).or_insert(i);
+        i
     }
 
-    fn value(&mut self, value: TileValue) -> u32 {
-        match self.values.iter().position(|v| *v == value) {
-            Some(i) => i as u32,
-            None => {
-                self.values.push(value);
-                (self.values.len() - 1) as u32
+    fn push_value(&mut self, value: MvtValue) -> u32 {
+        self.values.push(value);
+        (self.values.len() - 1) as u32
+    }
+
+    fn text_value(&mut self, text: &TagText) -> u32 {
+        if let Some(&i) = self.text_index.get(&text.hash) {
+            if matches!(&self.values[i as usize], MvtValue::Str(s) if **s == *text.text) {
+                return i;
             }
         }
+        let i = self.push_value(MvtValue::Str(text.text.to_string()));
+        self.text_index.entry(text.hash).or_insert(i);
+        i
+    }
+
+    fn number_value(&mut self, integer: bool, bits: u64, value: MvtValue) -> u32 {
+        if let Some(&i) = self.number_index.get(&(integer, bits)) {
+            return i;
+        }
+        let i = self.push_value(value);
+        self.number_index.insert((integer, bits), i);
+        i
+    }
+
+    fn bool_value(&mut self, b: bool) -> u32 {
+        if let Some(i) = self.bool_index[usize::from(b)] {
+            return i;
+        }
+        let i = self.push_value(MvtValue::Bool(b));
+        self.bool_index[usize::from(b)] = Some(i);
+        i
     }
 
     /// The geometry in Web Mercator, clipped to the buffered tile and
@@ -294,6 +385,7 @@ pub fn encode(layers: Vec<LayerBuilder>) -> Vec<u8> {
 mod tests {
     use super::*;
     use geo::{Point, polygon};
+    use serde_json::Map;
 
     #[test]
     fn tile_ids_and_bounds() {
@@ -330,13 +422,13 @@ mod tests {
         props.insert("status".into(), Value::from("working"));
         props.insert("power_w".into(), Value::from(24.5));
         props.insert("sensor".into(), Value::Null);
-        layer.add(7, &Point::new(116.3951, 39.9412).into(), &props);
-        layer.add(8, &Point::new(116.5, 39.9).into(), &props);
+        layer.add(7, &Point::new(116.3951, 39.9412).into(), &tags(&props));
+        layer.add(8, &Point::new(116.5, 39.9).into(), &tags(&props));
         assert_eq!(layer.len(), 1, "the far point is outside the tile");
         // A polygon much larger than the tile is clipped to it.
         let big: Geometry<f64> = polygon![(x: 116.3, y: 39.9), (x: 116.5, y: 39.9), (x: 116.5, y: 40.0), (x: 116.3, y: 40.0), (x: 116.3, y: 39.9)].into();
         let mut areas = LayerBuilder::new(tile, "courtyards");
-        areas.add(9, &big, &Map::new());
+        areas.add(9, &big, &[]);
         assert_eq!(areas.len(), 1);
         let bytes = encode(vec![layer, areas, LayerBuilder::new(tile, "empty")]);
         let decoded = Tile::decode(bytes.as_slice()).expect("decodes");

@@ -119,6 +119,19 @@ async fn create_read_replace_patch_delete() {
     let patched: Value = response.json().await.expect("json");
     assert!(patched["properties"]["area_m2"].as_f64().expect("area") > 2.0 * area);
 
+    // Listings keep what they rendered; a courtyard's change must reach
+    // the buildings in it there too.
+    let listed = |body: &Value| {
+        body["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .find(|f| f["id"] == building["id"])
+            .map(|f| f["properties"]["courtyard_id"].clone())
+    };
+    let before = app.get_json("/v1/assets?kind=building").await;
+    assert_eq!(listed(&before), Some(json!(id)));
+
     // DELETE, then it is gone from reads, listings and the index.
     let response = app
         .client
@@ -133,6 +146,8 @@ async fn create_read_replace_patch_delete() {
         .get_json(&format!("/v1/assets/{}", building["id"]))
         .await;
     assert_eq!(building_after["properties"]["courtyard_id"], Value::Null);
+    let after = app.get_json("/collections/buildings/items").await;
+    assert_eq!(listed(&after), Some(Value::Null));
     let near = app
         .get_json("/v1/assets/nearby?lon=116.39515&lat=39.94115&kind=courtyard")
         .await;

@@ -6,8 +6,9 @@ use super::crs::{Crs, bbox_in, content_crs, crs_parameter};
 use super::html;
 use super::queryables;
 use super::request::{Format, OgcRequest};
-use crate::api::feature::{feature, geojson_response};
+use crate::api::feature::{feature, feature_collection, geojson_response, geojson_text_response};
 use crate::api::{ApiError, ApiState, complaint_feature};
+use crate::asset_feature::RenderedAsset;
 use crate::domain::AssetKind;
 use crate::domain::{AssetId, ComplaintId};
 use crate::feature_filter::{FeatureFilter, FilterLang};
@@ -18,6 +19,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -223,16 +225,38 @@ fn overlap(a: LonLatBox, b: LonLatBox) -> Option<LonLatBox> {
     (o.min_lon <= o.max_lon && o.min_lat <= o.max_lat).then_some(o)
 }
 
-/// Whether a rendered feature passes the filter (its `id` is queryable
-/// too).
-fn passes(filter: &FeatureFilter, mut feature: Value, geometry: &geo::Geometry<f64>) -> bool {
-    let id = feature["id"].clone();
-    match feature.get_mut("properties").and_then(Value::as_object_mut) {
-        Some(properties) => {
-            properties.insert("id".into(), id);
-            filter.matches(properties, geometry)
-        }
+/// Whether a rendered feature passes the filter.
+fn passes(filter: &FeatureFilter, feature: &Value, geometry: &geo::Geometry<f64>) -> bool {
+    let id = feature["id"].as_i64().unwrap_or_default();
+    match feature["properties"].as_object() {
+        Some(properties) => filter.matches(id, properties, geometry),
         None => false,
+    }
+}
+
+/// The features of one page: assets as rendered once and kept, or
+/// complaints rendered now.
+enum Page {
+    Assets(Vec<Arc<RenderedAsset>>),
+    Complaints(Vec<Value>),
+}
+
+impl Page {
+    fn len(&self) -> usize {
+        match self {
+            Page::Assets(a) => a.len(),
+            Page::Complaints(c) => c.len(),
+        }
+    }
+
+    fn into_values(self) -> Vec<Value> {
+        match self {
+            Page::Assets(assets) => assets
+                .iter()
+                .filter_map(|a| serde_json::from_str(&a.json).ok())
+                .collect(),
+            Page::Complaints(values) => values,
+        }
     }
 }
 
@@ -242,8 +266,8 @@ async fn asset_features(
     kind: AssetKind,
     bbox: Option<LonLatBox>,
     query: &ItemsQuery,
-) -> Result<(Vec<Value>, u64), ApiError> {
-    let page = match &query.filter {
+) -> Result<(Page, u64), ApiError> {
+    let (assets, matched) = match &query.filter {
         None => {
             state
                 .registry
@@ -258,14 +282,13 @@ async fn asset_features(
         Some(filter) => {
             state
                 .registry
-                .filtered(kind, bbox, query.limit, query.offset, |view| {
-                    passes(filter, feature(view, None), &view.asset.geometry)
+                .filtered(kind, bbox, query.limit, query.offset, |a| {
+                    filter.matches(a.view.asset.id.0, &a.properties, &a.view.asset.geometry)
                 })
                 .await?
         }
     };
-    let features = page.assets.iter().map(|v| feature(v, None)).collect();
-    Ok((features, page.number_matched))
+    Ok((Page::Assets(assets), matched))
 }
 
 /// A page of complaint features (never with personal data) and how many
@@ -275,7 +298,7 @@ async fn complaint_features(
     state: &ApiState,
     bbox: Option<LonLatBox>,
     query: &ItemsQuery,
-) -> Result<(Vec<Value>, u64), ApiError> {
+) -> Result<(Page, u64), ApiError> {
     const SCAN_PAGE: u32 = 5_000;
     let (from, to) = query.datetime.unwrap_or((None, None));
     let mut filter = ComplaintFilter {
@@ -292,7 +315,7 @@ async fn complaint_features(
             .iter()
             .map(|c| complaint_feature(c, false, Map::new()))
             .collect();
-        return Ok((features, matched));
+        return Ok((Page::Complaints(features), matched));
     };
     filter.limit = SCAN_PAGE;
     filter.offset = 0;
@@ -309,7 +332,7 @@ async fn complaint_features(
             let f = complaint_feature(c, false, Map::new());
             let point: geo::Geometry<f64> =
                 geo::Point::new(c.draft.location.0, c.draft.location.1).into();
-            if passes(cql, f.clone(), &point) {
+            if passes(cql, &f, &point) {
                 if matched >= query.offset && matched < query.offset + u64::from(query.limit) {
                     features.push(f);
                 }
@@ -317,7 +340,7 @@ async fn complaint_features(
             }
         }
         if done {
-            return Ok((features, matched));
+            return Ok((Page::Complaints(features), matched));
         }
         filter.offset += u64::from(SCAN_PAGE);
     }
@@ -349,19 +372,15 @@ pub async fn list(
             Some(b) => overlap(b, confined).map(Some),
         },
     };
-    let (features, matched) = match bbox {
+    let (page, matched) = match bbox {
         // The filter's box and the bbox do not overlap: nothing matches.
-        None => (Vec::new(), 0),
+        None => (Page::Complaints(Vec::new()), 0),
         Some(bbox) => match collection {
             Collection::Assets(kind) => asset_features(&state, kind, bbox, &query).await?,
             Collection::Complaints => complaint_features(&state, bbox, &query).await?,
         },
     };
-    let features = features
-        .into_iter()
-        .map(|f| in_crs(f, query.crs))
-        .collect::<Result<Vec<_>, _>>()?;
-    let returned = features.len() as u64;
+    let returned = page.len() as u64;
     let path = format!("/collections/{}/items", collection.id());
     let page_url = |offset: u64, f: Option<&str>| {
         let mut pairs: Vec<(&str, String)> = request
@@ -394,20 +413,33 @@ pub async fn list(
         .unwrap_or_else(|_| OffsetDateTime::now_utc())
         .format(&Rfc3339)
         .unwrap_or_default();
+    let head = json!({
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": returned,
+        "timeStamp": stamp,
+        "links": links,
+    });
+    let head = head.as_object().cloned().unwrap_or_default();
     Ok(with_content_crs(
-        match request.format {
-            Format::Json => geojson_response(
-                StatusCode::OK,
-                json!({
-                    "type": "FeatureCollection",
-                    "numberMatched": matched,
-                    "numberReturned": returned,
-                    "timeStamp": stamp,
-                    "links": links,
-                    "features": features,
-                }),
-            ),
-            Format::Html => {
+        match (request.format, page) {
+            // The common case copies the kept renderings into the body.
+            (Format::Json, Page::Assets(assets)) if query.crs == Crs::Crs84 => {
+                let features: Vec<&str> = assets.iter().map(|a| &*a.json).collect();
+                geojson_text_response(StatusCode::OK, feature_collection(head, &features))
+            }
+            (Format::Json, page) => {
+                let features = page
+                    .into_values()
+                    .into_iter()
+                    .map(|f| in_crs(f, query.crs))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut body = Value::Object(head);
+                body["features"] = Value::Array(features);
+                geojson_response(StatusCode::OK, body)
+            }
+            (Format::Html, page) => {
+                let features = page.into_values();
                 let mut nav = String::new();
                 for link in &links {
                     if matches!(link["rel"].as_str(), Some("next" | "prev")) {
