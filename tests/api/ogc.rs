@@ -603,3 +603,79 @@ async fn bad_filters_get_400_with_a_reason() {
         .expect("sent");
     assert_problem(response, 400, "deep nesting").await;
 }
+
+#[tokio::test]
+async fn sortby_and_properties() {
+    let app = spawn_demo().await;
+    let sorted = app
+        .get_json("/collections/buildings/items?sortby=-storeys,%2Bid&limit=1000")
+        .await;
+    let keys: Vec<(i64, i64)> = sorted["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| {
+            (
+                f["properties"]["storeys"].as_i64().unwrap_or(i64::MIN),
+                f["id"].as_i64().expect("id"),
+            )
+        })
+        .collect();
+    assert!(keys.len() > 100);
+    assert!(
+        keys.windows(2)
+            .all(|w| w[0].0 > w[1].0 || (w[0].0 == w[1].0 && w[0].1 < w[1].1)),
+        "storeys descending, then id"
+    );
+    assert_eq!(sorted["numberMatched"], keys.len());
+    // Paging a sorted listing continues the same order.
+    let second = app
+        .get_json("/collections/buildings/items?sortby=-storeys,id&limit=10&offset=10")
+        .await;
+    assert_eq!(second["features"][0]["id"].as_i64(), Some(keys[10].1));
+
+    let complaints = app
+        .get_json("/collections/complaints/items?sortby=reported_at&limit=1000")
+        .await;
+    let times: Vec<&str> = complaints["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter_map(|f| f["properties"]["reported_at"].as_str())
+        .collect();
+    assert!(
+        times.len() > 10 && times.windows(2).all(|w| w[0] <= w[1]),
+        "ascending"
+    );
+
+    let slim = app
+        .get_json("/collections/lights/items?properties=status,light_type&limit=5")
+        .await;
+    for f in slim["features"].as_array().expect("features") {
+        let keys: Vec<&String> = f["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .collect();
+        assert!(
+            keys.iter().all(|k| *k == "status" || *k == "light_type"),
+            "{keys:?}"
+        );
+        assert!(f["geometry"].is_object());
+    }
+    for query in [
+        "/collections/lights/items?sortby=colour",
+        "/collections/lights/items?sortby=geometry",
+        "/collections/lights/items?properties=caller_phone",
+        "/collections/complaints/items?properties=caller_name",
+    ] {
+        let body = assert_problem(app.get(query).await, 400, query).await;
+        assert!(
+            body["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("is not a property"),
+            "{body}"
+        );
+    }
+}

@@ -11,7 +11,7 @@ use crate::api::{ApiError, ApiState, complaint_feature};
 use crate::asset_feature::RenderedAsset;
 use crate::domain::AssetKind;
 use crate::domain::{AssetId, ComplaintId};
-use crate::feature_filter::{FeatureFilter, FilterLang};
+use crate::feature_filter::{FeatureFilter, FilterLang, ValueType};
 use crate::registry::AssetFilter;
 use crate::spatial::LonLatBox;
 use crate::store::ComplaintFilter;
@@ -38,6 +38,8 @@ const ITEMS_PARAMETERS: &[&str] = &[
     "filter",
     "filter-lang",
     "filter-crs",
+    "sortby",
+    "properties",
 ];
 
 /// Most complaints a filter may have to look at (after its box and
@@ -55,6 +57,10 @@ pub struct ItemsQuery {
     /// The CRS of the response's coordinates.
     pub crs: Crs,
     pub filter: Option<FeatureFilter>,
+    /// Properties to order by, each descending or not (then by id).
+    pub sortby: Vec<(String, bool)>,
+    /// The only properties to return, when given.
+    pub properties: Option<Vec<String>>,
 }
 
 /// `bbox`: 4 numbers, or 6 with heights (which are ignored: the data is
@@ -187,6 +193,44 @@ impl ItemsQuery {
                 .map_err(|e| ApiError::bad_request(format!("filter: {e}")))
             })
             .transpose()?;
+        let queryables = queryables::types(collection);
+        let known = |name: &str, parameter: &str| -> Result<String, ApiError> {
+            match queryables.get(name) {
+                Some(ValueType::Geometry) | None => Err(ApiError::bad_request(format!(
+                    "{parameter}: {name:?} is not a property of {}; the properties are {}",
+                    collection.id(),
+                    queryables
+                        .iter()
+                        .filter(|(_, t)| **t != ValueType::Geometry)
+                        .map(|(k, _)| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+                Some(_) => Ok(name.to_string()),
+            }
+        };
+        let sortby = match request.get("sortby") {
+            None => Vec::new(),
+            Some(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| match t.strip_prefix('-') {
+                    Some(name) => known(name, "sortby").map(|n| (n, true)),
+                    None => known(t.strip_prefix('+').unwrap_or(t), "sortby").map(|n| (n, false)),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let properties = request
+            .get("properties")
+            .map(|text| {
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| known(t, "properties"))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
         Ok(ItemsQuery {
             bbox,
             limit,
@@ -194,6 +238,8 @@ impl ItemsQuery {
             datetime,
             crs,
             filter,
+            sortby,
+            properties,
         })
     }
 }
@@ -223,6 +269,51 @@ fn overlap(a: LonLatBox, b: LonLatBox) -> Option<LonLatBox> {
         max_lat: a.max_lat.min(b.max_lat),
     };
     (o.min_lon <= o.max_lon && o.min_lat <= o.max_lat).then_some(o)
+}
+
+/// The order `sortby` asks for: by each property in turn (numbers as
+/// numbers, text as text, missing values last), then by id.
+fn ordering(
+    sortby: &[(String, bool)],
+    (a_id, a): (i64, &Map<String, Value>),
+    (b_id, b): (i64, &Map<String, Value>),
+) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let value = |id: i64, props: &Map<String, Value>, name: &str| -> Value {
+        if name == "id" {
+            Value::from(id)
+        } else {
+            props.get(name).cloned().unwrap_or(Value::Null)
+        }
+    };
+    for (name, descending) in sortby {
+        let (x, y) = (value(a_id, a, name), value(b_id, b, name));
+        let order = match (&x, &y) {
+            (Value::Null, Value::Null) => Ordering::Equal,
+            (Value::Null, _) => return Ordering::Greater,
+            (_, Value::Null) => return Ordering::Less,
+            (Value::Number(m), Value::Number(n)) => m
+                .as_f64()
+                .partial_cmp(&n.as_f64())
+                .unwrap_or(Ordering::Equal),
+            (Value::String(m), Value::String(n)) => m.cmp(n),
+            (Value::Bool(m), Value::Bool(n)) => m.cmp(n),
+            _ => x.to_string().cmp(&y.to_string()),
+        };
+        let order = if *descending { order.reverse() } else { order };
+        if order != Ordering::Equal {
+            return order;
+        }
+    }
+    a_id.cmp(&b_id)
+}
+
+/// Keeps only the asked-for properties of a feature.
+fn select_properties(mut feature: Value, keep: &[String]) -> Value {
+    if let Some(properties) = feature.get_mut("properties").and_then(Value::as_object_mut) {
+        properties.retain(|k, _| keep.contains(k));
+    }
+    feature
 }
 
 /// Whether a rendered feature passes the filter.
@@ -267,6 +358,31 @@ async fn asset_features(
     bbox: Option<LonLatBox>,
     query: &ItemsQuery,
 ) -> Result<(Page, u64), ApiError> {
+    if !query.sortby.is_empty() {
+        let keep = |a: &RenderedAsset| {
+            query
+                .filter
+                .as_ref()
+                .is_none_or(|f| f.matches(a.view.asset.id.0, &a.properties, &a.view.asset.geometry))
+        };
+        let (mut all, matched) = state
+            .registry
+            .filtered(kind, bbox, u32::MAX, 0, keep)
+            .await?;
+        all.sort_by(|a, b| {
+            ordering(
+                &query.sortby,
+                (a.view.asset.id.0, &a.properties),
+                (b.view.asset.id.0, &b.properties),
+            )
+        });
+        let page = all
+            .into_iter()
+            .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
+            .take(query.limit as usize)
+            .collect();
+        return Ok((Page::Assets(page), matched));
+    }
     let (assets, matched) = match &query.filter {
         None => {
             state
@@ -309,17 +425,17 @@ async fn complaint_features(
         offset: query.offset,
         ..ComplaintFilter::default()
     };
-    let Some(cql) = &query.filter else {
+    if query.filter.is_none() && query.sortby.is_empty() {
         let (complaints, matched) = state.complaints.list(&filter).await?;
         let features = complaints
             .iter()
             .map(|c| complaint_feature(c, false, Map::new()))
             .collect();
         return Ok((Page::Complaints(features), matched));
-    };
+    }
     filter.limit = SCAN_PAGE;
     filter.offset = 0;
-    let (mut features, mut matched) = (Vec::new(), 0u64);
+    let mut features = Vec::new();
     loop {
         let (complaints, candidates) = state.complaints.list(&filter).await?;
         if candidates > MAX_COMPLAINTS_SCANNED {
@@ -332,15 +448,31 @@ async fn complaint_features(
             let f = complaint_feature(c, false, Map::new());
             let point: geo::Geometry<f64> =
                 geo::Point::new(c.draft.location.0, c.draft.location.1).into();
-            if passes(cql, &f, &point) {
-                if matched >= query.offset && matched < query.offset + u64::from(query.limit) {
-                    features.push(f);
-                }
-                matched += 1;
+            if query
+                .filter
+                .as_ref()
+                .is_none_or(|cql| passes(cql, &f, &point))
+            {
+                features.push(f);
             }
         }
         if done {
-            return Ok((Page::Complaints(features), matched));
+            let matched = features.len() as u64;
+            if !query.sortby.is_empty() {
+                let key = |f: &Value| f["id"].as_i64().unwrap_or_default();
+                features.sort_by(|a, b| {
+                    match (a["properties"].as_object(), b["properties"].as_object()) {
+                        (Some(pa), Some(pb)) => ordering(&query.sortby, (key(a), pa), (key(b), pb)),
+                        _ => key(a).cmp(&key(b)),
+                    }
+                });
+            }
+            let page = features
+                .into_iter()
+                .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
+                .take(query.limit as usize)
+                .collect();
+            return Ok((Page::Complaints(page), matched));
         }
         filter.offset += u64::from(SCAN_PAGE);
     }
@@ -424,7 +556,9 @@ pub async fn list(
     Ok(with_content_crs(
         match (request.format, page) {
             // The common case copies the kept renderings into the body.
-            (Format::Json, Page::Assets(assets)) if query.crs == Crs::Crs84 => {
+            (Format::Json, Page::Assets(assets))
+                if query.crs == Crs::Crs84 && query.properties.is_none() =>
+            {
                 let features: Vec<&str> = assets.iter().map(|a| &*a.json).collect();
                 geojson_text_response(StatusCode::OK, feature_collection(head, &features))
             }
@@ -432,6 +566,10 @@ pub async fn list(
                 let features = page
                     .into_values()
                     .into_iter()
+                    .map(|f| match &query.properties {
+                        Some(keep) => select_properties(f, keep),
+                        None => f,
+                    })
                     .map(|f| in_crs(f, query.crs))
                     .collect::<Result<Vec<_>, _>>()?;
                 let mut body = Value::Object(head);
