@@ -3,6 +3,7 @@
 //! nothing of HTTP or SQL.
 
 mod asset_index;
+mod cell_key;
 mod china_coords;
 mod crs;
 mod geodesy;
@@ -11,6 +12,7 @@ mod measure;
 pub mod vector_tile;
 
 pub use asset_index::{AssetIndex, IndexedAsset, NearbyHit, NearbyQuery};
+pub use cell_key::{cell_key, cell_ranges};
 pub use china_coords::CoordSys;
 pub use crs::Crs;
 pub use geodesy::{Ecef, EcefPoint, chord_m_for_distance_m, distance_m, distance_m_from_chord_m};

@@ -51,6 +51,7 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        super::sqlite_complaints::backfill_cells(&pool).await?;
         Ok(Self { pool })
     }
 }

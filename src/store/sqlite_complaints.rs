@@ -1,5 +1,5 @@
-//! [`ComplaintStore`] on SQLite. Locations are also kept in the
-//! `complaints_rtree` R*Tree virtual table for spatial filters.
+//! [`ComplaintStore`] on SQLite. Locations are also kept as
+//! Z-order cell keys (`spatial::cell_key`) in a B-tree for spatial filters.
 
 use super::StoreError;
 use super::complaints::{
@@ -11,7 +11,7 @@ use crate::domain::{
     Caller, CaseNumber, Category, Complaint, ComplaintDraft, ComplaintId, ComplaintStatus,
     CoordSys, District, Satisfaction, StatusChange,
 };
-use crate::spatial::LonLatBox;
+use crate::spatial::{LonLatBox, cell_key, cell_ranges};
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use time::OffsetDateTime;
 
-/// Rows per multi-row INSERT of complaints (18 parameters a row).
+/// Rows per multi-row INSERT of complaints (19 parameters a row).
 const COMPLAINT_CHUNK_ROWS: usize = 1_000;
 /// Rows per multi-row INSERT of links (4 parameters a row).
 const LINK_CHUNK_ROWS: usize = 5_000;
@@ -77,24 +77,6 @@ fn complaint_from_row(row: &SqliteRow) -> Result<Complaint, StoreError> {
     })
 }
 
-/// A point's place on a Z-order (Morton) curve over lon/lat, 32 bits an
-/// axis: points close on the curve are close on the ground. Hand-written
-/// because it is a dozen lines of bit interleaving.
-fn z_order((lon, lat): (f64, f64)) -> u64 {
-    let scale = |v: f64, min: f64, span: f64| {
-        (((v - min) / span).clamp(0.0, 1.0) * f64::from(u32::MAX)) as u32
-    };
-    let spread = |v: u32| {
-        let mut x = u64::from(v);
-        x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF;
-        x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF;
-        x = (x | (x << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
-        x = (x | (x << 2)) & 0x3333_3333_3333_3333;
-        (x | (x << 1)) & 0x5555_5555_5555_5555
-    };
-    spread(scale(lon, -180.0, 360.0)) | (spread(scale(lat, -90.0, 180.0)) << 1)
-}
-
 fn utc(t: OffsetDateTime) -> String {
     timestamp(t)
 }
@@ -102,24 +84,31 @@ fn utc(t: OffsetDateTime) -> String {
 /// Appends the WHERE clause of a filter (the table is aliased `c`).
 fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a ComplaintFilter) {
     q.push(" WHERE 1 = 1");
-    // With a box, the R*Tree picks the rows: the unary `+` keeps SQLite
-    // from driving the query by a column index instead (a category index
-    // can match millions of rows where the box holds a handful).
+    // With a box, the cell index picks the rows: the unary `+` keeps
+    // SQLite from driving the query by a column index instead (a category
+    // index can match millions of rows where the box holds a handful).
     let col = if f.bbox.is_some() {
         " AND +c."
     } else {
         " AND c."
     };
     if let Some(b) = f.bbox {
-        q.push(" AND c.id IN (SELECT id FROM complaints_rtree WHERE min_lon >= ")
+        // The box's cell key ranges, joined to the cell index in a
+        // subquery: a plan SQLite keeps however many ranges there are (an
+        // OR of ranges tempted it into scanning a time index instead).
+        q.push(" AND c.id IN (SELECT x.id FROM (");
+        q.push_values(cell_ranges(b), |mut row, (low, high)| {
+            row.push_bind(low).push_bind(high);
+        });
+        q.push(") AS r JOIN complaints x ON x.cell BETWEEN r.column1 AND r.column2)")
+            .push(" AND +c.lon BETWEEN ")
             .push_bind(b.min_lon)
-            .push(" AND max_lon <= ")
+            .push(" AND ")
             .push_bind(b.max_lon)
-            .push(" AND min_lat >= ")
+            .push(" AND +c.lat BETWEEN ")
             .push_bind(b.min_lat)
-            .push(" AND max_lat <= ")
-            .push_bind(b.max_lat)
-            .push(")");
+            .push(" AND ")
+            .push_bind(b.max_lat);
     }
     if !f.categories.is_empty() {
         q.push(col).push("category IN (");
@@ -194,6 +183,34 @@ async fn load(
     complaint_from_row(&row)
 }
 
+/// Gives the complaints stored before cell keys existed their key, in
+/// batches (nothing to do, one indexed look, on a database made since).
+pub(super) async fn backfill_cells(pool: &sqlx::SqlitePool) -> Result<(), StoreError> {
+    loop {
+        let rows: Vec<(i64, f64, f64)> =
+            sqlx::query_as("SELECT id, lon, lat FROM complaints WHERE cell IS NULL LIMIT 20000")
+                .fetch_all(pool)
+                .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(
+            complaints = rows.len(),
+            "giving stored complaints their cell keys"
+        );
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        for chunk in rows.chunks(5_000) {
+            let mut q = QueryBuilder::<Sqlite>::new("WITH v(id, cell) AS (");
+            q.push_values(chunk, |mut row, (id, lon, lat)| {
+                row.push_bind(*id).push_bind(cell_key(*lon, *lat));
+            });
+            q.push(") UPDATE complaints SET cell = (SELECT v.cell FROM v WHERE v.id = complaints.id) WHERE id IN (SELECT id FROM v)");
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    }
+}
+
 #[async_trait]
 impl ComplaintStore for SqliteStore {
     /// Multi-row statements throughout: at bulk-import rates, one
@@ -216,8 +233,9 @@ impl ComplaintStore for SqliteStore {
         for chunk in items.chunks(COMPLAINT_CHUNK_ROWS) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO complaints (case_number, channel, category, description, address, district, lon, lat, \
-                 raw_lon, raw_lat, coord_sys, reported_at, status, caller_name, caller_phone, flags, created_at, updated_at) ",
+                 raw_lon, raw_lat, coord_sys, reported_at, status, caller_name, caller_phone, flags, created_at, updated_at, cell) ",
             );
+            // In arrival order: the other indexes then take appends.
             insert.push_values(chunk, |mut row, (draft, linking)| {
                 row.push_bind(draft.case_number.as_str())
                     .push_bind(draft.channel.as_str())
@@ -236,7 +254,8 @@ impl ComplaintStore for SqliteStore {
                     .push_bind(draft.caller.phone.as_deref())
                     .push_bind(serde_json::Value::from(linking.flags.clone()).to_string())
                     .push_bind(at_text.clone())
-                    .push_bind(at_text.clone());
+                    .push_bind(at_text.clone())
+                    .push_bind(cell_key(draft.location.0, draft.location.1));
             });
             insert.push(" ON CONFLICT (case_number) DO NOTHING RETURNING id, case_number");
             for row in insert.build().fetch_all(&mut *tx).await? {
@@ -257,27 +276,6 @@ impl ComplaintStore for SqliteStore {
             })
             .collect();
         let rows_done = started.elapsed();
-        // In space-filling-curve order, consecutive R*Tree inserts descend
-        // to neighbouring nodes, which stay in the page cache.
-        let mut in_curve_order: Vec<(u64, i64, (f64, f64))> = new_items
-            .iter()
-            .map(|(id, d, _)| (z_order(d.location), *id, d.location))
-            .collect();
-        in_curve_order.sort_unstable_by_key(|(key, _, _)| *key);
-        for chunk in in_curve_order.chunks(COMPLAINT_CHUNK_ROWS) {
-            let mut rtree = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO complaints_rtree (id, min_lon, max_lon, min_lat, max_lat) ",
-            );
-            rtree.push_values(chunk, |mut row, (_, id, (lon, lat))| {
-                row.push_bind(*id)
-                    .push_bind(*lon)
-                    .push_bind(*lon)
-                    .push_bind(*lat)
-                    .push_bind(*lat);
-            });
-            rtree.build().execute(&mut *tx).await?;
-        }
-        let rtree_done = started.elapsed();
         let mut links: Vec<(i64, &ComplaintLink)> = new_items
             .iter()
             .flat_map(|(id, _, linking)| linking.links.iter().map(move |l| (*id, l)))
@@ -320,8 +318,7 @@ impl ComplaintStore for SqliteStore {
         tracing::debug!(
             rows = items.len(),
             rows_ms = rows_done.as_millis() as u64,
-            rtree_ms = (rtree_done - rows_done).as_millis() as u64,
-            links_ms = (links_done - rtree_done).as_millis() as u64,
+            links_ms = (links_done - rows_done).as_millis() as u64,
             commit_ms = (started.elapsed() - links_done).as_millis() as u64,
             "complaints stored"
         );
@@ -396,8 +393,7 @@ impl ComplaintStore for SqliteStore {
     }
 
     /// The time bounds come from the `reported_at` index; the box is a
-    /// scan of the R*Tree's leaves (no index answers min/max of four
-    /// columns at once).
+    /// scan (no index answers min/max of four columns at once).
     #[tracing::instrument(skip(self))]
     async fn complaint_extent(&self) -> Result<Option<ComplaintExtent>, StoreError> {
         let times: (Option<String>, Option<String>) =
@@ -407,13 +403,11 @@ impl ComplaintStore for SqliteStore {
         let (Some(first), Some(last)) = times else {
             return Ok(None);
         };
-        let (min_lon, min_lat, max_lon, max_lat): (f64, f64, f64, f64) = sqlx::query_as(
-            "SELECT min(min_lon), min(min_lat), max(max_lon), max(max_lat) FROM complaints_rtree",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        // The R*Tree keeps 32-bit floats rounded outwards; to 1e-7 degrees
-        // (1 cm), still outwards.
+        let (min_lon, min_lat, max_lon, max_lat): (f64, f64, f64, f64) =
+            sqlx::query_as("SELECT min(lon), min(lat), max(lon), max(lat) FROM complaints")
+                .fetch_one(&self.pool)
+                .await?;
+        // To 1e-7 degrees (1 cm), outwards.
         let (down, up) = (
             |x: f64| (x * 1e7).floor() / 1e7,
             |x: f64| (x * 1e7).ceil() / 1e7,
@@ -670,21 +664,5 @@ impl ComplaintStore for SqliteStore {
                 ))
             })
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::z_order;
-
-    #[test]
-    fn z_order_keeps_each_axis_in_order_and_interleaves() {
-        let base = z_order((116.39, 39.94));
-        assert!(z_order((116.40, 39.94)) > base);
-        assert!(z_order((116.39, 39.95)) > base);
-        assert_eq!(z_order((-180.0, -90.0)), 0);
-        assert_eq!(z_order((180.0, 90.0)), u64::MAX);
-        // Out-of-range input is clamped, never wrapped.
-        assert_eq!(z_order((500.0, 100.0)), u64::MAX);
     }
 }

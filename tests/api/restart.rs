@@ -68,3 +68,23 @@ async fn a_restart_keeps_everything_and_the_index_answers_the_same() {
     let response = again.post_feature(&token, &light(116.3941, 39.9428)).await;
     assert_eq!(response.status(), 201);
 }
+
+/// Complaints stored before cell keys existed (as after an upgrade) get
+/// them when the store opens, and box queries find them again.
+#[tokio::test]
+async fn complaints_without_cell_keys_get_them_at_start() {
+    let app = spawn_demo().await;
+    let bbox = "/v1/complaints?bbox=116.39,39.94,116.40,39.95&limit=1000";
+    let before = app.get_json(bbox).await["numberMatched"].clone();
+    assert!(before.as_u64() > Some(0));
+    let url = app.db_url.clone();
+    let dir = app.stop().await;
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("pool");
+    sqlx::query("UPDATE complaints SET cell = NULL")
+        .execute(&pool)
+        .await
+        .expect("cleared");
+    pool.close().await;
+    let app = spawn_on(dir, false).await;
+    assert_eq!(app.get_json(bbox).await["numberMatched"], before);
+}
