@@ -183,6 +183,56 @@ async fn load(
     complaint_from_row(&row)
 }
 
+/// The multi-row INSERT of a chunk of new complaints, returning the ids
+/// of those whose case numbers were new.
+fn complaint_insert<'a>(
+    chunk: &'a [(ComplaintDraft, Linking)],
+    at_text: &str,
+) -> QueryBuilder<'a, Sqlite> {
+    let mut insert = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO complaints (case_number, channel, category, description, address, district, lon, lat, \
+             raw_lon, raw_lat, coord_sys, reported_at, status, caller_name, caller_phone, flags, created_at, updated_at, cell) ",
+    );
+    // In arrival order: the other indexes then take appends.
+    insert.push_values(chunk, |mut row, (draft, linking)| {
+        row.push_bind(draft.case_number.as_str())
+            .push_bind(draft.channel.as_str())
+            .push_bind(draft.category.as_str())
+            .push_bind(draft.description.as_str())
+            .push_bind(draft.address.as_deref())
+            .push_bind(draft.district.map(District::as_str))
+            .push_bind(draft.location.0)
+            .push_bind(draft.location.1)
+            .push_bind(draft.raw_location.0)
+            .push_bind(draft.raw_location.1)
+            .push_bind(draft.coord_sys.as_str())
+            .push_bind(utc(draft.reported_at))
+            .push_bind("received")
+            .push_bind(draft.caller.name.as_deref())
+            .push_bind(draft.caller.phone.as_deref())
+            .push_bind(serde_json::Value::from(linking.flags.clone()).to_string())
+            .push_bind(at_text.to_string())
+            .push_bind(at_text.to_string())
+            .push_bind(cell_key(draft.location.0, draft.location.1));
+    });
+    insert.push(" ON CONFLICT (case_number) DO NOTHING RETURNING id, case_number");
+    insert
+}
+
+/// The multi-row INSERT of a chunk of links of new complaints.
+fn link_insert<'a>(chunk: &'a [(i64, &'a ComplaintLink)]) -> QueryBuilder<'a, Sqlite> {
+    let mut insert = QueryBuilder::<Sqlite>::new(
+        "INSERT OR REPLACE INTO complaint_links (complaint_id, asset_id, rule, distance_m) ",
+    );
+    insert.push_values(chunk, |mut row, (id, link)| {
+        row.push_bind(*id)
+            .push_bind(link.asset_id)
+            .push_bind(link.rule.as_str())
+            .push_bind(link.distance_m);
+    });
+    insert
+}
+
 /// Gives the complaints stored before cell keys existed their key, in
 /// batches (nothing to do, one indexed look, on a database made since).
 pub(super) async fn backfill_cells(pool: &sqlx::SqlitePool) -> Result<(), StoreError> {
@@ -230,35 +280,17 @@ impl ComplaintStore for SqliteStore {
             .iter()
             .map(|(d, _)| (d.case_number.as_str(), ()))
             .collect();
-        for chunk in items.chunks(COMPLAINT_CHUNK_ROWS) {
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO complaints (case_number, channel, category, description, address, district, lon, lat, \
-                 raw_lon, raw_lat, coord_sys, reported_at, status, caller_name, caller_phone, flags, created_at, updated_at, cell) ",
-            );
-            // In arrival order: the other indexes then take appends.
-            insert.push_values(chunk, |mut row, (draft, linking)| {
-                row.push_bind(draft.case_number.as_str())
-                    .push_bind(draft.channel.as_str())
-                    .push_bind(draft.category.as_str())
-                    .push_bind(draft.description.as_str())
-                    .push_bind(draft.address.as_deref())
-                    .push_bind(draft.district.map(District::as_str))
-                    .push_bind(draft.location.0)
-                    .push_bind(draft.location.1)
-                    .push_bind(draft.raw_location.0)
-                    .push_bind(draft.raw_location.1)
-                    .push_bind(draft.coord_sys.as_str())
-                    .push_bind(utc(draft.reported_at))
-                    .push_bind("received")
-                    .push_bind(draft.caller.name.as_deref())
-                    .push_bind(draft.caller.phone.as_deref())
-                    .push_bind(serde_json::Value::from(linking.flags.clone()).to_string())
-                    .push_bind(at_text.clone())
-                    .push_bind(at_text.clone())
-                    .push_bind(cell_key(draft.location.0, draft.location.1));
+        let statement = |chunk| complaint_insert(chunk, &at_text);
+        // The next statement is bound while SQLite runs this one (on its
+        // own thread), so it never waits for the binding.
+        let mut chunks = items.chunks(COMPLAINT_CHUNK_ROWS);
+        let mut next = chunks.next().map(statement);
+        while let Some(mut insert) = next.take() {
+            let (rows, following) = tokio::join!(insert.build().fetch_all(&mut *tx), async {
+                chunks.next().map(statement)
             });
-            insert.push(" ON CONFLICT (case_number) DO NOTHING RETURNING id, case_number");
-            for row in insert.build().fetch_all(&mut *tx).await? {
+            next = following;
+            for row in rows? {
                 let case: &str = row.try_get("case_number")?;
                 if let Some((case, ())) = cases.get_key_value(case) {
                     created.insert(case, row.try_get("id")?);
@@ -282,17 +314,14 @@ impl ComplaintStore for SqliteStore {
             .collect();
         // By asset: the (asset_id) index then takes them as a sorted run.
         links.sort_unstable_by_key(|(id, link)| (link.asset_id, *id));
-        for chunk in links.chunks(LINK_CHUNK_ROWS) {
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT OR REPLACE INTO complaint_links (complaint_id, asset_id, rule, distance_m) ",
-            );
-            insert.push_values(chunk, |mut row, (id, link)| {
-                row.push_bind(*id)
-                    .push_bind(link.asset_id)
-                    .push_bind(link.rule.as_str())
-                    .push_bind(link.distance_m);
+        let mut chunks = links.chunks(LINK_CHUNK_ROWS);
+        let mut next = chunks.next().map(link_insert);
+        while let Some(mut insert) = next.take() {
+            let (done, following) = tokio::join!(insert.build().execute(&mut *tx), async {
+                chunks.next().map(link_insert)
             });
-            insert.build().execute(&mut *tx).await?;
+            done?;
+            next = following;
         }
         let links_done = started.elapsed();
         // The complaints that were known already, as stored.
