@@ -96,15 +96,18 @@ pub fn row_of(c: &crate::domain::Complaint, personal: bool) -> Value {
     row
 }
 
-/// A complaint Feature from one flat row.
-fn feature_of(row: &Map<String, Value>) -> Result<Value, ValidationError> {
+/// A flat row as a complaint's properties (values moved, not copied;
+/// empty ones dropped) and its location as sent.
+fn properties_of(
+    mut row: Map<String, Value>,
+) -> Result<(Map<String, Value>, (f64, f64)), ValidationError> {
     for key in row.keys() {
         if !COLUMNS.contains(&key.as_str()) && !EXPORT_ONLY_COLUMNS.contains(&key.as_str()) {
             return Err(ValidationError::single(format!("/{key}"), "unknown column"));
         }
     }
-    let coordinate = |key: &str| -> Result<f64, ValidationError> {
-        match row.get(key) {
+    let mut coordinate = |key: &str| -> Result<f64, ValidationError> {
+        match row.remove(key) {
             Some(Value::Number(n)) => n
                 .as_f64()
                 .ok_or_else(|| ValidationError::single(format!("/{key}"), "is not a number")),
@@ -117,22 +120,15 @@ fn feature_of(row: &Map<String, Value>) -> Result<Value, ValidationError> {
         }
     };
     let (lon, lat) = (coordinate("lon")?, coordinate("lat")?);
-    let mut properties = Map::new();
-    for (key, value) in row {
-        if key == "lon" || key == "lat" || EXPORT_ONLY_COLUMNS.contains(&key.as_str()) {
-            continue;
-        }
-        match value {
-            Value::String(s) if s.trim().is_empty() => {}
-            Value::Null => {}
-            other => {
-                properties.insert(key.clone(), other.clone());
+    row.retain(|key, value| {
+        !EXPORT_ONLY_COLUMNS.contains(&key.as_str())
+            && match value {
+                Value::String(s) => !s.trim().is_empty(),
+                Value::Null => false,
+                _ => true,
             }
-        }
-    }
-    Ok(
-        json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties}),
-    )
+    });
+    Ok((row, (lon, lat)))
 }
 
 /// A row as a flat object, or why it could not be read.
@@ -235,8 +231,12 @@ impl<R: Read> Rows<R> {
             };
             rows += 1;
             let draft = row
-                .and_then(|r| feature_of(&r).map_err(|e| e.to_string()))
-                .and_then(|f| complaints.draft_from_feature(&f).map_err(|e| e.to_string()));
+                .and_then(|r| properties_of(r).map_err(|e| e.to_string()))
+                .and_then(|(properties, raw)| {
+                    complaints
+                        .draft_from_properties(&properties, raw)
+                        .map_err(|e| e.to_string())
+                });
             match draft {
                 Ok(d) => drafts.push(d),
                 Err(reason) => rejected.push(Rejected { line, reason }),

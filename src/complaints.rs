@@ -312,14 +312,6 @@ impl Complaints {
                 ));
             }
         };
-        for key in properties.keys() {
-            if !KNOWN_PROPERTIES.contains(&key.as_str()) {
-                return Err(ValidationError::single(
-                    format!("/properties/{key}"),
-                    "unknown property",
-                ));
-            }
-        }
         let geometry = feature
             .get("geometry")
             .filter(|g| !g.is_null())
@@ -350,6 +342,25 @@ impl Complaints {
             ));
         }
         let raw = (number(0)?, number(1)?);
+        self.draft_from_properties(properties, raw)
+    }
+
+    /// A checked draft from a complaint's properties and its location as
+    /// sent (in the properties' `coord_sys`). Error pointers are those of
+    /// a Feature (`/properties/…`).
+    pub fn draft_from_properties(
+        &self,
+        properties: &Map<String, Value>,
+        raw: (f64, f64),
+    ) -> Result<ComplaintDraft, ValidationError> {
+        for key in properties.keys() {
+            if !KNOWN_PROPERTIES.contains(&key.as_str()) {
+                return Err(ValidationError::single(
+                    format!("/properties/{key}"),
+                    "unknown property",
+                ));
+            }
+        }
         let coord_sys = parsed::<CoordSys>(properties, "coord_sys", false)?.unwrap_or_default();
         let reported_at = match text_field(properties, "reported_at", 64, false)? {
             Some(t) => parse_reported_at(&t, "/properties/reported_at")?,
