@@ -96,11 +96,12 @@ pub fn row_of(c: &crate::domain::Complaint, personal: bool) -> Value {
     row
 }
 
+/// A complaint's properties and its location as sent.
+type RowParts = (Map<String, Value>, (f64, f64));
+
 /// A flat row as a complaint's properties (values moved, not copied;
 /// empty ones dropped) and its location as sent.
-fn properties_of(
-    mut row: Map<String, Value>,
-) -> Result<(Map<String, Value>, (f64, f64)), ValidationError> {
+fn properties_of(mut row: Map<String, Value>) -> Result<RowParts, ValidationError> {
     for key in row.keys() {
         if !COLUMNS.contains(&key.as_str()) && !EXPORT_ONLY_COLUMNS.contains(&key.as_str()) {
             return Err(ValidationError::single(format!("/{key}"), "unknown column"));
