@@ -358,10 +358,6 @@ async fn bad_queries_get_400_with_a_reason() {
             "ends before",
         ),
         (
-            "/collections/lights/items?datetime=2024-01-01T00:00:00Z",
-            "temporal",
-        ),
-        (
             "/collections/lights/items?limit=5&limit=6",
             "more than once",
         ),

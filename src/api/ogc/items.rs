@@ -161,12 +161,6 @@ impl ItemsQuery {
             .map(parse_datetime)
             .transpose()
             .map_err(bad)?;
-        if datetime.is_some() && collection != Collection::Complaints {
-            return Err(bad(format!(
-                "collection {} has no temporal extent; datetime applies to complaints (their reported_at)",
-                collection.id()
-            )));
-        }
         let filter_lang = request
             .get("filter-lang")
             .map(FilterLang::parse)
@@ -358,13 +352,22 @@ async fn asset_features(
     bbox: Option<LonLatBox>,
     query: &ItemsQuery,
 ) -> Result<(Page, u64), ApiError> {
-    if !query.sortby.is_empty() {
-        let keep = |a: &RenderedAsset| {
-            query
+    // An asset's time is when it last changed (`updated_at`).
+    let in_time = |a: &RenderedAsset| match query.datetime {
+        None => true,
+        Some((from, to)) => {
+            let t = a.view.asset.updated_at;
+            from.is_none_or(|f| t >= f) && to.is_none_or(|u| t <= u)
+        }
+    };
+    let keep = |a: &RenderedAsset| {
+        in_time(a)
+            && query
                 .filter
                 .as_ref()
                 .is_none_or(|f| f.matches(a.view.asset.id.0, &a.properties, &a.view.asset.geometry))
-        };
+    };
+    if !query.sortby.is_empty() {
         let (mut all, matched) = state
             .registry
             .filtered(kind, bbox, u32::MAX, 0, keep)
@@ -383,26 +386,21 @@ async fn asset_features(
             .collect();
         return Ok((Page::Assets(page), matched));
     }
-    let (assets, matched) = match &query.filter {
-        None => {
-            state
-                .registry
-                .list(&AssetFilter {
-                    kinds: vec![kind],
-                    bbox,
-                    limit: query.limit,
-                    offset: query.offset,
-                })
-                .await?
-        }
-        Some(filter) => {
-            state
-                .registry
-                .filtered(kind, bbox, query.limit, query.offset, |a| {
-                    filter.matches(a.view.asset.id.0, &a.properties, &a.view.asset.geometry)
-                })
-                .await?
-        }
+    let (assets, matched) = if query.filter.is_none() && query.datetime.is_none() {
+        state
+            .registry
+            .list(&AssetFilter {
+                kinds: vec![kind],
+                bbox,
+                limit: query.limit,
+                offset: query.offset,
+            })
+            .await?
+    } else {
+        state
+            .registry
+            .filtered(kind, bbox, query.limit, query.offset, keep)
+            .await?
     };
     Ok((Page::Assets(assets), matched))
 }
@@ -485,7 +483,7 @@ async fn complaint_features(
         ("offset" = Option<u64>, Query, description = "Features to skip (next links carry it)"),
         ("bbox-crs" = Option<String>, Query, description = "CRS of bbox (a URI the collection lists); default CRS84"),
         ("crs" = Option<String>, Query, description = "CRS of the response's coordinates; default CRS84"),
-        ("datetime" = Option<String>, Query, description = "RFC 3339 instant or interval start/end with .. for open ends; complaints only (reported_at)"),
+        ("datetime" = Option<String>, Query, description = "RFC 3339 instant or interval start/end with .. for open ends: complaints' reported_at, assets' updated_at"),
         ("f" = Option<String>, Query, description = "json (default) or html")),
     responses((status = 200, description = "A page of features with numberMatched, numberReturned and next/prev links", body = Object, content_type = "application/geo+json"),
         (status = 400, description = "Bad parameter (problem+json)"), (status = 404, description = "No such collection")))]
