@@ -21,6 +21,9 @@ use time::OffsetDateTime;
 
 /// Rows per multi-row INSERT of complaints (19 parameters a row).
 const COMPLAINT_CHUNK_ROWS: usize = 1_000;
+/// Case numbers per look-up of the known ones.
+const KNOWN_CHUNK_ROWS: usize = 10_000;
+
 /// Rows per multi-row INSERT of links (4 parameters a row).
 const LINK_CHUNK_ROWS: usize = 5_000;
 
@@ -186,7 +189,7 @@ async fn load(
 /// The multi-row INSERT of a chunk of new complaints, returning the ids
 /// of those whose case numbers were new.
 fn complaint_insert<'a>(
-    chunk: &'a [(ComplaintDraft, Linking)],
+    chunk: &[&'a (ComplaintDraft, Linking)],
     at_text: &str,
 ) -> QueryBuilder<'a, Sqlite> {
     let mut insert = QueryBuilder::<Sqlite>::new(
@@ -215,7 +218,6 @@ fn complaint_insert<'a>(
             .push_bind(at_text.to_string())
             .push_bind(cell_key(draft.location.0, draft.location.1));
     });
-    insert.push(" ON CONFLICT (case_number) DO NOTHING RETURNING id, case_number");
     insert
 }
 
@@ -276,25 +278,63 @@ impl ComplaintStore for SqliteStore {
         let at_text = timestamp(at);
         // Case number → id of the complaints created now.
         let mut created: HashMap<&str, i64> = HashMap::with_capacity(items.len());
-        let cases: HashMap<&str, ()> = items
+        // The case numbers already stored (one indexed look each, in
+        // order), so that only new cases are inserted, without ON CONFLICT
+        // and without RETURNING (which makes SQLite keep every inserted row
+        // aside to hand back).
+        let mut known: HashMap<String, ()> = HashMap::new();
+        for chunk in items.chunks(KNOWN_CHUNK_ROWS) {
+            let numbers: Vec<&str> = chunk.iter().map(|(d, _)| d.case_number.as_str()).collect();
+            let found: Vec<String> = sqlx::query_scalar(
+                "SELECT case_number FROM complaints WHERE case_number IN (SELECT value FROM json_each(?))",
+            )
+            .bind(serde_json::Value::from(numbers).to_string())
+            .fetch_all(&mut *tx)
+            .await?;
+            known.extend(found.into_iter().map(|c| (c, ())));
+        }
+        let mut first: HashMap<&str, ()> = HashMap::with_capacity(items.len());
+        let fresh_refs: Vec<&(ComplaintDraft, Linking)> = items
             .iter()
-            .map(|(d, _)| (d.case_number.as_str(), ()))
+            .filter(|(d, _)| {
+                let case = d.case_number.as_str();
+                !known.contains_key(case) && first.insert(case, ()).is_none()
+            })
             .collect();
-        let statement = |chunk| complaint_insert(chunk, &at_text);
         // The next statement is bound while SQLite runs this one (on its
-        // own thread), so it never waits for the binding.
-        let mut chunks = items.chunks(COMPLAINT_CHUNK_ROWS);
-        let mut next = chunks.next().map(statement);
-        while let Some(mut insert) = next.take() {
-            let (rows, following) = tokio::join!(insert.build().fetch_all(&mut *tx), async {
-                chunks.next().map(statement)
+        // own thread), so it never waits for the binding. In one write
+        // transaction, the rows of a multi-row INSERT get consecutive ids
+        // ending at the last inserted rowid (checked below).
+        let mut chunks = fresh_refs.chunks(COMPLAINT_CHUNK_ROWS);
+        let mut next = chunks.next().map(|c| (c, complaint_insert(c, &at_text)));
+        let mut first_id: Option<i64> = None;
+        while let Some((chunk, mut insert)) = next.take() {
+            let (done, following) = tokio::join!(insert.build().execute(&mut *tx), async {
+                chunks.next().map(|c| (c, complaint_insert(c, &at_text)))
             });
             next = following;
-            for row in rows? {
-                let case: &str = row.try_get("case_number")?;
-                if let Some((case, ())) = cases.get_key_value(case) {
-                    created.insert(case, row.try_get("id")?);
-                }
+            let last = done?.last_insert_rowid();
+            let n = chunk.len() as i64;
+            first_id.get_or_insert(last - n + 1);
+            for (i, (d, _)) in chunk.iter().enumerate() {
+                created.insert(d.case_number.as_str(), last - n + 1 + i as i64);
+            }
+        }
+        // The ids worked out above hold if the rows from the first to the
+        // last are exactly as many as were inserted: no other writer can
+        // be in this transaction, and older rows have smaller ids.
+        if let (Some(first_id), Some(last_id)) = (first_id, created.values().max().copied()) {
+            let in_range: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM complaints WHERE id BETWEEN ? AND ?")
+                    .bind(first_id)
+                    .bind(last_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let inserted = created.len() as i64;
+            if in_range != inserted || last_id - first_id + 1 != inserted {
+                return Err(StoreError::Corrupt(format!(
+                    "{inserted} complaints inserted, but ids {first_id}..={last_id} hold {in_range}"
+                )));
             }
         }
         // A case sent twice in one batch is created once, by its first row.
