@@ -51,13 +51,6 @@ pub struct AssetView {
     pub courtyard_id: Option<AssetId>,
 }
 
-/// One page of a listing.
-#[derive(Debug)]
-pub struct AssetPage {
-    pub assets: Vec<AssetView>,
-    pub number_matched: u64,
-}
-
 /// Query of a listing.
 #[derive(Debug, Clone)]
 pub struct AssetFilter {

@@ -44,19 +44,9 @@ pub trait AssetStore: Send + Sync {
     /// The assets with these ids that exist, in ascending id order.
     async fn get_assets(&self, ids: &[AssetId]) -> Result<Vec<Asset>, StoreError>;
 
-    /// A page of assets of the given kinds (all when empty), by id.
-    async fn list_assets(
-        &self,
-        kinds: &[AssetKind],
-        limit: u32,
-        offset: u64,
-    ) -> Result<Vec<Asset>, StoreError>;
-
     /// Up to `limit` assets with ids greater than `after`, by id: keyset
     /// paging for walking a whole table.
     async fn assets_after(&self, after: AssetId, limit: u32) -> Result<Vec<Asset>, StoreError>;
-
-    async fn count_assets(&self, kinds: &[AssetKind]) -> Result<u64, StoreError>;
 
     /// Replaces an asset's geometry and attributes, bumping its version.
     /// With `expected`, fails with [`StoreError::VersionMismatch`] unless

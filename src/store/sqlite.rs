@@ -102,15 +102,6 @@ fn parse_geometry_json(text: &str) -> Result<Geometry<f64>, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("geometry: {e}")))
 }
 
-fn kinds_json(kinds: &[AssetKind]) -> String {
-    let all: Vec<&str> = if kinds.is_empty() {
-        AssetKind::ALL.iter().map(|k| k.as_str()).collect()
-    } else {
-        kinds.iter().map(|k| k.as_str()).collect()
-    };
-    serde_json::Value::from(all).to_string()
-}
-
 fn asset_from_row(row: &SqliteRow) -> Result<Asset, StoreError> {
     let kind_text: String = row.try_get("kind")?;
     let kind = AssetKind::from_str(&kind_text).map_err(StoreError::Corrupt)?;
@@ -280,25 +271,6 @@ impl AssetStore for SqliteStore {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn list_assets(
-        &self,
-        kinds: &[AssetKind],
-        limit: u32,
-        offset: u64,
-    ) -> Result<Vec<Asset>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {ASSET_COLUMNS} FROM assets WHERE kind IN (SELECT value FROM json_each(?)) \
-             ORDER BY id LIMIT ? OFFSET ?"
-        ))
-        .bind(kinds_json(kinds))
-        .bind(i64::from(limit))
-        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(asset_from_row).collect()
-    }
-
-    #[tracing::instrument(skip(self))]
     async fn assets_after(&self, after: AssetId, limit: u32) -> Result<Vec<Asset>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {ASSET_COLUMNS} FROM assets WHERE id > ? ORDER BY id LIMIT ?"
@@ -308,17 +280,6 @@ impl AssetStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(asset_from_row).collect()
-    }
-
-    #[tracing::instrument(skip(self))]
-    async fn count_assets(&self, kinds: &[AssetKind]) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM assets WHERE kind IN (SELECT value FROM json_each(?))",
-        )
-        .bind(kinds_json(kinds))
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(u64::try_from(n).unwrap_or_default())
     }
 
     #[tracing::instrument(skip(self, draft))]
