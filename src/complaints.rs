@@ -82,6 +82,9 @@ pub struct Complaints {
     registry: Arc<Registry>,
     rules: Arc<LinkingRules>,
     writer: mpsc::Sender<Queued>,
+    /// The extent of the complaints up to an id, extended by the newer
+    /// ones at each ask (so the table is scanned once, not per request).
+    extent: Arc<tokio::sync::Mutex<Option<(ComplaintExtent, ComplaintId)>>>,
 }
 
 /// A complaint waiting for the group-commit writer, and where its answer
@@ -295,6 +298,7 @@ impl Complaints {
             store,
             registry,
             rules,
+            extent: Arc::default(),
         }
     }
 
@@ -508,11 +512,22 @@ impl Complaints {
             .map_err(ComplaintError::Store)
     }
 
+    /// Where and when all complaints are (those stored by other processes
+    /// on the same database included).
     pub async fn extent(&self) -> Result<Option<ComplaintExtent>, ComplaintError> {
-        self.store
-            .complaint_extent()
+        let mut known = self.extent.lock().await;
+        let after = known.map(|(_, id)| id).unwrap_or(ComplaintId(0));
+        let newer = self
+            .store
+            .complaint_extent(after)
             .await
-            .map_err(ComplaintError::Store)
+            .map_err(ComplaintError::Store)?;
+        *known = match (*known, newer) {
+            (Some((old, _)), Some((new, last))) => Some((old.merge(new), last)),
+            (old, None) => old,
+            (None, new) => new,
+        };
+        Ok(known.map(|(extent, _)| extent))
     }
 
     pub async fn stats(&self, filter: &ComplaintFilter) -> Result<ComplaintStats, ComplaintError> {

@@ -48,6 +48,22 @@ pub struct ComplaintExtent {
     pub last_reported: OffsetDateTime,
 }
 
+impl ComplaintExtent {
+    /// The extent of both.
+    pub fn merge(self, other: ComplaintExtent) -> ComplaintExtent {
+        ComplaintExtent {
+            bbox: LonLatBox {
+                min_lon: self.bbox.min_lon.min(other.bbox.min_lon),
+                min_lat: self.bbox.min_lat.min(other.bbox.min_lat),
+                max_lon: self.bbox.max_lon.max(other.bbox.max_lon),
+                max_lat: self.bbox.max_lat.max(other.bbox.max_lat),
+            },
+            first_reported: self.first_reported.min(other.first_reported),
+            last_reported: self.last_reported.max(other.last_reported),
+        }
+    }
+}
+
 /// A status change to make.
 #[derive(Debug, Clone)]
 pub struct Transition {
@@ -97,9 +113,15 @@ pub trait ComplaintStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<Complaint>, StoreError>;
 
-    /// Where and when the complaints are: the box around their locations
-    /// and the first and last report; `None` when there are none.
-    async fn complaint_extent(&self) -> Result<Option<ComplaintExtent>, StoreError>;
+    /// Where and when the complaints with ids above `after` are (the box
+    /// around their locations, the first and last report) and the highest
+    /// id among them; `None` when there are none. Locations and report
+    /// times never change and complaints are never deleted, so extents of
+    /// id ranges merge into the extent of all.
+    async fn complaint_extent(
+        &self,
+        after: ComplaintId,
+    ) -> Result<Option<(ComplaintExtent, ComplaintId)>, StoreError>;
 
     async fn complaint_stats(&self, filter: &ComplaintFilter)
     -> Result<ComplaintStats, StoreError>;

@@ -461,27 +461,38 @@ impl ComplaintStore for SqliteStore {
         Ok((complaints, u64::try_from(matched).unwrap_or_default()))
     }
 
-    /// The time bounds come from the `reported_at` index; the box is a
-    /// scan (no index answers min/max of four columns at once).
     #[tracing::instrument(skip(self))]
-    async fn complaint_extent(&self) -> Result<Option<ComplaintExtent>, StoreError> {
-        let times: (Option<String>, Option<String>) =
-            sqlx::query_as("SELECT min(reported_at), max(reported_at) FROM complaints")
-                .fetch_one(&self.pool)
-                .await?;
-        let (Some(first), Some(last)) = times else {
+    async fn complaint_extent(
+        &self,
+        after: ComplaintId,
+    ) -> Result<Option<(ComplaintExtent, ComplaintId)>, StoreError> {
+        // One pass over the id range (the whole table only the first time).
+        let row: (Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<String>, Option<String>, Option<i64>) =
+            sqlx::query_as(
+                "SELECT min(lon), min(lat), max(lon), max(lat), min(reported_at), max(reported_at), max(id) \
+                 FROM complaints WHERE id > ?",
+            )
+            .bind(after.0)
+            .fetch_one(&self.pool)
+            .await?;
+        let (
+            Some(min_lon),
+            Some(min_lat),
+            Some(max_lon),
+            Some(max_lat),
+            Some(first),
+            Some(last),
+            Some(max_id),
+        ) = row
+        else {
             return Ok(None);
         };
-        let (min_lon, min_lat, max_lon, max_lat): (f64, f64, f64, f64) =
-            sqlx::query_as("SELECT min(lon), min(lat), max(lon), max(lat) FROM complaints")
-                .fetch_one(&self.pool)
-                .await?;
         // To 1e-7 degrees (1 cm), outwards.
         let (down, up) = (
             |x: f64| (x * 1e7).floor() / 1e7,
             |x: f64| (x * 1e7).ceil() / 1e7,
         );
-        Ok(Some(ComplaintExtent {
+        let extent = ComplaintExtent {
             bbox: LonLatBox {
                 min_lon: down(min_lon),
                 min_lat: down(min_lat),
@@ -490,7 +501,8 @@ impl ComplaintStore for SqliteStore {
             },
             first_reported: parse_timestamp(&first)?,
             last_reported: parse_timestamp(&last)?,
-        }))
+        };
+        Ok(Some((extent, ComplaintId(max_id))))
     }
 
     #[tracing::instrument(skip(self))]

@@ -675,3 +675,39 @@ async fn sortby_and_properties() {
         );
     }
 }
+
+/// The complaints' extent is kept between requests and grows with the
+/// complaints taken in since.
+#[tokio::test]
+async fn the_complaints_extent_follows_new_complaints() {
+    let app = spawn_demo().await;
+    let before = app.get_json("/collections/complaints").await;
+    let west = before["extent"]["spatial"]["bbox"][0][0]
+        .as_f64()
+        .expect("west");
+    assert!(west > 116.3, "{before}");
+    let operator = app.token(hutong::domain::Role::Operator, None).await;
+    let complaint = serde_json::json!({"type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [116.2, 40.2]},
+        "properties": {"case_number": "EXTENT-1", "channel": "phone", "category": "other",
+            "description": "far to the west", "reported_at": "2025-03-01T08:00:00+08:00"}});
+    let response = app
+        .client
+        .post(app.url("/v1/complaints"))
+        .bearer_auth(&operator)
+        .json(&complaint)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 201);
+    let after = app.get_json("/collections/complaints").await;
+    let bbox = &after["extent"]["spatial"]["bbox"][0];
+    assert!(
+        bbox[0].as_f64() <= Some(116.2) && bbox[3].as_f64() >= Some(40.2),
+        "{bbox}"
+    );
+    assert_eq!(
+        after["extent"]["temporal"]["interval"][0][1],
+        "2025-03-01T00:00:00.000Z"
+    );
+}
