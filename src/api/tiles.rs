@@ -190,9 +190,9 @@ pub async fn tilejson(
     let mut bounds: Option<LonLatBox> = None;
     for collection in Collection::ALL {
         let fields: Map<String, Value> = super::ogc::queryable_properties(collection)
-            .into_iter()
+            .iter()
             .filter(|(name, _)| {
-                name != "geometry" && name != "id" && !NOT_IN_TILES.contains(&name.as_str())
+                *name != "geometry" && *name != "id" && !NOT_IN_TILES.contains(&name.as_str())
             })
             .map(|(name, schema)| {
                 let kind = match schema["type"].as_str() {
@@ -200,7 +200,7 @@ pub async fn tilejson(
                     Some("boolean") => "Boolean",
                     _ => "String",
                 };
-                (name, Value::from(kind))
+                (name.clone(), Value::from(kind))
             })
             .collect();
         layers.push(json!({

@@ -178,13 +178,8 @@ impl ItemsQuery {
         let filter = request
             .get("filter")
             .map(|text| {
-                FeatureFilter::parse(
-                    text,
-                    filter_lang,
-                    filter_crs,
-                    &queryables::types(collection),
-                )
-                .map_err(|e| ApiError::bad_request(format!("filter: {e}")))
+                FeatureFilter::parse(text, filter_lang, filter_crs, queryables::types(collection))
+                    .map_err(|e| ApiError::bad_request(format!("filter: {e}")))
             })
             .transpose()?;
         let queryables = queryables::types(collection);

@@ -84,8 +84,44 @@ fn geometry(format: &str) -> Value {
     json!({"format": format, "x-ogc-role": "primary-geometry", "title": "The feature's geometry (CRS84)"})
 }
 
+/// The properties of a collection's features that filters may use, and
+/// their types: worked out once (they come from the types' schemas), not
+/// per request.
+struct Schemas {
+    properties: Map<String, Value>,
+    types: Queryables,
+}
+
+fn schemas(collection: Collection) -> &'static Schemas {
+    static ALL: std::sync::OnceLock<Vec<Schemas>> = std::sync::OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        Collection::ALL
+            .into_iter()
+            .map(|c| {
+                let properties = build_properties(c);
+                let types = types_of(&properties);
+                Schemas { properties, types }
+            })
+            .collect()
+    });
+    let i = Collection::ALL
+        .iter()
+        .position(|c| *c == collection)
+        .unwrap_or_default();
+    &all[i]
+}
+
 /// The properties of a collection's features that filters may use.
-pub fn properties(collection: Collection) -> Map<String, Value> {
+pub fn properties(collection: Collection) -> &'static Map<String, Value> {
+    &schemas(collection).properties
+}
+
+/// The filter's view of the same schema: each property's value type.
+pub fn types(collection: Collection) -> &'static Queryables {
+    &schemas(collection).types
+}
+
+fn build_properties(collection: Collection) -> Map<String, Value> {
     let mut p = Map::new();
     p.insert(
         "id".into(),
@@ -193,10 +229,9 @@ pub fn properties(collection: Collection) -> Map<String, Value> {
     p
 }
 
-/// The filter's view of the same schema: each property's value type.
-pub fn types(collection: Collection) -> Queryables {
-    properties(collection)
-        .into_iter()
+fn types_of(properties: &Map<String, Value>) -> Queryables {
+    properties
+        .iter()
         .map(|(name, schema)| {
             let kind = if schema.get("x-ogc-role") == Some(&json!("primary-geometry")) {
                 ValueType::Geometry
@@ -216,7 +251,7 @@ pub fn types(collection: Collection) -> Queryables {
                     _ => ValueType::Text(None),
                 }
             };
-            (name, kind)
+            (name.clone(), kind)
         })
         .collect()
 }
@@ -249,7 +284,7 @@ pub async fn queryables(Path(id): Path<String>, request: OgcRequest) -> Result<R
         }
         Format::Html => {
             let mut rows = String::from("<table><tr><th>Property</th><th>Schema</th></tr>");
-            for (name, schema) in &properties {
+            for (name, schema) in properties {
                 rows.push_str(&format!(
                     "<tr><td><code>{}</code></td><td><code>{}</code></td></tr>",
                     html::escape(name),
