@@ -243,6 +243,8 @@ impl Compiler<'_> {
                 };
                 let (a, b) = (self.operand(&args[0])?, self.operand(&args[1])?);
                 self.check_pair(&a, &b, &op)?;
+                let b = self.as_instant_if(&a, b);
+                let a = self.as_instant_if(&b, a);
                 Node::Compare(comparison, a, b)
             }
             "like" => {
@@ -263,6 +265,7 @@ impl Compiler<'_> {
                 );
                 self.check_pair(&v, &lo, "BETWEEN")?;
                 self.check_pair(&v, &hi, "BETWEEN")?;
+                let (lo, hi) = (self.as_instant_if(&v, lo), self.as_instant_if(&v, hi));
                 Node::Between(v, lo, hi)
             }
             "in" => {
@@ -278,6 +281,10 @@ impl Compiler<'_> {
                 for item in &items {
                     self.check_pair(&value, item, "IN")?;
                 }
+                let items = items
+                    .into_iter()
+                    .map(|i| self.as_instant_if(&value, i))
+                    .collect();
                 Node::In(value, items)
             }
             "isnull" => {
@@ -356,6 +363,17 @@ impl Compiler<'_> {
                 }
             }
             other => Err(format!("{} cannot be compared", describe(other))),
+        }
+    }
+
+    /// A text literal compared with a timestamp property, as the instant
+    /// it names (parsed once here, not per feature).
+    fn as_instant_if(&self, other: &Operand, literal: Operand) -> Operand {
+        match (self.value_type(other), &literal) {
+            (Some(ValueType::Instant), Operand::Text(t)) => {
+                parse_instant(t).map(Operand::Instant).unwrap_or(literal)
+            }
+            _ => literal,
         }
     }
 
@@ -565,10 +583,7 @@ fn resolve(operand: &Operand, feature: &Feature) -> Resolved {
 /// cannot be compared.
 fn order(a: &Resolved, b: &Resolved) -> Option<std::cmp::Ordering> {
     match (a, b) {
-        (Resolved::Text(x), Resolved::Text(y)) => match (parse_instant(x), parse_instant(y)) {
-            (Ok(tx), Ok(ty)) => Some(tx.cmp(&ty)),
-            _ => Some(x.cmp(y)),
-        },
+        (Resolved::Text(x), Resolved::Text(y)) => Some(x.cmp(y)),
         (Resolved::Number(x), Resolved::Number(y)) => x.partial_cmp(y),
         (Resolved::Bool(x), Resolved::Bool(y)) => Some(x.cmp(y)),
         (Resolved::Instant(x), Resolved::Instant(y)) => Some(x.cmp(y)),
