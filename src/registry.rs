@@ -646,7 +646,7 @@ impl Registry {
                 if !keep(&asset) {
                     continue;
                 }
-                if matched >= skip && matched < skip + take {
+                if matched >= skip && matched < skip.saturating_add(take) {
                     page.push(asset);
                 }
                 matched += 1;

@@ -183,8 +183,10 @@ async fn list(
         )
     };
     let mut links = vec![json!({"rel": "self", "type": GEOJSON, "href": link(offset)})];
-    if offset + returned < number_matched {
-        links.push(json!({"rel": "next", "type": GEOJSON, "href": link(offset + returned)}));
+    if offset.saturating_add(returned) < number_matched {
+        links.push(
+            json!({"rel": "next", "type": GEOJSON, "href": link(offset.saturating_add(returned))}),
+        );
     }
     if offset > 0 {
         links.push(json!({"rel": "prev", "type": GEOJSON, "href": link(offset.saturating_sub(u64::from(limit)))}));

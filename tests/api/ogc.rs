@@ -711,3 +711,24 @@ async fn the_complaints_extent_follows_new_complaints() {
         "2025-03-01T00:00:00.000Z"
     );
 }
+
+/// The largest offset is a valid, empty page (no arithmetic overflow).
+#[tokio::test]
+async fn the_largest_offset_is_an_empty_page() {
+    let app = spawn_demo().await;
+    let max = u64::MAX;
+    for path in [
+        format!("/collections/lights/items?offset={max}"),
+        format!("/collections/lights/items?offset={max}&filter=status%3D%27working%27"),
+        format!("/collections/lights/items?offset={max}&sortby=id&f=html"),
+        format!("/v1/assets?offset={max}"),
+    ] {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 200, "{path}");
+    }
+    let page = app
+        .get_json(&format!("/collections/lights/items?offset={max}"))
+        .await;
+    assert_eq!(page["numberReturned"], 0);
+    assert!(page["numberMatched"].as_u64() > Some(0));
+}

@@ -526,8 +526,8 @@ pub async fn list(
         json!({"rel": "alternate", "type": "text/html", "title": "This page as HTML", "href": page_url(query.offset, Some("html"))}),
         json!({"rel": "collection", "type": "application/json", "title": collection.title(), "href": request.url(&format!("/collections/{}", collection.id()), &[])}),
     ];
-    if query.offset + returned < matched {
-        links.push(json!({"rel": "next", "type": "application/geo+json", "title": "Next page", "href": page_url(query.offset + returned, None)}));
+    if query.offset.saturating_add(returned) < matched {
+        links.push(json!({"rel": "next", "type": "application/geo+json", "title": "Next page", "href": page_url(query.offset.saturating_add(returned), None)}));
     }
     if query.offset > 0 {
         let previous = query.offset.saturating_sub(u64::from(query.limit));
@@ -590,7 +590,7 @@ pub async fn list(
                     &format!(
                         "<p>{} of {matched} features, from {}.</p><p>{nav}</p>{}",
                         returned,
-                        query.offset + 1,
+                        query.offset.saturating_add(1),
                         html::feature_table(collection.id(), &features)
                     ),
                 )
