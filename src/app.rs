@@ -3,6 +3,7 @@
 use crate::api::{self, ApiState};
 use crate::complaints::Complaints;
 use crate::demo;
+use crate::follower;
 use crate::linking::LinkingRules;
 use crate::registry::{AssetObserver, Registry, RegistryError};
 use crate::spatial::GeometryLimits;
@@ -15,7 +16,7 @@ use tokio::net::TcpListener;
 /// How to run the server.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `sqlite://FILE`.
+    /// `sqlite://FILE` or `postgres://USER@HOST:PORT/DATABASE`.
     pub database_url: String,
     /// Address to listen on; port 0 picks a free port.
     pub listen: String,
@@ -45,14 +46,29 @@ pub enum AppError {
 pub struct Application {
     listener: TcpListener,
     state: ApiState,
+    /// Following other instances' writes (shared databases only); stops
+    /// with the application.
+    follower: Option<AbortOnDrop>,
+}
+
+/// A background task that ends when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Application {
     /// Opens the database (creating and migrating it), rebuilds the index,
     /// loads the demo if asked, and binds the listener.
     pub async fn build(settings: &Settings) -> Result<Self, AppError> {
-        let store = store::open(&settings.database_url).await?;
+        // The change feed starts before the index is built, so that what
+        // other instances write meanwhile is replayed into it.
+        let store::Opened { store, feed } = store::open_shared(&settings.database_url).await?;
         let registry = Arc::new(Registry::open(store.clone(), GeometryLimits::default()).await?);
+        let follower = feed.map(|feed| AbortOnDrop(follower::spawn(registry.clone(), feed)));
         let complaints = Arc::new(Complaints::new(
             store.clone(),
             registry.clone(),
@@ -78,6 +94,7 @@ impl Application {
                 tokens,
                 require_if_match: settings.require_if_match,
             },
+            follower,
         })
     }
 
@@ -93,6 +110,7 @@ impl Application {
         if let Some(addr) = self.local_addr() {
             tracing::info!(%addr, "hutong listening");
         }
+        let _follower = self.follower;
         axum::serve(self.listener, api::router(self.state))
             .with_graceful_shutdown(shutdown)
             .await

@@ -38,7 +38,7 @@ pub enum ComplaintError {
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
-    Store(StoreError),
+    Store(#[from] StoreError),
     /// The group commit that held this complaint failed (cause logged
     /// by the writer).
     #[error("storing the complaint failed: {0}")]
@@ -48,10 +48,15 @@ pub enum ComplaintError {
     Unavailable(String),
 }
 
+/// What a client hears while the database is away.
+const UNAVAILABLE: &str =
+    "the database is unavailable at the moment; retry shortly (sending the same case number again is safe)";
+
 fn store_error(id: ComplaintId, e: StoreError) -> ComplaintError {
     match e {
         StoreError::NotFound => ComplaintError::NotFound(id),
         StoreError::Conflict(detail) => ComplaintError::Conflict(detail),
+        StoreError::Unavailable(_) => ComplaintError::Unavailable(UNAVAILABLE.into()),
         other => ComplaintError::Store(other),
     }
 }
@@ -91,7 +96,7 @@ pub struct Complaints {
 /// goes.
 type Queued = (
     ComplaintDraft,
-    oneshot::Sender<Result<(Complaint, bool, Linking), String>>,
+    oneshot::Sender<Result<(Complaint, bool, Linking), ComplaintError>>,
 );
 
 /// Most complaints one group commit takes.
@@ -128,8 +133,13 @@ async fn group_commit_writer(
             }
             Err(e) => {
                 tracing::error!(error = %e, complaints = replies.len(), "group commit of complaints failed");
+                let transient = matches!(e, StoreError::Unavailable(_));
                 for reply in replies {
-                    let _ = reply.send(Err(e.to_string()));
+                    let _ = reply.send(Err(if transient {
+                        ComplaintError::Unavailable(UNAVAILABLE.into())
+                    } else {
+                        ComplaintError::WriteFailed(e.to_string())
+                    }));
                 }
             }
         }
@@ -410,8 +420,7 @@ impl Complaints {
         self.writer.send((draft, reply)).await.map_err(|_| gone())?;
         let (complaint, created, linking) = answer
             .await
-            .map_err(|_| gone())?
-            .map_err(ComplaintError::WriteFailed)?;
+            .map_err(|_| gone())??;
         let (suggested_duplicates, links) = if created {
             (self.similar_open(&complaint).await?, linking.links)
         } else {

@@ -14,6 +14,7 @@ pub mod complaints;
 pub mod demo;
 pub mod domain;
 pub mod feature_filter;
+pub mod follower;
 pub mod generate;
 pub mod linking;
 pub mod registry;

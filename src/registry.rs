@@ -263,6 +263,67 @@ impl Registry {
         }
     }
 
+    /// Brings the index and the renderings up to date with assets that
+    /// another instance wrote: each is read from the store again (so the
+    /// order of notifications does not matter, and repeats are harmless)
+    /// and put in the index, or taken out when it is gone.
+    pub async fn apply_remote(&self, ids: &[AssetId]) -> Result<(), RegistryError> {
+        // Local writes hold this from their store write to their index
+        // update: a remote change read now cannot be overtaken by a
+        // local write's older state.
+        let _writer = self.writes.lock().await;
+        let mut current: foldhash::HashMap<AssetId, Asset> = Default::default();
+        for chunk in ids.chunks(10_000) {
+            for asset in self
+                .store
+                .get_assets(chunk)
+                .await
+                .map_err(RegistryError::Store)?
+            {
+                current.insert(asset.id, asset);
+            }
+        }
+        let mut courtyards = Vec::new();
+        {
+            let mut index = self.write_index();
+            for id in ids {
+                if let Some(old) = index.get(*id)
+                    && old.kind == AssetKind::Courtyard
+                {
+                    courtyards.extend(bbox_of(&old.geometry));
+                }
+                match current.get(id) {
+                    Some(asset) => {
+                        if asset.kind() == AssetKind::Courtyard {
+                            courtyards.extend(bbox_of(&asset.geometry));
+                        }
+                        index.upsert(Self::index_entry(asset));
+                    }
+                    None => {
+                        index.remove(*id);
+                    }
+                }
+            }
+        }
+        self.forget_rendered(ids, &courtyards);
+        tracing::debug!(assets = ids.len(), "applied other instances' asset writes");
+        Ok(())
+    }
+
+    /// Rebuilds the whole index from the store and forgets every
+    /// rendering (after changes may have been missed).
+    pub async fn rebuild(&self) -> Result<(), RegistryError> {
+        let _writer = self.writes.lock().await;
+        let index = build_index(self.store.as_ref())
+            .await
+            .map_err(RegistryError::Store)?;
+        *self.write_index() = index;
+        let mut cache = self.rendered.write().unwrap_or_else(|p| p.into_inner());
+        cache.generation += 1;
+        cache.assets.clear();
+        Ok(())
+    }
+
     pub fn asset_count(&self) -> usize {
         self.read_index().len()
     }

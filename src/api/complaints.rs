@@ -44,12 +44,9 @@ impl From<ComplaintError> for ApiError {
                 status: StatusCode::CONFLICT,
                 detail,
             },
-            ComplaintError::Store(e) => ApiError::Internal(e.to_string()),
+            ComplaintError::Store(e) => e.into(),
             ComplaintError::WriteFailed(e) => ApiError::Internal(e),
-            ComplaintError::Unavailable(detail) => ApiError::Rejected {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                detail,
-            },
+            ComplaintError::Unavailable(detail) => ApiError::Unavailable { detail },
         }
     }
 }

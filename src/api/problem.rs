@@ -25,6 +25,10 @@ pub enum ApiError {
     PreconditionFailed { detail: String },
     #[error("{detail}")]
     Rejected { status: StatusCode, detail: String },
+    /// The database is away for now (restarting, failing over): 503 with
+    /// Retry-After, never a guess at an answer.
+    #[error("{detail}")]
+    Unavailable { detail: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -78,6 +82,11 @@ impl ApiError {
             ApiError::Rejected { status, .. } => {
                 (*status, "/problems/bad-request", "Request rejected")
             }
+            ApiError::Unavailable { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "/problems/unavailable",
+                "Service unavailable",
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "/problems/internal",
@@ -113,6 +122,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -130,7 +144,15 @@ impl From<ValidationError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                ApiError::Unavailable {
+                    detail: "the database is unavailable at the moment; retry shortly".into(),
+                }
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 
@@ -149,7 +171,7 @@ impl From<RegistryError> for ApiError {
                 ),
             },
             RegistryError::Forbidden(detail) => ApiError::Forbidden { detail },
-            RegistryError::Store(e) => ApiError::Internal(e.to_string()),
+            RegistryError::Store(e) => e.into(),
         }
     }
 }

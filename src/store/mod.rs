@@ -1,11 +1,14 @@
 //! Persistence. The only module that speaks SQL.
 //!
 //! Services see the [`Store`] trait; [`SqliteStore`] is the embedded
-//! implementation. A PostgreSQL/PostGIS implementation plugs in behind the
-//! same trait.
+//! implementation, [`PgStore`] the PostgreSQL/PostGIS one for several
+//! instances on one database. [`open`] picks one by URL.
 
+mod changes;
 mod complaints;
 mod error;
+mod postgres;
+mod postgres_complaints;
 mod sqlite;
 mod sqlite_complaints;
 
@@ -13,12 +16,15 @@ pub use complaints::{
     ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintStats, ComplaintStore, Linking,
     Transition,
 };
+pub use changes::{AssetChangeFeed, ChangeBatch, PgChangeFeed};
 pub use error::StoreError;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use crate::domain::{Asset, AssetDraft, AssetId, AssetKind, District, Role, Version};
 use async_trait::async_trait;
 use geo::Geometry;
+use std::str::FromStr;
 use std::sync::Arc;
 
 /// What the spatial index needs of one stored asset.
@@ -84,18 +90,68 @@ pub trait TokenStore: Send + Sync {
     async fn find_token(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError>;
 }
 
+/// A token record from its stored columns (id, role, district, label).
+fn token_record(
+    row: Option<(i64, String, Option<String>, Option<String>)>,
+) -> Result<Option<TokenRecord>, StoreError> {
+    let Some((id, role, district, label)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(TokenRecord {
+        id,
+        role: Role::from_str(&role).map_err(StoreError::Corrupt)?,
+        district: district
+            .map(|d| District::from_str(&d))
+            .transpose()
+            .map_err(StoreError::Corrupt)?,
+        label,
+    }))
+}
+
 /// Everything the services need from storage.
 pub trait Store: AssetStore + TokenStore + ComplaintStore {}
 impl<T: AssetStore + TokenStore + ComplaintStore> Store for T {}
 
-/// Opens the store named by a database URL (`sqlite://FILE`), creating
-/// and migrating it when needed.
+/// An opened store, and the feed of other instances' asset writes when
+/// the database is shared (PostgreSQL).
+pub struct Opened {
+    pub store: Arc<dyn Store>,
+    pub feed: Option<Box<dyn AssetChangeFeed>>,
+}
+
+/// Opens the store named by a database URL (`sqlite://FILE` or
+/// `postgres://…`), creating and migrating it when needed. PostgreSQL is
+/// waited for while it is not reachable.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if is_postgres(url) {
+        Ok(Arc::new(PgStore::open(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl(
             url.split(':').next().unwrap_or_default().to_string(),
         ))
+    }
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres:") || url.starts_with("postgresql:")
+}
+
+/// [`open`], with the change feed when the database is one several
+/// instances share (PostgreSQL).
+pub async fn open_shared(url: &str) -> Result<Opened, StoreError> {
+    if is_postgres(url) {
+        let store = PgStore::open(url).await?;
+        let feed = PgChangeFeed::start(&store).await?;
+        Ok(Opened {
+            store: Arc::new(store),
+            feed: Some(Box::new(feed)),
+        })
+    } else {
+        Ok(Opened {
+            store: open(url).await?,
+            feed: None,
+        })
     }
 }

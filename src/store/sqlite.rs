@@ -405,23 +405,12 @@ impl TokenStore for SqliteStore {
 
     #[tracing::instrument(skip_all)]
     async fn find_token(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row = sqlx::query(
+        let row: Option<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT id, role, district, label FROM api_tokens WHERE token_sha256 = ? AND revoked_at IS NULL",
         )
         .bind(token_sha256)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let role_text: String = row.try_get("role")?;
-        let district_text: Option<String> = row.try_get("district")?;
-        Ok(Some(TokenRecord {
-            id: row.try_get("id")?,
-            role: Role::from_str(&role_text).map_err(StoreError::Corrupt)?,
-            district: district_text
-                .map(|d| District::from_str(&d))
-                .transpose()
-                .map_err(StoreError::Corrupt)?,
-            label: row.try_get("label")?,
-        }))
+        super::token_record(row)
     }
 }

@@ -3,20 +3,17 @@
 
 use super::StoreError;
 use super::complaints::{
-    ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintStats, ComplaintStore, Linking,
-    Transition,
+    ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintRow, ComplaintStats, ComplaintStore,
+    Linking, Transition, corrupt, intake_answers, intake_event, open_filter, rounded_box,
+    status_change,
 };
 use super::sqlite::{SqliteStore, now, parse_timestamp, timestamp};
-use crate::domain::{
-    Caller, CaseNumber, Category, Complaint, ComplaintDraft, ComplaintId, ComplaintStatus,
-    CoordSys, District, Satisfaction, StatusChange,
-};
+use crate::domain::{Category, Complaint, ComplaintDraft, ComplaintId, District, StatusChange};
 use crate::spatial::{LonLatBox, cell_key, cell_ranges};
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use std::collections::HashMap;
-use std::str::FromStr;
 use time::OffsetDateTime;
 
 /// Rows per multi-row INSERT of complaints (19 parameters a row).
@@ -31,53 +28,33 @@ const COLUMNS: &str = "c.id, c.case_number, c.channel, c.category, c.description
     c.lon, c.lat, c.raw_lon, c.raw_lat, c.coord_sys, c.reported_at, c.status, c.resolution, c.satisfaction, \
     c.caller_name, c.caller_phone, c.duplicate_of, c.flags, c.created_at, c.updated_at";
 
-fn corrupt(what: &str) -> impl Fn(String) -> StoreError + '_ {
-    move |e| StoreError::Corrupt(format!("{what}: {e}"))
-}
-
 fn complaint_from_row(row: &SqliteRow) -> Result<Complaint, StoreError> {
-    let text = |name: &str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(name)?) };
-    let district: Option<String> = row.try_get("district")?;
-    let satisfaction: Option<i64> = row.try_get("satisfaction")?;
-    let flags: Vec<String> =
-        serde_json::from_str(&text("flags")?).map_err(|e| corrupt("flags")(e.to_string()))?;
-    Ok(Complaint {
-        id: ComplaintId(row.try_get("id")?),
-        draft: ComplaintDraft {
-            case_number: CaseNumber::parse(&text("case_number")?)
-                .map_err(corrupt("case number"))?,
-            channel: text("channel")?.parse().map_err(corrupt("channel"))?,
-            category: text("category")?.parse().map_err(corrupt("category"))?,
-            description: text("description")?,
-            address: row.try_get("address")?,
-            district: district
-                .map(|d| District::from_str(&d))
-                .transpose()
-                .map_err(corrupt("district"))?,
-            location: (row.try_get("lon")?, row.try_get("lat")?),
-            raw_location: (row.try_get("raw_lon")?, row.try_get("raw_lat")?),
-            coord_sys: text("coord_sys")?
-                .parse::<CoordSys>()
-                .map_err(corrupt("coord_sys"))?,
-            reported_at: parse_timestamp(&text("reported_at")?)?,
-            caller: Caller {
-                name: row.try_get("caller_name")?,
-                phone: row.try_get("caller_phone")?,
-            },
-        },
-        status: text("status")?.parse().map_err(corrupt("status"))?,
+    let time = |name: &str| -> Result<OffsetDateTime, StoreError> {
+        parse_timestamp(row.try_get::<&str, _>(name)?)
+    };
+    ComplaintRow {
+        id: row.try_get("id")?,
+        case_number: row.try_get("case_number")?,
+        channel: row.try_get("channel")?,
+        category: row.try_get("category")?,
+        description: row.try_get("description")?,
+        address: row.try_get("address")?,
+        district: row.try_get("district")?,
+        location: (row.try_get("lon")?, row.try_get("lat")?),
+        raw_location: (row.try_get("raw_lon")?, row.try_get("raw_lat")?),
+        coord_sys: row.try_get("coord_sys")?,
+        reported_at: time("reported_at")?,
+        status: row.try_get("status")?,
         resolution: row.try_get("resolution")?,
-        satisfaction: satisfaction
-            .map(Satisfaction::try_from)
-            .transpose()
-            .map_err(corrupt("satisfaction"))?,
-        duplicate_of: row
-            .try_get::<Option<i64>, _>("duplicate_of")?
-            .map(ComplaintId),
-        flags,
-        created_at: parse_timestamp(&text("created_at")?)?,
-        updated_at: parse_timestamp(&text("updated_at")?)?,
-    })
+        satisfaction: row.try_get("satisfaction")?,
+        caller_name: row.try_get("caller_name")?,
+        caller_phone: row.try_get("caller_phone")?,
+        duplicate_of: row.try_get("duplicate_of")?,
+        flags: row.try_get("flags")?,
+        created_at: time("created_at")?,
+        updated_at: time("updated_at")?,
+    }
+    .into_complaint()
 }
 
 fn utc(t: OffsetDateTime) -> String {
@@ -391,41 +368,7 @@ impl ComplaintStore for SqliteStore {
             commit_ms = (started.elapsed() - links_done).as_millis() as u64,
             "complaints stored"
         );
-        let mut out: Vec<(Complaint, bool)> = Vec::with_capacity(items.len());
-        let mut answered: HashMap<&str, usize> = HashMap::with_capacity(items.len());
-        for (draft, linking) in items {
-            let case = draft.case_number.as_str();
-            if let Some(&earlier) = answered.get(case) {
-                // The same case again in this batch: nothing new.
-                let again = out[earlier].0.clone();
-                out.push((again, false));
-                continue;
-            }
-            answered.insert(case, out.len());
-            match created.get(case) {
-                Some(id) => out.push((
-                    Complaint {
-                        id: ComplaintId(*id),
-                        draft: draft.clone(),
-                        status: ComplaintStatus::Received,
-                        resolution: None,
-                        satisfaction: None,
-                        duplicate_of: None,
-                        flags: linking.flags.clone(),
-                        created_at: at,
-                        updated_at: at,
-                    },
-                    true,
-                )),
-                None => {
-                    let stored = existing.get(case).cloned().ok_or_else(|| {
-                        StoreError::Corrupt(format!("case {case} neither inserted nor found"))
-                    })?;
-                    out.push((stored, false));
-                }
-            }
-        }
-        Ok(out)
+        intake_answers(items, &created, &existing, at)
     }
 
     #[tracing::instrument(skip(self))]
@@ -487,18 +430,8 @@ impl ComplaintStore for SqliteStore {
         else {
             return Ok(None);
         };
-        // To 1e-7 degrees (1 cm), outwards.
-        let (down, up) = (
-            |x: f64| (x * 1e7).floor() / 1e7,
-            |x: f64| (x * 1e7).ceil() / 1e7,
-        );
         let extent = ComplaintExtent {
-            bbox: LonLatBox {
-                min_lon: down(min_lon),
-                min_lat: down(min_lat),
-                max_lon: up(max_lon),
-                max_lat: up(max_lat),
-            },
+            bbox: rounded_box(min_lon, min_lat, max_lon, max_lat),
             first_reported: parse_timestamp(&first)?,
             last_reported: parse_timestamp(&last)?,
         };
@@ -550,43 +483,20 @@ impl ComplaintStore for SqliteStore {
 
     #[tracing::instrument(skip(self))]
     async fn history(&self, id: ComplaintId) -> Result<Vec<StatusChange>, StoreError> {
-        // Intake is not written as an event (at bulk rates that row costs
-        // 13 % of the import): it is the complaint's creation.
         let Some(complaint) = self.get_complaint(id).await? else {
             return Ok(Vec::new());
         };
-        let intake = StatusChange {
-            from: None,
-            to: ComplaintStatus::Received,
-            note: Some(format!("received by {}", complaint.draft.channel)),
-            by: "system".into(),
-            at: complaint.created_at,
-        };
-        let rows = sqlx::query(
+        let rows: Vec<(Option<String>, String, Option<String>, String, String)> = sqlx::query_as(
             "SELECT from_status, to_status, note, actor_role, at FROM complaint_events WHERE complaint_id = ? ORDER BY id",
         )
         .bind(id.0)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let from: Option<String> = row.try_get("from_status")?;
-                Ok(StatusChange {
-                    from: from
-                        .map(|f| f.parse())
-                        .transpose()
-                        .map_err(corrupt("status"))?,
-                    to: row
-                        .try_get::<String, _>("to_status")?
-                        .parse()
-                        .map_err(corrupt("status"))?,
-                    note: row.try_get("note")?,
-                    by: row.try_get("actor_role")?,
-                    at: parse_timestamp(&row.try_get::<String, _>("at")?)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()
-            .map(|events| std::iter::once(intake).chain(events).collect())
+        let mut history = vec![intake_event(&complaint)];
+        for (from, to, note, by, at) in rows {
+            history.push(status_change(from, &to, note, by, parse_timestamp(&at)?)?);
+        }
+        Ok(history)
     }
 
     #[tracing::instrument(skip(self, transition))]
@@ -720,19 +630,7 @@ impl ComplaintStore for SqliteStore {
         since: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Vec<(ComplaintId, (f64, f64))>, StoreError> {
-        let filter = ComplaintFilter {
-            bbox: Some(bbox),
-            categories: vec![category],
-            statuses: ComplaintStatus::ALL
-                .iter()
-                .copied()
-                .filter(|s| s.is_open())
-                .collect(),
-            reported_from: Some(since),
-            reported_to: Some(until),
-            exclude_duplicates: true,
-            ..ComplaintFilter::default()
-        };
+        let filter = open_filter(category, bbox, since, until);
         let mut q = QueryBuilder::<Sqlite>::new("SELECT c.id, c.lon, c.lat FROM complaints c");
         push_filter(&mut q, &filter);
         q.push(" ORDER BY c.reported_at, c.id");

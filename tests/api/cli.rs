@@ -201,7 +201,9 @@ fn serve_runs_the_demo_and_stops_on_sigterm() {
     use std::process::Stdio;
 
     let dir = tempfile::TempDir::new().expect("tempdir");
-    let db = format!("sqlite://{}", dir.path().join("serve.db").display());
+    let db = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(database_url(dir.path()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_hutong"))
         .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--db", &db])
         .env("HUTONG_LOG_FORMAT", "json")

@@ -94,9 +94,81 @@ pub async fn spawn_demo() -> TestApp {
     spawn_on(TempDir::new().expect("tempdir"), true).await
 }
 
+/// The admin URL of the PostgreSQL server to test against
+/// (`HUTONG_TEST_POSTGRES`), when this run is the PostgreSQL run.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("HUTONG_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// The database of the test whose files are in `dir`: a SQLite file in
+/// it, or, in the PostgreSQL run, a fresh PostgreSQL database made for it
+/// (remembered in `dir`, so that a restarted server finds it again).
+pub async fn database_url(dir: &std::path::Path) -> String {
+    let Some(admin) = postgres_admin_url() else {
+        return format!("sqlite://{}", dir.join("hutong.db").display());
+    };
+    let remembered = dir.join("database-url");
+    if let Ok(url) = std::fs::read_to_string(&remembered) {
+        return url;
+    }
+    let url = fresh_postgres_database(&admin).await;
+    std::fs::write(&remembered, &url).expect("database URL remembered");
+    url
+}
+
+/// A new, empty, migrated PostgreSQL database, copied from a template
+/// made once per test process (PostGIS and the migrations take seconds;
+/// a copy takes a fraction of one).
+pub async fn fresh_postgres_database(admin: &str) -> String {
+    use sqlx::Connection;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = admin
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .expect("HUTONG_TEST_POSTGRES is a URL with a database");
+    let template = TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("hutong_tpl_{}", std::process::id());
+            let mut admin_conn = sqlx::PgConnection::connect(admin)
+                .await
+                .expect("PostgreSQL admin connection");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute(&mut admin_conn)
+                .await
+                .expect("old template dropped");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin_conn)
+                .await
+                .expect("template created");
+            let store = hutong::store::PgStore::open(&format!("{base}/{name}"))
+                .await
+                .expect("template migrated");
+            store.close().await;
+            name
+        })
+        .await;
+    let name = format!(
+        "hutong_t_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut admin_conn = sqlx::PgConnection::connect(admin)
+        .await
+        .expect("PostgreSQL admin connection");
+    sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+        .execute(&mut admin_conn)
+        .await
+        .expect("test database created");
+    format!("{base}/{name}")
+}
+
 /// Starts a server on the database in `dir` (created when missing).
 pub async fn spawn_on(dir: TempDir, demo: bool) -> TestApp {
-    let db_url = format!("sqlite://{}", dir.path().join("hutong.db").display());
+    let db_url = database_url(dir.path()).await;
     spawn_with(
         dir,
         Settings {
@@ -228,7 +300,7 @@ pub async fn spawn_generated(assets: usize) -> TestApp {
     use hutong::registry::Registry;
     use hutong::spatial::GeometryLimits;
     let dir = TempDir::new().expect("tempdir");
-    let db_url = format!("sqlite://{}", dir.path().join("hutong.db").display());
+    let db_url = database_url(dir.path()).await;
     {
         let store = store::open(&db_url).await.expect("store");
         let registry = Registry::open(store, GeometryLimits::default())

@@ -1,5 +1,7 @@
-//! Black-box tests: the real server on a free port over a fresh SQLite
-//! database, spoken to over HTTP.
+//! Black-box tests: the real server on a free port over a fresh database,
+//! spoken to over HTTP. The database is a SQLite file, or, with
+//! `HUTONG_TEST_POSTGRES` set to an admin URL, a fresh PostgreSQL+PostGIS
+//! database per test (`scripts/test.sh` runs the suite both ways).
 
 // Tests may fail loudly.
 #![allow(clippy::panic)]

@@ -184,7 +184,7 @@ async fn bad_writes_are_refused_and_store_nothing() {
 async fn if_match_can_be_required() {
     let dir = tempfile::TempDir::new().expect("tempdir");
     let settings = Settings {
-        database_url: format!("sqlite://{}", dir.path().join("hutong.db").display()),
+        database_url: database_url(dir.path()).await,
         listen: "127.0.0.1:0".into(),
         demo: false,
         require_if_match: true,

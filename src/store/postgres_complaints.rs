@@ -1,0 +1,631 @@
+//! [`ComplaintStore`] on PostgreSQL/PostGIS. Locations are
+//! `geometry(Point, 4326)` under a GiST index; intake goes through `COPY`.
+
+use super::StoreError;
+use super::complaints::{
+    ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintRow, ComplaintStats, ComplaintStore,
+    Linking, Transition, corrupt, intake_answers, intake_event, open_filter, rounded_box,
+    status_change,
+};
+use super::postgres::{PgStore, now, to_ms};
+use crate::domain::{
+    Category, Complaint, ComplaintDraft, ComplaintId, District, StatusChange, utc_text,
+};
+use crate::spatial::LonLatBox;
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder, Row};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use time::OffsetDateTime;
+
+const COLUMNS: &str = "c.id, c.case_number, c.channel, c.category, c.description, c.address, c.district, \
+    ST_X(c.location) AS lon, ST_Y(c.location) AS lat, c.raw_lon, c.raw_lat, c.coord_sys, c.reported_at, \
+    c.status, c.resolution, c.satisfaction, c.caller_name, c.caller_phone, c.duplicate_of, \
+    c.flags::text AS flags, c.created_at, c.updated_at";
+
+/// Bytes of COPY data sent at once.
+const COPY_CHUNK_BYTES: usize = 1 << 20;
+
+/// How long an inserted complaint may stay uncommitted: ids come from a
+/// sequence, so with several writers a smaller id can commit after a
+/// larger one. Extents are extended by ids only past complaints older
+/// than this (see [`ComplaintStore::complaint_extent`]).
+const SETTLED_AFTER: &str = "15 minutes";
+
+fn complaint_from_row(row: &PgRow) -> Result<Complaint, StoreError> {
+    ComplaintRow {
+        id: row.try_get("id")?,
+        case_number: row.try_get("case_number")?,
+        channel: row.try_get("channel")?,
+        category: row.try_get("category")?,
+        description: row.try_get("description")?,
+        address: row.try_get("address")?,
+        district: row.try_get("district")?,
+        location: (row.try_get("lon")?, row.try_get("lat")?),
+        raw_location: (row.try_get("raw_lon")?, row.try_get("raw_lat")?),
+        coord_sys: row.try_get("coord_sys")?,
+        reported_at: row.try_get("reported_at")?,
+        status: row.try_get("status")?,
+        resolution: row.try_get("resolution")?,
+        satisfaction: row
+            .try_get::<Option<i16>, _>("satisfaction")?
+            .map(i64::from),
+        caller_name: row.try_get("caller_name")?,
+        caller_phone: row.try_get("caller_phone")?,
+        duplicate_of: row.try_get("duplicate_of")?,
+        flags: row.try_get("flags")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    }
+    .into_complaint()
+}
+
+/// Appends the WHERE clause of a filter (the table is aliased `c`).
+fn push_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a ComplaintFilter) {
+    q.push(" WHERE true");
+    if let Some(b) = f.bbox {
+        // The GiST index finds the candidates by box (its boxes are
+        // rounded outwards to single precision); the exact test follows.
+        q.push(" AND c.location && ST_MakeEnvelope(")
+            .push_bind(b.min_lon)
+            .push(", ")
+            .push_bind(b.min_lat)
+            .push(", ")
+            .push_bind(b.max_lon)
+            .push(", ")
+            .push_bind(b.max_lat)
+            .push(", 4326) AND ST_X(c.location) BETWEEN ")
+            .push_bind(b.min_lon)
+            .push(" AND ")
+            .push_bind(b.max_lon)
+            .push(" AND ST_Y(c.location) BETWEEN ")
+            .push_bind(b.min_lat)
+            .push(" AND ")
+            .push_bind(b.max_lat);
+    }
+    if !f.categories.is_empty() {
+        let names: Vec<&str> = f.categories.iter().map(|c| c.as_str()).collect();
+        q.push(" AND c.category = ANY(").push_bind(names).push(")");
+    }
+    if !f.statuses.is_empty() {
+        let names: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
+        q.push(" AND c.status = ANY(").push_bind(names).push(")");
+    }
+    if let Some(from) = f.reported_from {
+        q.push(" AND c.reported_at >= ").push_bind(to_ms(from));
+    }
+    if let Some(to) = f.reported_to {
+        q.push(" AND c.reported_at <= ").push_bind(to_ms(to));
+    }
+    if let Some(d) = f.district {
+        q.push(" AND c.district = ").push_bind(d.as_str());
+    }
+    if let Some(case) = &f.case_number {
+        q.push(" AND c.case_number = ").push_bind(case.as_str());
+    }
+    if f.exclude_duplicates {
+        q.push(" AND c.duplicate_of IS NULL");
+    }
+}
+
+/// Appends a value to a line of COPY text data: backslash, tab, newline
+/// and carriage return escaped, `\N` for NULL. (Written here because
+/// sqlx sends COPY data as bytes and leaves the format to its caller; the
+/// rules are PostgreSQL's, "COPY ... Text Format".)
+fn copy_field(line: &mut String, value: Option<&str>) {
+    if !line.is_empty() && !line.ends_with('\n') {
+        line.push('\t');
+    }
+    let Some(value) = value else {
+        line.push_str("\\N");
+        return;
+    };
+    for ch in value.chars() {
+        match ch {
+            '\\' => line.push_str("\\\\"),
+            '\t' => line.push_str("\\t"),
+            '\n' => line.push_str("\\n"),
+            '\r' => line.push_str("\\r"),
+            c => line.push(c),
+        }
+    }
+}
+
+/// Appends a number (Rust's shortest form reads back to the same f64).
+fn copy_number(line: &mut String, value: impl std::fmt::Display) {
+    if !line.is_empty() && !line.ends_with('\n') {
+        line.push('\t');
+    }
+    let _ = write!(line, "{value}");
+}
+
+/// Sends COPY text data to a started COPY, in chunks.
+async fn send_copy(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    statement: &str,
+    data: &str,
+) -> Result<(), StoreError> {
+    let mut copy = tx.copy_in_raw(statement).await?;
+    for chunk in data.as_bytes().chunks(COPY_CHUNK_BYTES) {
+        // COPY reads a stream: chunks may end anywhere.
+        if let Err(e) = copy.send(chunk).await {
+            let _ = copy.abort("sending failed").await;
+            return Err(e.into());
+        }
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
+async fn load(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    id: ComplaintId,
+) -> Result<Complaint, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM complaints c WHERE c.id = $1 FOR UPDATE"
+    ))
+    .bind(id.0)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    complaint_from_row(&row)
+}
+
+/// The COPY lines of drafts for the `incoming` staging table.
+fn incoming_rows(items: &[(ComplaintDraft, Linking)]) -> String {
+    let mut data = String::with_capacity(items.len() * 256);
+    for (ord, (draft, linking)) in items.iter().enumerate() {
+        let flags = serde_json::Value::from(linking.flags.clone()).to_string();
+        copy_number(&mut data, ord);
+        copy_field(&mut data, Some(draft.case_number.as_str()));
+        copy_field(&mut data, Some(draft.channel.as_str()));
+        copy_field(&mut data, Some(draft.category.as_str()));
+        copy_field(&mut data, Some(&draft.description));
+        copy_field(&mut data, draft.address.as_deref());
+        copy_field(&mut data, draft.district.map(District::as_str));
+        copy_number(&mut data, draft.location.0);
+        copy_number(&mut data, draft.location.1);
+        copy_number(&mut data, draft.raw_location.0);
+        copy_number(&mut data, draft.raw_location.1);
+        copy_field(&mut data, Some(draft.coord_sys.as_str()));
+        copy_field(&mut data, Some(&utc_text(draft.reported_at)));
+        copy_field(&mut data, draft.caller.name.as_deref());
+        copy_field(&mut data, draft.caller.phone.as_deref());
+        copy_field(&mut data, Some(&flags));
+        data.push('\n');
+    }
+    data
+}
+
+#[async_trait]
+impl ComplaintStore for PgStore {
+    /// COPY into a staging table, then one INSERT … ON CONFLICT DO NOTHING
+    /// from it: new case numbers are stored, known ones (also those
+    /// another instance stores at the same moment) are left alone.
+    #[tracing::instrument(skip_all, fields(count = items.len()))]
+    async fn insert_complaints(
+        &self,
+        items: &[(ComplaintDraft, Linking)],
+    ) -> Result<Vec<(Complaint, bool)>, StoreError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let started = std::time::Instant::now();
+        let at = now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "CREATE TEMP TABLE incoming (ord int8, case_number text, channel text, category text, \
+             description text, address text, district text, lon float8, lat float8, raw_lon float8, \
+             raw_lat float8, coord_sys text, reported_at timestamptz, caller_name text, \
+             caller_phone text, flags text) ON COMMIT DROP",
+        )
+        .execute(&mut *tx)
+        .await?;
+        send_copy(&mut tx, "COPY incoming FROM STDIN", &incoming_rows(items)).await?;
+        let stored: Vec<(i64, String)> = sqlx::query_as(
+            "INSERT INTO complaints (case_number, channel, category, description, address, district, \
+             location, raw_lon, raw_lat, coord_sys, reported_at, status, caller_name, caller_phone, \
+             flags, created_at, updated_at) \
+             SELECT case_number, channel, category, description, address, district, \
+             ST_SetSRID(ST_MakePoint(lon, lat), 4326), raw_lon, raw_lat, coord_sys, reported_at, \
+             'received', caller_name, caller_phone, flags::jsonb, $1, $1 \
+             FROM incoming ORDER BY ord ON CONFLICT (case_number) DO NOTHING RETURNING id, case_number",
+        )
+        .bind(at)
+        .fetch_all(&mut *tx)
+        .await?;
+        let stored: HashMap<String, i64> = stored.into_iter().map(|(id, c)| (c, id)).collect();
+        let mut created: HashMap<&str, i64> = HashMap::with_capacity(stored.len());
+        for (draft, _) in items {
+            let case = draft.case_number.as_str();
+            if let Some(id) = stored.get(case) {
+                created.insert(case, *id);
+            }
+        }
+        let rows_done = started.elapsed();
+        // Links of the complaints created now, by their first row; a link
+        // found twice is stored once (the last, as the SQLite store's
+        // INSERT OR REPLACE keeps).
+        let mut links: HashMap<(i64, i64, &str), f64> = HashMap::new();
+        let mut first_rows: HashMap<&str, ()> = HashMap::with_capacity(created.len());
+        for (draft, linking) in items {
+            let case = draft.case_number.as_str();
+            let Some(&id) = created.get(case) else {
+                continue;
+            };
+            if first_rows.insert(case, ()).is_some() {
+                continue;
+            }
+            for link in &linking.links {
+                links.insert((id, link.asset_id, link.rule.as_str()), link.distance_m);
+            }
+        }
+        if !links.is_empty() {
+            let mut data = String::with_capacity(links.len() * 40);
+            for ((id, asset, rule), distance) in &links {
+                copy_number(&mut data, id);
+                copy_number(&mut data, asset);
+                copy_field(&mut data, Some(rule));
+                copy_number(&mut data, distance);
+                data.push('\n');
+            }
+            send_copy(
+                &mut tx,
+                "COPY complaint_links (complaint_id, asset_id, rule, distance_m) FROM STDIN",
+                &data,
+            )
+            .await?;
+        }
+        let links_done = started.elapsed();
+        let known: Vec<&str> = items
+            .iter()
+            .map(|(d, _)| d.case_number.as_str())
+            .filter(|c| !created.contains_key(c))
+            .collect();
+        let mut existing: HashMap<String, Complaint> = HashMap::with_capacity(known.len());
+        if !known.is_empty() {
+            let rows = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM complaints c WHERE c.case_number = ANY($1)"
+            ))
+            .bind(&known)
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in rows {
+                let complaint = complaint_from_row(&row)?;
+                existing.insert(complaint.draft.case_number.as_str().to_string(), complaint);
+            }
+        }
+        tx.commit().await?;
+        tracing::debug!(
+            rows = items.len(),
+            rows_ms = rows_done.as_millis() as u64,
+            links_ms = (links_done - rows_done).as_millis() as u64,
+            commit_ms = (started.elapsed() - links_done).as_millis() as u64,
+            "complaints stored"
+        );
+        intake_answers(items, &created, &existing, at)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn get_complaint(&self, id: ComplaintId) -> Result<Option<Complaint>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM complaints c WHERE c.id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(complaint_from_row).transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_complaints(
+        &self,
+        filter: &ComplaintFilter,
+    ) -> Result<(Vec<Complaint>, u64), StoreError> {
+        let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM complaints c");
+        push_filter(&mut count, filter);
+        let matched: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let mut page = QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM complaints c"));
+        push_filter(&mut page, filter);
+        page.push(" ORDER BY c.reported_at DESC, c.id DESC LIMIT ")
+            .push_bind(i64::from(filter.limit))
+            .push(" OFFSET ")
+            .push_bind(i64::try_from(filter.offset).unwrap_or(i64::MAX));
+        let rows = page.build().fetch_all(&self.pool).await?;
+        let complaints = rows
+            .iter()
+            .map(complaint_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((complaints, u64::try_from(matched).unwrap_or_default()))
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn complaints_after(
+        &self,
+        after: ComplaintId,
+        limit: u32,
+    ) -> Result<Vec<Complaint>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM complaints c WHERE c.id > $1 ORDER BY c.id LIMIT $2"
+        ))
+        .bind(after.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(complaint_from_row).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn complaint_extent(
+        &self,
+        after: ComplaintId,
+    ) -> Result<Option<(ComplaintExtent, ComplaintId)>, StoreError> {
+        type ExtentRow = (
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<OffsetDateTime>,
+            Option<OffsetDateTime>,
+            Option<i64>,
+        );
+        let row: ExtentRow = sqlx::query_as(&format!(
+            "SELECT min(ST_X(location)), min(ST_Y(location)), max(ST_X(location)), max(ST_Y(location)), \
+             min(reported_at), max(reported_at), \
+             max(id) FILTER (WHERE created_at < now() - interval '{SETTLED_AFTER}') \
+             FROM complaints WHERE id > $1"
+        ))
+        .bind(after.0)
+        .fetch_one(&self.pool)
+        .await?;
+        let (
+            Some(min_lon),
+            Some(min_lat),
+            Some(max_lon),
+            Some(max_lat),
+            Some(first_reported),
+            Some(last_reported),
+            settled,
+        ) = row
+        else {
+            return Ok(None);
+        };
+        let extent = ComplaintExtent {
+            bbox: rounded_box(min_lon, min_lat, max_lon, max_lat),
+            first_reported,
+            last_reported,
+        };
+        // Only ids below which nothing can still commit move the mark on;
+        // the newer ones are looked at again next time.
+        Ok(Some((extent, ComplaintId(settled.unwrap_or(after.0)))))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn complaint_stats(
+        &self,
+        filter: &ComplaintFilter,
+    ) -> Result<ComplaintStats, StoreError> {
+        let mut stats = ComplaintStats::default();
+        let mut q = QueryBuilder::<Postgres>::new(
+            "SELECT c.category, c.status, c.duplicate_of IS NOT NULL AS dup, count(*) AS n FROM complaints c",
+        );
+        push_filter(&mut q, filter);
+        q.push(" GROUP BY 1, 2, 3");
+        for row in q.build().fetch_all(&self.pool).await? {
+            let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or_default();
+            if row.try_get::<bool, _>("dup")? {
+                stats.duplicates_excluded += n;
+                continue;
+            }
+            stats.total += n;
+            *stats
+                .by_category
+                .entry(row.try_get("category")?)
+                .or_default() += n;
+            *stats.by_status.entry(row.try_get("status")?).or_default() += n;
+        }
+        Ok(stats)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn history(&self, id: ComplaintId) -> Result<Vec<StatusChange>, StoreError> {
+        let Some(complaint) = self.get_complaint(id).await? else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<(Option<String>, String, Option<String>, String, OffsetDateTime)> =
+            sqlx::query_as(
+                "SELECT from_status, to_status, note, actor_role, at FROM complaint_events WHERE complaint_id = $1 ORDER BY id",
+            )
+            .bind(id.0)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut history = vec![intake_event(&complaint)];
+        for (from, to, note, by, at) in rows {
+            history.push(status_change(from, &to, note, by, at)?);
+        }
+        Ok(history)
+    }
+
+    #[tracing::instrument(skip(self, transition))]
+    async fn transition(
+        &self,
+        id: ComplaintId,
+        transition: &Transition,
+    ) -> Result<Complaint, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let current = load(&mut tx, id).await?;
+        if current.status != transition.from {
+            return Err(StoreError::Conflict(format!(
+                "complaint {id} is now {}, not {}",
+                current.status, transition.from
+            )));
+        }
+        let at = now();
+        sqlx::query(
+            "UPDATE complaints SET status = $1, resolution = coalesce($2, resolution), \
+             satisfaction = coalesce($3, satisfaction), updated_at = $4 WHERE id = $5",
+        )
+        .bind(transition.to.as_str())
+        .bind(&transition.resolution)
+        .bind(transition.satisfaction.map(|s| i16::from(s.score())))
+        .bind(at)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO complaint_events (complaint_id, from_status, to_status, note, actor_token, actor_role, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id.0)
+        .bind(transition.from.as_str())
+        .bind(transition.to.as_str())
+        .bind(&transition.note)
+        .bind(transition.actor_token)
+        .bind(&transition.actor_role)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        let updated = load(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn set_duplicate_of(
+        &self,
+        id: ComplaintId,
+        duplicate_of: Option<ComplaintId>,
+    ) -> Result<Complaint, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        load(&mut tx, id).await?;
+        sqlx::query("UPDATE complaints SET duplicate_of = $1, updated_at = $2 WHERE id = $3")
+            .bind(duplicate_of.map(|d| d.0))
+            .bind(now())
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+        let updated = load(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn links(&self, id: ComplaintId) -> Result<Vec<ComplaintLink>, StoreError> {
+        let rows: Vec<(i64, String, f64)> = sqlx::query_as(
+            "SELECT asset_id, rule, distance_m FROM complaint_links WHERE complaint_id = $1 ORDER BY rule, distance_m, asset_id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(asset_id, rule, distance_m)| ComplaintLink {
+                asset_id,
+                rule,
+                distance_m,
+            })
+            .collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(count = updates.len()))]
+    async fn replace_links(&self, updates: &[(ComplaintId, Linking)]) -> Result<(), StoreError> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = updates.iter().map(|(id, _)| id.0).collect();
+        // Each link once (the last found), as the SQLite store keeps.
+        let mut unique: std::collections::BTreeMap<(i64, i64, &str), f64> = Default::default();
+        let mut flags = Vec::with_capacity(updates.len());
+        for (id, linking) in updates {
+            for link in &linking.links {
+                unique.insert((id.0, link.asset_id, link.rule.as_str()), link.distance_m);
+            }
+            flags.push(serde_json::Value::from(linking.flags.clone()).to_string());
+        }
+        let mut link_complaints = Vec::with_capacity(unique.len());
+        let mut link_assets = Vec::with_capacity(unique.len());
+        let mut link_rules = Vec::with_capacity(unique.len());
+        let mut link_distances = Vec::with_capacity(unique.len());
+        for ((complaint, asset, rule), distance) in unique {
+            link_complaints.push(complaint);
+            link_assets.push(asset);
+            link_rules.push(rule);
+            link_distances.push(distance);
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM complaint_links WHERE complaint_id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO complaint_links (complaint_id, asset_id, rule, distance_m) \
+             SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::float8[])",
+        )
+        .bind(&link_complaints)
+        .bind(&link_assets)
+        .bind(&link_rules)
+        .bind(&link_distances)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE complaints c SET flags = u.flags::jsonb FROM unnest($1::int8[], $2::text[]) AS u(id, flags) WHERE c.id = u.id",
+        )
+        .bind(&ids)
+        .bind(&flags)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn complaints_in(
+        &self,
+        bbox: LonLatBox,
+        categories: &[Category],
+    ) -> Result<Vec<(ComplaintId, Category, (f64, f64))>, StoreError> {
+        let filter = ComplaintFilter {
+            bbox: Some(bbox),
+            categories: categories.to_vec(),
+            ..ComplaintFilter::default()
+        };
+        let mut q = QueryBuilder::<Postgres>::new(
+            "SELECT c.id, c.category, ST_X(c.location) AS lon, ST_Y(c.location) AS lat FROM complaints c",
+        );
+        push_filter(&mut q, &filter);
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    ComplaintId(row.try_get("id")?),
+                    row.try_get::<String, _>("category")?
+                        .parse()
+                        .map_err(corrupt("category"))?,
+                    (row.try_get("lon")?, row.try_get("lat")?),
+                ))
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn open_in(
+        &self,
+        category: Category,
+        bbox: LonLatBox,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<(ComplaintId, (f64, f64))>, StoreError> {
+        let filter = open_filter(category, bbox, since, until);
+        let mut q = QueryBuilder::<Postgres>::new(
+            "SELECT c.id, ST_X(c.location) AS lon, ST_Y(c.location) AS lat FROM complaints c",
+        );
+        push_filter(&mut q, &filter);
+        q.push(" ORDER BY c.reported_at, c.id");
+        let rows: Vec<(i64, f64, f64)> = q.build_query_as().fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, lon, lat)| (ComplaintId(id), (lon, lat)))
+            .collect())
+    }
+}
