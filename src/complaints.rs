@@ -49,8 +49,7 @@ pub enum ComplaintError {
 }
 
 /// What a client hears while the database is away.
-const UNAVAILABLE: &str =
-    "the database is unavailable at the moment; retry shortly (sending the same case number again is safe)";
+const UNAVAILABLE: &str = "the database is unavailable at the moment; retry shortly (sending the same case number again is safe)";
 
 fn store_error(id: ComplaintId, e: StoreError) -> ComplaintError {
     match e {
@@ -418,9 +417,7 @@ impl Complaints {
         let (reply, answer) = oneshot::channel();
         let gone = || ComplaintError::Unavailable("the complaint writer has stopped".into());
         self.writer.send((draft, reply)).await.map_err(|_| gone())?;
-        let (complaint, created, linking) = answer
-            .await
-            .map_err(|_| gone())??;
+        let (complaint, created, linking) = answer.await.map_err(|_| gone())??;
         let (suggested_duplicates, links) = if created {
             (self.similar_open(&complaint).await?, linking.links)
         } else {

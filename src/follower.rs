@@ -31,7 +31,9 @@ pub fn spawn(registry: Arc<Registry>, mut feed: Box<dyn AssetChangeFeed>) -> Joi
                 },
             };
             let applied = if batch.resync {
-                tracing::warn!("other instances' writes may have been missed; rebuilding the index");
+                tracing::warn!(
+                    "other instances' writes may have been missed; rebuilding the index"
+                );
                 registry.rebuild().await
             } else {
                 registry.apply_remote(&batch.ids).await

@@ -12,11 +12,11 @@ mod postgres_complaints;
 mod sqlite;
 mod sqlite_complaints;
 
+pub use changes::{AssetChangeFeed, ChangeBatch, PgChangeFeed};
 pub use complaints::{
     ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintStats, ComplaintStore, Linking,
     Transition,
 };
-pub use changes::{AssetChangeFeed, ChangeBatch, PgChangeFeed};
 pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

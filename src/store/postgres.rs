@@ -86,7 +86,7 @@ impl PgStore {
                 Ok(pool) => break pool,
                 Err(e) if is_transient(&e) => {
                     waits += 1;
-                    if waits == 1 || waits.is_multiple_of(10) {
+                    if waits % 10 == 1 {
                         tracing::warn!(
                             database = %target,
                             error = %e,

@@ -314,3 +314,169 @@ pub async fn spawn_generated(assets: usize) -> TestApp {
     }
     spawn_on(dir, false).await
 }
+
+/// A `hutong serve` process.
+pub struct ServerProcess {
+    child: std::process::Child,
+    pub addr: String,
+}
+
+impl ServerProcess {
+    /// Starts `hutong serve` on `db` and waits until it listens (which is
+    /// after it has reached its database, however long that takes).
+    pub fn start(db: &str) -> Self {
+        Self::start_logged(db, |_| {})
+    }
+
+    /// [`ServerProcess::start`], with each log line shown to `seen` while
+    /// the server is starting.
+    pub fn start_logged(db: &str, mut seen: impl FnMut(&Value)) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hutong"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
+            .env("HUTONG_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("hutong serve starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("server logs until it listens")
+                .expect("utf-8 log line");
+            let entry: Value = serde_json::from_str(&line).expect("JSON log line");
+            seen(&entry);
+            if entry["fields"]["message"] == "hutong listening" {
+                break entry["fields"]["addr"].as_str().expect("addr").to_string();
+            }
+        };
+        // Drained, so that the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        Self { child, addr }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Kills the process outright (SIGKILL: no draining, no goodbye).
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A PostgreSQL server of the test's own (initdb in a temporary
+/// directory, on a free port), for tests that stop and restart it.
+pub struct PrivatePostgres {
+    dir: TempDir,
+    bin: std::path::PathBuf,
+    pub port: u16,
+}
+
+impl PrivatePostgres {
+    /// Creates and starts a cluster (trust authentication, user postgres).
+    pub fn start() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL is installed under /usr/lib/postgresql")
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .find(|p| p.join("initdb").exists())
+            .expect("initdb");
+        let dir = TempDir::new_in("/tmp").expect("tempdir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("free port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let cluster = Self { dir, bin, port };
+        // PostgreSQL will not run as root: then it runs as postgres.
+        let _ = std::process::Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(cluster.dir.path())
+            .status();
+        cluster.run(&[
+            "initdb",
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-D",
+            &cluster.data(),
+        ]);
+        cluster.pg_ctl("start");
+        cluster
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn run(&self, args: &[&str]) {
+        let program = self.bin.join(args[0]);
+        let is_root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        let mut command = if is_root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&program);
+            c
+        } else {
+            std::process::Command::new(&program)
+        };
+        let output = command
+            .args(&args[1..])
+            .current_dir(self.dir.path())
+            .output()
+            .expect("PostgreSQL tool runs");
+        assert!(
+            output.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// `pg_ctl start|stop|restart`, waiting until it is done.
+    pub fn pg_ctl(&self, action: &str) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=on",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("server.log").display().to_string();
+        let data = self.data();
+        let mut args = vec!["pg_ctl", action, "-D", &data, "-w", "-t", "60"];
+        if action != "stop" {
+            args.extend(["-o", &options, "-l", &log]);
+        }
+        if action != "start" {
+            args.extend(["-m", "fast"]);
+        }
+        self.run(&args);
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.run(&["pg_ctl", "stop", "-D", &data, "-m", "immediate"])
+        }));
+    }
+}
