@@ -81,6 +81,18 @@ pub enum Command {
         #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
         db: String,
     },
+    /// Copy a whole database into a new, empty one (e.g. the embedded
+    /// SQLite file into PostgreSQL), ids and all, then compare every
+    /// table's row count and checksum on both sides. Stop the servers
+    /// writing to the source first.
+    MigrateStore {
+        /// The database to copy (e.g. sqlite://hutong.db).
+        #[arg(long)]
+        from: String,
+        /// The empty database to fill (e.g. postgres://user@host/hutong).
+        #[arg(long)]
+        to: String,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -164,6 +176,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .map_err(|e| CliError(e.to_string()))
         }
         Command::Import { file, db } => import(&file, &db).await,
+        Command::MigrateStore { from, to } => migrate_store(&from, &to).await,
         Command::ExportComplaints { out, token, db } => {
             export_complaints(out, token.as_deref(), &db).await
         }
@@ -422,6 +435,59 @@ async fn export_complaints(
     }
     writer.flush().map_err(write_err)?;
     Ok(())
+}
+
+async fn migrate_store(from: &str, to: &str) -> Result<(), CliError> {
+    use crate::store_migration::{copy_store, digest};
+    let source = store::open(from)
+        .await
+        .map_err(|e| fail("cannot open the source database")(&e))?;
+    let target = store::open(to)
+        .await
+        .map_err(|e| fail("cannot open the target database")(&e))?;
+    let counts = source
+        .table_counts()
+        .await
+        .map_err(|e| fail("cannot read the source database")(&e))?;
+    let total = counts.assets + counts.tokens + counts.complaints + counts.events + counts.links;
+    let bar = indicatif::ProgressBar::new(total);
+    let started = std::time::Instant::now();
+    copy_store(source.as_ref(), target.as_ref(), |rows| {
+        bar.set_position(rows)
+    })
+    .await
+    .map_err(|e| fail("migration failed")(&e))?;
+    bar.finish_and_clear();
+    eprintln!(
+        "copied {total} rows in {:.1} s; comparing both databases",
+        started.elapsed().as_secs_f64()
+    );
+    let (expected, found) = tokio::try_join!(digest(source.as_ref()), digest(target.as_ref()))
+        .map_err(|e| fail("cannot read back for the comparison")(&e))?;
+    println!(
+        "{:<18} {:>12} {:>12}  checksum",
+        "table", "source", "target"
+    );
+    let mut mismatched = Vec::new();
+    for ((table, a), (_, b)) in expected.tables().into_iter().zip(found.tables()) {
+        let verdict = if a == b { "same" } else { "DIFFERENT" };
+        println!(
+            "{table:<18} {:>12} {:>12}  {:016x} {verdict}",
+            a.rows, b.rows, b.checksum
+        );
+        if a != b {
+            mismatched.push(table);
+        }
+    }
+    if mismatched.is_empty() {
+        println!("all tables copied: row counts and checksums match");
+        Ok(())
+    } else {
+        Err(CliError(format!(
+            "the copy differs from the source in: {}",
+            mismatched.join(", ")
+        )))
+    }
 }
 
 async fn export(out: Option<PathBuf>, db: &str) -> Result<(), CliError> {

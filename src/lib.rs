@@ -20,5 +20,6 @@ pub mod linking;
 pub mod registry;
 pub mod spatial;
 pub mod store;
+pub mod store_migration;
 pub mod telemetry;
 pub mod tokens;

@@ -9,8 +9,11 @@ mod complaints;
 mod error;
 mod postgres;
 mod postgres_complaints;
+mod postgres_transfer;
 mod sqlite;
 mod sqlite_complaints;
+mod sqlite_transfer;
+mod transfer;
 
 pub use changes::{AssetChangeFeed, ChangeBatch, PgChangeFeed};
 pub use complaints::{
@@ -20,6 +23,7 @@ pub use complaints::{
 pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use transfer::{EventRow, LinkRow, TableCounts, TokenRow, TransferStore};
 
 use crate::domain::{Asset, AssetDraft, AssetId, AssetKind, District, Role, Version};
 use async_trait::async_trait;
@@ -109,8 +113,8 @@ fn token_record(
 }
 
 /// Everything the services need from storage.
-pub trait Store: AssetStore + TokenStore + ComplaintStore {}
-impl<T: AssetStore + TokenStore + ComplaintStore> Store for T {}
+pub trait Store: AssetStore + TokenStore + ComplaintStore + TransferStore {}
+impl<T: AssetStore + TokenStore + ComplaintStore + TransferStore> Store for T {}
 
 /// An opened store, and the feed of other instances' asset writes when
 /// the database is shared (PostgreSQL).

@@ -218,7 +218,7 @@ async fn current_version_of(
     }
 }
 
-fn attributes_text(draft: &AssetDraft) -> String {
+pub(super) fn attributes_text(draft: &AssetDraft) -> String {
     serde_json::Value::Object(draft.attributes.to_json()).to_string()
 }
 

@@ -113,7 +113,7 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a ComplaintFilter) {
 /// and carriage return escaped, `\N` for NULL. (Written here because
 /// sqlx sends COPY data as bytes and leaves the format to its caller; the
 /// rules are PostgreSQL's, "COPY ... Text Format".)
-fn copy_field(line: &mut String, value: Option<&str>) {
+pub(super) fn copy_field(line: &mut String, value: Option<&str>) {
     if !line.is_empty() && !line.ends_with('\n') {
         line.push('\t');
     }
@@ -133,7 +133,7 @@ fn copy_field(line: &mut String, value: Option<&str>) {
 }
 
 /// Appends a number (Rust's shortest form reads back to the same f64).
-fn copy_number(line: &mut String, value: impl std::fmt::Display) {
+pub(super) fn copy_number(line: &mut String, value: impl std::fmt::Display) {
     if !line.is_empty() && !line.ends_with('\n') {
         line.push('\t');
     }
@@ -141,7 +141,7 @@ fn copy_number(line: &mut String, value: impl std::fmt::Display) {
 }
 
 /// Sends COPY text data to a started COPY, in chunks.
-async fn send_copy(
+pub(super) async fn send_copy(
     tx: &mut sqlx::Transaction<'_, Postgres>,
     statement: &str,
     data: &str,

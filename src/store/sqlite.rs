@@ -127,10 +127,10 @@ fn asset_from_row(row: &SqliteRow) -> Result<Asset, StoreError> {
 }
 
 /// The columns written from an [`AssetDraft`], in [`bind_draft`]'s order.
-const DRAFT_COLUMNS: &str = "kind, geometry, geometry_type, min_lon, min_lat, max_lon, max_lat, attributes, district, area_m2, length_m";
+pub(super) const DRAFT_COLUMNS: &str = "kind, geometry, geometry_type, min_lon, min_lat, max_lon, max_lat, attributes, district, area_m2, length_m";
 
 /// Binds a draft's values for [`DRAFT_COLUMNS`].
-fn bind_draft<'q>(
+pub(super) fn bind_draft<'q>(
     row: &mut sqlx::query_builder::Separated<'_, 'q, Sqlite, &'static str>,
     draft: &'q AssetDraft,
 ) {

@@ -1,0 +1,322 @@
+//! [`TransferStore`] on PostgreSQL: array parameters, and COPY for
+//! complaints (the big table).
+
+use super::StoreError;
+use super::postgres::{PgStore, attributes_text, to_ms, wkb_of};
+use super::postgres_complaints::{copy_field, copy_number, send_copy};
+use super::transfer::{EventRow, LinkRow, TableCounts, TokenRow, TransferStore};
+use crate::domain::{Asset, AssetDraft, Complaint, ComplaintId, District, utc_text};
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+/// Rows per statement.
+const CHUNK_ROWS: usize = 10_000;
+
+#[async_trait]
+impl TransferStore for PgStore {
+    async fn table_counts(&self) -> Result<TableCounts, StoreError> {
+        let (assets, tokens, complaints, events, links): (i64, i64, i64, i64, i64) =
+            sqlx::query_as(
+                "SELECT (SELECT count(*) FROM assets), (SELECT count(*) FROM api_tokens), \
+                 (SELECT count(*) FROM complaints), (SELECT count(*) FROM complaint_events), \
+                 (SELECT count(*) FROM complaint_links)",
+            )
+            .fetch_one(&self.pool)
+            .await?;
+        let n = |v: i64| u64::try_from(v).unwrap_or_default();
+        Ok(TableCounts {
+            assets: n(assets),
+            tokens: n(tokens),
+            complaints: n(complaints),
+            events: n(events),
+            links: n(links),
+        })
+    }
+
+    async fn tokens_after(&self, after: i64, limit: u32) -> Result<Vec<TokenRow>, StoreError> {
+        type Row = (
+            i64,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            OffsetDateTime,
+            Option<OffsetDateTime>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, token_sha256, role, district, label, created_at, revoked_at FROM api_tokens \
+             WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, token_sha256, role, district, label, created_at, revoked_at)| TokenRow {
+                    id,
+                    token_sha256,
+                    role,
+                    district,
+                    label,
+                    created_at,
+                    revoked_at,
+                },
+            )
+            .collect())
+    }
+
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<EventRow>, StoreError> {
+        type Row = (
+            i64,
+            i64,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<i64>,
+            String,
+            OffsetDateTime,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, complaint_id, from_status, to_status, note, actor_token, actor_role, at \
+             FROM complaint_events WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, complaint_id, from_status, to_status, note, actor_token, actor_role, at)| {
+                    EventRow {
+                        id,
+                        complaint_id,
+                        from_status,
+                        to_status,
+                        note,
+                        actor_token,
+                        actor_role,
+                        at,
+                    }
+                },
+            )
+            .collect())
+    }
+
+    async fn links_between(
+        &self,
+        after: ComplaintId,
+        upto: ComplaintId,
+    ) -> Result<Vec<LinkRow>, StoreError> {
+        let rows: Vec<(i64, i64, String, f64)> = sqlx::query_as(
+            "SELECT complaint_id, asset_id, rule, distance_m FROM complaint_links \
+             WHERE complaint_id > $1 AND complaint_id <= $2",
+        )
+        .bind(after.0)
+        .bind(upto.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(complaint_id, asset_id, rule, distance_m)| LinkRow {
+                complaint_id,
+                asset_id,
+                rule,
+                distance_m,
+            })
+            .collect())
+    }
+
+    async fn restore_assets(&self, assets: &[Asset]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in assets.chunks(CHUNK_ROWS) {
+            let mut ids = Vec::with_capacity(chunk.len());
+            let mut kinds = Vec::with_capacity(chunk.len());
+            let mut wkbs = Vec::with_capacity(chunk.len());
+            let mut attributes = Vec::with_capacity(chunk.len());
+            let mut districts = Vec::with_capacity(chunk.len());
+            let mut areas = Vec::with_capacity(chunk.len());
+            let mut lengths = Vec::with_capacity(chunk.len());
+            let mut versions = Vec::with_capacity(chunk.len());
+            let mut created = Vec::with_capacity(chunk.len());
+            let mut updated = Vec::with_capacity(chunk.len());
+            for asset in chunk {
+                let draft = AssetDraft {
+                    geometry: asset.geometry.clone(),
+                    attributes: asset.attributes.clone(),
+                    derived: asset.derived,
+                };
+                ids.push(asset.id.0);
+                kinds.push(asset.kind().as_str());
+                wkbs.push(wkb_of(&asset.geometry)?);
+                attributes.push(attributes_text(&draft));
+                districts.push(asset.attributes.district().map(District::as_str));
+                areas.push(asset.derived.area_m2);
+                lengths.push(asset.derived.length_m);
+                versions.push(asset.version.0);
+                created.push(to_ms(asset.created_at));
+                updated.push(to_ms(asset.updated_at));
+            }
+            sqlx::query(
+                "INSERT INTO assets (id, kind, geom, attributes, district, area_m2, length_m, version, created_at, updated_at) \
+                 SELECT i, k, ST_SetSRID(ST_GeomFromWKB(g), 4326), a::jsonb, d, ar, l, v, c, u \
+                 FROM unnest($1::int8[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::float8[], \
+                 $7::float8[], $8::int8[], $9::timestamptz[], $10::timestamptz[]) AS t(i, k, g, a, d, ar, l, v, c, u)",
+            )
+            .bind(&ids)
+            .bind(&kinds)
+            .bind(&wkbs)
+            .bind(&attributes)
+            .bind(&districts)
+            .bind(&areas)
+            .bind(&lengths)
+            .bind(&versions)
+            .bind(&created)
+            .bind(&updated)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn restore_tokens(&self, tokens: &[TokenRow]) -> Result<(), StoreError> {
+        let column = |f: fn(&TokenRow) -> Option<String>| tokens.iter().map(f).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO api_tokens (id, token_sha256, role, district, label, created_at, revoked_at) \
+             SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], \
+             $6::timestamptz[], $7::timestamptz[])",
+        )
+        .bind(tokens.iter().map(|t| t.id).collect::<Vec<_>>())
+        .bind(column(|t| Some(t.token_sha256.clone())))
+        .bind(column(|t| Some(t.role.clone())))
+        .bind(column(|t| t.district.clone()))
+        .bind(column(|t| t.label.clone()))
+        .bind(tokens.iter().map(|t| to_ms(t.created_at)).collect::<Vec<_>>())
+        .bind(
+            tokens
+                .iter()
+                .map(|t| t.revoked_at.map(to_ms))
+                .collect::<Vec<_>>(),
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn restore_complaints(
+        &self,
+        complaints: &[Complaint],
+        links: &[LinkRow],
+    ) -> Result<(), StoreError> {
+        let mut data = String::with_capacity(complaints.len() * 320);
+        for c in complaints {
+            let d = &c.draft;
+            copy_number(&mut data, c.id.0);
+            copy_field(&mut data, Some(d.case_number.as_str()));
+            copy_field(&mut data, Some(d.channel.as_str()));
+            copy_field(&mut data, Some(d.category.as_str()));
+            copy_field(&mut data, Some(&d.description));
+            copy_field(&mut data, d.address.as_deref());
+            copy_field(&mut data, d.district.map(District::as_str));
+            copy_field(
+                &mut data,
+                Some(&format!(
+                    "SRID=4326;POINT({} {})",
+                    d.location.0, d.location.1
+                )),
+            );
+            copy_number(&mut data, d.raw_location.0);
+            copy_number(&mut data, d.raw_location.1);
+            copy_field(&mut data, Some(d.coord_sys.as_str()));
+            copy_field(&mut data, Some(&utc_text(d.reported_at)));
+            copy_field(&mut data, Some(c.status.as_str()));
+            copy_field(&mut data, c.resolution.as_deref());
+            copy_field(
+                &mut data,
+                c.satisfaction.map(|s| s.score().to_string()).as_deref(),
+            );
+            copy_field(&mut data, d.caller.name.as_deref());
+            copy_field(&mut data, d.caller.phone.as_deref());
+            copy_field(&mut data, None);
+            copy_field(
+                &mut data,
+                Some(&serde_json::Value::from(c.flags.clone()).to_string()),
+            );
+            copy_field(&mut data, Some(&utc_text(c.created_at)));
+            copy_field(&mut data, Some(&utc_text(c.updated_at)));
+            data.push('\n');
+        }
+        let mut tx = self.pool.begin().await?;
+        send_copy(
+            &mut tx,
+            "COPY complaints (id, case_number, channel, category, description, address, district, location, \
+             raw_lon, raw_lat, coord_sys, reported_at, status, resolution, satisfaction, caller_name, \
+             caller_phone, duplicate_of, flags, created_at, updated_at) FROM STDIN",
+            &data,
+        )
+        .await?;
+        for chunk in links.chunks(CHUNK_ROWS) {
+            sqlx::query(
+                "INSERT INTO complaint_links (complaint_id, asset_id, rule, distance_m) \
+                 SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::float8[])",
+            )
+            .bind(chunk.iter().map(|l| l.complaint_id).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|l| l.asset_id).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|l| l.rule.as_str()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|l| l.distance_m).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn restore_duplicates(
+        &self,
+        pairs: &[(ComplaintId, ComplaintId)],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE complaints c SET duplicate_of = u.dup FROM unnest($1::int8[], $2::int8[]) AS u(id, dup) WHERE c.id = u.id",
+        )
+        .bind(pairs.iter().map(|(id, _)| id.0).collect::<Vec<_>>())
+        .bind(pairs.iter().map(|(_, dup)| dup.0).collect::<Vec<_>>())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn restore_events(&self, events: &[EventRow]) -> Result<(), StoreError> {
+        for chunk in events.chunks(CHUNK_ROWS) {
+            sqlx::query(
+                "INSERT INTO complaint_events (id, complaint_id, from_status, to_status, note, actor_token, actor_role, at) \
+                 SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[], \
+                 $7::text[], $8::timestamptz[])",
+            )
+            .bind(chunk.iter().map(|e| e.id).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|e| e.complaint_id).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|e| e.from_status.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|e| e.to_status.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|e| e.note.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|e| e.actor_token).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|e| e.actor_role.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|e| to_ms(e.at)).collect::<Vec<_>>())
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn finish_restore(&self) -> Result<(), StoreError> {
+        for table in ["assets", "api_tokens", "complaints", "complaint_events"] {
+            sqlx::query(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+            ))
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+}
