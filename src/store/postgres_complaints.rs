@@ -198,6 +198,87 @@ fn incoming_rows(items: &[(ComplaintDraft, Linking)]) -> String {
     data
 }
 
+/// Batches smaller than this (online intake's group commits) go in by
+/// one INSERT from array parameters; larger ones (bulk import) by COPY
+/// into a staging table, whose creation costs more than a few rows.
+const SMALL_BATCH_ROWS: usize = 64;
+
+/// The INSERT of new complaints from `incoming`'s rows, each a column.
+const INSERT_NEW: &str = "INSERT INTO complaints (case_number, channel, category, description, address, district, \
+    location, raw_lon, raw_lat, coord_sys, reported_at, status, caller_name, caller_phone, \
+    flags, created_at, updated_at) \
+    SELECT case_number, channel, category, description, address, district, \
+    ST_SetSRID(ST_MakePoint(lon, lat), 4326), raw_lon, raw_lat, coord_sys, reported_at, \
+    'received', caller_name, caller_phone, flags::jsonb, $1, $1 \
+    FROM incoming ORDER BY ord ON CONFLICT (case_number) DO NOTHING RETURNING id, case_number";
+
+/// Stores a large batch: COPY into a staging table, then one INSERT …
+/// ON CONFLICT DO NOTHING from it. The ids and case numbers stored.
+async fn insert_by_copy(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    items: &[(ComplaintDraft, Linking)],
+    at: OffsetDateTime,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    sqlx::query(
+            "CREATE TEMP TABLE incoming (ord int8, case_number text, channel text, category text, \
+             description text, address text, district text, lon float8, lat float8, raw_lon float8, \
+             raw_lat float8, coord_sys text, reported_at timestamptz, caller_name text, \
+             caller_phone text, flags text) ON COMMIT DROP",
+        )
+        .execute(&mut **tx)
+        .await?;
+    send_copy(tx, "COPY incoming FROM STDIN", &incoming_rows(items)).await?;
+    Ok(sqlx::query_as(INSERT_NEW)
+        .bind(at)
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+/// Stores a small batch: the same INSERT, from array parameters.
+async fn insert_small(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    items: &[(ComplaintDraft, Linking)],
+    at: OffsetDateTime,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let text = |f: fn(&ComplaintDraft) -> Option<&str>| -> Vec<Option<&str>> {
+        items.iter().map(|(d, _)| f(d)).collect()
+    };
+    let number =
+        |f: fn(&ComplaintDraft) -> f64| -> Vec<f64> { items.iter().map(|(d, _)| f(d)).collect() };
+    let reported: Vec<OffsetDateTime> = items.iter().map(|(d, _)| to_ms(d.reported_at)).collect();
+    let flags: Vec<String> = items
+        .iter()
+        .map(|(_, l)| serde_json::Value::from(l.flags.clone()).to_string())
+        .collect();
+    let statement = INSERT_NEW.replace(
+        "FROM incoming",
+        "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+         $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::text[], $13::timestamptz[], \
+         $14::text[], $15::text[], $16::text[]) WITH ORDINALITY AS incoming(case_number, channel, \
+         category, description, address, district, lon, lat, raw_lon, raw_lat, coord_sys, reported_at, \
+         caller_name, caller_phone, flags, ord)",
+    );
+    Ok(sqlx::query_as(&statement)
+        .bind(at)
+        .bind(text(|d| Some(d.case_number.as_str())))
+        .bind(text(|d| Some(d.channel.as_str())))
+        .bind(text(|d| Some(d.category.as_str())))
+        .bind(text(|d| Some(d.description.as_str())))
+        .bind(text(|d| d.address.as_deref()))
+        .bind(text(|d| d.district.map(District::as_str)))
+        .bind(number(|d| d.location.0))
+        .bind(number(|d| d.location.1))
+        .bind(number(|d| d.raw_location.0))
+        .bind(number(|d| d.raw_location.1))
+        .bind(text(|d| Some(d.coord_sys.as_str())))
+        .bind(reported)
+        .bind(text(|d| d.caller.name.as_deref()))
+        .bind(text(|d| d.caller.phone.as_deref()))
+        .bind(flags)
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
 #[async_trait]
 impl ComplaintStore for PgStore {
     /// COPY into a staging table, then one INSERT … ON CONFLICT DO NOTHING
@@ -214,27 +295,11 @@ impl ComplaintStore for PgStore {
         let started = std::time::Instant::now();
         let at = now();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "CREATE TEMP TABLE incoming (ord int8, case_number text, channel text, category text, \
-             description text, address text, district text, lon float8, lat float8, raw_lon float8, \
-             raw_lat float8, coord_sys text, reported_at timestamptz, caller_name text, \
-             caller_phone text, flags text) ON COMMIT DROP",
-        )
-        .execute(&mut *tx)
-        .await?;
-        send_copy(&mut tx, "COPY incoming FROM STDIN", &incoming_rows(items)).await?;
-        let stored: Vec<(i64, String)> = sqlx::query_as(
-            "INSERT INTO complaints (case_number, channel, category, description, address, district, \
-             location, raw_lon, raw_lat, coord_sys, reported_at, status, caller_name, caller_phone, \
-             flags, created_at, updated_at) \
-             SELECT case_number, channel, category, description, address, district, \
-             ST_SetSRID(ST_MakePoint(lon, lat), 4326), raw_lon, raw_lat, coord_sys, reported_at, \
-             'received', caller_name, caller_phone, flags::jsonb, $1, $1 \
-             FROM incoming ORDER BY ord ON CONFLICT (case_number) DO NOTHING RETURNING id, case_number",
-        )
-        .bind(at)
-        .fetch_all(&mut *tx)
-        .await?;
+        let stored = if items.len() < SMALL_BATCH_ROWS {
+            insert_small(&mut tx, items, at).await?
+        } else {
+            insert_by_copy(&mut tx, items, at).await?
+        };
         let stored: HashMap<String, i64> = stored.into_iter().map(|(id, c)| (c, id)).collect();
         let mut created: HashMap<&str, i64> = HashMap::with_capacity(stored.len());
         for (draft, _) in items {
@@ -261,7 +326,19 @@ impl ComplaintStore for PgStore {
                 links.insert((id, link.asset_id, link.rule.as_str()), link.distance_m);
             }
         }
-        if !links.is_empty() {
+        if !links.is_empty() && items.len() < SMALL_BATCH_ROWS {
+            let rows: Vec<(&(i64, i64, &str), &f64)> = links.iter().collect();
+            sqlx::query(
+                "INSERT INTO complaint_links (complaint_id, asset_id, rule, distance_m) \
+                 SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::float8[])",
+            )
+            .bind(rows.iter().map(|((c, _, _), _)| *c).collect::<Vec<i64>>())
+            .bind(rows.iter().map(|((_, a, _), _)| *a).collect::<Vec<i64>>())
+            .bind(rows.iter().map(|((_, _, r), _)| *r).collect::<Vec<&str>>())
+            .bind(rows.iter().map(|(_, d)| **d).collect::<Vec<f64>>())
+            .execute(&mut *tx)
+            .await?;
+        } else if !links.is_empty() {
             let mut data = String::with_capacity(links.len() * 40);
             for ((id, asset, rule), distance) in &links {
                 copy_number(&mut data, id);
