@@ -298,7 +298,11 @@ async fn postgres_restart_under_write_load_loses_no_acknowledged_write() {
     }
     tokio::time::sleep(Duration::from_millis(800)).await;
     let restart = tokio::task::spawn_blocking(move || {
-        cluster.pg_ctl("restart");
+        // Down for longer than a request waits for a connection (3 s):
+        // shorter outages are ridden out, the requests simply wait.
+        cluster.pg_ctl("stop");
+        std::thread::sleep(Duration::from_secs(5));
+        cluster.pg_ctl("start");
         cluster
     });
     let cluster = restart.await.expect("restarted");
