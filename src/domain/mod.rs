@@ -27,7 +27,7 @@ pub use condition::Condition;
 pub use coord_sys::CoordSys;
 pub use district::District;
 pub use role::{Principal, Role};
-pub use timestamp::utc_text;
+pub use timestamp::{to_millis, utc_text};
 pub use validation_error::{FieldError, ValidationError};
 pub use vocabulary::{
     ChargerAccess, ChargerStatus, DrainageType, ElevatorStatus, HeritageGrade, LightSensor,

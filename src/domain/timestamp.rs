@@ -5,6 +5,13 @@
 
 use time::{OffsetDateTime, UtcOffset};
 
+/// The instant as the service keeps it: in UTC, to the millisecond (what
+/// [`utc_text`] writes, so both stores hold and answer the same).
+pub fn to_millis(t: OffsetDateTime) -> OffsetDateTime {
+    let t = t.to_offset(UtcOffset::UTC);
+    t.replace_millisecond(t.millisecond()).unwrap_or(t)
+}
+
 /// `2024-10-18T01:12:00.000Z`.
 ///
 /// # Examples

@@ -169,6 +169,21 @@ pub trait ComplaintStore: Send + Sync {
     ) -> Result<Vec<(ComplaintId, (f64, f64))>, StoreError>;
 }
 
+impl ComplaintStats {
+    /// Counts `n` complaints of a category and status; duplicates are
+    /// counted apart.
+    pub(super) fn add(&mut self, category: String, status: String, duplicate: bool, n: i64) {
+        let n = u64::try_from(n).unwrap_or_default();
+        if duplicate {
+            self.duplicates_excluded += n;
+            return;
+        }
+        self.total += n;
+        *self.by_category.entry(category).or_default() += n;
+        *self.by_status.entry(status).or_default() += n;
+    }
+}
+
 /// A stored complaint's columns as read, before they are checked.
 pub(super) struct ComplaintRow {
     pub id: i64,

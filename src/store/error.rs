@@ -24,9 +24,29 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
 }
 
+/// Whether an error means "the database is not reachable now" (worth
+/// waiting for, and a 503 to clients) rather than a wrong request, a
+/// wrong URL or a bug.
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // 08: connection exception; 57P01-03: admin shutdown, crash
+            // shutdown, cannot connect now (starting up or in recovery);
+            // 53300: too many connections.
+            code.starts_with("08") || code.starts_with("57P") || code == "53300"
+        }),
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if super::postgres::is_transient(&e) {
+        if is_transient(&e) {
             StoreError::Unavailable(e)
         } else {
             StoreError::Database(e)

@@ -7,6 +7,7 @@
 mod changes;
 mod complaints;
 mod error;
+mod pg_copy;
 mod postgres;
 mod postgres_complaints;
 mod postgres_transfer;
@@ -92,6 +93,12 @@ pub trait TokenStore: Send + Sync {
 
     /// The live (not revoked) token with this hash.
     async fn find_token(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError>;
+}
+
+/// The time of a write, as it is stored: UTC, to the millisecond
+/// (what clients and logs can use).
+fn now() -> time::OffsetDateTime {
+    crate::domain::to_millis(time::OffsetDateTime::now_utc())
 }
 
 /// A token record from its stored columns (id, role, district, label).

@@ -4,7 +4,7 @@
 //! with NOTIFY so that each instance's index can follow (see
 //! [`super::PgChangeFeed`]).
 
-use super::{AssetStore, IndexRow, StoreError, TokenRecord, TokenStore};
+use super::{AssetStore, IndexRow, StoreError, TokenRecord, TokenStore, now};
 use crate::domain::{
     Asset, AssetAttributes, AssetDraft, AssetId, AssetKind, Derived, District, Role, Version,
 };
@@ -15,7 +15,6 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, Row};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
-use time::OffsetDateTime;
 
 /// Rows per multi-row (array) INSERT of assets.
 const INSERT_CHUNK_ROWS: usize = 10_000;
@@ -41,26 +40,6 @@ pub struct PgStore {
     pub(super) origin: String,
 }
 
-/// Whether an error means "the database is not reachable now" (worth
-/// waiting for, and a 503 to clients) rather than a wrong request, a
-/// wrong URL or a bug.
-pub fn is_transient(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            // 08: connection exception; 57P01-03: admin shutdown, crash
-            // shutdown, cannot connect now (starting up or in recovery);
-            // 53300: too many connections.
-            code.starts_with("08") || code.starts_with("57P") || code == "53300"
-        }),
-        _ => false,
-    }
-}
-
 impl PgStore {
     /// Connects to the database at `url` (`postgres://…`), waiting while
     /// it is not yet reachable, and migrates it.
@@ -84,7 +63,7 @@ impl PgStore {
         let pool = loop {
             match pool_options.clone().connect_with(options.clone()).await {
                 Ok(pool) => break pool,
-                Err(e) if is_transient(&e) => {
+                Err(e) if super::error::is_transient(&e) => {
                     waits += 1;
                     if waits % 10 == 1 {
                         tracing::warn!(
@@ -144,17 +123,6 @@ impl PgStore {
             .await?;
         Ok(())
     }
-}
-
-pub(super) fn now() -> OffsetDateTime {
-    super::sqlite::now()
-}
-
-/// A time to the millisecond, as the SQLite store keeps it: both stores
-/// answer the same.
-pub(super) fn to_ms(t: OffsetDateTime) -> OffsetDateTime {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    t.replace_millisecond(t.millisecond()).unwrap_or(t)
 }
 
 pub(super) fn wkb_of(geometry: &Geometry<f64>) -> Result<Vec<u8>, StoreError> {
@@ -218,8 +186,39 @@ async fn current_version_of(
     }
 }
 
-pub(super) fn attributes_text(draft: &AssetDraft) -> String {
-    serde_json::Value::Object(draft.attributes.to_json()).to_string()
+fn attributes_text(attributes: &AssetAttributes) -> String {
+    serde_json::Value::Object(attributes.to_json()).to_string()
+}
+
+/// Assets' stored values, one array per column, for `unnest($n::type[])`:
+/// one statement writes a whole chunk.
+#[derive(Default)]
+pub(super) struct AssetColumns {
+    pub kinds: Vec<&'static str>,
+    pub wkbs: Vec<Vec<u8>>,
+    pub attributes: Vec<String>,
+    pub districts: Vec<Option<&'static str>>,
+    pub areas: Vec<Option<f64>>,
+    pub lengths: Vec<Option<f64>>,
+}
+
+impl AssetColumns {
+    pub fn push(
+        &mut self,
+        kind: AssetKind,
+        geometry: &Geometry<f64>,
+        attributes: &AssetAttributes,
+        derived: Derived,
+    ) -> Result<(), StoreError> {
+        self.kinds.push(kind.as_str());
+        self.wkbs.push(wkb_of(geometry)?);
+        self.attributes.push(attributes_text(attributes));
+        self.districts
+            .push(attributes.district().map(District::as_str));
+        self.areas.push(derived.area_m2);
+        self.lengths.push(derived.length_m);
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -230,19 +229,14 @@ impl AssetStore for PgStore {
         let at = now();
         let mut stored = Vec::with_capacity(drafts.len());
         for chunk in drafts.chunks(INSERT_CHUNK_ROWS) {
-            let mut kinds = Vec::with_capacity(chunk.len());
-            let mut wkbs = Vec::with_capacity(chunk.len());
-            let mut attributes = Vec::with_capacity(chunk.len());
-            let mut districts = Vec::with_capacity(chunk.len());
-            let mut areas = Vec::with_capacity(chunk.len());
-            let mut lengths = Vec::with_capacity(chunk.len());
+            let mut columns = AssetColumns::default();
             for draft in chunk {
-                kinds.push(draft.kind().as_str());
-                wkbs.push(wkb_of(&draft.geometry)?);
-                attributes.push(attributes_text(draft));
-                districts.push(draft.attributes.district().map(District::as_str));
-                areas.push(draft.derived.area_m2);
-                lengths.push(draft.derived.length_m);
+                columns.push(
+                    draft.kind(),
+                    &draft.geometry,
+                    &draft.attributes,
+                    draft.derived,
+                )?;
             }
             // Array parameters, one statement per chunk; WITH ORDINALITY
             // and ORDER BY make the identity values follow input order.
@@ -252,12 +246,12 @@ impl AssetStore for PgStore {
                  FROM unnest($1::text[], $2::bytea[], $3::text[], $4::text[], $5::float8[], $6::float8[]) \
                  WITH ORDINALITY AS u(k, g, a, d, ar, l, ord) ORDER BY ord RETURNING id",
             )
-            .bind(&kinds)
-            .bind(&wkbs)
-            .bind(&attributes)
-            .bind(&districts)
-            .bind(&areas)
-            .bind(&lengths)
+            .bind(&columns.kinds)
+            .bind(&columns.wkbs)
+            .bind(&columns.attributes)
+            .bind(&columns.districts)
+            .bind(&columns.areas)
+            .bind(&columns.lengths)
             .bind(at)
             .fetch_all(&mut *tx)
             .await?;
@@ -338,7 +332,7 @@ impl AssetStore for PgStore {
              district = $3, area_m2 = $4, length_m = $5, version = $6, updated_at = $7 WHERE id = $8",
         )
         .bind(wkb_of(&draft.geometry)?)
-        .bind(attributes_text(draft))
+        .bind(attributes_text(&draft.attributes))
         .bind(draft.attributes.district().map(District::as_str))
         .bind(draft.derived.area_m2)
         .bind(draft.derived.length_m)

@@ -7,25 +7,23 @@ use super::complaints::{
     Linking, Transition, corrupt, intake_answers, intake_event, open_filter, rounded_box,
     status_change,
 };
-use super::postgres::{PgStore, now, to_ms};
+use super::now;
+use super::pg_copy::CopyRows;
+use super::postgres::PgStore;
 use crate::domain::{
-    Category, Complaint, ComplaintDraft, ComplaintId, District, StatusChange, utc_text,
+    Category, Complaint, ComplaintDraft, ComplaintId, District, StatusChange, to_millis, utc_text,
 };
 use crate::spatial::LonLatBox;
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
-use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
 const COLUMNS: &str = "c.id, c.case_number, c.channel, c.category, c.description, c.address, c.district, \
     ST_X(c.location) AS lon, ST_Y(c.location) AS lat, c.raw_lon, c.raw_lat, c.coord_sys, c.reported_at, \
     c.status, c.resolution, c.satisfaction, c.caller_name, c.caller_phone, c.duplicate_of, \
     c.flags::text AS flags, c.created_at, c.updated_at";
-
-/// Bytes of COPY data sent at once.
-const COPY_CHUNK_BYTES: usize = 1 << 20;
 
 /// How long an inserted complaint may stay uncommitted: ids come from a
 /// sequence, so with several writers a smaller id can commit after a
@@ -93,10 +91,10 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a ComplaintFilter) {
         q.push(" AND c.status = ANY(").push_bind(names).push(")");
     }
     if let Some(from) = f.reported_from {
-        q.push(" AND c.reported_at >= ").push_bind(to_ms(from));
+        q.push(" AND c.reported_at >= ").push_bind(to_millis(from));
     }
     if let Some(to) = f.reported_to {
-        q.push(" AND c.reported_at <= ").push_bind(to_ms(to));
+        q.push(" AND c.reported_at <= ").push_bind(to_millis(to));
     }
     if let Some(d) = f.district {
         q.push(" AND c.district = ").push_bind(d.as_str());
@@ -107,55 +105,6 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a ComplaintFilter) {
     if f.exclude_duplicates {
         q.push(" AND c.duplicate_of IS NULL");
     }
-}
-
-/// Appends a value to a line of COPY text data: backslash, tab, newline
-/// and carriage return escaped, `\N` for NULL. (Written here because
-/// sqlx sends COPY data as bytes and leaves the format to its caller; the
-/// rules are PostgreSQL's, "COPY ... Text Format".)
-pub(super) fn copy_field(line: &mut String, value: Option<&str>) {
-    if !line.is_empty() && !line.ends_with('\n') {
-        line.push('\t');
-    }
-    let Some(value) = value else {
-        line.push_str("\\N");
-        return;
-    };
-    for ch in value.chars() {
-        match ch {
-            '\\' => line.push_str("\\\\"),
-            '\t' => line.push_str("\\t"),
-            '\n' => line.push_str("\\n"),
-            '\r' => line.push_str("\\r"),
-            c => line.push(c),
-        }
-    }
-}
-
-/// Appends a number (Rust's shortest form reads back to the same f64).
-pub(super) fn copy_number(line: &mut String, value: impl std::fmt::Display) {
-    if !line.is_empty() && !line.ends_with('\n') {
-        line.push('\t');
-    }
-    let _ = write!(line, "{value}");
-}
-
-/// Sends COPY text data to a started COPY, in chunks.
-pub(super) async fn send_copy(
-    tx: &mut sqlx::Transaction<'_, Postgres>,
-    statement: &str,
-    data: &str,
-) -> Result<(), StoreError> {
-    let mut copy = tx.copy_in_raw(statement).await?;
-    for chunk in data.as_bytes().chunks(COPY_CHUNK_BYTES) {
-        // COPY reads a stream: chunks may end anywhere.
-        if let Err(e) = copy.send(chunk).await {
-            let _ = copy.abort("sending failed").await;
-            return Err(e.into());
-        }
-    }
-    copy.finish().await?;
-    Ok(())
 }
 
 async fn load(
@@ -172,30 +121,30 @@ async fn load(
     complaint_from_row(&row)
 }
 
-/// The COPY lines of drafts for the `incoming` staging table.
-fn incoming_rows(items: &[(ComplaintDraft, Linking)]) -> String {
-    let mut data = String::with_capacity(items.len() * 256);
+/// The COPY rows of drafts for the `incoming` staging table.
+fn incoming_rows(items: &[(ComplaintDraft, Linking)]) -> CopyRows {
+    let mut rows = CopyRows::with_capacity(items.len() * 256);
     for (ord, (draft, linking)) in items.iter().enumerate() {
         let flags = serde_json::Value::from(linking.flags.clone()).to_string();
-        copy_number(&mut data, ord);
-        copy_field(&mut data, Some(draft.case_number.as_str()));
-        copy_field(&mut data, Some(draft.channel.as_str()));
-        copy_field(&mut data, Some(draft.category.as_str()));
-        copy_field(&mut data, Some(&draft.description));
-        copy_field(&mut data, draft.address.as_deref());
-        copy_field(&mut data, draft.district.map(District::as_str));
-        copy_number(&mut data, draft.location.0);
-        copy_number(&mut data, draft.location.1);
-        copy_number(&mut data, draft.raw_location.0);
-        copy_number(&mut data, draft.raw_location.1);
-        copy_field(&mut data, Some(draft.coord_sys.as_str()));
-        copy_field(&mut data, Some(&utc_text(draft.reported_at)));
-        copy_field(&mut data, draft.caller.name.as_deref());
-        copy_field(&mut data, draft.caller.phone.as_deref());
-        copy_field(&mut data, Some(&flags));
-        data.push('\n');
+        rows.number(ord)
+            .text(Some(draft.case_number.as_str()))
+            .text(Some(draft.channel.as_str()))
+            .text(Some(draft.category.as_str()))
+            .text(Some(&draft.description))
+            .text(draft.address.as_deref())
+            .text(draft.district.map(District::as_str))
+            .number(draft.location.0)
+            .number(draft.location.1)
+            .number(draft.raw_location.0)
+            .number(draft.raw_location.1)
+            .text(Some(draft.coord_sys.as_str()))
+            .text(Some(&utc_text(draft.reported_at)))
+            .text(draft.caller.name.as_deref())
+            .text(draft.caller.phone.as_deref())
+            .text(Some(&flags))
+            .end_row();
     }
-    data
+    rows
 }
 
 /// Batches smaller than this (online intake's group commits) go in by
@@ -203,14 +152,34 @@ fn incoming_rows(items: &[(ComplaintDraft, Linking)]) -> String {
 /// into a staging table, whose creation costs more than a few rows.
 const SMALL_BATCH_ROWS: usize = 64;
 
-/// The INSERT of new complaints from `incoming`'s rows, each a column.
-const INSERT_NEW: &str = "INSERT INTO complaints (case_number, channel, category, description, address, district, \
-    location, raw_lon, raw_lat, coord_sys, reported_at, status, caller_name, caller_phone, \
-    flags, created_at, updated_at) \
-    SELECT case_number, channel, category, description, address, district, \
-    ST_SetSRID(ST_MakePoint(lon, lat), 4326), raw_lon, raw_lat, coord_sys, reported_at, \
-    'received', caller_name, caller_phone, flags::jsonb, $1, $1 \
-    FROM incoming ORDER BY ord ON CONFLICT (case_number) DO NOTHING RETURNING id, case_number";
+/// The INSERT of new complaints from `incoming`: a relation of the
+/// drafts' columns and their order `ord` ($1 is the time of intake).
+macro_rules! insert_new_from {
+    ($incoming:literal) => {
+        concat!(
+            "INSERT INTO complaints (case_number, channel, category, description, address, district, \
+             location, raw_lon, raw_lat, coord_sys, reported_at, status, caller_name, caller_phone, \
+             flags, created_at, updated_at) \
+             SELECT case_number, channel, category, description, address, district, \
+             ST_SetSRID(ST_MakePoint(lon, lat), 4326), raw_lon, raw_lat, coord_sys, reported_at, \
+             'received', caller_name, caller_phone, flags::jsonb, $1, $1 FROM ",
+            $incoming,
+            " ORDER BY ord ON CONFLICT (case_number) DO NOTHING RETURNING id, case_number"
+        )
+    };
+}
+
+/// From the staging table COPY filled.
+const INSERT_FROM_STAGING: &str = insert_new_from!("incoming");
+
+/// From array parameters $2…$16, one per column.
+const INSERT_FROM_ARRAYS: &str = insert_new_from!(
+    "unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+     $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::text[], $13::timestamptz[], \
+     $14::text[], $15::text[], $16::text[]) WITH ORDINALITY AS incoming(case_number, channel, \
+     category, description, address, district, lon, lat, raw_lon, raw_lat, coord_sys, reported_at, \
+     caller_name, caller_phone, flags, ord)"
+);
 
 /// Stores a large batch: COPY into a staging table, then one INSERT …
 /// ON CONFLICT DO NOTHING from it. The ids and case numbers stored.
@@ -227,8 +196,10 @@ async fn insert_by_copy(
         )
         .execute(&mut **tx)
         .await?;
-    send_copy(tx, "COPY incoming FROM STDIN", &incoming_rows(items)).await?;
-    Ok(sqlx::query_as(INSERT_NEW)
+    incoming_rows(items)
+        .send(tx, "COPY incoming FROM STDIN")
+        .await?;
+    Ok(sqlx::query_as(INSERT_FROM_STAGING)
         .bind(at)
         .fetch_all(&mut **tx)
         .await?)
@@ -245,20 +216,15 @@ async fn insert_small(
     };
     let number =
         |f: fn(&ComplaintDraft) -> f64| -> Vec<f64> { items.iter().map(|(d, _)| f(d)).collect() };
-    let reported: Vec<OffsetDateTime> = items.iter().map(|(d, _)| to_ms(d.reported_at)).collect();
+    let reported: Vec<OffsetDateTime> = items
+        .iter()
+        .map(|(d, _)| to_millis(d.reported_at))
+        .collect();
     let flags: Vec<String> = items
         .iter()
         .map(|(_, l)| serde_json::Value::from(l.flags.clone()).to_string())
         .collect();
-    let statement = INSERT_NEW.replace(
-        "FROM incoming",
-        "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-         $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::text[], $13::timestamptz[], \
-         $14::text[], $15::text[], $16::text[]) WITH ORDINALITY AS incoming(case_number, channel, \
-         category, description, address, district, lon, lat, raw_lon, raw_lat, coord_sys, reported_at, \
-         caller_name, caller_phone, flags, ord)",
-    );
-    Ok(sqlx::query_as(&statement)
+    Ok(sqlx::query_as(INSERT_FROM_ARRAYS)
         .bind(at)
         .bind(text(|d| Some(d.case_number.as_str())))
         .bind(text(|d| Some(d.channel.as_str())))
@@ -313,13 +279,13 @@ impl ComplaintStore for PgStore {
         // found twice is stored once (the last, as the SQLite store's
         // INSERT OR REPLACE keeps).
         let mut links: HashMap<(i64, i64, &str), f64> = HashMap::new();
-        let mut first_rows: HashMap<&str, ()> = HashMap::with_capacity(created.len());
+        let mut first_rows: HashSet<&str> = HashSet::with_capacity(created.len());
         for (draft, linking) in items {
             let case = draft.case_number.as_str();
             let Some(&id) = created.get(case) else {
                 continue;
             };
-            if first_rows.insert(case, ()).is_some() {
+            if !first_rows.insert(case) {
                 continue;
             }
             for link in &linking.links {
@@ -339,18 +305,17 @@ impl ComplaintStore for PgStore {
             .execute(&mut *tx)
             .await?;
         } else if !links.is_empty() {
-            let mut data = String::with_capacity(links.len() * 40);
+            let mut rows = CopyRows::with_capacity(links.len() * 40);
             for ((id, asset, rule), distance) in &links {
-                copy_number(&mut data, id);
-                copy_number(&mut data, asset);
-                copy_field(&mut data, Some(rule));
-                copy_number(&mut data, distance);
-                data.push('\n');
+                rows.number(id)
+                    .number(asset)
+                    .text(Some(rule))
+                    .number(distance)
+                    .end_row();
             }
-            send_copy(
+            rows.send(
                 &mut tx,
                 "COPY complaint_links (complaint_id, asset_id, rule, distance_m) FROM STDIN",
-                &data,
             )
             .await?;
         }
@@ -489,18 +454,10 @@ impl ComplaintStore for PgStore {
         );
         push_filter(&mut q, filter);
         q.push(" GROUP BY 1, 2, 3");
-        for row in q.build().fetch_all(&self.pool).await? {
-            let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or_default();
-            if row.try_get::<bool, _>("dup")? {
-                stats.duplicates_excluded += n;
-                continue;
-            }
-            stats.total += n;
-            *stats
-                .by_category
-                .entry(row.try_get("category")?)
-                .or_default() += n;
-            *stats.by_status.entry(row.try_get("status")?).or_default() += n;
+        let rows: Vec<(String, String, bool, i64)> =
+            q.build_query_as().fetch_all(&self.pool).await?;
+        for (category, status, duplicate, n) in rows {
+            stats.add(category, status, duplicate, n);
         }
         Ok(stats)
     }

@@ -2,10 +2,10 @@
 //! complaints (the big table).
 
 use super::StoreError;
-use super::postgres::{PgStore, attributes_text, to_ms, wkb_of};
-use super::postgres_complaints::{copy_field, copy_number, send_copy};
-use super::transfer::{EventRow, LinkRow, TableCounts, TokenRow, TransferStore};
-use crate::domain::{Asset, AssetDraft, Complaint, ComplaintId, District, utc_text};
+use super::pg_copy::CopyRows;
+use super::postgres::{AssetColumns, PgStore};
+use super::transfer::{COUNT_TABLES, EventRow, LinkRow, TableCounts, TokenRow, TransferStore};
+use crate::domain::{Asset, Complaint, ComplaintId, District, to_millis, utc_text};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -15,22 +15,8 @@ const CHUNK_ROWS: usize = 10_000;
 #[async_trait]
 impl TransferStore for PgStore {
     async fn table_counts(&self) -> Result<TableCounts, StoreError> {
-        let (assets, tokens, complaints, events, links): (i64, i64, i64, i64, i64) =
-            sqlx::query_as(
-                "SELECT (SELECT count(*) FROM assets), (SELECT count(*) FROM api_tokens), \
-                 (SELECT count(*) FROM complaints), (SELECT count(*) FROM complaint_events), \
-                 (SELECT count(*) FROM complaint_links)",
-            )
-            .fetch_one(&self.pool)
-            .await?;
-        let n = |v: i64| u64::try_from(v).unwrap_or_default();
-        Ok(TableCounts {
-            assets: n(assets),
-            tokens: n(tokens),
-            complaints: n(complaints),
-            events: n(events),
-            links: n(links),
-        })
+        let row = sqlx::query_as(COUNT_TABLES).fetch_one(&self.pool).await?;
+        Ok(TableCounts::from_row(row))
     }
 
     async fn tokens_after(&self, after: i64, limit: u32) -> Result<Vec<TokenRow>, StoreError> {
@@ -132,32 +118,22 @@ impl TransferStore for PgStore {
     async fn restore_assets(&self, assets: &[Asset]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for chunk in assets.chunks(CHUNK_ROWS) {
+            let mut columns = AssetColumns::default();
             let mut ids = Vec::with_capacity(chunk.len());
-            let mut kinds = Vec::with_capacity(chunk.len());
-            let mut wkbs = Vec::with_capacity(chunk.len());
-            let mut attributes = Vec::with_capacity(chunk.len());
-            let mut districts = Vec::with_capacity(chunk.len());
-            let mut areas = Vec::with_capacity(chunk.len());
-            let mut lengths = Vec::with_capacity(chunk.len());
             let mut versions = Vec::with_capacity(chunk.len());
             let mut created = Vec::with_capacity(chunk.len());
             let mut updated = Vec::with_capacity(chunk.len());
             for asset in chunk {
-                let draft = AssetDraft {
-                    geometry: asset.geometry.clone(),
-                    attributes: asset.attributes.clone(),
-                    derived: asset.derived,
-                };
+                columns.push(
+                    asset.kind(),
+                    &asset.geometry,
+                    &asset.attributes,
+                    asset.derived,
+                )?;
                 ids.push(asset.id.0);
-                kinds.push(asset.kind().as_str());
-                wkbs.push(wkb_of(&asset.geometry)?);
-                attributes.push(attributes_text(&draft));
-                districts.push(asset.attributes.district().map(District::as_str));
-                areas.push(asset.derived.area_m2);
-                lengths.push(asset.derived.length_m);
                 versions.push(asset.version.0);
-                created.push(to_ms(asset.created_at));
-                updated.push(to_ms(asset.updated_at));
+                created.push(to_millis(asset.created_at));
+                updated.push(to_millis(asset.updated_at));
             }
             sqlx::query(
                 "INSERT INTO assets (id, kind, geom, attributes, district, area_m2, length_m, version, created_at, updated_at) \
@@ -166,12 +142,12 @@ impl TransferStore for PgStore {
                  $7::float8[], $8::int8[], $9::timestamptz[], $10::timestamptz[]) AS t(i, k, g, a, d, ar, l, v, c, u)",
             )
             .bind(&ids)
-            .bind(&kinds)
-            .bind(&wkbs)
-            .bind(&attributes)
-            .bind(&districts)
-            .bind(&areas)
-            .bind(&lengths)
+            .bind(&columns.kinds)
+            .bind(&columns.wkbs)
+            .bind(&columns.attributes)
+            .bind(&columns.districts)
+            .bind(&columns.areas)
+            .bind(&columns.lengths)
             .bind(&versions)
             .bind(&created)
             .bind(&updated)
@@ -194,11 +170,11 @@ impl TransferStore for PgStore {
         .bind(column(|t| Some(t.role.clone())))
         .bind(column(|t| t.district.clone()))
         .bind(column(|t| t.label.clone()))
-        .bind(tokens.iter().map(|t| to_ms(t.created_at)).collect::<Vec<_>>())
+        .bind(tokens.iter().map(|t| to_millis(t.created_at)).collect::<Vec<_>>())
         .bind(
             tokens
                 .iter()
-                .map(|t| t.revoked_at.map(to_ms))
+                .map(|t| t.revoked_at.map(to_millis))
                 .collect::<Vec<_>>(),
         )
         .execute(&self.pool)
@@ -211,51 +187,42 @@ impl TransferStore for PgStore {
         complaints: &[Complaint],
         links: &[LinkRow],
     ) -> Result<(), StoreError> {
-        let mut data = String::with_capacity(complaints.len() * 320);
+        let mut rows = CopyRows::with_capacity(complaints.len() * 320);
         for c in complaints {
             let d = &c.draft;
-            copy_number(&mut data, c.id.0);
-            copy_field(&mut data, Some(d.case_number.as_str()));
-            copy_field(&mut data, Some(d.channel.as_str()));
-            copy_field(&mut data, Some(d.category.as_str()));
-            copy_field(&mut data, Some(&d.description));
-            copy_field(&mut data, d.address.as_deref());
-            copy_field(&mut data, d.district.map(District::as_str));
-            copy_field(
-                &mut data,
-                Some(&format!(
+            rows.number(c.id.0)
+                .text(Some(d.case_number.as_str()))
+                .text(Some(d.channel.as_str()))
+                .text(Some(d.category.as_str()))
+                .text(Some(&d.description))
+                .text(d.address.as_deref())
+                .text(d.district.map(District::as_str))
+                .text(Some(&format!(
                     "SRID=4326;POINT({} {})",
                     d.location.0, d.location.1
-                )),
-            );
-            copy_number(&mut data, d.raw_location.0);
-            copy_number(&mut data, d.raw_location.1);
-            copy_field(&mut data, Some(d.coord_sys.as_str()));
-            copy_field(&mut data, Some(&utc_text(d.reported_at)));
-            copy_field(&mut data, Some(c.status.as_str()));
-            copy_field(&mut data, c.resolution.as_deref());
-            copy_field(
-                &mut data,
-                c.satisfaction.map(|s| s.score().to_string()).as_deref(),
-            );
-            copy_field(&mut data, d.caller.name.as_deref());
-            copy_field(&mut data, d.caller.phone.as_deref());
-            copy_field(&mut data, None);
-            copy_field(
-                &mut data,
-                Some(&serde_json::Value::from(c.flags.clone()).to_string()),
-            );
-            copy_field(&mut data, Some(&utc_text(c.created_at)));
-            copy_field(&mut data, Some(&utc_text(c.updated_at)));
-            data.push('\n');
+                )))
+                .number(d.raw_location.0)
+                .number(d.raw_location.1)
+                .text(Some(d.coord_sys.as_str()))
+                .text(Some(&utc_text(d.reported_at)))
+                .text(Some(c.status.as_str()))
+                .text(c.resolution.as_deref())
+                .text(c.satisfaction.map(|s| s.score().to_string()).as_deref())
+                .text(d.caller.name.as_deref())
+                .text(d.caller.phone.as_deref())
+                // duplicate_of: set after all complaints are in.
+                .text(None)
+                .text(Some(&serde_json::Value::from(c.flags.clone()).to_string()))
+                .text(Some(&utc_text(c.created_at)))
+                .text(Some(&utc_text(c.updated_at)))
+                .end_row();
         }
         let mut tx = self.pool.begin().await?;
-        send_copy(
+        rows.send(
             &mut tx,
             "COPY complaints (id, case_number, channel, category, description, address, district, location, \
              raw_lon, raw_lat, coord_sys, reported_at, status, resolution, satisfaction, caller_name, \
              caller_phone, duplicate_of, flags, created_at, updated_at) FROM STDIN",
-            &data,
         )
         .await?;
         for chunk in links.chunks(CHUNK_ROWS) {
@@ -302,7 +269,7 @@ impl TransferStore for PgStore {
             .bind(chunk.iter().map(|e| e.note.clone()).collect::<Vec<_>>())
             .bind(chunk.iter().map(|e| e.actor_token).collect::<Vec<_>>())
             .bind(chunk.iter().map(|e| e.actor_role.clone()).collect::<Vec<_>>())
-            .bind(chunk.iter().map(|e| to_ms(e.at)).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|e| to_millis(e.at)).collect::<Vec<_>>())
             .execute(&self.pool)
             .await?;
         }

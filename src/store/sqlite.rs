@@ -1,7 +1,7 @@
 //! The embedded store: SQLite through sqlx, in WAL mode, created and
 //! migrated from `migrations/sqlite` on first open.
 
-use super::{AssetStore, IndexRow, StoreError, TokenRecord, TokenStore};
+use super::{AssetStore, IndexRow, StoreError, TokenRecord, TokenStore, now};
 use crate::domain::{
     Asset, AssetAttributes, AssetDraft, AssetId, AssetKind, Derived, District, Role, Version,
 };
@@ -54,12 +54,6 @@ impl SqliteStore {
         super::sqlite_complaints::backfill_cells(&pool).await?;
         Ok(Self { pool })
     }
-}
-
-pub(super) fn now() -> OffsetDateTime {
-    let t = OffsetDateTime::now_utc();
-    // Millisecond precision is what clients and logs can use.
-    t.replace_millisecond(t.millisecond()).unwrap_or(t)
 }
 
 pub(super) fn timestamp(t: OffsetDateTime) -> String {

@@ -7,7 +7,8 @@ use super::complaints::{
     Linking, Transition, corrupt, intake_answers, intake_event, open_filter, rounded_box,
     status_change,
 };
-use super::sqlite::{SqliteStore, now, parse_timestamp, timestamp};
+use super::now;
+use super::sqlite::{SqliteStore, parse_timestamp, timestamp};
 use crate::domain::{Category, Complaint, ComplaintDraft, ComplaintId, District, StatusChange};
 use crate::spatial::{LonLatBox, cell_key, cell_ranges};
 use async_trait::async_trait;
@@ -465,18 +466,10 @@ impl ComplaintStore for SqliteStore {
         );
         push_filter(&mut q, filter);
         q.push(" GROUP BY 1, 2, 3");
-        for row in q.build().fetch_all(&self.pool).await? {
-            let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or_default();
-            if row.try_get::<bool, _>("dup")? {
-                stats.duplicates_excluded += n;
-                continue;
-            }
-            stats.total += n;
-            *stats
-                .by_category
-                .entry(row.try_get("category")?)
-                .or_default() += n;
-            *stats.by_status.entry(row.try_get("status")?).or_default() += n;
+        let rows: Vec<(String, String, bool, i64)> =
+            q.build_query_as().fetch_all(&self.pool).await?;
+        for (category, status, duplicate, n) in rows {
+            stats.add(category, status, duplicate, n);
         }
         Ok(stats)
     }

@@ -2,7 +2,7 @@
 
 use super::StoreError;
 use super::sqlite::{DRAFT_COLUMNS, SqliteStore, bind_draft, parse_timestamp, timestamp};
-use super::transfer::{EventRow, LinkRow, TableCounts, TokenRow, TransferStore};
+use super::transfer::{COUNT_TABLES, EventRow, LinkRow, TableCounts, TokenRow, TransferStore};
 use crate::domain::{Asset, AssetDraft, Complaint, ComplaintId, District};
 use crate::spatial::cell_key;
 use async_trait::async_trait;
@@ -18,22 +18,8 @@ fn time_opt(text: Option<String>) -> Result<Option<time::OffsetDateTime>, StoreE
 #[async_trait]
 impl TransferStore for SqliteStore {
     async fn table_counts(&self) -> Result<TableCounts, StoreError> {
-        let (assets, tokens, complaints, events, links): (i64, i64, i64, i64, i64) =
-            sqlx::query_as(
-                "SELECT (SELECT count(*) FROM assets), (SELECT count(*) FROM api_tokens), \
-                 (SELECT count(*) FROM complaints), (SELECT count(*) FROM complaint_events), \
-                 (SELECT count(*) FROM complaint_links)",
-            )
-            .fetch_one(&self.pool)
-            .await?;
-        let n = |v: i64| u64::try_from(v).unwrap_or_default();
-        Ok(TableCounts {
-            assets: n(assets),
-            tokens: n(tokens),
-            complaints: n(complaints),
-            events: n(events),
-            links: n(links),
-        })
+        let row = sqlx::query_as(COUNT_TABLES).fetch_one(&self.pool).await?;
+        Ok(TableCounts::from_row(row))
     }
 
     async fn tokens_after(&self, after: i64, limit: u32) -> Result<Vec<TokenRow>, StoreError> {

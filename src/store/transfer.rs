@@ -51,9 +51,28 @@ pub struct TableCounts {
     pub links: u64,
 }
 
+/// The query of [`TableCounts`], the same on both stores.
+pub(super) const COUNT_TABLES: &str = "SELECT (SELECT count(*) FROM assets), (SELECT count(*) FROM api_tokens), \
+     (SELECT count(*) FROM complaints), (SELECT count(*) FROM complaint_events), \
+     (SELECT count(*) FROM complaint_links)";
+
 impl TableCounts {
     pub fn is_empty(&self) -> bool {
         *self == TableCounts::default()
+    }
+
+    /// From the row of [`COUNT_TABLES`].
+    pub(super) fn from_row(
+        (assets, tokens, complaints, events, links): (i64, i64, i64, i64, i64),
+    ) -> Self {
+        let n = |v: i64| u64::try_from(v).unwrap_or_default();
+        TableCounts {
+            assets: n(assets),
+            tokens: n(tokens),
+            complaints: n(complaints),
+            events: n(events),
+            links: n(links),
+        }
     }
 }
 
