@@ -27,7 +27,7 @@ use hutong::app::{Application, Settings};
 use hutong::complaint_import::{self, Format};
 use hutong::complaints::Complaints;
 use hutong::domain::{AssetKind, Role};
-use hutong::generate::{CityGenerator, ComplaintGenerator};
+use hutong::generate::{ComplaintGenerator, store_city};
 use hutong::linking::LinkingRules;
 use hutong::registry::Registry;
 use hutong::spatial::{GeometryLimits, LonLatBox};
@@ -133,18 +133,9 @@ async fn load_assets(url: &str, assets: usize) -> f64 {
     let registry = Registry::open(store, GeometryLimits::default())
         .await
         .expect("registry");
-    let mut generator = CityGenerator::new(SEED, false);
-    let mut left = assets;
-    while left > 0 {
-        let n = left.min(50_000);
-        let drafts: Vec<_> = generator
-            .by_ref()
-            .take(n)
-            .map(|f| registry.draft_from_feature(&f).expect("valid asset"))
-            .collect();
-        registry.insert_all(&drafts).await.expect("stored");
-        left -= n;
-    }
+    store_city(&registry, SEED, false, assets)
+        .await
+        .expect("stored");
     started.elapsed().as_secs_f64()
 }
 

@@ -11,7 +11,7 @@ use hutong::app::{Application, Settings};
 use hutong::complaint_import::{self, Format};
 use hutong::complaints::Complaints;
 use hutong::domain::Role;
-use hutong::generate::{CityGenerator, ComplaintGenerator};
+use hutong::generate::{ComplaintGenerator, store_city};
 use hutong::linking::LinkingRules;
 use hutong::registry::Registry;
 use hutong::spatial::GeometryLimits;
@@ -47,12 +47,9 @@ async fn main() {
             .await
             .expect("registry"),
     );
-    let drafts: Vec<_> = CityGenerator::new(SEED, false)
-        .take(ASSETS)
-        .map(|f| registry.draft_from_feature(&f).expect("valid asset"))
-        .collect();
-    registry.insert_all(&drafts).await.expect("assets stored");
-    drop(drafts);
+    store_city(&registry, SEED, false, ASSETS)
+        .await
+        .expect("assets stored");
 
     // Bulk: the JSON Lines file is made in memory first, so only the import is timed.
     let mut file = Vec::new();

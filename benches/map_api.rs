@@ -20,7 +20,7 @@
 
 use geo::BoundingRect;
 use hutong::app::{Application, Settings};
-use hutong::generate::CityGenerator;
+use hutong::generate::store_city;
 use hutong::registry::Registry;
 use hutong::spatial::vector_tile::{TileId, to_mercator};
 use hutong::spatial::{GeometryLimits, LonLatBox};
@@ -141,18 +141,9 @@ async fn main() {
             .await
             .expect("registry"),
     );
-    let mut generator = CityGenerator::new(SEED, false);
-    let mut left = assets;
-    while left > 0 {
-        let n = left.min(50_000);
-        let drafts: Vec<_> = generator
-            .by_ref()
-            .take(n)
-            .map(|f| registry.draft_from_feature(&f).expect("valid asset"))
-            .collect();
-        registry.insert_all(&drafts).await.expect("stored");
-        left -= n;
-    }
+    store_city(&registry, SEED, false, assets)
+        .await
+        .expect("stored");
     println!(
         "stored {assets} assets in SQLite in {:.1} s",
         started.elapsed().as_secs_f64()

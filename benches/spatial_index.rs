@@ -7,7 +7,7 @@
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use geo::{Geometry, Point};
 use hutong::domain::{AssetId, AssetKind};
-use hutong::generate::CityGenerator;
+use hutong::generate::{CityGenerator, store_city};
 use hutong::registry::{Registry, build_index};
 use hutong::spatial::{AssetIndex, GeometryLimits, IndexedAsset, LonLatBox, NearbyQuery};
 use hutong::store::{self, Store};
@@ -165,14 +165,9 @@ fn store_of_a_million_points() -> (tokio::runtime::Runtime, Arc<dyn Store>, temp
             .await
             .expect("registry");
         let started = Instant::now();
-        let mut generator = CityGenerator::new(SEED, true);
-        for _ in 0..(ASSETS / 50_000) {
-            let drafts: Vec<_> = (&mut generator)
-                .take(50_000)
-                .map(|f| registry.draft_from_feature(&f).expect("valid"))
-                .collect();
-            registry.insert_all(&drafts).await.expect("stored");
-        }
+        store_city(&registry, SEED, true, ASSETS)
+            .await
+            .expect("stored");
         println!(
             "stored {ASSETS} assets in SQLite in {:?}",
             started.elapsed()

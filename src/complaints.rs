@@ -38,7 +38,7 @@ pub enum ComplaintError {
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// The group commit that held this complaint failed (cause logged
     /// by the writer).
     #[error("storing the complaint failed: {0}")]
@@ -49,14 +49,30 @@ pub enum ComplaintError {
 }
 
 /// What a client hears while the database is away.
-const UNAVAILABLE: &str = "the database is unavailable at the moment; retry shortly (sending the same case number again is safe)";
+fn unavailable() -> ComplaintError {
+    ComplaintError::Unavailable(format!(
+        "{}; sending the same case number again is safe",
+        crate::store::DATABASE_UNAVAILABLE
+    ))
+}
+
+impl From<StoreError> for ComplaintError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                unavailable()
+            }
+            other => ComplaintError::Store(other),
+        }
+    }
+}
 
 fn store_error(id: ComplaintId, e: StoreError) -> ComplaintError {
     match e {
         StoreError::NotFound => ComplaintError::NotFound(id),
         StoreError::Conflict(detail) => ComplaintError::Conflict(detail),
-        StoreError::Unavailable(_) => ComplaintError::Unavailable(UNAVAILABLE.into()),
-        other => ComplaintError::Store(other),
+        other => other.into(),
     }
 }
 
@@ -135,7 +151,7 @@ async fn group_commit_writer(
                 let transient = matches!(e, StoreError::Unavailable(_));
                 for reply in replies {
                     let _ = reply.send(Err(if transient {
-                        ComplaintError::Unavailable(UNAVAILABLE.into())
+                        unavailable()
                     } else {
                         ComplaintError::WriteFailed(e.to_string())
                     }));
@@ -421,13 +437,7 @@ impl Complaints {
         let (suggested_duplicates, links) = if created {
             (self.similar_open(&complaint).await?, linking.links)
         } else {
-            (
-                Vec::new(),
-                self.store
-                    .links(complaint.id)
-                    .await
-                    .map_err(ComplaintError::Store)?,
-            )
+            (Vec::new(), self.store.links(complaint.id).await?)
         };
         Ok(Intake {
             complaint,
@@ -444,11 +454,7 @@ impl Complaints {
         &self,
         items: Vec<(ComplaintDraft, Linking)>,
     ) -> Result<Vec<Intake>, ComplaintError> {
-        let stored = self
-            .store
-            .insert_complaints(&items)
-            .await
-            .map_err(ComplaintError::Store)?;
+        let stored = self.store.insert_complaints(&items).await?;
         let mut out = Vec::with_capacity(stored.len());
         for ((complaint, created), (_, linking)) in stored.into_iter().zip(items) {
             out.push(Intake {
@@ -478,8 +484,7 @@ impl Complaints {
                 d.reported_at - window,
                 d.reported_at,
             )
-            .await
-            .map_err(ComplaintError::Store)?;
+            .await?;
         let here = geo::Point::new(d.location.0, d.location.1);
         Ok(candidates
             .into_iter()
@@ -494,18 +499,17 @@ impl Complaints {
     pub async fn get(&self, id: ComplaintId) -> Result<Complaint, ComplaintError> {
         self.store
             .get_complaint(id)
-            .await
-            .map_err(ComplaintError::Store)?
+            .await?
             .ok_or(ComplaintError::NotFound(id))
     }
 
     pub async fn history(&self, id: ComplaintId) -> Result<Vec<StatusChange>, ComplaintError> {
-        self.store.history(id).await.map_err(ComplaintError::Store)
+        self.store.history(id).await.map_err(ComplaintError::from)
     }
 
     pub async fn links(&self, id: ComplaintId) -> Result<Vec<ComplaintLink>, ComplaintError> {
         self.get(id).await?;
-        self.store.links(id).await.map_err(ComplaintError::Store)
+        self.store.links(id).await.map_err(ComplaintError::from)
     }
 
     pub async fn list(
@@ -515,7 +519,7 @@ impl Complaints {
         self.store
             .list_complaints(filter)
             .await
-            .map_err(ComplaintError::Store)
+            .map_err(ComplaintError::from)
     }
 
     /// Where and when all complaints are (those stored by other processes
@@ -523,11 +527,7 @@ impl Complaints {
     pub async fn extent(&self) -> Result<Option<ComplaintExtent>, ComplaintError> {
         let mut known = self.extent.lock().await;
         let after = known.map(|(_, id)| id).unwrap_or(ComplaintId(0));
-        let newer = self
-            .store
-            .complaint_extent(after)
-            .await
-            .map_err(ComplaintError::Store)?;
+        let newer = self.store.complaint_extent(after).await?;
         *known = match (*known, newer) {
             (Some((old, _)), Some((new, last))) => Some((old.merge(new), last)),
             (old, None) => old,
@@ -540,7 +540,7 @@ impl Complaints {
         self.store
             .complaint_stats(filter)
             .await
-            .map_err(ComplaintError::Store)
+            .map_err(ComplaintError::from)
     }
 
     /// Moves a complaint along its lifecycle, if the move is legal and the
@@ -619,17 +619,12 @@ impl Complaints {
                 )
                 .into());
             }
-            let target = self
-                .store
-                .get_complaint(original)
-                .await
-                .map_err(ComplaintError::Store)?
-                .ok_or_else(|| {
-                    ValidationError::single(
-                        "/duplicate_of",
-                        format!("complaint {original} does not exist"),
-                    )
-                })?;
+            let target = self.store.get_complaint(original).await?.ok_or_else(|| {
+                ValidationError::single(
+                    "/duplicate_of",
+                    format!("complaint {original} does not exist"),
+                )
+            })?;
             if target.duplicate_of.is_some() {
                 return Err(ValidationError::single(
                     "/duplicate_of",

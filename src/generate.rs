@@ -2,6 +2,7 @@
 //! Beijing's urban area in neighbourhood clusters, seeded so the same
 //! seed always gives the same data.
 
+use crate::registry::{Registry, RegistryError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
@@ -218,6 +219,30 @@ impl Iterator for CityGenerator {
     fn next(&mut self) -> Option<Value> {
         Some(self.next_feature())
     }
+}
+
+/// Stores `count` assets of the city of `seed` through `registry`,
+/// checked as any import is, 50,000 to a transaction: how benchmarks and
+/// tests fill a store.
+pub async fn store_city(
+    registry: &Registry,
+    seed: u64,
+    points_only: bool,
+    count: usize,
+) -> Result<(), RegistryError> {
+    let mut generator = CityGenerator::new(seed, points_only);
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(50_000);
+        let drafts = generator
+            .by_ref()
+            .take(n)
+            .map(|f| registry.draft_from_feature(&f))
+            .collect::<Result<Vec<_>, _>>()?;
+        registry.insert_all(&drafts).await?;
+        left -= n;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::domain::{
     Caller, CaseNumber, Category, Channel, Complaint, ComplaintDraft, ComplaintId, ComplaintStatus,
     CoordSys, Role,
 };
-use crate::store::{ComplaintFilter, StoreError};
+use crate::store::ComplaintFilter;
 use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -121,14 +121,6 @@ fn from_complaint_error(format: Format, e: ComplaintError) -> Open311Error {
         ),
         ComplaintError::Forbidden(d) => Open311Error::new(format, StatusCode::FORBIDDEN, d),
         ComplaintError::Conflict(d) => Open311Error::bad(format, d),
-        ComplaintError::Store(StoreError::Unavailable(cause)) => {
-            tracing::warn!(%cause, "database unavailable");
-            Open311Error::new(
-                format,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is unavailable at the moment; retry shortly",
-            )
-        }
         ComplaintError::Store(e) => internal(format, e),
         ComplaintError::WriteFailed(e) => internal(format, e),
         ComplaintError::Unavailable(d) => {

@@ -148,7 +148,7 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");
                 ApiError::Unavailable {
-                    detail: "the database is unavailable at the moment; retry shortly".into(),
+                    detail: crate::store::DATABASE_UNAVAILABLE.into(),
                 }
             }
             other => ApiError::Internal(other.to_string()),

@@ -2,6 +2,9 @@
 
 use crate::domain::Version;
 
+/// What clients are told while the database is away.
+pub const DATABASE_UNAVAILABLE: &str = "the database is unavailable at the moment; retry shortly";
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("no such record")]

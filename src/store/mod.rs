@@ -21,7 +21,7 @@ pub use complaints::{
     ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintStats, ComplaintStore, Linking,
     Transition,
 };
-pub use error::StoreError;
+pub use error::{DATABASE_UNAVAILABLE, StoreError};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use transfer::{EventRow, LinkRow, TableCounts, TokenRow, TransferStore};

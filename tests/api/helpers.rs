@@ -296,7 +296,6 @@ pub async fn run_python_client(script: &str, args: &[&str]) -> String {
 
 /// Starts a server over `assets` generated assets (seeded, all kinds).
 pub async fn spawn_generated(assets: usize) -> TestApp {
-    use hutong::generate::CityGenerator;
     use hutong::registry::Registry;
     use hutong::spatial::GeometryLimits;
     let dir = TempDir::new().expect("tempdir");
@@ -306,11 +305,9 @@ pub async fn spawn_generated(assets: usize) -> TestApp {
         let registry = Registry::open(store, GeometryLimits::default())
             .await
             .expect("registry");
-        let drafts: Vec<_> = CityGenerator::new(11, false)
-            .take(assets)
-            .map(|f| registry.draft_from_feature(&f).expect("valid asset"))
-            .collect();
-        registry.insert_all(&drafts).await.expect("stored");
+        hutong::generate::store_city(&registry, 11, false, assets)
+            .await
+            .expect("stored");
     }
     spawn_on(dir, false).await
 }
@@ -381,6 +378,8 @@ pub struct PrivatePostgres {
     dir: TempDir,
     bin: std::path::PathBuf,
     pub port: u16,
+    /// PostgreSQL will not run as root: its tools then run as postgres.
+    as_postgres: bool,
 }
 
 impl PrivatePostgres {
@@ -398,12 +397,23 @@ impl PrivatePostgres {
             .local_addr()
             .expect("addr")
             .port();
-        let cluster = Self { dir, bin, port };
-        // PostgreSQL will not run as root: then it runs as postgres.
-        let _ = std::process::Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(cluster.dir.path())
-            .status();
+        let as_postgres = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        let cluster = Self {
+            dir,
+            bin,
+            port,
+            as_postgres,
+        };
+        if as_postgres {
+            let _ = std::process::Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(cluster.dir.path())
+                .status();
+        }
         cluster.run(&[
             "initdb",
             "-U",
@@ -427,12 +437,7 @@ impl PrivatePostgres {
 
     fn run(&self, args: &[&str]) {
         let program = self.bin.join(args[0]);
-        let is_root = std::process::Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-            .unwrap_or(false);
-        let mut command = if is_root {
+        let mut command = if self.as_postgres {
             let mut c = std::process::Command::new("runuser");
             c.args(["-u", "postgres", "--"]).arg(&program);
             c

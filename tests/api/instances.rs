@@ -39,6 +39,26 @@ async fn lights_near(client: &Client, server: &ServerProcess, lon: f64, lat: f64
         .collect()
 }
 
+/// Creates a light through `server` (201) and returns its id.
+async fn create_light(
+    client: &Client,
+    server: &ServerProcess,
+    token: &str,
+    lon: f64,
+    lat: f64,
+) -> i64 {
+    let response = client
+        .post(server.url("/v1/assets"))
+        .bearer_auth(token)
+        .json(&light(lon, lat))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.expect("JSON");
+    body["id"].as_i64().expect("id")
+}
+
 /// How long until `check` holds, polling every 20 ms, up to `limit`.
 async fn time_until<F, Fut>(limit: Duration, mut check: F) -> Option<Duration>
 where
@@ -68,17 +88,7 @@ async fn writes_through_one_instance_are_seen_by_another_within_a_second() {
     let (lon, lat) = (116.3951, 39.9412);
 
     // Created on A: B's nearby query finds it within a second.
-    let created: Value = client
-        .post(a.url("/v1/assets"))
-        .bearer_auth(&token)
-        .json(&light(lon, lat))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
-    let id = created["id"].as_i64().expect("id");
+    let id = create_light(&client, &a, &token, lon, lat).await;
     let seen = time_until(Duration::from_secs(1), || async {
         lights_near(&client, &b, lon, lat).await == vec![id]
     })
@@ -185,17 +195,16 @@ async fn writes_through_one_instance_are_seen_by_another_within_a_second() {
     b.kill();
     let mut while_down = Vec::new();
     for i in 0..5 {
-        let body: Value = client
-            .post(a.url("/v1/assets"))
-            .bearer_auth(&token)
-            .json(&light(lon + 0.002, lat + f64::from(i) * 0.0001))
-            .send()
-            .await
-            .expect("sent")
-            .json()
-            .await
-            .expect("JSON");
-        while_down.push(body["id"].as_i64().expect("id"));
+        while_down.push(
+            create_light(
+                &client,
+                &a,
+                &token,
+                lon + 0.002,
+                lat + f64::from(i) * 0.0001,
+            )
+            .await,
+        );
     }
     let deleted = client
         .delete(a.url(&format!("/v1/assets/{id}")))
@@ -214,17 +223,7 @@ async fn writes_through_one_instance_are_seen_by_another_within_a_second() {
         "restarted B still has the deleted light"
     );
     // And it follows again.
-    let body: Value = client
-        .post(a.url("/v1/assets"))
-        .bearer_auth(&token)
-        .json(&light(lon - 0.003, lat))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
-    let newest = body["id"].as_i64().expect("id");
+    let newest = create_light(&client, &a, &token, lon - 0.003, lat).await;
     let seen = time_until(Duration::from_secs(1), || async {
         lights_near(&client, &b, lon - 0.003, lat).await == vec![newest]
     })
