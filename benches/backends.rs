@@ -171,7 +171,7 @@ async fn start(url: &str) -> SocketAddr {
         database_url: url.to_string(),
         listen: "127.0.0.1:0".into(),
         demo: false,
-        require_if_match: false,
+        ..Settings::default()
     })
     .await
     .expect("app");

@@ -83,7 +83,7 @@ async fn main() {
         database_url: url.clone(),
         listen: "127.0.0.1:0".into(),
         demo: false,
-        require_if_match: false,
+        ..Settings::default()
     })
     .await
     .expect("app");

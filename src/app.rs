@@ -5,6 +5,7 @@ use crate::complaints::Complaints;
 use crate::demo;
 use crate::follower;
 use crate::linking::LinkingRules;
+use crate::query_budget::ScanGate;
 use crate::registry::{AssetObserver, Registry, RegistryError};
 use crate::spatial::GeometryLimits;
 use crate::store::{self, StoreError};
@@ -25,6 +26,21 @@ pub struct Settings {
     /// Refuse OGC API writes (PUT, PATCH, DELETE on items) that send no
     /// `If-Match`, with 428. Off by default: QGIS sends none.
     pub require_if_match: bool,
+    /// How long a filtered or sorted read may take before it is refused
+    /// (422).
+    pub scan_budget: std::time::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: "sqlite://hutong.db".into(),
+            listen: "127.0.0.1:8080".into(),
+            demo: false,
+            require_if_match: false,
+            scan_budget: crate::query_budget::DEFAULT_SCAN_BUDGET,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +109,7 @@ impl Application {
                 complaints,
                 tokens,
                 require_if_match: settings.require_if_match,
+                scans: ScanGate::per_core(settings.scan_budget),
             },
             follower,
         })

@@ -42,6 +42,11 @@ pub enum Command {
         /// Make OGC API item writes (PUT, PATCH, DELETE) require If-Match.
         #[arg(long, env = "HUTONG_REQUIRE_IF_MATCH")]
         require_if_match: bool,
+        /// How long a filtered or sorted read may run before it is refused
+        /// with 422, milliseconds.
+        #[arg(long, env = "HUTONG_SCAN_BUDGET_MS", default_value_t = 3_000,
+              value_parser = clap::value_parser!(u64).range(10..=600_000))]
+        scan_budget_ms: u64,
     },
     /// Import assets from a GeoJSON FeatureCollection, all or nothing.
     Import {
@@ -161,12 +166,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             listen,
             demo,
             require_if_match,
+            scan_budget_ms,
         } => {
             let settings = Settings {
                 database_url: db,
                 listen,
                 demo,
                 require_if_match,
+                scan_budget: std::time::Duration::from_millis(scan_budget_ms),
             };
             let app = Application::build(&settings)
                 .await
@@ -400,21 +407,23 @@ async fn export_complaints(
     let store = store::open(db)
         .await
         .map_err(|e| fail("cannot open the database")(&e))?;
-    let personal = match token {
-        None => false,
+    let viewer = match token {
+        None => None,
         Some(token) => {
             let principal = Tokens::new(store.clone())
                 .authenticate(token)
                 .await
                 .map_err(|e| fail("cannot check the token")(&e))?
                 .ok_or_else(|| CliError("the token is unknown or revoked".into()))?;
-            if !crate::domain::may_see_personal_data(Some(principal.role)) {
+            if !principal.role.takes_complaints() {
                 return Err(CliError(format!(
                     "role {} may not export personal data; leave out --token to export without it",
                     principal.role
                 )));
             }
-            true
+            // A district-scoped token exports personal data of its
+            // district's cases only.
+            Some(principal)
         }
     };
     let mut writer = output(out.as_ref())?;
@@ -428,6 +437,7 @@ async fn export_complaints(
         let Some(last) = page.last() else { break };
         after = last.id;
         for c in &page {
+            let personal = crate::domain::may_see_personal_data(viewer.as_ref(), c.draft.district);
             let row = crate::complaint_import::row_of(c, personal);
             serde_json::to_writer(&mut writer, &row).map_err(|e| write_err(e.into()))?;
             writer.write_all(b"\n").map_err(write_err)?;

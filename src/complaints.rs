@@ -4,7 +4,7 @@
 
 use crate::domain::{
     Caller, CaseNumber, Category, Channel, Complaint, ComplaintDraft, ComplaintId, ComplaintStatus,
-    CoordSys, District, Principal, Role, Satisfaction, StatusChange, ValidationError,
+    CoordSys, District, Principal, Satisfaction, StatusChange, ValidationError,
 };
 use crate::linking::LinkingRules;
 use crate::registry::{AssetChange, AssetObserver, Registry};
@@ -85,6 +85,30 @@ pub struct Intake {
     /// Open complaints of the same category nearby and recent.
     pub suggested_duplicates: Vec<ComplaintId>,
     pub links: Vec<ComplaintLink>,
+}
+
+/// Who numbers a case submitted online.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseNumbers {
+    /// The client sends the 12345 case number (the native API).
+    Given,
+    /// The service mints one with this prefix (Open311, whose clients
+    /// have no case numbers).
+    Mint(&'static str),
+}
+
+/// A fresh case number: the prefix, the Unix time and 48 random bits.
+fn mint_case_number(prefix: &str) -> Result<CaseNumber, ComplaintError> {
+    let mut suffix = [0u8; 6];
+    getrandom::fill(&mut suffix).map_err(|e| {
+        ComplaintError::WriteFailed(format!("no randomness for a case number: {e}"))
+    })?;
+    let text = format!(
+        "{prefix}-{}-{}",
+        OffsetDateTime::now_utc().unix_timestamp(),
+        crate::encoding::hex(&suffix)
+    );
+    CaseNumber::parse(&text).map_err(ComplaintError::WriteFailed)
 }
 
 /// A status change requested by a client.
@@ -199,11 +223,8 @@ fn text_field(
                     pointer,
                     format!("must be at most {max_chars} characters, got {chars}"),
                 ))
-            } else if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-                Err(ValidationError::single(
-                    pointer,
-                    "must not contain control characters",
-                ))
+            } else if let Some(problem) = crate::domain::free_text_problem(s) {
+                Err(ValidationError::single(pointer, problem))
             } else if s.trim().is_empty() {
                 Ok(None)
             } else {
@@ -249,6 +270,7 @@ fn location_to_wgs84(
     lon: f64,
     lat: f64,
     coord_sys: CoordSys,
+    service_area: LonLatBox,
 ) -> Result<(f64, f64), ValidationError> {
     if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
         return Err(ValidationError::single(
@@ -262,9 +284,16 @@ fn location_to_wgs84(
             format!("latitude {lat} is outside -90..90"),
         ));
     }
-    coord_sys
+    let (lon, lat) = coord_sys
         .to_wgs84(lon, lat)
-        .map_err(|e| ValidationError::single("/geometry/coordinates", e))
+        .map_err(|e| ValidationError::single("/geometry/coordinates", e))?;
+    if !service_area.contains(lon, lat) {
+        return Err(ValidationError::single(
+            "/geometry/coordinates",
+            crate::spatial::outside_service_area(service_area, lon, lat),
+        ));
+    }
+    Ok((lon, lat))
 }
 
 /// Reads an RFC 3339 time; at most a day in the future (clock skew).
@@ -410,7 +439,7 @@ impl Complaints {
                 .unwrap_or_default(),
             address: text_field(properties, "address", TEXT_MAX_CHARS, false)?,
             district: parsed::<District>(properties, "district", false)?,
-            location: location_to_wgs84(raw.0, raw.1, coord_sys)?,
+            location: location_to_wgs84(raw.0, raw.1, coord_sys, self.registry.service_area())?,
             raw_location: raw,
             coord_sys,
             reported_at,
@@ -424,6 +453,53 @@ impl Complaints {
     /// The links of each draft, worked out under one read of the index.
     pub fn link_all(&self, drafts: Vec<ComplaintDraft>) -> Vec<(ComplaintDraft, Linking)> {
         link_drafts(&self.registry, &self.rules, drafts)
+    }
+
+    /// Takes in one complaint from a client (the native API or Open311):
+    /// the principal must take complaints, the Feature is checked as
+    /// [`Complaints::draft_from_feature`] does, and a district-scoped
+    /// token files only in its district (a case without a district gets
+    /// the token's). With [`CaseNumbers::Mint`] the service gives the
+    /// case its number.
+    pub async fn submit(
+        &self,
+        principal: &Principal,
+        feature: &Value,
+        numbers: CaseNumbers,
+    ) -> Result<Intake, ComplaintError> {
+        if !principal.role.takes_complaints() {
+            return Err(ComplaintError::Forbidden(format!(
+                "role {} may not take in complaints; operator or admin may",
+                principal.role
+            )));
+        }
+        let mut feature = feature.clone();
+        if let (CaseNumbers::Mint(prefix), Some(Value::Object(properties))) =
+            (numbers, feature.get_mut("properties"))
+        {
+            if properties.contains_key("case_number") {
+                return Err(ValidationError::single(
+                    "/properties/case_number",
+                    "is given by the service on this route",
+                )
+                .into());
+            }
+            properties.insert(
+                "case_number".into(),
+                Value::String(mint_case_number(prefix)?.as_str().to_string()),
+            );
+        }
+        let mut draft = self.draft_from_feature(&feature)?;
+        match (principal.district, draft.district) {
+            (Some(own), None) => draft.district = Some(own),
+            (Some(own), Some(other)) if own != other => {
+                return Err(ComplaintError::Forbidden(format!(
+                    "this token may only file complaints in district {own}"
+                )));
+            }
+            _ => {}
+        }
+        self.intake_one(draft).await
     }
 
     /// Takes in one complaint, online: a new case number is stored with its
@@ -552,7 +628,7 @@ impl Complaints {
         request: TransitionRequest,
     ) -> Result<Complaint, ComplaintError> {
         let current = self.get(id).await?;
-        if !principal.may_act_in(current.draft.district) && principal.district.is_some() {
+        if !principal.may_act_in(current.draft.district) {
             return Err(ComplaintError::Forbidden(
                 "this token may not act outside its district".into(),
             ));
@@ -605,12 +681,17 @@ impl Complaints {
         id: ComplaintId,
         of: Option<ComplaintId>,
     ) -> Result<Complaint, ComplaintError> {
-        if !matches!(principal.role, Role::Operator | Role::Admin) {
+        if !principal.role.takes_complaints() {
             return Err(ComplaintError::Forbidden(
                 "only operators and admins mark duplicates".into(),
             ));
         }
         let complaint = self.get(id).await?;
+        let outside =
+            || ComplaintError::Forbidden("this token may not act outside its district".into());
+        if !principal.may_act_in(complaint.draft.district) {
+            return Err(outside());
+        }
         if let Some(original) = of {
             if original == id {
                 return Err(ValidationError::single(
@@ -625,12 +706,8 @@ impl Complaints {
                     format!("complaint {original} does not exist"),
                 )
             })?;
-            if target.duplicate_of.is_some() {
-                return Err(ValidationError::single(
-                    "/duplicate_of",
-                    format!("complaint {original} is itself a duplicate; point at the original"),
-                )
-                .into());
+            if !principal.may_act_in(target.draft.district) {
+                return Err(outside());
             }
             if target.draft.category != complaint.draft.category {
                 return Err(ValidationError::single(
@@ -640,10 +717,18 @@ impl Complaints {
                 .into());
             }
         }
+        // Whether the original is itself a duplicate, or something points
+        // at this one, is decided by the store with both rows locked, so
+        // that racing marks cannot make a chain or a cycle.
         self.store
             .set_duplicate_of(id, of)
             .await
-            .map_err(|e| store_error(id, e))
+            .map_err(|e| match e {
+                StoreError::Conflict(detail) => {
+                    ValidationError::single("/duplicate_of", detail).into()
+                }
+                e => store_error(id, e),
+            })
     }
 
     /// Recomputes the links of complaints that an asset change may affect.

@@ -8,6 +8,7 @@ use crate::asset_feature::RenderedAsset;
 use crate::domain::{
     Asset, AssetAttributes, AssetDraft, AssetId, AssetKind, Principal, ValidationError, Version,
 };
+use crate::query_budget::{Budget, BudgetError};
 use crate::spatial::{
     AssetIndex, GeometryLimits, IndexedAsset, LonLatBox, NearbyQuery, derive_measures,
     parse_geometry,
@@ -29,6 +30,10 @@ pub enum RegistryError {
     Forbidden(String),
     #[error(transparent)]
     Store(StoreError),
+    /// A filtered read ran out of time, found no free slot, or lost its
+    /// client.
+    #[error(transparent)]
+    Budget(#[from] BudgetError),
 }
 
 /// What `If-Match` asked for.
@@ -322,6 +327,11 @@ impl Registry {
         cache.generation += 1;
         cache.assets.clear();
         Ok(())
+    }
+
+    /// Where the service works: positions elsewhere are refused.
+    pub fn service_area(&self) -> LonLatBox {
+        self.limits.service_area
     }
 
     pub fn asset_count(&self) -> usize {
@@ -686,7 +696,8 @@ impl Registry {
         bbox: Option<LonLatBox>,
         limit: u32,
         offset: u64,
-        keep: impl Fn(&RenderedAsset) -> bool,
+        keep: Arc<dyn Fn(&RenderedAsset) -> bool + Send + Sync>,
+        budget: &Budget,
     ) -> Result<(Vec<Arc<RenderedAsset>>, u64), RegistryError> {
         const CHUNK: usize = 5_000;
         let candidates: Vec<AssetId> = {
@@ -703,10 +714,23 @@ impl Registry {
         let (skip, take) = (offset, u64::from(limit));
         let (mut matched, mut page) = (0u64, Vec::new());
         for chunk in candidates.chunks(CHUNK) {
-            for asset in self.rendered(chunk).await? {
-                if !keep(&asset) {
-                    continue;
-                }
+            let rendered = self.rendered(chunk).await?;
+            let keep = keep.clone();
+            // The filter runs on a blocking thread, looking at the clock
+            // between features.
+            let kept = budget
+                .run(move |clock| {
+                    let mut kept = Vec::new();
+                    for asset in rendered {
+                        clock.check()?;
+                        if keep(&asset) {
+                            kept.push(asset);
+                        }
+                    }
+                    Ok(kept)
+                })
+                .await?;
+            for asset in kept {
                 if matched >= skip && matched < skip.saturating_add(take) {
                     page.push(asset);
                 }

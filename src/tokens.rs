@@ -6,7 +6,6 @@ use crate::domain::{District, Principal, Role};
 use crate::store::{Store, StoreError, TokenRecord};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,14 +21,7 @@ pub struct Tokens {
     cache: std::sync::Mutex<HashMap<String, (Option<Principal>, Instant)>>,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+use crate::encoding::hex;
 
 /// SHA-256 of a token, hex-encoded.
 pub fn token_hash(token: &str) -> String {

@@ -1,7 +1,7 @@
 //! Bearer-token authentication and role checks.
 
 use super::{ApiError, ApiState};
-use crate::domain::{Principal, Role};
+use crate::domain::{District, Principal, Role};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -11,10 +11,12 @@ use axum::http::request::Parts;
 /// whatever it sends.
 pub struct AssetEditor(pub Principal);
 
-/// Whoever is calling: a principal, or anonymous (`None`).
-pub struct Caller(pub Option<Principal>);
+/// Whoever sent the HTTP request: a principal, or anonymous (`None`).
+/// (Not to be confused with `domain::Caller`, the citizen who phoned the
+/// hotline.)
+pub struct Requester(pub Option<Principal>);
 
-impl Caller {
+impl Requester {
     /// The principal, or a 401 for anonymous callers.
     pub fn require(self) -> Result<Principal, ApiError> {
         self.0.ok_or_else(|| ApiError::Unauthorized {
@@ -22,19 +24,21 @@ impl Caller {
         })
     }
 
-    pub fn sees_personal_data(&self) -> bool {
-        crate::domain::may_see_personal_data(self.0.as_ref().map(|p| p.role))
+    /// Whether this requester may see the caller data of a case in
+    /// `district`.
+    pub fn sees_personal_data_of(&self, district: Option<District>) -> bool {
+        crate::domain::may_see_personal_data(self.0.as_ref(), district)
     }
 }
 
-impl FromRequestParts<ApiState> for Caller {
+impl FromRequestParts<ApiState> for Requester {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Caller(principal(parts, state).await?))
+        Ok(Requester(principal(parts, state).await?))
     }
 }
 
@@ -49,14 +53,9 @@ impl FromRequestParts<ApiState> for ComplaintOperator {
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
         let roles = "operator or admin";
-        with_role(
-            parts,
-            state,
-            |r| matches!(r, Role::Operator | Role::Admin),
-            roles,
-        )
-        .await
-        .map(ComplaintOperator)
+        with_role(parts, state, Role::takes_complaints, roles)
+            .await
+            .map(ComplaintOperator)
     }
 }
 

@@ -1,10 +1,12 @@
 //! `/v1/complaints`: intake, listing, status changes, duplicates, links.
 
-use super::auth::{Caller as Viewer, ComplaintOperator};
+use super::auth::{ComplaintOperator, Requester as Viewer};
 use super::extract::{JsonBody, QueryParams, comma_list, non_empty};
 use super::feature::geojson_response;
 use super::{ApiError, ApiState};
-use crate::complaints::{ComplaintError, Intake, TransitionRequest, parse_reported_at};
+use crate::complaints::{
+    CaseNumbers, ComplaintError, Intake, TransitionRequest, parse_reported_at,
+};
 use crate::domain::{
     Category, Complaint, ComplaintId, ComplaintStatus, District, Satisfaction, ValidationError,
     may_see_personal_data,
@@ -148,13 +150,12 @@ async fn create(
     operator: ComplaintOperator,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let draft = state.complaints.draft_from_feature(&body)?;
-    let intake = state.complaints.intake_one(draft).await?;
-    let intake = &intake;
-    Ok(intake_response(
-        intake,
-        may_see_personal_data(Some(operator.0.role)),
-    ))
+    let intake = state
+        .complaints
+        .submit(&operator.0, &body, CaseNumbers::Given)
+        .await?;
+    let personal = may_see_personal_data(Some(&operator.0), intake.complaint.draft.district);
+    Ok(intake_response(&intake, personal))
 }
 
 #[utoipa::path(get, path = "/v1/complaints/{id}", tag = "Complaints", params(("id" = String, Path, description = "Complaint id")),
@@ -170,7 +171,11 @@ async fn fetch(
     extra.insert("history".into(), json!(state.complaints.history(id).await?));
     Ok(geojson_response(
         StatusCode::OK,
-        complaint_feature(&complaint, viewer.sees_personal_data(), extra),
+        complaint_feature(
+            &complaint,
+            viewer.sees_personal_data_of(complaint.draft.district),
+            extra,
+        ),
     ))
 }
 
@@ -214,7 +219,11 @@ fn bounded(text: Option<String>, pointer: &str, max: usize) -> Result<Option<Str
             format!("must be at most {max} characters"),
         )
         .into()),
-        other => Ok(other),
+        Some(t) => match crate::domain::free_text_problem(&t) {
+            Some(problem) => Err(ValidationError::single(pointer, problem).into()),
+            None => Ok(Some(t)),
+        },
+        None => Ok(None),
     }
 }
 
@@ -253,7 +262,7 @@ async fn transition(
         StatusCode::OK,
         complaint_feature(
             &complaint,
-            may_see_personal_data(Some(principal.role)),
+            may_see_personal_data(Some(&principal), complaint.draft.district),
             extra,
         ),
     ))
@@ -293,7 +302,11 @@ async fn mark_duplicate(
     let complaint = state.complaints.mark_duplicate(&operator.0, id, of).await?;
     Ok(geojson_response(
         StatusCode::OK,
-        complaint_feature(&complaint, true, Map::new()),
+        complaint_feature(
+            &complaint,
+            may_see_personal_data(Some(&operator.0), complaint.draft.district),
+            Map::new(),
+        ),
     ))
 }
 
@@ -353,7 +366,7 @@ fn filter_of(params: &ListParams) -> Result<ComplaintFilter, ApiError> {
     params(("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat"), ("category" = Option<String>, Query, description = "Categories, comma-separated"),
         ("status" = Option<String>, Query, description = "Statuses, comma-separated"), ("from" = Option<String>, Query, description = "Reported at or after (RFC 3339)"),
         ("to" = Option<String>, Query, description = "Reported at or before (RFC 3339)"), ("district" = Option<String>, Query, description = "District"), ("limit" = Option<u32>, Query, description = "Page size, 1-1000 (default 100)"), ("offset" = Option<u64>, Query, description = "Complaints to skip")),
-    responses((status = 200, description = "Newest report first; caller name and phone only for operator and admin tokens", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)")))]
+    responses((status = 200, description = "Newest report first; caller name and phone only for operator and admin tokens, and for a district-scoped token only in its district", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)")))]
 async fn list(
     State(state): State<ApiState>,
     viewer: Viewer,
@@ -361,10 +374,15 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let filter = filter_of(&params)?;
     let (complaints, matched) = state.complaints.list(&filter).await?;
-    let personal = viewer.sees_personal_data();
     let features: Vec<Value> = complaints
         .iter()
-        .map(|c| complaint_feature(c, personal, Map::new()))
+        .map(|c| {
+            complaint_feature(
+                c,
+                viewer.sees_personal_data_of(c.draft.district),
+                Map::new(),
+            )
+        })
         .collect();
     Ok(geojson_response(
         StatusCode::OK,

@@ -45,6 +45,9 @@ pub struct ApiState {
     pub tokens: Arc<Tokens>,
     /// OGC API item writes must send `If-Match` (else 428).
     pub require_if_match: bool,
+    /// Admits filtered and sorted scans a few at a time, each within a
+    /// time budget.
+    pub scans: crate::query_budget::ScanGate,
 }
 
 /// Request ids: a per-process random prefix and a counter, cheap and

@@ -9,11 +9,8 @@
 //! returned: GeoReport has no field for it.
 
 use super::ApiState;
-use crate::complaints::ComplaintError;
-use crate::domain::{
-    Caller, CaseNumber, Category, Channel, Complaint, ComplaintDraft, ComplaintId, ComplaintStatus,
-    CoordSys, Role,
-};
+use crate::complaints::{CaseNumbers, ComplaintError};
+use crate::domain::{CaseNumber, Category, Complaint, ComplaintId, ComplaintStatus, CoordSys};
 use crate::store::ComplaintFilter;
 use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
@@ -151,16 +148,7 @@ impl Xml {
     }
     fn text(&mut self, tag: &str, value: &str) -> &mut Self {
         self.open(tag);
-        for c in value.chars() {
-            match c {
-                '&' => self.0.push_str("&amp;"),
-                '<' => self.0.push_str("&lt;"),
-                '>' => self.0.push_str("&gt;"),
-                '"' => self.0.push_str("&quot;"),
-                '\'' => self.0.push_str("&apos;"),
-                c => self.0.push(c),
-            }
-        }
+        crate::encoding::push_escaped(&mut self.0, value);
         self.close(tag)
     }
     /// A JSON object's members as elements (null members as empty ones).
@@ -662,13 +650,6 @@ async fn create(
         .await
         .map_err(|e| internal(format, e))?
         .ok_or_else(|| Open311Error::new(format, StatusCode::FORBIDDEN, "api_key is not valid"))?;
-    if !matches!(principal.role, Role::Operator | Role::Admin) {
-        return Err(Open311Error::new(
-            format,
-            StatusCode::FORBIDDEN,
-            "api_key must belong to an operator",
-        ));
-    }
     let category = form
         .get("service_code")
         .ok_or_else(|| Open311Error::bad(format, "service_code is required"))?
@@ -705,45 +686,26 @@ async fn create(
         .get("description")
         .cloned()
         .unwrap_or_else(|| category.title().to_string());
-    let feature = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-        "properties": {"case_number": "OPEN311-CHECK", "channel": "open311", "category": category.as_str(),
-            "description": description, "address": form.get("address_string"), "coord_sys": coord_sys.as_str(),
-            "caller_phone": form.get("phone")}});
-    // The same checks as the native API (lengths, characters, phone).
-    let checked = state
-        .complaints
-        .draft_from_feature(&feature)
-        .map_err(|e| Open311Error::bad(format, e.to_string()))?;
-    let mut suffix = [0u8; 6];
-    getrandom::fill(&mut suffix).map_err(|e| internal(format, e))?;
-    let case = format!(
-        "OPEN311-{}-{}",
-        OffsetDateTime::now_utc().unix_timestamp(),
-        suffix
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
     let name = [form.get("first_name"), form.get("last_name")]
         .into_iter()
         .flatten()
-        .map(|s| s.trim().to_string())
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    let draft = ComplaintDraft {
-        case_number: CaseNumber::parse(&case).map_err(|e| internal(format, e))?,
-        channel: Channel::Open311,
-        caller: Caller {
-            name: (!name.is_empty()).then_some(name.chars().take(100).collect()),
-            phone: checked.caller.phone.clone(),
-        },
-        ..checked
-    };
+    // The same service as the native API: it checks the role, the
+    // district, every text (lengths, characters, phone), and numbers the
+    // case.
+    let feature = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": {"channel": "open311", "category": category.as_str(),
+            "description": description, "address": form.get("address_string"), "coord_sys": coord_sys.as_str(),
+            "caller_name": (!name.is_empty()).then_some(name), "caller_phone": form.get("phone")}});
     let intake = state
         .complaints
-        .intake_one(draft)
+        .submit(&principal, &feature, CaseNumbers::Mint("OPEN311"))
         .await
         .map_err(|e| from_complaint_error(format, e))?;
+    let case = intake.complaint.draft.case_number.as_str().to_string();
     let complaint = &intake.complaint;
     let item = json!({"service_request_id": complaint.id.0.to_string(), "token": case,
         "service_notice": "Received by the 12345 hotline", "account_id": Value::Null});

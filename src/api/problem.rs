@@ -2,6 +2,7 @@
 //! server errors say nothing of the cause, which is logged instead.
 
 use crate::domain::{FieldError, ValidationError};
+use crate::query_budget::BudgetError;
 use crate::registry::RegistryError;
 use crate::store::StoreError;
 use axum::Json;
@@ -25,6 +26,9 @@ pub enum ApiError {
     PreconditionFailed { detail: String },
     #[error("{detail}")]
     Rejected { status: StatusCode, detail: String },
+    /// A read that would cost more than a request may (time, rows).
+    #[error("{detail}")]
+    TooCostly { detail: String },
     /// The database is away for now (restarting, failing over): 503 with
     /// Retry-After, never a guess at an answer.
     #[error("{detail}")]
@@ -80,8 +84,22 @@ impl ApiError {
                 "Precondition failed",
             ),
             ApiError::Rejected { status, .. } => {
-                (*status, "/problems/bad-request", "Request rejected")
+                let (kind, title) = match status.as_u16() {
+                    405 => ("/problems/method-not-allowed", "Method not allowed"),
+                    406 => ("/problems/not-acceptable", "Not acceptable"),
+                    409 => ("/problems/conflict", "Conflict"),
+                    413 => ("/problems/content-too-large", "Content too large"),
+                    415 => ("/problems/unsupported-media-type", "Unsupported media type"),
+                    428 => ("/problems/precondition-required", "Precondition required"),
+                    _ => ("/problems/bad-request", "Request rejected"),
+                };
+                (*status, kind, title)
             }
+            ApiError::TooCostly { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/query-too-costly",
+                "Query too costly",
+            ),
             ApiError::Unavailable { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "/problems/unavailable",
@@ -172,6 +190,24 @@ impl From<RegistryError> for ApiError {
             },
             RegistryError::Forbidden(detail) => ApiError::Forbidden { detail },
             RegistryError::Store(e) => e.into(),
+            RegistryError::Budget(e) => e.into(),
+        }
+    }
+}
+
+impl From<BudgetError> for ApiError {
+    fn from(e: BudgetError) -> Self {
+        match e {
+            BudgetError::Exceeded(_) => ApiError::TooCostly {
+                detail: e.to_string(),
+            },
+            BudgetError::Busy => ApiError::Unavailable {
+                detail: e.to_string(),
+            },
+            // Nobody reads this answer.
+            BudgetError::Cancelled => ApiError::Unavailable {
+                detail: e.to_string(),
+            },
         }
     }
 }

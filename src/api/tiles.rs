@@ -134,14 +134,7 @@ pub async fn tile(
     let tile = TileId::new(number(&z, "z")?, number(&x, "x")?, number(y, "y")?).map_err(missing)?;
     let bytes = build_tile(&state, tile).await?;
     let digest = Sha256::digest(&bytes);
-    let etag = format!(
-        "\"{}\"",
-        digest
-            .iter()
-            .take(12)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let etag = format!("\"{}\"", crate::encoding::hex(&digest[..12]));
     let fresh = headers
         .get_all(header::IF_NONE_MATCH)
         .iter()

@@ -359,11 +359,8 @@ impl Checks {
                 field,
                 format!("must be at most {max_chars} characters, got {chars}"),
             );
-        } else if text
-            .chars()
-            .any(|ch| ch.is_control() && ch != '\n' && ch != '\t')
-        {
-            self.push(field, "must not contain control characters".into());
+        } else if let Some(problem) = super::free_text_problem(text) {
+            self.push(field, problem);
         }
     }
 

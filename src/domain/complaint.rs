@@ -1,7 +1,7 @@
 //! Citizen complaints: 12345 case numbers, channels, categories, the
 //! status lifecycle and satisfaction.
 
-use super::Role;
+use super::{District, Principal, Role};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -299,9 +299,11 @@ pub struct Caller {
     pub phone: Option<String>,
 }
 
-/// Whether a viewer may see callers' personal data.
-pub fn may_see_personal_data(role: Option<Role>) -> bool {
-    matches!(role, Some(Role::Operator | Role::Admin))
+/// Whether a viewer may see the personal data of a caller whose case is
+/// in `district`: hotline operators and admins, and of those with a
+/// district-scoped token only inside their district.
+pub fn may_see_personal_data(viewer: Option<&Principal>, district: Option<District>) -> bool {
+    viewer.is_some_and(|p| p.role.takes_complaints() && p.may_act_in(district))
 }
 
 #[cfg(test)]
@@ -358,9 +360,34 @@ mod tests {
         assert!(Resolved.may_be_set_by(Role::Crew));
         assert!(!Dispatched.may_be_set_by(Role::Crew));
         assert!(!InProgress.may_be_set_by(Role::Planner));
-        assert!(may_see_personal_data(Some(Role::Operator)));
-        assert!(!may_see_personal_data(Some(Role::Crew)));
-        assert!(!may_see_personal_data(None));
+        let operator = Principal {
+            token_id: 1,
+            role: Role::Operator,
+            district: None,
+        };
+        let scoped = Principal {
+            district: Some(District::Dongcheng),
+            ..operator.clone()
+        };
+        let crew = Principal {
+            role: Role::Crew,
+            ..operator.clone()
+        };
+        assert!(may_see_personal_data(
+            Some(&operator),
+            Some(District::Changping)
+        ));
+        assert!(may_see_personal_data(
+            Some(&scoped),
+            Some(District::Dongcheng)
+        ));
+        assert!(!may_see_personal_data(
+            Some(&scoped),
+            Some(District::Changping)
+        ));
+        assert!(!may_see_personal_data(Some(&scoped), None));
+        assert!(!may_see_personal_data(Some(&crew), None));
+        assert!(!may_see_personal_data(None, None));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod complaint;
 mod condition;
 mod coord_sys;
 mod district;
+mod free_text;
 mod role;
 mod timestamp;
 mod validation_error;
@@ -26,6 +27,7 @@ pub use complaint::{
 pub use condition::Condition;
 pub use coord_sys::CoordSys;
 pub use district::District;
+pub use free_text::free_text_problem;
 pub use role::{Principal, Role};
 pub use timestamp::{to_millis, utc_text};
 pub use validation_error::{FieldError, ValidationError};

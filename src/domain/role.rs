@@ -35,6 +35,12 @@ impl Role {
         }
     }
 
+    /// Whether this role takes in complaints, marks duplicates and sees
+    /// callers' personal data: hotline operators and admins.
+    pub fn takes_complaints(self) -> bool {
+        matches!(self, Role::Operator | Role::Admin)
+    }
+
     /// Whether this role may create, change or delete assets.
     pub fn may_edit_assets(self) -> bool {
         matches!(self, Role::Admin | Role::Planner | Role::Designer)

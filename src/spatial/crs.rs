@@ -138,14 +138,31 @@ impl Crs {
             Crs::Epsg4326 | Crs::Epsg4490 => (y, x),
             Crs::Gcj02 => CoordSys::Gcj02.to_wgs84(x, y)?,
             Crs::Epsg3857 => {
+                if x.abs() > MERCATOR_MAX_XY || y.abs() > MERCATOR_MAX_XY {
+                    return Err(self.outside(x, y));
+                }
                 let (lon, lat) = project(web_mercator(), wgs84(), (x, y))?;
                 (lon.to_degrees(), lat.to_degrees())
             }
             Crs::Epsg32650 => {
                 let (lon, lat) = project(utm50(), wgs84(), (x, y))?;
-                (lon.to_degrees(), lat.to_degrees())
+                let (lon, lat) = (lon.to_degrees(), lat.to_degrees());
+                if !(UTM50_MIN_LON..=UTM50_MAX_LON).contains(&lon) || !(0.0..=84.0).contains(&lat) {
+                    return Err(self.outside(x, y));
+                }
+                (lon, lat)
             }
         };
+        // A projection's inverse wraps what lies beyond its domain back
+        // onto the earth (x = 53,033 km in EPSG:3857 came out at 116.4°
+        // E): the forward projection of the answer must give back what
+        // was sent.
+        if matches!(self, Crs::Epsg3857 | Crs::Epsg32650) {
+            let (fx, fy) = self.from_crs84(lon, lat)?;
+            if (fx - x).abs() > 0.01 || (fy - y).abs() > 0.01 {
+                return Err(self.outside(x, y));
+            }
+        }
         if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
             return Err(format!(
                 "{x}, {y} in {} is outside the earth (longitude {lon}, latitude {lat})",
@@ -153,6 +170,10 @@ impl Crs {
             ));
         }
         Ok((lon, lat))
+    }
+
+    fn outside(self, x: f64, y: f64) -> String {
+        format!("{x}, {y} lies outside the valid area of {}", self.uri())
     }
 
     /// Rewrites a GeoJSON geometry's coordinates from this CRS to CRS84.
@@ -171,6 +192,14 @@ impl Crs {
         map_positions(geometry, &mut |lon, lat| self.from_crs84(lon, lat))
     }
 }
+
+/// Web Mercator's extent, metres from the origin on either axis
+/// (π × 6,378,137).
+const MERCATOR_MAX_XY: f64 = 20_037_508.342_789_244;
+/// UTM zone 50N is defined for 114° E to 120° E; positions up to one
+/// zone beyond are still projected accurately enough to be accepted.
+const UTM50_MIN_LON: f64 = 108.0;
+const UTM50_MAX_LON: f64 = 126.0;
 
 fn project(
     from: Option<&Proj>,
@@ -309,6 +338,27 @@ mod tests {
         assert_eq!(Crs::parse("[EPSG:4490]"), Ok(Crs::Epsg4490));
         assert!(Crs::parse("http://www.opengis.net/def/crs/EPSG/0/2000").is_err());
         assert!(Crs::parse("").is_err());
+    }
+
+    #[test]
+    fn positions_beyond_a_projections_domain_are_refused_not_wrapped() {
+        // 53,033 km east wrapped round the earth to 116.4° E.
+        assert!(Crs::Epsg3857.to_crs84(53_033_000.0, 4_856_000.0).is_err());
+        assert!(Crs::Epsg3857.to_crs84(1e300, 1e300).is_err());
+        assert!(Crs::Epsg3857.to_crs84(0.0, 30_000_000.0).is_err());
+        assert!(Crs::Epsg32650.to_crs84(1e300, 1e300).is_err());
+        assert!(Crs::Epsg32650.to_crs84(-9_000_000.0, 4_400_000.0).is_err());
+        assert!(Crs::Crs84.to_crs84(1e300, 1e300).is_err());
+        // Beijing still goes through both.
+        let (x, y) = Crs::Epsg3857
+            .from_crs84(116.3951, 39.9412)
+            .expect("forward");
+        let (lon, lat) = Crs::Epsg3857.to_crs84(x, y).expect("inverse");
+        assert!((lon - 116.3951).abs() < 1e-9 && (lat - 39.9412).abs() < 1e-9);
+        let (x, y) = Crs::Epsg32650
+            .from_crs84(116.3951, 39.9412)
+            .expect("forward");
+        assert!(Crs::Epsg32650.to_crs84(x, y).is_ok());
     }
 
     #[test]

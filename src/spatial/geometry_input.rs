@@ -7,6 +7,7 @@
 //! `Intersections`, which is O(n log n) where geo's `Validation` is
 //! quadratic in the vertex count.
 
+use super::LonLatBox;
 use crate::domain::{GeometryShape, ValidationError};
 use geo::algorithm::sweep::{Cross, Intersections};
 use geo::line_intersection::LineIntersection;
@@ -19,14 +20,25 @@ use serde_json::Value;
 pub struct GeometryLimits {
     /// Most positions one geometry may have, across all its rings/parts.
     pub max_vertices: usize,
+    /// Where the service works: every position must lie in it.
+    pub service_area: LonLatBox,
 }
 
 impl Default for GeometryLimits {
     fn default() -> Self {
         Self {
             max_vertices: 10_000,
+            service_area: LonLatBox::BEIJING,
         }
     }
+}
+
+/// The refusal of a position outside the service area.
+pub fn outside_service_area(area: LonLatBox, lon: f64, lat: f64) -> String {
+    format!(
+        "position {lon}, {lat} lies outside the service area ({}..{} E, {}..{} N)",
+        area.min_lon, area.max_lon, area.min_lat, area.max_lat
+    )
 }
 
 /// Parses a GeoJSON geometry object into a validated geo geometry of the
@@ -144,6 +156,12 @@ impl Walker {
             return Err(ValidationError::single(
                 format!("{at}/1"),
                 format!("latitude {lat} is outside -90..90"),
+            ));
+        }
+        if !self.limits.service_area.contains(lon, lat) {
+            return Err(ValidationError::single(
+                at,
+                outside_service_area(self.limits.service_area, lon, lat),
             ));
         }
         Ok(Coord { x: lon, y: lat })
@@ -386,8 +404,17 @@ mod tests {
     }
 
     #[test]
+    fn positions_outside_the_service_area_are_refused() {
+        let null_island = json!({"type": "Point", "coordinates": [0.0, 0.0]});
+        let err = parse(null_island, GeometryShape::Point).expect_err("refused");
+        assert!(err.errors[0].detail.contains("service area"), "{err}");
+        let huilongguan = json!({"type": "Point", "coordinates": [116.33, 40.07]});
+        assert!(parse(huilongguan, GeometryShape::Point).is_ok());
+    }
+
+    #[test]
     fn polygons_come_back_counter_clockwise() {
-        let clockwise = json!({"type": "Polygon", "coordinates": [[[0.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0], [0.0, 0.0]]]});
+        let clockwise = json!({"type": "Polygon", "coordinates": [[[116.0, 40.0], [116.0, 40.1], [116.1, 40.1], [116.1, 40.0], [116.0, 40.0]]]});
         let Ok(Geometry::Polygon(p)) = parse(clockwise, GeometryShape::Area) else {
             unreachable!("valid polygon rejected")
         };
@@ -544,6 +571,7 @@ mod tests {
         );
         let generous = GeometryLimits {
             max_vertices: 100_000,
+            ..GeometryLimits::default()
         };
         assert!(parse_geometry(&input, GeometryShape::Area, generous).is_ok());
     }

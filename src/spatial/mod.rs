@@ -16,7 +16,7 @@ pub use cell_key::{cell_key, cell_ranges};
 pub use china_coords::CoordSys;
 pub use crs::Crs;
 pub use geodesy::{Ecef, EcefPoint, chord_m_for_distance_m, distance_m, distance_m_from_chord_m};
-pub use geometry_input::{GeometryLimits, parse_geometry};
+pub use geometry_input::{GeometryLimits, outside_service_area, parse_geometry};
 pub use measure::derive_measures;
 
 /// A bounding box in WGS 84 degrees: west, south, east, north.
@@ -29,6 +29,20 @@ pub struct LonLatBox {
 }
 
 impl LonLatBox {
+    /// Beijing municipality's extent, with a margin: the default service
+    /// area.
+    pub const BEIJING: LonLatBox = LonLatBox {
+        min_lon: 115.3,
+        min_lat: 39.3,
+        max_lon: 117.6,
+        max_lat: 41.1,
+    };
+
+    /// Whether the point lies in the box (edges included).
+    pub fn contains(&self, lon: f64, lat: f64) -> bool {
+        (self.min_lon..=self.max_lon).contains(&lon) && (self.min_lat..=self.max_lat).contains(&lat)
+    }
+
     /// Parses `minlon,minlat,maxlon,maxlat`, checking ranges and order.
     pub fn parse(text: &str) -> Result<Self, String> {
         let parts: Vec<&str> = text.split(',').map(str::trim).collect();

@@ -372,3 +372,30 @@ pub(super) fn rounded_box(min_lon: f64, min_lat: f64, max_lon: f64, max_lat: f64
         max_lat: up(max_lat),
     }
 }
+
+/// Whether `id` may be marked a duplicate of `of`, from what the marking
+/// transaction read with both rows locked: `target` is `of`'s own mark
+/// (`None` when `of` does not exist), `pointing` a complaint already
+/// marked a duplicate of `id`. A duplicate points at an original, and
+/// nothing points at a duplicate, so marks never chain or cycle.
+pub(super) fn check_duplicate_mark(
+    id: ComplaintId,
+    of: ComplaintId,
+    target: Option<Option<i64>>,
+    pointing: Option<i64>,
+) -> Result<(), StoreError> {
+    match target {
+        None => Err(StoreError::Conflict(format!(
+            "complaint {of} does not exist"
+        ))),
+        Some(Some(original)) => Err(StoreError::Conflict(format!(
+            "complaint {of} is itself a duplicate of {original}; point at the original"
+        ))),
+        Some(None) => match pointing {
+            Some(other) => Err(StoreError::Conflict(format!(
+                "complaint {other} is marked a duplicate of complaint {id}, so {id} is an original; unmark {other} first"
+            ))),
+            None => Ok(()),
+        },
+    }
+}

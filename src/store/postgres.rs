@@ -85,7 +85,7 @@ impl PgStore {
         let mut bytes = [0u8; 8];
         getrandom::fill(&mut bytes)
             .map_err(|e| StoreError::Corrupt(format!("no randomness for an instance id: {e}")))?;
-        let origin = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let origin = crate::encoding::hex(&bytes);
         Ok(Self { pool, origin })
     }
 

@@ -4,8 +4,8 @@
 use super::StoreError;
 use super::complaints::{
     ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintRow, ComplaintStats, ComplaintStore,
-    Linking, Transition, corrupt, intake_answers, intake_event, open_filter, rounded_box,
-    status_change,
+    Linking, Transition, check_duplicate_mark, corrupt, intake_answers, intake_event, open_filter,
+    rounded_box, status_change,
 };
 use super::now;
 use super::sqlite::{SqliteStore, parse_timestamp, timestamp};
@@ -543,7 +543,23 @@ impl ComplaintStore for SqliteStore {
         duplicate_of: Option<ComplaintId>,
     ) -> Result<Complaint, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // BEGIN IMMEDIATE holds the write lock: no other mark runs
+        // between these reads and the update.
         load(&mut tx, id).await?;
+        if let Some(of) = duplicate_of {
+            let target: Option<(Option<i64>,)> =
+                sqlx::query_as("SELECT duplicate_of FROM complaints WHERE id = ?")
+                    .bind(of.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let pointing: Option<(i64,)> = sqlx::query_as(
+                "SELECT id FROM complaints WHERE duplicate_of = ? ORDER BY id LIMIT 1",
+            )
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+            check_duplicate_mark(id, of, target.map(|(t,)| t), pointing.map(|(p,)| p))?;
+        }
         sqlx::query("UPDATE complaints SET duplicate_of = ?, updated_at = ? WHERE id = ?")
             .bind(duplicate_of.map(|d| d.0))
             .bind(timestamp(now()))

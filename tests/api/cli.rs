@@ -490,7 +490,7 @@ async fn migrate_store_copies_everything_and_proves_it() {
             database_url: source_db.clone(),
             listen: "127.0.0.1:0".into(),
             demo: true,
-            require_if_match: false,
+            ..hutong::app::Settings::default()
         },
     )
     .await;

@@ -18,21 +18,11 @@ fn complaint(case: &str, category: &str, lon: f64, lat: f64, extra: Value) -> Va
 }
 
 async fn post(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .post(app.url("/v1/complaints"))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .expect("sent")
+    app.post_complaint(token, body).await
 }
 
 async fn file(app: &TestApp, token: &str, body: &Value) -> Value {
-    let response = post(app, token, body).await;
-    let status = response.status();
-    let body: Value = response.json().await.expect("json");
-    assert_eq!(status, 201, "{body}");
-    body
+    app.file_complaint(token, body).await
 }
 
 async fn complaint_count(app: &TestApp) -> u64 {

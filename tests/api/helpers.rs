@@ -58,6 +58,26 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// POSTs a complaint Feature to the native API.
+    pub async fn post_complaint(&self, token: &str, complaint: &Value) -> Response {
+        self.client
+            .post(self.url("/v1/complaints"))
+            .bearer_auth(token)
+            .json(complaint)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Files a complaint, expecting it to be new; returns the stored one.
+    pub async fn file_complaint(&self, token: &str, complaint: &Value) -> Value {
+        let response = self.post_complaint(token, complaint).await;
+        let status = response.status();
+        let body: Value = response.json().await.expect("JSON body");
+        assert_eq!(status, 201, "filing failed: {body}");
+        body
+    }
+
     /// Creates an asset and returns the stored feature.
     pub async fn create(&self, token: &str, feature: &Value) -> Value {
         let response = self.post_feature(token, feature).await;
@@ -175,7 +195,7 @@ pub async fn spawn_on(dir: TempDir, demo: bool) -> TestApp {
             database_url: db_url,
             listen: "127.0.0.1:0".into(),
             demo,
-            require_if_match: false,
+            ..Settings::default()
         },
     )
     .await

@@ -248,7 +248,7 @@ async fn postgres_restart_under_write_load_loses_no_acknowledged_write() {
             database_url: db.clone(),
             listen: "127.0.0.1:0".into(),
             demo: false,
-            require_if_match: false,
+            ..hutong::app::Settings::default()
         },
     )
     .await;

@@ -11,6 +11,7 @@ mod bad_input;
 mod cli;
 mod complaints;
 mod helpers;
+mod hostile;
 mod instances;
 mod nearby;
 mod ogc;

@@ -188,6 +188,7 @@ async fn if_match_can_be_required() {
         listen: "127.0.0.1:0".into(),
         demo: false,
         require_if_match: true,
+        ..Settings::default()
     };
     let app = spawn_with(dir, settings).await;
     let planner = app.token(Role::Planner, None).await;

@@ -7,21 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use std::fmt::Write;
 
-/// Text made safe to place in HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::encoding::escape_markup as escape;
 
 /// A whole page around `body`.
 pub fn page(title: &str, body: &str) -> Response {

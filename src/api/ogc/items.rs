@@ -12,6 +12,7 @@ use crate::asset_feature::RenderedAsset;
 use crate::domain::AssetKind;
 use crate::domain::{AssetId, ComplaintId};
 use crate::feature_filter::{FeatureFilter, FilterLang, ValueType};
+use crate::query_budget::{BudgetError, Clock};
 use crate::registry::AssetFilter;
 use crate::spatial::LonLatBox;
 use crate::store::ComplaintFilter;
@@ -260,24 +261,29 @@ fn overlap(a: LonLatBox, b: LonLatBox) -> Option<LonLatBox> {
     (o.min_lon <= o.max_lon && o.min_lat <= o.max_lat).then_some(o)
 }
 
+/// A feature's values for `sortby`, taken once before sorting.
+type SortKey = (Vec<Value>, i64);
+
+fn sort_key(sortby: &[(String, bool)], id: i64, props: &Map<String, Value>) -> SortKey {
+    let values = sortby
+        .iter()
+        .map(|(name, _)| {
+            if name == "id" {
+                Value::from(id)
+            } else {
+                props.get(name).cloned().unwrap_or(Value::Null)
+            }
+        })
+        .collect();
+    (values, id)
+}
+
 /// The order `sortby` asks for: by each property in turn (numbers as
 /// numbers, text as text, missing values last), then by id.
-fn ordering(
-    sortby: &[(String, bool)],
-    (a_id, a): (i64, &Map<String, Value>),
-    (b_id, b): (i64, &Map<String, Value>),
-) -> std::cmp::Ordering {
+fn ordering(sortby: &[(String, bool)], a: &SortKey, b: &SortKey) -> std::cmp::Ordering {
     use std::cmp::Ordering;
-    let value = |id: i64, props: &Map<String, Value>, name: &str| -> Value {
-        if name == "id" {
-            Value::from(id)
-        } else {
-            props.get(name).cloned().unwrap_or(Value::Null)
-        }
-    };
-    for (name, descending) in sortby {
-        let (x, y) = (value(a_id, a, name), value(b_id, b, name));
-        let order = match (&x, &y) {
+    for ((x, y), (_, descending)) in a.0.iter().zip(&b.0).zip(sortby) {
+        let order = match (x, y) {
             (Value::Null, Value::Null) => Ordering::Equal,
             (Value::Null, _) => return Ordering::Greater,
             (_, Value::Null) => return Ordering::Less,
@@ -294,7 +300,34 @@ fn ordering(
             return order;
         }
     }
-    a_id.cmp(&b_id)
+    a.1.cmp(&b.1)
+}
+
+/// The page `offset`, `limit` of `items` in `sortby` order, without
+/// sorting more than the page needs; the clock is looked at between the
+/// steps.
+fn sorted_page<T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> SortKey,
+    sortby: &[(String, bool)],
+    offset: u64,
+    limit: u32,
+    clock: &Clock,
+) -> Result<Vec<T>, BudgetError> {
+    let mut keyed = Vec::with_capacity(items.len());
+    for item in items {
+        clock.check()?;
+        keyed.push((key(&item), item));
+    }
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    let end = skip.saturating_add(limit as usize);
+    if end < keyed.len() {
+        keyed.select_nth_unstable_by(end, |a, b| ordering(sortby, &a.0, &b.0));
+        keyed.truncate(end);
+    }
+    clock.check()?;
+    keyed.sort_unstable_by(|a, b| ordering(sortby, &a.0, &b.0));
+    Ok(keyed.into_iter().skip(skip).map(|(_, item)| item).collect())
 }
 
 /// Keeps only the asked-for properties of a feature.
@@ -340,49 +373,16 @@ impl Page {
     }
 }
 
-/// A page of asset features and how many match.
+/// A page of asset features and how many match. Filters and sorts run
+/// within a scan budget, on a blocking thread.
 async fn asset_features(
     state: &ApiState,
     kind: AssetKind,
     bbox: Option<LonLatBox>,
     query: &ItemsQuery,
 ) -> Result<(Page, u64), ApiError> {
-    // An asset's time is when it last changed (`updated_at`).
-    let in_time = |a: &RenderedAsset| match query.datetime {
-        None => true,
-        Some((from, to)) => {
-            let t = a.view.asset.updated_at;
-            from.is_none_or(|f| t >= f) && to.is_none_or(|u| t <= u)
-        }
-    };
-    let keep = |a: &RenderedAsset| {
-        in_time(a)
-            && query
-                .filter
-                .as_ref()
-                .is_none_or(|f| f.matches(a.view.asset.id.0, &a.properties, &a.view.asset.geometry))
-    };
-    if !query.sortby.is_empty() {
-        let (mut all, matched) = state
-            .registry
-            .filtered(kind, bbox, u32::MAX, 0, keep)
-            .await?;
-        all.sort_by(|a, b| {
-            ordering(
-                &query.sortby,
-                (a.view.asset.id.0, &a.properties),
-                (b.view.asset.id.0, &b.properties),
-            )
-        });
-        let page = all
-            .into_iter()
-            .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
-            .take(query.limit as usize)
-            .collect();
-        return Ok((Page::Assets(page), matched));
-    }
-    let (assets, matched) = if query.filter.is_none() && query.datetime.is_none() {
-        state
+    if query.filter.is_none() && query.datetime.is_none() && query.sortby.is_empty() {
+        let (assets, matched) = state
             .registry
             .list(&AssetFilter {
                 kinds: vec![kind],
@@ -390,19 +390,64 @@ async fn asset_features(
                 limit: query.limit,
                 offset: query.offset,
             })
-            .await?
-    } else {
-        state
-            .registry
-            .filtered(kind, bbox, query.limit, query.offset, keep)
-            .await?
+            .await?;
+        return Ok((Page::Assets(assets), matched));
+    }
+    let budget = state.scans.enter().await?;
+    let datetime = query.datetime;
+    let filter = query.filter.clone().map(Arc::new);
+    // An asset's time is when it last changed (`updated_at`).
+    let keep = move |a: &RenderedAsset| {
+        let in_time = match datetime {
+            None => true,
+            Some((from, to)) => {
+                let t = a.view.asset.updated_at;
+                from.is_none_or(|f| t >= f) && to.is_none_or(|u| t <= u)
+            }
+        };
+        in_time
+            && filter
+                .as_ref()
+                .is_none_or(|f| f.matches(a.view.asset.id.0, &a.properties, &a.view.asset.geometry))
     };
-    Ok((Page::Assets(assets), matched))
+    if query.sortby.is_empty() {
+        let (assets, matched) = state
+            .registry
+            .filtered(
+                kind,
+                bbox,
+                query.limit,
+                query.offset,
+                Arc::new(keep),
+                &budget,
+            )
+            .await?;
+        return Ok((Page::Assets(assets), matched));
+    }
+    let (all, matched) = state
+        .registry
+        .filtered(kind, bbox, u32::MAX, 0, Arc::new(keep), &budget)
+        .await?;
+    let (sortby, offset, limit) = (query.sortby.clone(), query.offset, query.limit);
+    let page = budget
+        .run(move |clock| {
+            sorted_page(
+                all,
+                |a| sort_key(&sortby, a.view.asset.id.0, &a.properties),
+                &sortby,
+                offset,
+                limit,
+                clock,
+            )
+        })
+        .await?;
+    Ok((Page::Assets(page), matched))
 }
 
 /// A page of complaint features (never with personal data) and how many
-/// match. With a filter, the complaints in the box and dates are read a
-/// page at a time and tested, up to [`MAX_COMPLAINTS_SCANNED`].
+/// match. With a filter or a sort, the complaints in the box and dates
+/// are read a page at a time and tested on a blocking thread, up to
+/// [`MAX_COMPLAINTS_SCANNED`] and within the scan budget.
 async fn complaint_features(
     state: &ApiState,
     bbox: Option<LonLatBox>,
@@ -426,45 +471,62 @@ async fn complaint_features(
             .collect();
         return Ok((Page::Complaints(features), matched));
     }
+    let budget = state.scans.enter().await?;
+    let cql = query.filter.clone().map(Arc::new);
     filter.limit = SCAN_PAGE;
     filter.offset = 0;
     let mut features = Vec::new();
     loop {
+        budget.check()?;
         let (complaints, candidates) = state.complaints.list(&filter).await?;
         if candidates > MAX_COMPLAINTS_SCANNED {
-            return Err(ApiError::bad_request(format!(
-                "this filter would have to test {candidates} complaints; narrow it to at most {MAX_COMPLAINTS_SCANNED} with bbox, datetime or a spatial condition"
-            )));
+            return Err(ApiError::TooCostly {
+                detail: format!(
+                    "this filter would have to test {candidates} complaints; narrow it to at most {MAX_COMPLAINTS_SCANNED} with bbox, datetime or a spatial condition"
+                ),
+            });
         }
         let done = complaints.len() < SCAN_PAGE as usize;
-        for c in &complaints {
-            let f = complaint_feature(c, false, Map::new());
-            let point: geo::Geometry<f64> =
-                geo::Point::new(c.draft.location.0, c.draft.location.1).into();
-            if query
-                .filter
-                .as_ref()
-                .is_none_or(|cql| passes(cql, &f, &point))
-            {
-                features.push(f);
-            }
-        }
+        let cql = cql.clone();
+        let kept = budget
+            .run(move |clock| {
+                let mut kept = Vec::new();
+                for c in &complaints {
+                    clock.check()?;
+                    let f = complaint_feature(c, false, Map::new());
+                    let point: geo::Geometry<f64> =
+                        geo::Point::new(c.draft.location.0, c.draft.location.1).into();
+                    if cql.as_ref().is_none_or(|cql| passes(cql, &f, &point)) {
+                        kept.push(f);
+                    }
+                }
+                Ok(kept)
+            })
+            .await?;
+        features.extend(kept);
         if done {
             let matched = features.len() as u64;
-            if !query.sortby.is_empty() {
-                let key = |f: &Value| f["id"].as_i64().unwrap_or_default();
-                features.sort_by(|a, b| {
-                    match (a["properties"].as_object(), b["properties"].as_object()) {
-                        (Some(pa), Some(pb)) => ordering(&query.sortby, (key(a), pa), (key(b), pb)),
-                        _ => key(a).cmp(&key(b)),
-                    }
-                });
-            }
-            let page = features
-                .into_iter()
-                .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
-                .take(query.limit as usize)
-                .collect();
+            let (sortby, offset, limit) = (query.sortby.clone(), query.offset, query.limit);
+            let page = budget
+                .run(move |clock| {
+                    let id = |f: &Value| f["id"].as_i64().unwrap_or_default();
+                    let empty = Map::new();
+                    sorted_page(
+                        features,
+                        |f| {
+                            sort_key(
+                                &sortby,
+                                id(f),
+                                f["properties"].as_object().unwrap_or(&empty),
+                            )
+                        },
+                        &sortby,
+                        offset,
+                        limit,
+                        clock,
+                    )
+                })
+                .await?;
             return Ok((Page::Complaints(page), matched));
         }
         filter.offset += u64::from(SCAN_PAGE);

@@ -12,6 +12,10 @@
 //! geometries in any offered CRS, and the box a filter confines results
 //! to, so the spatial index narrows the candidates first.
 
+mod like;
+
+pub use like::LikePattern;
+
 use crate::spatial::{Crs, LonLatBox};
 use geo::{BoundingRect, CoordsIter, Distance, Euclidean, Geometry, Intersects, MapCoords, Relate};
 use serde_json::{Map, Value};
@@ -95,13 +99,25 @@ enum Node {
     Or(Vec<Node>),
     Not(Box<Node>),
     Compare(Comparison, Operand, Operand),
-    Like(Operand, String),
+    Like(Operand, LikePattern),
     Between(Operand, Operand, Operand),
     In(Operand, Vec<Operand>),
     IsNull(Operand),
     Spatial(SpatialRelation, Geometry<f64>),
     WithinDistance(Geometry<f64>, f64),
     Constant(bool),
+}
+
+impl Node {
+    /// The leaf conditions in this tree.
+    fn conditions(&self) -> usize {
+        match self {
+            Node::And(parts) | Node::Or(parts) => parts.iter().map(Node::conditions).sum(),
+            Node::Not(inner) => inner.conditions(),
+            Node::In(_, items) => items.len().max(1),
+            _ => 1,
+        }
+    }
 }
 
 /// A checked, compiled filter.
@@ -112,6 +128,10 @@ pub struct FeatureFilter {
 
 /// Longest filter text accepted.
 pub const MAX_FILTER_CHARS: usize = 20_000;
+/// Most conditions (comparisons, LIKEs, spatial tests…) in one filter:
+/// each is evaluated on every candidate, so their number bounds the cost
+/// per feature.
+pub const MAX_CONDITIONS: usize = 64;
 /// Largest `S_DWITHIN` distance, metres.
 const MAX_DISTANCE_M: f64 = 100_000.0;
 
@@ -141,9 +161,14 @@ impl FeatureFilter {
             }
         };
         let compiler = Compiler { crs, queryables };
-        Ok(FeatureFilter {
-            root: compiler.predicate(&expr, 0)?,
-        })
+        let root = compiler.predicate(&expr, 0)?;
+        let conditions = root.conditions();
+        if conditions > MAX_CONDITIONS {
+            return Err(format!(
+                "filter has {conditions} conditions; at most {MAX_CONDITIONS} are allowed"
+            ));
+        }
+        Ok(FeatureFilter { root })
     }
 
     /// Whether the feature with this id, properties and geometry (CRS84)
@@ -252,7 +277,7 @@ impl Compiler<'_> {
                 let value = self.operand(&args[0])?;
                 self.check_text(&value, "LIKE")?;
                 match self.operand(&args[1])? {
-                    Operand::Text(pattern) => Node::Like(value, pattern),
+                    Operand::Text(pattern) => Node::Like(value, LikePattern::parse(&pattern)?),
                     _ => return Err("LIKE needs a text pattern".into()),
                 }
             }
@@ -593,39 +618,6 @@ fn order(a: &Resolved, b: &Resolved) -> Option<std::cmp::Ordering> {
     }
 }
 
-/// SQL LIKE: `%` any run, `_` any one character, `\` escapes.
-fn like(text: &str, pattern: &str) -> bool {
-    let t: Vec<char> = text.chars().collect();
-    let mut p: Vec<(char, bool)> = Vec::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => p.push((chars.next().unwrap_or('\\'), true)),
-            c => p.push((c, false)),
-        }
-    }
-    // Dynamic programming over (text, pattern) prefixes: linear memory,
-    // no backtracking blow-up on hostile patterns.
-    let mut row = vec![false; t.len() + 1];
-    row[0] = true;
-    for &(c, literal) in &p {
-        let mut next = vec![false; t.len() + 1];
-        if c == '%' && !literal {
-            let mut any = false;
-            for i in 0..=t.len() {
-                any |= row[i];
-                next[i] = any;
-            }
-        } else {
-            for i in 1..=t.len() {
-                next[i] = row[i - 1] && ((c == '_' && !literal) || t[i - 1] == c);
-            }
-        }
-        row = next;
-    }
-    row[t.len()]
-}
-
 fn and(values: impl Iterator<Item = Option<bool>>) -> Option<bool> {
     let mut result = Some(true);
     for v in values {
@@ -671,9 +663,9 @@ fn evaluate(node: &Node, feature: &Feature) -> Option<bool> {
             })
         }
         Node::Like(value, pattern) => match resolve(value, feature) {
-            Resolved::Text(t) => Some(like(&t, pattern)),
+            Resolved::Text(t) => Some(pattern.matches(&t)),
             Resolved::Null => None,
-            other => Some(like(&format!("{other:?}"), pattern)),
+            other => Some(pattern.matches(&format!("{other:?}"))),
         },
         Node::Between(v, lo, hi) => {
             let v = resolve(v, feature);
@@ -919,9 +911,15 @@ mod tests {
     }
 
     #[test]
-    fn like_handles_escapes_and_hostile_patterns() {
-        assert!(like("100%", "100\\%"));
-        assert!(!like("1000", "100\\%"));
-        assert!(!like(&"a".repeat(5_000), &format!("{}b", "%a".repeat(200))));
+    fn hostile_filters_are_refused_before_evaluation() {
+        // 6,000 wildcards in one LIKE.
+        let wild = format!("name LIKE '{}b'", "%a".repeat(6_000));
+        assert!(text(&wild).expect_err("refused").contains("LIKE pattern"));
+        // A chain of 700 LIKEs.
+        let chain = vec!["name LIKE '%a%'"; 700].join(" OR ");
+        assert!(text(&chain).expect_err("refused").contains("conditions"));
+        // An IN list counts each of its values.
+        let list = format!("ports IN ({})", vec!["1"; 200].join(","));
+        assert!(text(&list).is_err());
     }
 }
