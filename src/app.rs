@@ -1,6 +1,8 @@
 //! Wiring: settings → store → services → HTTP server.
 
-use crate::api::{self, ApiState};
+use crate::api::connections::ConnectionLimits;
+use crate::api::public_url::PublicUrl;
+use crate::api::{self, ApiState, HttpSettings};
 use crate::complaints::Complaints;
 use crate::demo;
 use crate::follower;
@@ -8,8 +10,10 @@ use crate::linking::LinkingRules;
 use crate::query_budget::ScanGate;
 use crate::registry::{AssetObserver, Registry, RegistryError};
 use crate::spatial::GeometryLimits;
+use crate::spatial::LonLatBox;
 use crate::store::{self, StoreError};
 use crate::tokens::Tokens;
+use axum::http::HeaderValue;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -29,6 +33,17 @@ pub struct Settings {
     /// How long a filtered or sorted read may take before it is refused
     /// (422).
     pub scan_budget: std::time::Duration,
+    /// The address clients use (`https://host[:port]`), from which links
+    /// are built and against which `Host` is checked; by default the
+    /// listening address.
+    pub public_url: Option<String>,
+    /// Origins from which browsers may send writes and tokens (anonymous
+    /// reads are open to any origin).
+    pub cors_origins: Vec<String>,
+    /// Bounds on connections and requests.
+    pub connections: ConnectionLimits,
+    /// Where the service works: positions outside are refused.
+    pub service_area: LonLatBox,
 }
 
 impl Default for Settings {
@@ -39,6 +54,10 @@ impl Default for Settings {
             demo: false,
             require_if_match: false,
             scan_budget: crate::query_budget::DEFAULT_SCAN_BUDGET,
+            public_url: None,
+            cors_origins: Vec::new(),
+            connections: ConnectionLimits::default(),
+            service_area: LonLatBox::BEIJING,
         }
     }
 }
@@ -56,12 +75,16 @@ pub enum AppError {
     },
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// A built, bound, not yet running server.
 pub struct Application {
     listener: TcpListener,
     state: ApiState,
+    http: HttpSettings,
+    connections: ConnectionLimits,
     /// Following other instances' writes (shared databases only); stops
     /// with the application.
     follower: Option<AbortOnDrop>,
@@ -83,7 +106,11 @@ impl Application {
         // The change feed starts before the index is built, so that what
         // other instances write meanwhile is replayed into it.
         let store::Opened { store, feed } = store::open_shared(&settings.database_url).await?;
-        let registry = Arc::new(Registry::open(store.clone(), GeometryLimits::default()).await?);
+        let limits = GeometryLimits {
+            service_area: settings.service_area,
+            ..GeometryLimits::default()
+        };
+        let registry = Arc::new(Registry::open(store.clone(), limits).await?);
         let follower = feed.map(|feed| AbortOnDrop(follower::spawn(registry.clone(), feed)));
         let complaints = Arc::new(Complaints::new(
             store.clone(),
@@ -102,8 +129,30 @@ impl Application {
                 addr: settings.listen.clone(),
                 source,
             })?;
+        let public_url = match &settings.public_url {
+            Some(url) => PublicUrl::parse(url),
+            None => listener
+                .local_addr()
+                .map_err(|e| e.to_string())
+                .and_then(PublicUrl::of_listener),
+        }
+        .map_err(AppError::Config)?;
+        let cors_origins = settings
+            .cors_origins
+            .iter()
+            .map(|o| {
+                HeaderValue::from_str(o.trim().trim_end_matches('/'))
+                    .map_err(|_| AppError::Config(format!("CORS origin {o:?} is not valid")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             listener,
+            http: HttpSettings {
+                public_url,
+                cors_origins,
+                request_timeout: settings.connections.request,
+            },
+            connections: settings.connections,
             state: ApiState {
                 registry,
                 complaints,
@@ -128,8 +177,8 @@ impl Application {
             tracing::info!(%addr, "hutong listening");
         }
         let _follower = self.follower;
-        axum::serve(self.listener, api::router(self.state))
-            .with_graceful_shutdown(shutdown)
+        let router = api::router(self.state, &self.http);
+        api::connections::serve(self.listener, router, self.connections, shutdown)
             .await
             .map_err(AppError::Serve)
     }

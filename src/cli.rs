@@ -1,10 +1,11 @@
 //! The `hutong` command line.
 
+use crate::api::connections::ConnectionLimits;
 use crate::app::{self, Application, Settings};
 use crate::domain::{District, Role};
 use crate::generate::CityGenerator;
 use crate::registry::Registry;
-use crate::spatial::GeometryLimits;
+use crate::spatial::{GeometryLimits, LonLatBox};
 use crate::store;
 use crate::tokens::Tokens;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -47,6 +48,38 @@ pub enum Command {
         #[arg(long, env = "HUTONG_SCAN_BUDGET_MS", default_value_t = 3_000,
               value_parser = clap::value_parser!(u64).range(10..=600_000))]
         scan_budget_ms: u64,
+        /// The address clients use, such as https://map.example.gov.cn:
+        /// links are built from it and requests for another Host get 421.
+        /// Default: the listening address (required when listening on
+        /// every interface).
+        #[arg(long, env = "HUTONG_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// An origin trusted with writes and tokens from browsers (may be
+        /// repeated; anonymous reads are open to every origin).
+        #[arg(
+            long = "cors-origin",
+            env = "HUTONG_CORS_ORIGINS",
+            value_delimiter = ','
+        )]
+        cors_origins: Vec<String>,
+        /// The service area, minlon,minlat,maxlon,maxlat (WGS 84):
+        /// positions outside it are refused. Default: Beijing.
+        #[arg(long, env = "HUTONG_SERVICE_AREA", value_parser = LonLatBox::parse)]
+        service_area: Option<LonLatBox>,
+        /// Most connections served at once.
+        #[arg(long, env = "HUTONG_MAX_CONNECTIONS", default_value_t = 4_096,
+              value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        max_connections: u64,
+        /// Seconds a client has to send a request's headers (also how long
+        /// an idle keep-alive connection stays open).
+        #[arg(long, env = "HUTONG_HEADER_TIMEOUT_S", default_value_t = 10,
+              value_parser = clap::value_parser!(u64).range(1..=3_600))]
+        header_timeout_s: u64,
+        /// Seconds within which a whole request, body included, is read and
+        /// answered (else 408); also how long a response may stall.
+        #[arg(long, env = "HUTONG_REQUEST_TIMEOUT_S", default_value_t = 30,
+              value_parser = clap::value_parser!(u64).range(1..=3_600))]
+        request_timeout_s: u64,
     },
     /// Import assets from a GeoJSON FeatureCollection, all or nothing.
     Import {
@@ -167,6 +200,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             demo,
             require_if_match,
             scan_budget_ms,
+            public_url,
+            cors_origins,
+            service_area,
+            max_connections,
+            header_timeout_s,
+            request_timeout_s,
         } => {
             let settings = Settings {
                 database_url: db,
@@ -174,6 +213,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 demo,
                 require_if_match,
                 scan_budget: std::time::Duration::from_millis(scan_budget_ms),
+                public_url,
+                cors_origins,
+                service_area: service_area.unwrap_or(LonLatBox::BEIJING),
+                connections: ConnectionLimits {
+                    max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+                    header_read: std::time::Duration::from_secs(header_timeout_s),
+                    request: std::time::Duration::from_secs(request_timeout_s),
+                    write_stall: std::time::Duration::from_secs(request_timeout_s),
+                },
             };
             let app = Application::build(&settings)
                 .await

@@ -82,8 +82,9 @@ pub struct Intake {
     pub complaint: Complaint,
     /// False when the case number was already known: nothing changed.
     pub created: bool,
-    /// Open complaints of the same category nearby and recent.
-    pub suggested_duplicates: Vec<ComplaintId>,
+    /// Open complaints of the same category nearby and recent: the most
+    /// likely few, and how many.
+    pub suggested_duplicates: Suggested,
     pub links: Vec<ComplaintLink>,
 }
 
@@ -109,6 +110,23 @@ fn mint_case_number(prefix: &str) -> Result<CaseNumber, ComplaintError> {
         crate::encoding::hex(&suffix)
     );
     CaseNumber::parse(&text).map_err(ComplaintError::WriteFailed)
+}
+
+/// Most duplicates suggested at intake.
+pub const DUPLICATES_SUGGESTED: usize = 5;
+/// Most recent candidates read when looking for duplicates.
+pub const DUPLICATE_CANDIDATES_READ: u32 = 500;
+
+/// Duplicates suggested for a new complaint.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Suggested {
+    /// At most [`DUPLICATES_SUGGESTED`], nearest first, then most recent.
+    pub ids: Vec<ComplaintId>,
+    /// How many candidates there are (among the most recent read).
+    pub total: usize,
+    /// False when [`DUPLICATE_CANDIDATES_READ`] were read and there may
+    /// be more: `total` is then a lower bound.
+    pub exact: bool,
 }
 
 /// A status change requested by a client.
@@ -332,6 +350,8 @@ const KNOWN_PROPERTIES: &[&str] = &[
     "resolution",
     "satisfaction",
     "suggested_duplicates",
+    "suggested_duplicates_total",
+    "suggested_duplicates_total_exact",
     "history",
 ];
 
@@ -513,7 +533,7 @@ impl Complaints {
         let (suggested_duplicates, links) = if created {
             (self.similar_open(&complaint).await?, linking.links)
         } else {
-            (Vec::new(), self.store.links(complaint.id).await?)
+            (Suggested::default(), self.store.links(complaint.id).await?)
         };
         Ok(Intake {
             complaint,
@@ -536,7 +556,7 @@ impl Complaints {
             out.push(Intake {
                 complaint,
                 created,
-                suggested_duplicates: Vec::new(),
+                suggested_duplicates: Suggested::default(),
                 links: linking.links,
             });
         }
@@ -544,11 +564,11 @@ impl Complaints {
     }
 
     /// Open complaints of the same category within the duplicate radius,
-    /// reported in the window before this one.
-    async fn similar_open(
-        &self,
-        complaint: &Complaint,
-    ) -> Result<Vec<ComplaintId>, ComplaintError> {
+    /// reported in the window before this one: the few most likely
+    /// (nearest, then most recent) and how many there are. Only the
+    /// [`DUPLICATE_CANDIDATES_READ`] most recent candidates are read, so
+    /// the check costs the same however long the history.
+    async fn similar_open(&self, complaint: &Complaint) -> Result<Suggested, ComplaintError> {
         let d = &complaint.draft;
         let radius = self.rules.duplicate_radius_m(d.category);
         let window = time::Duration::days(i64::from(self.rules.duplicates.window_days));
@@ -559,17 +579,31 @@ impl Complaints {
                 around(d.location, radius),
                 d.reported_at - window,
                 d.reported_at,
+                DUPLICATE_CANDIDATES_READ,
             )
             .await?;
+        let read_all = candidates.len() < DUPLICATE_CANDIDATES_READ as usize;
         let here = geo::Point::new(d.location.0, d.location.1);
-        Ok(candidates
+        let mut near: Vec<(f64, std::cmp::Reverse<OffsetDateTime>, ComplaintId)> = candidates
             .into_iter()
-            .filter(|(id, at)| {
-                *id != complaint.id
-                    && crate::spatial::distance_m(here, geo::Point::new(at.0, at.1)) <= radius
+            .filter(|(id, _, _)| *id != complaint.id)
+            .map(|(id, at, reported)| {
+                let distance = crate::spatial::distance_m(here, geo::Point::new(at.0, at.1));
+                (distance, std::cmp::Reverse(reported), id)
             })
-            .map(|(id, _)| id)
-            .collect())
+            .filter(|(distance, _, _)| *distance <= radius)
+            .collect();
+        let total = near.len();
+        near.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        Ok(Suggested {
+            ids: near
+                .into_iter()
+                .take(DUPLICATES_SUGGESTED)
+                .map(|(_, _, id)| id)
+                .collect(),
+            total,
+            exact: read_all,
+        })
     }
 
     pub async fn get(&self, id: ComplaintId) -> Result<Complaint, ComplaintError> {

@@ -30,6 +30,9 @@ pub enum RegistryError {
     Forbidden(String),
     #[error(transparent)]
     Store(StoreError),
+    /// Writing what was read (an export) failed.
+    #[error("writing failed: {0}")]
+    Write(#[source] std::io::Error),
     /// A filtered read ran out of time, found no free slot, or lost its
     /// client.
     #[error(transparent)]
@@ -780,8 +783,7 @@ impl Registry {
                 return Ok(());
             };
             after = last.id;
-            visit(self.views(assets))
-                .map_err(|e| RegistryError::Store(StoreError::Corrupt(e.to_string())))?;
+            visit(self.views(assets)).map_err(RegistryError::Write)?;
         }
     }
 }

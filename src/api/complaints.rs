@@ -112,15 +112,16 @@ fn parse_id(text: &str) -> Result<ComplaintId, ApiError> {
 fn intake_response(intake: &Intake, personal: bool) -> Response {
     let mut extra = Map::new();
     extra.insert("links".into(), links_json(&intake.links));
+    let suggested = &intake.suggested_duplicates;
     extra.insert(
         "suggested_duplicates".into(),
-        json!(
-            intake
-                .suggested_duplicates
-                .iter()
-                .map(|d| d.0)
-                .collect::<Vec<_>>()
-        ),
+        json!(suggested.ids.iter().map(|d| d.0).collect::<Vec<_>>()),
+    );
+    // "at least" when only the most recent candidates were read.
+    extra.insert("suggested_duplicates_total".into(), json!(suggested.total));
+    extra.insert(
+        "suggested_duplicates_total_exact".into(),
+        json!(suggested.exact),
     );
     let status = if intake.created {
         StatusCode::CREATED
@@ -328,7 +329,7 @@ fn filter_of(params: &ListParams) -> Result<ComplaintFilter, ApiError> {
         non_empty(v)
             .map(|t| {
                 parse_reported_at(t, name)
-                    .map_err(|e| ApiError::bad_request(format!("{name}: {}", e.errors[0].detail)))
+                    .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
             })
             .transpose()
     };

@@ -4,6 +4,8 @@
 mod assets;
 mod auth;
 mod complaints;
+pub mod connections;
+mod cors;
 mod extract;
 mod feature;
 mod health;
@@ -11,6 +13,7 @@ mod ogc;
 mod open311;
 mod openapi;
 mod problem;
+pub mod public_url;
 mod tiles;
 
 pub use complaints::complaint_feature;
@@ -22,9 +25,10 @@ use crate::registry::Registry;
 use crate::tokens::Tokens;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
+use axum::http::{HeaderName, HeaderValue, Request};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -36,6 +40,35 @@ use utoipa_axum::routes;
 
 /// Largest request body accepted, bytes.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// How the HTTP surface meets the outside: its public address, the
+/// origins trusted with writes, and each request's deadline.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub public_url: public_url::PublicUrl,
+    /// Origins from which browsers may send writes and tokens.
+    pub cors_origins: Vec<HeaderValue>,
+    /// A request, its body included, is answered within this (else 408).
+    pub request_timeout: Duration,
+}
+
+/// Answers 408 when a request (reading its body included) takes longer
+/// than its deadline.
+async fn request_deadline(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Rejected {
+            status: axum::http::StatusCode::REQUEST_TIMEOUT,
+            detail: format!("the request was not completed within {} s", limit.as_secs()),
+        }
+        .into_response(),
+    }
+}
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -69,7 +102,7 @@ impl MakeRequestId for SequentialRequestId {
 }
 
 /// The whole application's routes with their middleware.
-pub fn router(state: ApiState) -> Router {
+pub fn router(state: ApiState, http: &HttpSettings) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let mut prefix = [0u8; 4];
     let _ = getrandom::fill(&mut prefix);
@@ -93,6 +126,19 @@ pub fn router(state: ApiState) -> Router {
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            http.request_timeout,
+            request_deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(http.public_url.clone()),
+            public_url::check_host,
+        ))
+        .layer(axum::middleware::from_fn(problem::uniform_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            cors::layer(http.cors_origins.clone()),
+            cors::cross_origin,
+        ))
         .layer(CatchPanicLayer::custom(problem::panic_response))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<axum::body::Body>| {

@@ -25,6 +25,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 const DEFAULT_PAGE_SIZE: u32 = 1_000;
+/// Most requests one answer lists, by id or by page.
+const MAX_PAGE_SIZE: u32 = 1_000;
 const DEFAULT_WINDOW_DAYS: i64 = 90;
 
 pub fn router() -> OpenApiRouter<ApiState> {
@@ -81,7 +83,7 @@ impl Open311Error {
 impl IntoResponse for Open311Error {
     fn into_response(self) -> Response {
         let code = self.status.as_u16();
-        match self.format {
+        let mut response = match self.format {
             Format::Json => {
                 let body = json!([{"code": code, "description": self.description}]);
                 (self.status, axum::Json(body)).into_response()
@@ -95,7 +97,13 @@ impl IntoResponse for Open311Error {
                 x.close("error").close("errors");
                 xml_response(self.status, x.finish())
             }
+        };
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
+        response
     }
 }
 
@@ -248,12 +256,25 @@ fn request_json(c: &Complaint) -> Value {
     })
 }
 
-/// Query parameters with empty values dropped, as the spec asks.
-fn present(params: HashMap<String, String>) -> HashMap<String, String> {
-    params
-        .into_iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .collect()
+/// Parameters with empty values dropped, as the spec asks; a name given
+/// twice is refused (which one counts would be a guess).
+fn present(
+    format: Format,
+    params: Vec<(String, String)>,
+) -> Result<HashMap<String, String>, Open311Error> {
+    let mut present = HashMap::new();
+    for (name, value) in params {
+        if value.trim().is_empty() {
+            continue;
+        }
+        if present.insert(name.clone(), value).is_some() {
+            return Err(Open311Error::bad(
+                format,
+                format!("{name:?} is given more than once"),
+            ));
+        }
+    }
+    Ok(present)
 }
 
 #[utoipa::path(get, path = "/open311/v2/{resource}", tag = "Open311 GeoReport v2",
@@ -265,11 +286,11 @@ fn present(params: HashMap<String, String>) -> HashMap<String, String> {
 async fn collection(
     State(state): State<ApiState>,
     Path(resource): Path<String>,
-    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, Open311Error> {
     let (name, format) = split_format(&resource)?;
     let Query(params) = params.map_err(|e| Open311Error::bad(format, e.body_text()))?;
-    let params = present(params);
+    let params = present(format, params)?;
     match name {
         "discovery" => Ok(discovery(format)),
         "services" => {
@@ -409,9 +430,33 @@ async fn requests(
     format: Format,
     params: &HashMap<String, String>,
 ) -> Result<Response, Open311Error> {
+    let page_size = parse_count(
+        format,
+        params,
+        "page_size",
+        DEFAULT_PAGE_SIZE,
+        MAX_PAGE_SIZE,
+    )?;
+    let page = parse_count(format, params, "page", 1, u32::MAX)?;
     if let Some(ids) = params.get("service_request_id") {
+        let ids: Vec<&str> = ids
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if ids.len() > MAX_PAGE_SIZE as usize {
+            return Err(Open311Error::bad(
+                format,
+                format!(
+                    "at most {MAX_PAGE_SIZE} service_request_ids may be asked at once, got {}",
+                    ids.len()
+                ),
+            ));
+        }
+        let skip =
+            usize::try_from(u64::from(page - 1) * u64::from(page_size)).unwrap_or(usize::MAX);
         let mut items = Vec::new();
-        for id in ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for id in ids.into_iter().skip(skip).take(page_size as usize) {
             let id = id.parse::<ComplaintId>().map_err(|_| {
                 Open311Error::bad(
                     format,
@@ -480,14 +525,6 @@ async fn requests(
             ));
         }
     }
-    let page_size = parse_count(
-        format,
-        params,
-        "page_size",
-        DEFAULT_PAGE_SIZE,
-        DEFAULT_PAGE_SIZE,
-    )?;
-    let page = parse_count(format, params, "page", 1, u32::MAX)?;
     let filter = ComplaintFilter {
         categories,
         statuses,
@@ -608,8 +645,14 @@ async fn create(
 ) -> Result<Response, Open311Error> {
     let (name, format) = split_format(&resource)?;
     let Form(fields) = fields.map_err(|e| {
-        Open311Error::bad(
+        let status = match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Open311Error::new(
             format,
+            status,
             format!(
                 "send application/x-www-form-urlencoded fields: {}",
                 e.body_text()
@@ -625,10 +668,7 @@ async fn create(
     }
     let mut form: HashMap<String, String> = HashMap::new();
     let mut attributes: HashMap<String, String> = HashMap::new();
-    for (key, value) in fields {
-        if value.trim().is_empty() {
-            continue;
-        }
+    for (key, value) in present(format, fields)? {
         if let Some(code) = key
             .strip_prefix("attribute[")
             .and_then(|k| k.strip_suffix(']'))

@@ -85,7 +85,10 @@ impl ApiError {
             ),
             ApiError::Rejected { status, .. } => {
                 let (kind, title) = match status.as_u16() {
+                    404 => ("/problems/not-found", "Not found"),
                     405 => ("/problems/method-not-allowed", "Method not allowed"),
+                    408 => ("/problems/request-timeout", "Request timeout"),
+                    421 => ("/problems/misdirected-request", "Misdirected request"),
                     406 => ("/problems/not-acceptable", "Not acceptable"),
                     409 => ("/problems/conflict", "Conflict"),
                     413 => ("/problems/content-too-large", "Content too large"),
@@ -191,6 +194,7 @@ impl From<RegistryError> for ApiError {
             RegistryError::Forbidden(detail) => ApiError::Forbidden { detail },
             RegistryError::Store(e) => e.into(),
             RegistryError::Budget(e) => e.into(),
+            RegistryError::Write(e) => ApiError::Internal(format!("writing failed: {e}")),
         }
     }
 }
@@ -223,6 +227,47 @@ pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri
         status: StatusCode::METHOD_NOT_ALLOWED,
         detail: format!("{method} is not allowed on {}", uri.path()),
     }
+}
+
+/// Every response says `nosniff`, and any error still in plain text (the
+/// framework's own rejections, such as a path that is not UTF-8) becomes
+/// problem+json with the same status and text.
+pub async fn uniform_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let detail = match axum::body::to_bytes(response.into_body(), 64 * 1024).await {
+        Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes).into_owned(),
+        _ => status
+            .canonical_reason()
+            .unwrap_or("the request was refused")
+            .to_string(),
+    };
+    let mut problem = if status.is_server_error() {
+        ApiError::Internal(detail)
+    } else {
+        ApiError::Rejected { status, detail }
+    }
+    .into_response();
+    problem.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    problem
 }
 
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

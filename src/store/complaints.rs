@@ -159,14 +159,16 @@ pub trait ComplaintStore: Send + Sync {
     ) -> Result<Vec<(ComplaintId, Category, (f64, f64))>, StoreError>;
 
     /// Open complaints of a category in the box, reported in the window,
-    /// not themselves duplicates: candidates a new one may duplicate.
+    /// not themselves duplicates: candidates a new one may duplicate. The
+    /// `limit` most recent, newest first, with locations and report times.
     async fn open_in(
         &self,
         category: Category,
         bbox: LonLatBox,
         since: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> Result<Vec<(ComplaintId, (f64, f64))>, StoreError>;
+        limit: u32,
+    ) -> Result<Vec<(ComplaintId, (f64, f64), OffsetDateTime)>, StoreError>;
 }
 
 impl ComplaintStats {

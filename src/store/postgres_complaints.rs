@@ -672,17 +672,20 @@ impl ComplaintStore for PgStore {
         bbox: LonLatBox,
         since: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> Result<Vec<(ComplaintId, (f64, f64))>, StoreError> {
+        limit: u32,
+    ) -> Result<Vec<(ComplaintId, (f64, f64), OffsetDateTime)>, StoreError> {
         let filter = open_filter(category, bbox, since, until);
         let mut q = QueryBuilder::<Postgres>::new(
-            "SELECT c.id, ST_X(c.location) AS lon, ST_Y(c.location) AS lat FROM complaints c",
+            "SELECT c.id, ST_X(c.location) AS lon, ST_Y(c.location) AS lat, c.reported_at FROM complaints c",
         );
         push_filter(&mut q, &filter);
-        q.push(" ORDER BY c.reported_at, c.id");
-        let rows: Vec<(i64, f64, f64)> = q.build_query_as().fetch_all(&self.pool).await?;
+        q.push(" ORDER BY c.reported_at DESC, c.id DESC LIMIT ");
+        q.push_bind(i64::from(limit));
+        let rows: Vec<(i64, f64, f64, OffsetDateTime)> =
+            q.build_query_as().fetch_all(&self.pool).await?;
         Ok(rows
             .into_iter()
-            .map(|(id, lon, lat)| (ComplaintId(id), (lon, lat)))
+            .map(|(id, lon, lat, at)| (ComplaintId(id), (lon, lat), at))
             .collect())
     }
 }

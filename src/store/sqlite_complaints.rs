@@ -638,17 +638,23 @@ impl ComplaintStore for SqliteStore {
         bbox: LonLatBox,
         since: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> Result<Vec<(ComplaintId, (f64, f64))>, StoreError> {
+        limit: u32,
+    ) -> Result<Vec<(ComplaintId, (f64, f64), OffsetDateTime)>, StoreError> {
         let filter = open_filter(category, bbox, since, until);
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT c.id, c.lon, c.lat FROM complaints c");
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT c.id, c.lon, c.lat, c.reported_at FROM complaints c",
+        );
         push_filter(&mut q, &filter);
-        q.push(" ORDER BY c.reported_at, c.id");
+        q.push(" ORDER BY c.reported_at DESC, c.id DESC LIMIT ");
+        q.push_bind(i64::from(limit));
         let rows = q.build().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
+                let at: String = row.try_get("reported_at")?;
                 Ok((
                     ComplaintId(row.try_get("id")?),
                     (row.try_get("lon")?, row.try_get("lat")?),
+                    parse_timestamp(&at)?,
                 ))
             })
             .collect()

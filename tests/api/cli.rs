@@ -224,7 +224,7 @@ fn serve_runs_the_demo_and_stops_on_sigterm() {
         }
     };
     let mut stream = TcpStream::connect(&addr).expect("connects");
-    write!(stream, "GET /v1/assets/nearby?lon=116.39415&lat=39.94273&kind=light&limit=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("request written");
+    write!(stream, "GET /v1/assets/nearby?lon=116.39415&lat=39.94273&kind=light&limit=2 HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("request written");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("response read");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
@@ -245,7 +245,7 @@ fn serve_runs_the_demo_and_stops_on_sigterm() {
             "description": "dark at night", "caller_name": "Zhao Lei", "caller_phone": "13711112222"}})
     .to_string();
     let mut stream = TcpStream::connect(&addr).expect("connects");
-    write!(stream, "POST /v1/complaints HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).expect("request written");
+    write!(stream, "POST /v1/complaints HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).expect("request written");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("response read");
     assert!(response.starts_with("HTTP/1.1 201"), "{response}");

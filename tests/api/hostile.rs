@@ -337,3 +337,220 @@ async fn open311_callers_names_are_checked_like_everyone_elses() {
     let count = app.get_json("/v1/complaints?limit=1").await["numberMatched"].clone();
     assert_eq!(count, 0);
 }
+
+#[tokio::test]
+async fn invisible_formatting_characters_are_refused_everywhere() {
+    let app = spawn_app().await;
+    let operator = app.token(Role::Operator, None).await;
+    let planner = app.token(Role::Planner, None).await;
+    for (field, text) in [
+        ("description", "lamp out \u{202E}tuo pmal"),
+        ("description", "\u{FEFF}lamp out"),
+        ("caller_name", "Wang\u{E0041}Fang"),
+        ("address", "Zhonglouwan \u{2066}90"),
+    ] {
+        let mut body = case(
+            &format!("INVIS-{field}-{}", text.len()),
+            "dongcheng",
+            116.3951,
+            39.9412,
+        );
+        body["properties"][field] = json!(text);
+        let problem = assert_problem(file(&app, &operator, &body).await, 422, field).await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("invisible"),
+            "{problem}"
+        );
+    }
+    let mut named = light(116.3945, 39.9428);
+    named["properties"]["name"] = json!("Gate \u{2066}light");
+    let response = app.post_feature(&planner, &named).await;
+    assert_problem(response, 422, "asset name").await;
+    let response = app
+        .client
+        .post(app.url("/open311/v2/requests.json"))
+        .form(&[
+            ("api_key", operator.as_str()),
+            ("service_code", "broken_light"),
+            ("lat", "39.9412"),
+            ("long", "116.3951"),
+            ("description", "\u{202E}dark"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        app.get_json("/v1/complaints?limit=1").await["numberMatched"],
+        0
+    );
+    assert_eq!(app.asset_count().await, 0);
+}
+
+#[tokio::test]
+async fn positions_outside_the_service_area_or_a_crs_domain_are_refused() {
+    let app = spawn_app().await;
+    let planner = app.token(Role::Planner, None).await;
+    let operator = app.token(Role::Operator, None).await;
+    let response = app.post_feature(&planner, &light(0.0, 0.0)).await;
+    assert_problem(response, 422, "null island").await;
+    let response = file(&app, &operator, &case("FAR-1", "dongcheng", 121.47, 31.23)).await;
+    assert_problem(response, 422, "Shanghai").await;
+    // 53,033 km east in Web Mercator used to wrap round to 116.4 E.
+    let wrapped = json!({"type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [53_033_000.0, 4_856_000.0]},
+        "properties": {"light_type": "wall", "sensor": "pir", "district": "dongcheng"}});
+    for point in [json!([53_033_000.0, 4_856_000.0]), json!([1e300, 1e300])] {
+        let mut body = wrapped.clone();
+        body["geometry"]["coordinates"] = point;
+        let response = app
+            .client
+            .post(app.url("/collections/lights/items"))
+            .bearer_auth(&planner)
+            .header(
+                "content-crs",
+                "<http://www.opengis.net/def/crs/EPSG/0/3857>",
+            )
+            .header("content-type", "application/geo+json")
+            .json(&body)
+            .send()
+            .await
+            .expect("sent");
+        assert_problem(response, 422, "outside EPSG:3857").await;
+    }
+    assert_eq!(app.asset_count().await, 0);
+    let tiles = app.get_json("/tiles.json").await;
+    assert_ne!(tiles["bounds"][0], json!(-180.0), "{tiles}");
+}
+
+#[tokio::test]
+async fn open311_lists_are_capped_and_repeated_keys_refused() {
+    let app = spawn_app().await;
+    let operator = app.token(Role::Operator, None).await;
+    let ids: Vec<String> = (1..=1_001).map(|i| i.to_string()).collect();
+    let response = app
+        .client
+        .get(app.url("/open311/v2/requests.json"))
+        .query(&[("service_request_id", ids.join(","))])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 400);
+    let response = app.get("/open311/v2/requests.json?page_size=5001").await;
+    assert_eq!(response.status(), 400);
+    let response = app
+        .get("/open311/v2/requests.json?status=open&status=closed")
+        .await;
+    assert_eq!(response.status(), 400);
+    for repeated in [
+        vec![("api_key", "bad"), ("api_key", operator.as_str())],
+        vec![
+            ("api_key", operator.as_str()),
+            ("lat", "39.94"),
+            ("lat", "0"),
+        ],
+    ] {
+        let mut form = vec![("service_code", "broken_light"), ("long", "116.3951")];
+        form.extend(repeated);
+        if !form.iter().any(|(k, _)| *k == "lat") {
+            form.push(("lat", "39.9412"));
+        }
+        let response = app
+            .client
+            .post(app.url("/open311/v2/requests.json"))
+            .form(&form)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), 400, "{form:?}");
+    }
+    // A form larger than the body limit is a 413.
+    let big = "x".repeat(20 * 1024 * 1024);
+    let response = app
+        .client
+        .post(app.url("/open311/v2/requests.json"))
+        .form(&[
+            ("api_key", operator.as_str()),
+            ("description", big.as_str()),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 413);
+    assert_eq!(
+        app.get_json("/v1/complaints?limit=1").await["numberMatched"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn error_edges_are_problems_and_pages_are_locked_down() {
+    let app = spawn_app().await;
+    // A path that is not UTF-8.
+    let response = app.get("/v1/assets/%FF%FE").await;
+    let body = assert_problem(response, 400, "bad UTF-8 path").await;
+    assert!(
+        body["type"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("/problems/")
+    );
+    // Each refusal has its own type.
+    let response = app
+        .client
+        .delete(app.url("/health"))
+        .send()
+        .await
+        .expect("sent");
+    let body = assert_problem(response, 405, "405").await;
+    assert_eq!(body["type"], "/problems/method-not-allowed");
+    // HTML pages cannot be sniffed or run script.
+    let response = app.get("/collections?f=html").await;
+    assert_eq!(response.status(), 200);
+    let headers = response.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let policy = headers["content-security-policy"]
+        .to_str()
+        .unwrap_or_default();
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+}
+
+#[tokio::test]
+async fn duplicate_suggestions_are_the_few_most_likely_with_a_count() {
+    let app = spawn_app().await;
+    let operator = app.token(Role::Operator, None).await;
+    for i in 0..12 {
+        let mut body = case(
+            &format!("SUGGEST-{i}"),
+            "dongcheng",
+            116.3951 + f64::from(i) * 1e-5,
+            39.9412,
+        );
+        body["properties"]["reported_at"] = json!(format!("2024-10-18T09:{:02}:00+08:00", 10 + i));
+        app.file_complaint(&operator, &body).await;
+    }
+    let mut body = case("SUGGEST-NEW", "dongcheng", 116.3951, 39.9412);
+    body["properties"]["reported_at"] = json!("2024-10-18T10:00:00+08:00");
+    let filed = app.file_complaint(&operator, &body).await;
+    let suggested = filed["properties"]["suggested_duplicates"]
+        .as_array()
+        .expect("suggestions")
+        .clone();
+    assert_eq!(suggested.len(), 5, "{filed}");
+    assert_eq!(
+        filed["properties"]["suggested_duplicates_total"], 12,
+        "{filed}"
+    );
+    assert_eq!(
+        filed["properties"]["suggested_duplicates_total_exact"],
+        true
+    );
+    // The nearest first: SUGGEST-0 stands on the same spot.
+    let first = app
+        .get_json(&format!("/v1/complaints/{}", suggested[0]))
+        .await;
+    assert_eq!(first["properties"]["case_number"], "SUGGEST-0", "{first}");
+}

@@ -12,6 +12,7 @@ mod cli;
 mod complaints;
 mod helpers;
 mod hostile;
+mod http_edges;
 mod instances;
 mod nearby;
 mod ogc;

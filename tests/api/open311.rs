@@ -342,5 +342,5 @@ async fn open311_errors_follow_the_spec_and_store_nothing() {
         .send()
         .await
         .expect("sent");
-    assert_eq!(response.status(), 400, "JSON body instead of a form");
+    assert_eq!(response.status(), 415, "JSON body instead of a form");
 }

@@ -19,7 +19,7 @@ pub enum Format {
 /// The request's base URL, format and query parameters.
 #[derive(Debug, Clone)]
 pub struct OgcRequest {
-    /// `http://host:port`, as the client addressed the service.
+    /// The service's public base URL, `scheme://host[:port]`.
     pub base: String,
     pub format: Format,
     /// Query parameters, each at most once; empty values count as absent.
@@ -132,28 +132,14 @@ fn prefers_html(accept: &str) -> bool {
     html > 0.0 && html > json
 }
 
-/// `scheme://host` from `X-Forwarded-Proto` (http or https only) and
-/// `Host`; a request without `Host` (HTTP/1.0) gets `localhost`.
+/// The service's public base URL, put there by the `Host` check (links
+/// are never built from what the client sends).
 fn base_url(parts: &Parts) -> String {
-    let scheme = match parts
-        .headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some("https") => "https",
-        _ => "http",
-    };
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
-        })
-        .unwrap_or("localhost");
-    format!("{scheme}://{host}")
+    parts
+        .extensions
+        .get::<std::sync::Arc<crate::api::public_url::PublicUrl>>()
+        .map(|url| url.base().to_string())
+        .unwrap_or_else(|| "http://localhost".into())
 }
 
 #[cfg(test)]
