@@ -114,6 +114,15 @@ pub async fn spawn_demo() -> TestApp {
     spawn_on(TempDir::new().expect("tempdir"), true).await
 }
 
+/// The admin URL of the PostgreSQL server, for the tests that need one:
+/// they are `#[ignore]`d by plain `cargo test`, and `scripts/test.sh` runs
+/// them in its PostgreSQL half.
+pub fn required_postgres_admin_url() -> String {
+    postgres_admin_url().unwrap_or_else(|| {
+        panic!("this test needs PostgreSQL: set HUTONG_TEST_POSTGRES to an admin URL (scripts/test.sh does)")
+    })
+}
+
 /// The admin URL of the PostgreSQL server to test against
 /// (`HUTONG_TEST_POSTGRES`), when this run is the PostgreSQL run.
 pub fn postgres_admin_url() -> Option<String> {
@@ -271,34 +280,30 @@ pub async fn assert_problem(response: Response, status: u16, context: &str) -> V
     body
 }
 
-/// Installs what the client tests need (GDAL, and Python clients in a
-/// virtualenv) with the repository's script; returns the venv's python.
-pub async fn install_test_deps() -> String {
-    let installed = tokio::task::spawn_blocking(|| {
-        std::process::Command::new("bash")
-            .arg("scripts/install-test-deps.sh")
-            .output()
-            .expect("script runs")
-    })
-    .await
-    .expect("joined");
+/// What the client tests need (GDAL's tools, and the Python clients in
+/// the virtualenv `scripts/install-test-deps.sh` makes): the venv's
+/// python. `cargo test` installs nothing: the tests that call this are
+/// `#[ignore]`d, and `scripts/test.sh` installs the clients and runs them
+/// with `--include-ignored`; run directly without them, they fail saying
+/// what to run.
+pub fn test_clients_python() -> String {
+    let python =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python");
+    let gdal = std::process::Command::new("ogrinfo")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     assert!(
-        installed.status.success(),
-        "installing test dependencies failed: {}",
-        String::from_utf8_lossy(&installed.stderr)
+        python.exists() && gdal,
+        "the client tests need GDAL and the Python clients: run `bash scripts/install-test-deps.sh` (scripts/test.sh does)"
     );
-    String::from_utf8_lossy(&installed.stdout)
-        .lines()
-        .last()
-        .expect("python path")
-        .trim()
-        .to_string()
+    python.display().to_string()
 }
 
 /// Runs a Python test client (under `tests/clients/`) against a running
 /// server; returns what it printed, failing the test if it fails.
 pub async fn run_python_client(script: &str, args: &[&str]) -> String {
-    let python = install_test_deps().await;
+    let python = test_clients_python();
     let mut command = std::process::Command::new(&python);
     command.arg(script).args(args);
     // Off the runtime's threads: the server answering the client runs on them.

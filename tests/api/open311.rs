@@ -47,6 +47,7 @@ async fn complaint_count(app: &TestApp) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs GDAL and the Python clients: scripts/test.sh installs them and runs this"]
 async fn georeport_json_and_xml() {
     let app = spawn_app().await;
     let operator = app.token(Role::Operator, None).await;

@@ -71,13 +71,19 @@ async fn a_restart_keeps_everything_and_the_index_answers_the_same() {
 
 /// Complaints stored before cell keys existed (as after an upgrade) get
 /// them when the store opens, and box queries find them again. (Cell keys
-/// are the SQLite store's; PostgreSQL has a GiST index.)
+/// are the SQLite store's; PostgreSQL has a GiST index: this test runs on
+/// SQLite in both halves of the suite.)
 #[tokio::test]
 async fn complaints_without_cell_keys_get_them_at_start() {
-    if postgres_admin_url().is_some() {
-        return;
-    }
-    let app = spawn_demo().await;
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let sqlite = format!("sqlite://{}", dir.path().join("hutong.db").display());
+    let settings = hutong::app::Settings {
+        database_url: sqlite.clone(),
+        listen: "127.0.0.1:0".into(),
+        demo: true,
+        ..hutong::app::Settings::default()
+    };
+    let app = spawn_with(dir, settings.clone()).await;
     let bbox = "/v1/complaints?bbox=116.39,39.94,116.40,39.95&limit=1000";
     let before = app.get_json(bbox).await["numberMatched"].clone();
     assert!(before.as_u64() > Some(0));
@@ -89,6 +95,13 @@ async fn complaints_without_cell_keys_get_them_at_start() {
         .await
         .expect("cleared");
     pool.close().await;
-    let app = spawn_on(dir, false).await;
+    let app = spawn_with(
+        dir,
+        hutong::app::Settings {
+            demo: false,
+            ..settings
+        },
+    )
+    .await;
     assert_eq!(app.get_json(bbox).await["numberMatched"], before);
 }
