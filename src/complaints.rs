@@ -493,23 +493,25 @@ impl Complaints {
                 principal.role
             )));
         }
-        let mut feature = feature.clone();
-        if let (CaseNumbers::Mint(prefix), Some(Value::Object(properties))) =
-            (numbers, feature.get_mut("properties"))
-        {
-            if properties.contains_key("case_number") {
+        let minted;
+        let feature = match (numbers, feature.get("properties")) {
+            (CaseNumbers::Mint(_), Some(Value::Object(p))) if p.contains_key("case_number") => {
                 return Err(ValidationError::single(
                     "/properties/case_number",
                     "is given by the service on this route",
                 )
                 .into());
             }
-            properties.insert(
-                "case_number".into(),
-                Value::String(mint_case_number(prefix)?.as_str().to_string()),
-            );
-        }
-        let mut draft = self.draft_from_feature(&feature)?;
+            (CaseNumbers::Mint(prefix), Some(Value::Object(_))) => {
+                let mut numbered = feature.clone();
+                numbered["properties"]["case_number"] =
+                    Value::String(mint_case_number(prefix)?.as_str().to_string());
+                minted = numbered;
+                &minted
+            }
+            _ => feature,
+        };
+        let mut draft = self.draft_from_feature(feature)?;
         match (principal.district, draft.district) {
             (Some(own), None) => draft.district = Some(own),
             (Some(own), Some(other)) if own != other => {
@@ -620,6 +622,16 @@ impl Complaints {
     pub async fn links(&self, id: ComplaintId) -> Result<Vec<ComplaintLink>, ComplaintError> {
         self.get(id).await?;
         self.store.links(id).await.map_err(ComplaintError::from)
+    }
+
+    /// How many complaints match.
+    pub async fn count(&self, filter: &ComplaintFilter) -> Result<u64, ComplaintError> {
+        Ok(self.store.count_complaints(filter).await?)
+    }
+
+    /// A page of complaints, without counting them all.
+    pub async fn page(&self, filter: &ComplaintFilter) -> Result<Vec<Complaint>, ComplaintError> {
+        Ok(self.store.complaints_page(filter).await?)
     }
 
     pub async fn list(

@@ -32,6 +32,9 @@ pub enum BudgetError {
     /// The client went away; nobody reads the answer.
     #[error("the client went away")]
     Cancelled,
+    /// The work itself failed (it panicked): a server error.
+    #[error("the scan failed: {0}")]
+    Failed(String),
 }
 
 /// Admits a bounded number of scans at a time.
@@ -148,7 +151,8 @@ impl Budget {
         cancel.disarm();
         match outcome {
             Ok(result) => result,
-            // The blocking pool is shutting down, or the work panicked.
+            Err(e) if e.is_panic() => Err(BudgetError::Failed(e.to_string())),
+            // The runtime is shutting down.
             Err(_) => Err(BudgetError::Cancelled),
         }
     }

@@ -344,10 +344,9 @@ fn filter_of(params: &ListParams) -> Result<ComplaintFilter, ApiError> {
         district: non_empty(&params.district)
             .map(|d| d.parse::<District>().map_err(ApiError::bad_request))
             .transpose()?,
-        case_number: None,
-        exclude_duplicates: false,
         limit: params.limit.unwrap_or(DEFAULT_COMPLAINT_LIMIT),
         offset: params.offset.unwrap_or(0),
+        ..ComplaintFilter::default()
     };
     if let (Some(a), Some(b)) = (filter.reported_from, filter.reported_to) {
         if a > b {

@@ -212,6 +212,7 @@ impl From<BudgetError> for ApiError {
             BudgetError::Cancelled => ApiError::Unavailable {
                 detail: e.to_string(),
             },
+            BudgetError::Failed(cause) => ApiError::Internal(cause),
         }
     }
 }

@@ -38,6 +38,10 @@ pub struct ComplaintFilter {
     pub case_number: Option<CaseNumber>,
     /// Leave out complaints marked as duplicates of another.
     pub exclude_duplicates: bool,
+    /// Keyset paging: only complaints after this one in the listing
+    /// order (newest report first, then highest id), so that walking many
+    /// pages does not rescan the ones before (as `offset` does).
+    pub before: Option<(OffsetDateTime, ComplaintId)>,
     pub limit: u32,
     pub offset: u64,
 }
@@ -101,11 +105,21 @@ pub trait ComplaintStore: Send + Sync {
 
     async fn get_complaint(&self, id: ComplaintId) -> Result<Option<Complaint>, StoreError>;
 
-    /// A page of complaints (newest report first) and how many match.
+    /// How many complaints match (`limit` and `offset` ignored).
+    async fn count_complaints(&self, filter: &ComplaintFilter) -> Result<u64, StoreError>;
+
+    /// A page of complaints, newest report first (then highest id).
+    async fn complaints_page(&self, filter: &ComplaintFilter)
+    -> Result<Vec<Complaint>, StoreError>;
+
+    /// A page of complaints and how many match.
     async fn list_complaints(
         &self,
         filter: &ComplaintFilter,
-    ) -> Result<(Vec<Complaint>, u64), StoreError>;
+    ) -> Result<(Vec<Complaint>, u64), StoreError> {
+        let matched = self.count_complaints(filter).await?;
+        Ok((self.complaints_page(filter).await?, matched))
+    }
 
     /// Up to `limit` complaints with ids above `after`, by id: keyset
     /// paging for walking the whole table (exports).

@@ -105,6 +105,13 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a ComplaintFilter) {
     if f.exclude_duplicates {
         q.push(" AND c.duplicate_of IS NULL");
     }
+    if let Some((at, id)) = f.before {
+        q.push(" AND (c.reported_at, c.id) < (")
+            .push_bind(at)
+            .push(", ")
+            .push_bind(id.0)
+            .push(")");
+    }
 }
 
 async fn load(
@@ -361,13 +368,18 @@ impl ComplaintStore for PgStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list_complaints(
-        &self,
-        filter: &ComplaintFilter,
-    ) -> Result<(Vec<Complaint>, u64), StoreError> {
+    async fn count_complaints(&self, filter: &ComplaintFilter) -> Result<u64, StoreError> {
         let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM complaints c");
         push_filter(&mut count, filter);
         let matched: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok(u64::try_from(matched).unwrap_or_default())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn complaints_page(
+        &self,
+        filter: &ComplaintFilter,
+    ) -> Result<Vec<Complaint>, StoreError> {
         let mut page = QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM complaints c"));
         push_filter(&mut page, filter);
         page.push(" ORDER BY c.reported_at DESC, c.id DESC LIMIT ")
@@ -375,11 +387,7 @@ impl ComplaintStore for PgStore {
             .push(" OFFSET ")
             .push_bind(i64::try_from(filter.offset).unwrap_or(i64::MAX));
         let rows = page.build().fetch_all(&self.pool).await?;
-        let complaints = rows
-            .iter()
-            .map(complaint_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((complaints, u64::try_from(matched).unwrap_or_default()))
+        rows.iter().map(complaint_from_row).collect()
     }
 
     #[tracing::instrument(skip(self))]

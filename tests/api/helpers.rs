@@ -48,11 +48,26 @@ impl TestApp {
         response.json().await.expect("JSON body")
     }
 
-    pub async fn post_feature(&self, token: &str, feature: &Value) -> Response {
+    /// POSTs JSON to `path` with a bearer token.
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Response {
         self.client
-            .post(self.url("/v1/assets"))
+            .post(self.url(path))
             .bearer_auth(token)
-            .json(feature)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_feature(&self, token: &str, feature: &Value) -> Response {
+        self.post_json("/v1/assets", token, feature).await
+    }
+
+    /// POSTs an Open311 form to `/open311/v2/requests.json`.
+    pub async fn post_open311(&self, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url("/open311/v2/requests.json"))
+            .form(form)
             .send()
             .await
             .expect("request sent")
@@ -60,13 +75,7 @@ impl TestApp {
 
     /// POSTs a complaint Feature to the native API.
     pub async fn post_complaint(&self, token: &str, complaint: &Value) -> Response {
-        self.client
-            .post(self.url("/v1/complaints"))
-            .bearer_auth(token)
-            .json(complaint)
-            .send()
-            .await
-            .expect("request sent")
+        self.post_json("/v1/complaints", token, complaint).await
     }
 
     /// Files a complaint, expecting it to be new; returns the stored one.

@@ -291,9 +291,7 @@ async fn a_district_scoped_operator_acts_only_in_its_district() {
     }
     // Open311: an api_key of the scoped operator files in its district.
     let response = app
-        .client
-        .post(app.url("/open311/v2/requests.json"))
-        .form(&[
+        .post_open311(&[
             ("api_key", dongcheng.as_str()),
             ("service_code", "broken_light"),
             ("lat", "39.9412"),
@@ -301,9 +299,7 @@ async fn a_district_scoped_operator_acts_only_in_its_district() {
             ("first_name", "Li"),
             ("last_name", "Lei"),
         ])
-        .send()
-        .await
-        .expect("sent");
+        .await;
     assert_eq!(response.status(), 201);
     let stored = app.get_json("/v1/complaints?limit=1").await;
     assert_eq!(stored["features"][0]["properties"]["district"], "dongcheng");
@@ -318,20 +314,16 @@ async fn a_district_scoped_operator_acts_only_in_its_district() {
 async fn open311_callers_names_are_checked_like_everyone_elses() {
     let app = spawn_app().await;
     let operator = app.token(Role::Operator, None).await;
-    let post = |first: String| {
-        app.client
-            .post(app.url("/open311/v2/requests.json"))
-            .form(&[
-                ("api_key", operator.clone()),
-                ("service_code", "broken_light".into()),
-                ("lat", "39.9412".into()),
-                ("long", "116.3951".into()),
-                ("first_name", first),
-            ])
-            .send()
-    };
     for name in ["Li\u{0007}Lei".to_string(), "L".repeat(150)] {
-        let response = post(name.clone()).await.expect("sent");
+        let response = app
+            .post_open311(&[
+                ("api_key", operator.as_str()),
+                ("service_code", "broken_light"),
+                ("lat", "39.9412"),
+                ("long", "116.3951"),
+                ("first_name", name.as_str()),
+            ])
+            .await;
         assert_eq!(response.status(), 400, "{name:?}");
     }
     let count = app.get_json("/v1/complaints?limit=1").await["numberMatched"].clone();
@@ -370,18 +362,14 @@ async fn invisible_formatting_characters_are_refused_everywhere() {
     let response = app.post_feature(&planner, &named).await;
     assert_problem(response, 422, "asset name").await;
     let response = app
-        .client
-        .post(app.url("/open311/v2/requests.json"))
-        .form(&[
+        .post_open311(&[
             ("api_key", operator.as_str()),
             ("service_code", "broken_light"),
             ("lat", "39.9412"),
             ("long", "116.3951"),
             ("description", "\u{202E}dark"),
         ])
-        .send()
-        .await
-        .expect("sent");
+        .await;
     assert_eq!(response.status(), 400);
     assert_eq!(
         app.get_json("/v1/complaints?limit=1").await["numberMatched"],
@@ -458,27 +446,17 @@ async fn open311_lists_are_capped_and_repeated_keys_refused() {
         if !form.iter().any(|(k, _)| *k == "lat") {
             form.push(("lat", "39.9412"));
         }
-        let response = app
-            .client
-            .post(app.url("/open311/v2/requests.json"))
-            .form(&form)
-            .send()
-            .await
-            .expect("sent");
+        let response = app.post_open311(&form).await;
         assert_eq!(response.status(), 400, "{form:?}");
     }
     // A form larger than the body limit is a 413.
     let big = "x".repeat(20 * 1024 * 1024);
     let response = app
-        .client
-        .post(app.url("/open311/v2/requests.json"))
-        .form(&[
+        .post_open311(&[
             ("api_key", operator.as_str()),
             ("description", big.as_str()),
         ])
-        .send()
-        .await
-        .expect("sent");
+        .await;
     assert_eq!(response.status(), 413);
     assert_eq!(
         app.get_json("/v1/complaints?limit=1").await["numberMatched"],

@@ -473,19 +473,22 @@ async fn complaint_features(
     }
     let budget = state.scans.enter().await?;
     let cql = query.filter.clone().map(Arc::new);
+    let candidates = state.complaints.count(&filter).await?;
+    if candidates > MAX_COMPLAINTS_SCANNED {
+        return Err(ApiError::TooCostly {
+            detail: format!(
+                "this filter would have to test {candidates} complaints; narrow it to at most {MAX_COMPLAINTS_SCANNED} with bbox, datetime or a spatial condition"
+            ),
+        });
+    }
+    // Counted once; then read a page at a time after the last one seen.
     filter.limit = SCAN_PAGE;
     filter.offset = 0;
     let mut features = Vec::new();
     loop {
         budget.check()?;
-        let (complaints, candidates) = state.complaints.list(&filter).await?;
-        if candidates > MAX_COMPLAINTS_SCANNED {
-            return Err(ApiError::TooCostly {
-                detail: format!(
-                    "this filter would have to test {candidates} complaints; narrow it to at most {MAX_COMPLAINTS_SCANNED} with bbox, datetime or a spatial condition"
-                ),
-            });
-        }
+        let complaints = state.complaints.page(&filter).await?;
+        filter.before = complaints.last().map(|c| (c.draft.reported_at, c.id));
         let done = complaints.len() < SCAN_PAGE as usize;
         let cql = cql.clone();
         let kept = budget
@@ -529,7 +532,6 @@ async fn complaint_features(
                 .await?;
             return Ok((Page::Complaints(page), matched));
         }
-        filter.offset += u64::from(SCAN_PAGE);
     }
 }
 
