@@ -25,6 +25,11 @@ const DEFAULT_DB: &str = "sqlite://hutong.db";
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// The service area, minlon,minlat,maxlon,maxlat (WGS 84): assets and
+    /// complaints outside it are refused, by the server and by imports
+    /// alike. Default: Beijing.
+    #[arg(long, global = true, env = "HUTONG_SERVICE_AREA", value_parser = LonLatBox::parse)]
+    pub service_area: Option<LonLatBox>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,7 +50,8 @@ pub enum Command {
         require_if_match: bool,
         /// How long a filtered or sorted read may run before it is refused
         /// with 422, milliseconds.
-        #[arg(long, env = "HUTONG_SCAN_BUDGET_MS", default_value_t = 3_000,
+        #[arg(long, env = "HUTONG_SCAN_BUDGET_MS",
+              default_value_t = crate::query_budget::DEFAULT_SCAN_BUDGET.as_millis() as u64,
               value_parser = clap::value_parser!(u64).range(10..=600_000))]
         scan_budget_ms: u64,
         /// The address clients use, such as https://map.example.gov.cn:
@@ -62,24 +68,34 @@ pub enum Command {
             value_delimiter = ','
         )]
         cors_origins: Vec<String>,
-        /// The service area, minlon,minlat,maxlon,maxlat (WGS 84):
-        /// positions outside it are refused. Default: Beijing.
-        #[arg(long, env = "HUTONG_SERVICE_AREA", value_parser = LonLatBox::parse)]
-        service_area: Option<LonLatBox>,
         /// Most connections served at once.
-        #[arg(long, env = "HUTONG_MAX_CONNECTIONS", default_value_t = 4_096,
+        #[arg(long, env = "HUTONG_MAX_CONNECTIONS",
+              default_value_t = ConnectionLimits::DEFAULT.max_connections as u64,
               value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
         max_connections: u64,
+        /// Most connections from one address at once.
+        #[arg(long, env = "HUTONG_MAX_CONNECTIONS_PER_PEER",
+              default_value_t = ConnectionLimits::DEFAULT.max_per_peer as u64,
+              value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        max_connections_per_peer: u64,
         /// Seconds a client has to send a request's headers (also how long
         /// an idle keep-alive connection stays open).
-        #[arg(long, env = "HUTONG_HEADER_TIMEOUT_S", default_value_t = 10,
+        #[arg(long, env = "HUTONG_HEADER_TIMEOUT_S",
+              default_value_t = ConnectionLimits::DEFAULT.header_read.as_secs(),
               value_parser = clap::value_parser!(u64).range(1..=3_600))]
         header_timeout_s: u64,
-        /// Seconds within which a whole request, body included, is read and
-        /// answered (else 408); also how long a response may stall.
-        #[arg(long, env = "HUTONG_REQUEST_TIMEOUT_S", default_value_t = 30,
+        /// Seconds within which a request's body must arrive (else 408);
+        /// also how long a response may go without progress.
+        #[arg(long, env = "HUTONG_REQUEST_TIMEOUT_S",
+              default_value_t = ConnectionLimits::DEFAULT.request.as_secs(),
               value_parser = clap::value_parser!(u64).range(1..=3_600))]
         request_timeout_s: u64,
+        /// Seconds after which a connection is closed (after its current
+        /// response).
+        #[arg(long, env = "HUTONG_CONNECTION_MAX_AGE_S",
+              default_value_t = ConnectionLimits::DEFAULT.max_age.as_secs(),
+              value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        connection_max_age_s: u64,
     },
     /// Import assets from a GeoJSON FeatureCollection, all or nothing.
     Import {
@@ -193,6 +209,10 @@ fn fail(context: &str) -> impl Fn(&dyn std::fmt::Display) -> CliError + '_ {
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let limits = GeometryLimits {
+        service_area: cli.service_area.unwrap_or(LonLatBox::BEIJING),
+        ..GeometryLimits::default()
+    };
     match cli.command {
         Command::Serve {
             db,
@@ -202,10 +222,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             scan_budget_ms,
             public_url,
             cors_origins,
-            service_area,
             max_connections,
+            max_connections_per_peer,
             header_timeout_s,
             request_timeout_s,
+            connection_max_age_s,
         } => {
             let settings = Settings {
                 database_url: db,
@@ -215,12 +236,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 scan_budget: std::time::Duration::from_millis(scan_budget_ms),
                 public_url,
                 cors_origins,
-                service_area: service_area.unwrap_or(LonLatBox::BEIJING),
+                service_area: limits.service_area,
                 connections: ConnectionLimits {
                     max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+                    max_per_peer: usize::try_from(max_connections_per_peer).unwrap_or(usize::MAX),
                     header_read: std::time::Duration::from_secs(header_timeout_s),
                     request: std::time::Duration::from_secs(request_timeout_s),
                     write_stall: std::time::Duration::from_secs(request_timeout_s),
+                    max_age: std::time::Duration::from_secs(connection_max_age_s),
                 },
             };
             let app = Application::build(&settings)
@@ -230,13 +253,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .await
                 .map_err(|e| CliError(e.to_string()))
         }
-        Command::Import { file, db } => import(&file, &db).await,
+        Command::Import { file, db } => import(&file, &db, limits).await,
         Command::MigrateStore { from, to } => migrate_store(&from, &to).await,
         Command::ExportComplaints { out, token, db } => {
             export_complaints(out, token.as_deref(), &db).await
         }
         Command::ImportComplaints { file, format, db } => {
-            import_complaints(&file, format, &db).await
+            import_complaints(&file, format, &db, limits).await
         }
         Command::Export {
             format: ExportFormat::Geojson,
@@ -296,12 +319,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 /// database, the latter following asset changes as in the server.
 async fn open_services(
     db: &str,
+    limits: GeometryLimits,
 ) -> Result<(Arc<Registry>, Arc<crate::complaints::Complaints>), CliError> {
     let store = store::open(db)
         .await
         .map_err(|e| fail("cannot open the database")(&e))?;
     let registry = Arc::new(
-        Registry::open(store.clone(), GeometryLimits::default())
+        Registry::open(store.clone(), limits)
             .await
             .map_err(|e| fail("cannot open the database")(&e))?,
     );
@@ -329,11 +353,11 @@ fn byte_bar(size: u64, template: &str) -> ProgressBar {
 /// Imports a FeatureCollection, streaming it: features are read and
 /// checked one at a time (the file is never held whole in memory), then
 /// all are stored in one transaction.
-async fn import(file: &PathBuf, db: &str) -> Result<(), CliError> {
+async fn import(file: &PathBuf, db: &str, limits: GeometryLimits) -> Result<(), CliError> {
     let opened = std::fs::File::open(file).map_err(|e| fail(&file.display().to_string())(&e))?;
     let size = opened.metadata().map(|m| m.len()).unwrap_or_default();
     // Complaints near the new assets are relinked, as through the API.
-    let (registry, _complaints) = open_services(db).await?;
+    let (registry, _complaints) = open_services(db, limits).await?;
     let bar = byte_bar(
         size,
         "{msg:>9} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
@@ -385,6 +409,7 @@ async fn import_complaints(
     file: &PathBuf,
     format: Option<ComplaintFormat>,
     db: &str,
+    limits: GeometryLimits,
 ) -> Result<(), CliError> {
     use crate::complaint_import::{self, Format};
     let format = match format {
@@ -399,7 +424,7 @@ async fn import_complaints(
     };
     let opened = std::fs::File::open(file).map_err(|e| fail(&file.display().to_string())(&e))?;
     let size = opened.metadata().map(|m| m.len()).unwrap_or_default();
-    let (_registry, complaints) = open_services(db).await?;
+    let (_registry, complaints) = open_services(db, limits).await?;
     let bar = byte_bar(
         size,
         "[{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}",

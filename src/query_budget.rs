@@ -5,7 +5,9 @@
 //! reads whose cost a caller chooses. They enter a [`ScanGate`], which
 //! admits a few at a time (about one per core, so requests that do not
 //! scan always find a free async worker), and run their CPU work on a
-//! blocking thread that looks at its [`Budget`] between features. When
+//! blocking thread that looks at its [`Budget`] between features. A scan
+//! waits for its turn at most as long as its budget, and its clock starts
+//! when it gets one. When
 //! the time is up the scan stops with [`BudgetError::Exceeded`]; when the
 //! request future is dropped (the client hung up) it stops with
 //! [`BudgetError::Cancelled`].
@@ -15,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// How long one filtered read may take, waiting for its turn included.
+/// How long one filtered read may run (and, at most, wait for its turn).
 pub const DEFAULT_SCAN_BUDGET: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,16 +61,17 @@ impl ScanGate {
         Self::new(cores, budget)
     }
 
-    /// Waits for a slot (within the budget) and starts the clock.
+    /// Waits for a slot (at most the budget: [`BudgetError::Busy`]),
+    /// then starts the clock. Waiting does not count against the scan:
+    /// a busy server is not the query's fault.
     pub async fn enter(&self) -> Result<Budget, BudgetError> {
-        let deadline = Instant::now() + self.budget;
         let permit = tokio::time::timeout(self.budget, self.slots.clone().acquire_owned())
             .await
             .map_err(|_| BudgetError::Busy)?
             .map_err(|_| BudgetError::Busy)?;
         Ok(Budget {
             clock: Clock {
-                deadline,
+                deadline: Instant::now() + self.budget,
                 budget: self.budget,
                 cancelled: Arc::new(AtomicBool::new(false)),
             },

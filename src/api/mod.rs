@@ -14,6 +14,7 @@ mod open311;
 mod openapi;
 mod problem;
 pub mod public_url;
+mod request_deadline;
 mod tiles;
 
 pub use complaints::complaint_feature;
@@ -48,26 +49,8 @@ pub struct HttpSettings {
     pub public_url: public_url::PublicUrl,
     /// Origins from which browsers may send writes and tokens.
     pub cors_origins: Vec<HeaderValue>,
-    /// A request, its body included, is answered within this (else 408).
+    /// A request's body must arrive within this (else 408).
     pub request_timeout: Duration,
-}
-
-/// Answers 408 when a request (reading its body included) takes longer
-/// than its deadline.
-async fn request_deadline(
-    axum::extract::State(limit): axum::extract::State<Duration>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::Rejected {
-            status: axum::http::StatusCode::REQUEST_TIMEOUT,
-            detail: format!("the request was not completed within {} s", limit.as_secs()),
-        }
-        .into_response(),
-    }
 }
 
 /// Shared state of every handler.
@@ -128,7 +111,7 @@ pub fn router(state: ApiState, http: &HttpSettings) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             http.request_timeout,
-            request_deadline,
+            request_deadline::receive_within,
         ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(http.public_url.clone()),

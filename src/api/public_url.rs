@@ -78,8 +78,7 @@ impl PublicUrl {
     }
 
     fn accepts(&self, host: &str) -> bool {
-        let host = host.to_ascii_lowercase();
-        self.hosts.contains(&host)
+        self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
     }
 }
 
@@ -90,12 +89,9 @@ pub async fn check_host(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .map(|h| h.to_str().unwrap_or("\u{FFFD}").to_string());
-    if let Some(host) = host {
-        if !url.accepts(&host) {
+    let host = request.headers().get(header::HOST);
+    if let Some(host) = host.map(|h| h.to_str().unwrap_or("\u{FFFD}")) {
+        if !url.accepts(host) {
             return ApiError::Rejected {
                 status: StatusCode::MISDIRECTED_REQUEST,
                 detail: format!(

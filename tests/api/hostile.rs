@@ -74,6 +74,29 @@ async fn a_hostile_like_pattern_is_refused_before_any_work() {
         .await
         .expect("sent");
     assert_problem(response, 400, "700 LIKEs").await;
+    // A sortby repeating one property sorts once; too many properties
+    // are refused (each is a key per candidate, compared at every step).
+    let repeated = vec!["id"; 500].join(",");
+    let response = app
+        .client
+        .get(app.url("/collections/lights/items"))
+        .query(&[("sortby", repeated.as_str())])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let many = "id,name,district,sensor,status,power_w,reach_m,light_type,created_at,updated_at";
+    let response = app
+        .get(&format!("/collections/lights/items?sortby={many}"))
+        .await;
+    let body = assert_problem(response, 400, "ten sort keys").await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("at most"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -55,6 +55,7 @@ async fn slow_and_idle_clients_are_cut_off() {
         header_read: Duration::from_secs(2),
         request: Duration::from_secs(2),
         write_stall: Duration::from_secs(2),
+        ..ConnectionLimits::default()
     };
     let app = spawn_limited(limits, None).await;
 
@@ -100,6 +101,53 @@ async fn slow_and_idle_clients_are_cut_off() {
     assert!(closed.is_some(), "{answer}");
 
     // Meanwhile everyone else is served.
+    assert_eq!(app.get("/health").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_client_cannot_hold_a_connection_or_every_slot() {
+    let limits = ConnectionLimits {
+        max_per_peer: 3,
+        max_age: Duration::from_secs(2),
+        ..ConnectionLimits::default()
+    };
+    let app = spawn_limited(limits, None).await;
+    let host = app.addr.to_string();
+    // A request every half second keeps a keep-alive connection busy;
+    // it is closed once it is two seconds old all the same.
+    let mut busy = TcpStream::connect(app.addr).await.expect("connects");
+    let started = Instant::now();
+    let mut answered = 0;
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < Duration::from_secs(6) {
+        let request = format!("GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        if busy.write_all(request.as_bytes()).await.is_err() {
+            break;
+        }
+        match tokio::time::timeout(Duration::from_secs(1), busy.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => answered += 1,
+            _ => break,
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let elapsed = started.elapsed();
+    assert!(answered >= 2, "{answered} answers");
+    assert!(elapsed < Duration::from_secs(5), "held for {elapsed:?}");
+    // One address holds at most three connections; a fourth is closed
+    // at once, and others are still served.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(TcpStream::connect(app.addr).await.expect("connects"));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut fourth = TcpStream::connect(app.addr).await.expect("connects");
+    let (_, closed) = read_until_closed(&mut fourth, Duration::from_secs(1)).await;
+    assert!(
+        closed.is_some(),
+        "a fourth connection from one address was kept"
+    );
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(app.get("/health").await.status(), 200);
 }
 

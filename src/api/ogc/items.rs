@@ -43,6 +43,10 @@ const ITEMS_PARAMETERS: &[&str] = &[
     "properties",
 ];
 
+/// Most properties one `sortby` may name: each is a key copied per
+/// candidate and compared at every step of the sort.
+pub const MAX_SORTBY_TERMS: usize = 8;
+
 /// Most complaints a filter may have to look at (after its box and
 /// dates narrowed them); more is a 400 asking for a narrower query.
 pub const MAX_COMPLAINTS_SCANNED: u64 = 200_000;
@@ -201,15 +205,26 @@ impl ItemsQuery {
         };
         let sortby = match request.get("sortby") {
             None => Vec::new(),
-            Some(text) => text
-                .split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(|t| match t.strip_prefix('-') {
-                    Some(name) => known(name, "sortby").map(|n| (n, true)),
-                    None => known(t.strip_prefix('+').unwrap_or(t), "sortby").map(|n| (n, false)),
-                })
-                .collect::<Result<Vec<_>, _>>()?,
+            Some(text) => {
+                let mut terms: Vec<(String, bool)> = Vec::new();
+                for t in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                    let term = match t.strip_prefix('-') {
+                        Some(name) => (known(name, "sortby")?, true),
+                        None => (known(t.strip_prefix('+').unwrap_or(t), "sortby")?, false),
+                    };
+                    // A property sorts once: a later term on it changes nothing.
+                    if terms.iter().any(|(name, _)| *name == term.0) {
+                        continue;
+                    }
+                    terms.push(term);
+                    if terms.len() > MAX_SORTBY_TERMS {
+                        return Err(ApiError::bad_request(format!(
+                            "sortby may name at most {MAX_SORTBY_TERMS} properties"
+                        )));
+                    }
+                }
+                terms
+            }
         };
         let properties = request
             .get("properties")
