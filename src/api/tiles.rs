@@ -81,7 +81,7 @@ pub async fn build_tile(state: &ApiState, tile: TileId) -> Result<Vec<u8>, ApiEr
                     limit: MAX_FEATURES_PER_LAYER,
                     ..ComplaintFilter::default()
                 };
-                let (complaints, _) = state.complaints.list(&filter).await?;
+                let complaints = state.complaints.page(&filter).await?;
                 for c in &complaints {
                     let f = complaint_feature(c, false, Map::new());
                     let properties = f["properties"].as_object().cloned().unwrap_or_default();
@@ -217,12 +217,8 @@ pub async fn tilejson(
             }
         }
     }
-    let b = bounds.unwrap_or(LonLatBox {
-        min_lon: 115.4,
-        min_lat: 39.4,
-        max_lon: 117.5,
-        max_lat: 41.1,
-    });
+    // Nothing yet: where the service works.
+    let b = bounds.unwrap_or_else(|| state.registry.service_area());
     Ok(Json(json!({
         "tilejson": "3.0.0",
         "name": "hutong",

@@ -36,6 +36,8 @@ pub struct ComplaintFilter {
     pub reported_to: Option<OffsetDateTime>,
     pub district: Option<District>,
     pub case_number: Option<CaseNumber>,
+    /// Only these complaints (when not empty).
+    pub ids: Vec<ComplaintId>,
     /// Leave out complaints marked as duplicates of another.
     pub exclude_duplicates: bool,
     /// Keyset paging: only complaints after this one in the listing

@@ -105,6 +105,11 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a ComplaintFilter) {
     if f.exclude_duplicates {
         q.push(" AND c.duplicate_of IS NULL");
     }
+    if !f.ids.is_empty() {
+        q.push(" AND c.id = ANY(")
+            .push_bind(f.ids.iter().map(|id| id.0).collect::<Vec<i64>>())
+            .push(")");
+    }
     if let Some((at, id)) = f.before {
         q.push(" AND (c.reported_at, c.id) < (")
             .push_bind(at)

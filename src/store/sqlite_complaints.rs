@@ -122,6 +122,14 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a ComplaintFilter) {
     if f.exclude_duplicates {
         q.push(" AND c.duplicate_of IS NULL");
     }
+    if !f.ids.is_empty() {
+        q.push(" AND c.id IN (");
+        let mut list = q.separated(", ");
+        for id in &f.ids {
+            list.push_bind(id.0);
+        }
+        q.push(")");
+    }
     if let Some((at, id)) = f.before {
         // Column prefix as above: with a box, the cell index drives.
         let c = if f.bbox.is_some() { "+c." } else { "c." };

@@ -406,6 +406,8 @@ async fn positions_outside_the_service_area_or_a_crs_domain_are_refused() {
     let app = spawn_app().await;
     let planner = app.token(Role::Planner, None).await;
     let operator = app.token(Role::Operator, None).await;
+    // One light, so that the data's bounds are its point.
+    app.create(&planner, &light(116.3945, 39.9428)).await;
     let response = app.post_feature(&planner, &light(0.0, 0.0)).await;
     assert_problem(response, 422, "null island").await;
     let response = file(&app, &operator, &case("FAR-1", "dongcheng", 121.47, 31.23)).await;
@@ -432,9 +434,13 @@ async fn positions_outside_the_service_area_or_a_crs_domain_are_refused() {
             .expect("sent");
         assert_problem(response, 422, "outside EPSG:3857").await;
     }
-    assert_eq!(app.asset_count().await, 0);
+    assert_eq!(app.asset_count().await, 1);
     let tiles = app.get_json("/tiles.json").await;
-    assert_ne!(tiles["bounds"][0], json!(-180.0), "{tiles}");
+    assert_eq!(
+        tiles["bounds"],
+        json!([116.3945, 39.9428, 116.3945, 39.9428]),
+        "{tiles}"
+    );
 }
 
 #[tokio::test]
@@ -449,6 +455,45 @@ async fn open311_lists_are_capped_and_repeated_keys_refused() {
         .send()
         .await
         .expect("sent");
+    assert_eq!(response.status(), 400);
+    // Ids are read at once and answered in the order asked.
+    let mut filed = Vec::new();
+    for i in 0..3 {
+        filed.push(
+            app.file_complaint(
+                &operator,
+                &case(&format!("IDS-{i}"), "dongcheng", 116.3951, 39.9412),
+            )
+            .await["id"]
+                .clone(),
+        );
+    }
+    let asked = format!("{},{},99999,{}", filed[2], filed[0], filed[1]);
+    let listed: Value = app
+        .get_json(&format!(
+            "/open311/v2/requests.json?service_request_id={asked}"
+        ))
+        .await;
+    let got: Vec<String> = listed
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|r| {
+            r["service_request_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [&filed[2], &filed[0], &filed[1]].map(|v| v.to_string()),
+        "{listed}"
+    );
+    // Deep pages are asked for by date instead.
+    let response = app
+        .get("/open311/v2/requests.json?page=1000&page_size=1000")
+        .await;
     assert_eq!(response.status(), 400);
     let response = app.get("/open311/v2/requests.json?page_size=5001").await;
     assert_eq!(response.status(), 400);
@@ -483,7 +528,7 @@ async fn open311_lists_are_capped_and_repeated_keys_refused() {
     assert_eq!(response.status(), 413);
     assert_eq!(
         app.get_json("/v1/complaints?limit=1").await["numberMatched"],
-        0
+        3
     );
 }
 
