@@ -258,11 +258,21 @@ mod tests {
         assert!(LikePattern::parse(&format!("{}b", "%a".repeat(6_000))).is_err());
         assert!(LikePattern::parse(&"x".repeat(MAX_PATTERN_CHARS + 1)).is_err());
         assert!(LikePattern::parse(&format!("%{}%", "y".repeat(MAX_SEGMENT_CHARS + 1))).is_err());
-        // The worst allowed pattern over a long text stays linear.
-        let pattern = format!("{}b", "%a".repeat(MAX_ANY_RUNS - 1));
-        let text = "a".repeat(100_000);
+        // The longest allowed pattern over a long text: a text × pattern
+        // table would fill 200,000 × 255 cells; the segment search looks
+        // at each text character a bounded number of times.
+        let run = "a".repeat(MAX_SEGMENT_CHARS - 1);
+        let text = "a".repeat(200_000);
+        let matching = [run.as_str(); 4].join("%");
+        let missing = [run.as_str(), &"b".repeat(MAX_SEGMENT_CHARS - 1), run.as_str()].join("%");
+        assert!(matching.chars().count() <= MAX_PATTERN_CHARS);
         let started = std::time::Instant::now();
-        assert!(!like(&text, &pattern));
-        assert!(started.elapsed() < std::time::Duration::from_millis(200));
+        assert!(like(&text, &matching));
+        assert!(!like(&text, &missing));
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(100),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }
