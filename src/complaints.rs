@@ -233,25 +233,33 @@ fn text_field(
         }
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => {
-            let chars = s.chars().count();
             if s.trim().is_empty() && required {
-                Err(ValidationError::single(pointer, "must not be blank"))
-            } else if chars > max_chars {
-                Err(ValidationError::single(
-                    pointer,
-                    format!("must be at most {max_chars} characters, got {chars}"),
-                ))
-            } else if let Some(problem) = crate::domain::free_text_problem(s) {
-                Err(ValidationError::single(pointer, problem))
-            } else if s.trim().is_empty() {
-                Ok(None)
-            } else {
-                Ok(Some(s.trim().to_string()))
+                return Err(ValidationError::single(pointer, "must not be blank"));
             }
+            check_text(&pointer, s, max_chars)?;
+            Ok((!s.trim().is_empty()).then(|| s.trim().to_string()))
         }
         Some(_) => Err(ValidationError::single(pointer, "must be a string")),
     }
 }
+
+/// The length and characters of a text people typed.
+fn check_text(pointer: &str, text: &str, max_chars: usize) -> Result<(), ValidationError> {
+    let chars = text.chars().count();
+    if chars > max_chars {
+        return Err(ValidationError::single(
+            pointer,
+            format!("must be at most {max_chars} characters, got {chars}"),
+        ));
+    }
+    match crate::domain::free_text_problem(text) {
+        Some(problem) => Err(ValidationError::single(pointer, problem)),
+        None => Ok(()),
+    }
+}
+
+/// Longest note or resolution on a status change, characters.
+const NOTE_MAX_CHARS: usize = 2_000;
 
 fn parsed<T: std::str::FromStr<Err = String>>(
     properties: &Map<String, Value>,
@@ -697,6 +705,14 @@ impl Complaints {
                     next.join(", ")
                 }
             )));
+        }
+        for (pointer, text) in [
+            ("/note", &request.note),
+            ("/resolution", &request.resolution),
+        ] {
+            if let Some(text) = text {
+                check_text(pointer, text, NOTE_MAX_CHARS)?;
+            }
         }
         if request.satisfaction.is_some() && request.to != ComplaintStatus::Closed {
             return Err(ValidationError::single(

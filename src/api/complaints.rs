@@ -213,21 +213,6 @@ struct TransitionBody {
     satisfaction: Option<i64>,
 }
 
-fn bounded(text: Option<String>, pointer: &str, max: usize) -> Result<Option<String>, ApiError> {
-    match text {
-        Some(t) if t.chars().count() > max => Err(ValidationError::single(
-            pointer,
-            format!("must be at most {max} characters"),
-        )
-        .into()),
-        Some(t) => match crate::domain::free_text_problem(&t) {
-            Some(problem) => Err(ValidationError::single(pointer, problem).into()),
-            None => Ok(Some(t)),
-        },
-        None => Ok(None),
-    }
-}
-
 #[utoipa::path(post, path = "/v1/complaints/{id}/transitions", tag = "Complaints", security(("bearer" = [])), params(("id" = String, Path, description = "Complaint id")),
     request_body(content = Object, description = "{\"to\": status, \"note\": text}", content_type = "application/json"),
     responses((status = 200, description = "Moved", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "The token's role or district may not do this"), (status = 404, description = "No such complaint"),
@@ -248,8 +233,8 @@ async fn transition(
         .map_err(|e| ApiError::Invalid(ValidationError::single("/to", e)))?;
     let request = TransitionRequest {
         to,
-        note: bounded(body.note, "/note", 2_000)?,
-        resolution: bounded(body.resolution, "/resolution", 2_000)?,
+        note: body.note,
+        resolution: body.resolution,
         satisfaction: body
             .satisfaction
             .map(Satisfaction::try_from)

@@ -99,6 +99,25 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 }
 
 /// A query parameter's value, with an empty one counted as absent.
+/// Named values (query parameters, form fields) with the empty ones
+/// dropped; a name given twice is refused, since which of its values
+/// counts would be a guess.
+pub fn distinct_params(
+    pairs: Vec<(String, String)>,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let mut params = std::collections::BTreeMap::new();
+    for (name, value) in pairs {
+        if value.trim().is_empty() {
+            continue;
+        }
+        if params.contains_key(&name) {
+            return Err(format!("{name:?} is given more than once"));
+        }
+        params.insert(name, value);
+    }
+    Ok(params)
+}
+
 pub fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }

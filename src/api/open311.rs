@@ -18,7 +18,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa_axum::router::OpenApiRouter;
@@ -260,24 +260,12 @@ fn request_json(c: &Complaint) -> Value {
 }
 
 /// Parameters with empty values dropped, as the spec asks; a name given
-/// twice is refused (which one counts would be a guess).
+/// twice is refused.
 fn present(
     format: Format,
     params: Vec<(String, String)>,
-) -> Result<HashMap<String, String>, Open311Error> {
-    let mut present = HashMap::new();
-    for (name, value) in params {
-        if value.trim().is_empty() {
-            continue;
-        }
-        if present.insert(name.clone(), value).is_some() {
-            return Err(Open311Error::bad(
-                format,
-                format!("{name:?} is given more than once"),
-            ));
-        }
-    }
-    Ok(present)
+) -> Result<BTreeMap<String, String>, Open311Error> {
+    super::extract::distinct_params(params).map_err(|e| Open311Error::bad(format, e))
 }
 
 #[utoipa::path(get, path = "/open311/v2/{resource}", tag = "Open311 GeoReport v2",
@@ -393,7 +381,7 @@ async fn service_definition(Path(code): Path<String>) -> Result<Response, Open31
 
 fn parse_time(
     format: Format,
-    params: &HashMap<String, String>,
+    params: &BTreeMap<String, String>,
     key: &str,
 ) -> Result<Option<OffsetDateTime>, Open311Error> {
     params
@@ -411,7 +399,7 @@ fn parse_time(
 
 fn parse_count(
     format: Format,
-    params: &HashMap<String, String>,
+    params: &BTreeMap<String, String>,
     key: &str,
     default: u32,
     max: u32,
@@ -431,7 +419,7 @@ fn parse_count(
 async fn requests(
     state: &ApiState,
     format: Format,
-    params: &HashMap<String, String>,
+    params: &BTreeMap<String, String>,
 ) -> Result<Response, Open311Error> {
     let page_size = parse_count(
         format,

@@ -264,7 +264,12 @@ mod tests {
         let run = "a".repeat(MAX_SEGMENT_CHARS - 1);
         let text = "a".repeat(200_000);
         let matching = [run.as_str(); 4].join("%");
-        let missing = [run.as_str(), &"b".repeat(MAX_SEGMENT_CHARS - 1), run.as_str()].join("%");
+        let missing = [
+            run.as_str(),
+            &"b".repeat(MAX_SEGMENT_CHARS - 1),
+            run.as_str(),
+        ]
+        .join("%");
         assert!(matching.chars().count() <= MAX_PATTERN_CHARS);
         let started = std::time::Instant::now();
         assert!(like(&text, &matching));

@@ -391,21 +391,25 @@ pub(super) fn rounded_box(min_lon: f64, min_lat: f64, max_lon: f64, max_lat: f64
     }
 }
 
-/// Whether `id` may be marked a duplicate of `of`, from what the marking
-/// transaction read with both rows locked: `target` is `of`'s own mark
-/// (`None` when `of` does not exist), `pointing` a complaint already
-/// marked a duplicate of `id`. A duplicate points at an original, and
-/// nothing points at a duplicate, so marks never chain or cycle.
+/// Whether `id` may be marked a duplicate of `of` (or unmarked, with
+/// `None`), from what the marking transaction read with both rows
+/// locked: `rows` holds each existing one's id and own mark, `pointing`
+/// a complaint already marked a duplicate of `id`. A duplicate points at
+/// an original, and nothing points at a duplicate, so marks never chain
+/// or cycle.
 pub(super) fn check_duplicate_mark(
     id: ComplaintId,
-    of: ComplaintId,
-    target: Option<Option<i64>>,
+    of: Option<ComplaintId>,
+    rows: &[(i64, Option<i64>)],
     pointing: Option<i64>,
 ) -> Result<(), StoreError> {
-    match target {
-        None => Err(StoreError::Conflict(format!(
-            "complaint {of} does not exist"
-        ))),
+    let mark = |wanted: ComplaintId| rows.iter().find(|(r, _)| *r == wanted.0).map(|(_, m)| *m);
+    if mark(id).is_none() {
+        return Err(StoreError::NotFound);
+    }
+    let Some(of) = of else { return Ok(()) };
+    match mark(of) {
+        None => Err(StoreError::Conflict(format!("complaint {of} does not exist"))),
         Some(Some(original)) => Err(StoreError::Conflict(format!(
             "complaint {of} is itself a duplicate of {original}; point at the original"
         ))),

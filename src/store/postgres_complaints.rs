@@ -549,26 +549,24 @@ impl ComplaintStore for PgStore {
         // the same pair), so racing marks see each other's result.
         let mut both = vec![id.0];
         both.extend(duplicate_of.map(|d| d.0));
-        both.sort_unstable();
-        sqlx::query("SELECT id FROM complaints WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-            .bind(&both)
-            .fetch_all(&mut *tx)
-            .await?;
-        load(&mut tx, id).await?;
-        if let Some(of) = duplicate_of {
-            let target: Option<(Option<i64>,)> =
-                sqlx::query_as("SELECT duplicate_of FROM complaints WHERE id = $1")
-                    .bind(of.0)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let pointing: Option<(i64,)> = sqlx::query_as(
-                "SELECT id FROM complaints WHERE duplicate_of = $1 ORDER BY id LIMIT 1",
-            )
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-            check_duplicate_mark(id, of, target.map(|(t,)| t), pointing.map(|(p,)| p))?;
-        }
+        let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, duplicate_of FROM complaints WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        )
+        .bind(&both)
+        .fetch_all(&mut *tx)
+        .await?;
+        let pointing: Option<(i64,)> = match duplicate_of {
+            None => None,
+            Some(_) => {
+                sqlx::query_as(
+                    "SELECT id FROM complaints WHERE duplicate_of = $1 ORDER BY id LIMIT 1",
+                )
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+        };
+        check_duplicate_mark(id, duplicate_of, &rows, pointing.map(|(p,)| p))?;
         sqlx::query("UPDATE complaints SET duplicate_of = $1, updated_at = $2 WHERE id = $3")
             .bind(duplicate_of.map(|d| d.0))
             .bind(now())

@@ -565,21 +565,24 @@ impl ComplaintStore for SqliteStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         // BEGIN IMMEDIATE holds the write lock: no other mark runs
         // between these reads and the update.
-        load(&mut tx, id).await?;
-        if let Some(of) = duplicate_of {
-            let target: Option<(Option<i64>,)> =
-                sqlx::query_as("SELECT duplicate_of FROM complaints WHERE id = ?")
-                    .bind(of.0)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let pointing: Option<(i64,)> = sqlx::query_as(
-                "SELECT id FROM complaints WHERE duplicate_of = ? ORDER BY id LIMIT 1",
-            )
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-            check_duplicate_mark(id, of, target.map(|(t,)| t), pointing.map(|(p,)| p))?;
-        }
+        let rows: Vec<(i64, Option<i64>)> =
+            sqlx::query_as("SELECT id, duplicate_of FROM complaints WHERE id IN (?, ?)")
+                .bind(id.0)
+                .bind(duplicate_of.unwrap_or(id).0)
+                .fetch_all(&mut *tx)
+                .await?;
+        let pointing: Option<(i64,)> = match duplicate_of {
+            None => None,
+            Some(_) => {
+                sqlx::query_as(
+                    "SELECT id FROM complaints WHERE duplicate_of = ? ORDER BY id LIMIT 1",
+                )
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+        };
+        check_duplicate_mark(id, duplicate_of, &rows, pointing.map(|(p,)| p))?;
         sqlx::query("UPDATE complaints SET duplicate_of = ?, updated_at = ? WHERE id = ?")
             .bind(duplicate_of.map(|d| d.0))
             .bind(timestamp(now()))

@@ -396,6 +396,25 @@ async fn invisible_formatting_characters_are_refused_everywhere() {
             "{problem}"
         );
     }
+    // A note on a status change, checked by the same rule.
+    let filed = app
+        .file_complaint(
+            &operator,
+            &case("INVIS-NOTE", "dongcheng", 116.3951, 39.9412),
+        )
+        .await;
+    let response = app
+        .post_json(
+            &format!("/v1/complaints/{}/transitions", filed["id"]),
+            &operator,
+            &json!({"to": "dispatched", "note": "sent \u{202E}on"}),
+        )
+        .await;
+    assert_problem(response, 422, "note").await;
+    let unchanged = app
+        .get_json(&format!("/v1/complaints/{}", filed["id"]))
+        .await;
+    assert_eq!(unchanged["properties"]["status"], "received");
     let mut named = light(116.3945, 39.9428);
     named["properties"]["name"] = json!("Gate \u{2066}light");
     let response = app.post_feature(&planner, &named).await;
@@ -412,7 +431,7 @@ async fn invisible_formatting_characters_are_refused_everywhere() {
     assert_eq!(response.status(), 400);
     assert_eq!(
         app.get_json("/v1/complaints?limit=1").await["numberMatched"],
-        0
+        1
     );
     assert_eq!(app.asset_count().await, 0);
 }

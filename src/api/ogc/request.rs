@@ -67,17 +67,8 @@ impl<S: Send + Sync> FromRequestParts<S> for OgcRequest {
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
                 .map_err(|e| ApiError::bad_request(format!("malformed query string: {e}")))?;
-        let mut params = BTreeMap::new();
-        for (name, value) in pairs {
-            if value.trim().is_empty() {
-                continue;
-            }
-            if params.insert(name.clone(), value).is_some() {
-                return Err(ApiError::bad_request(format!(
-                    "query parameter {name:?} is given more than once"
-                )));
-            }
-        }
+        let params = crate::api::extract::distinct_params(pairs)
+            .map_err(|e| ApiError::bad_request(format!("query parameter {e}")))?;
         let format = match params.get("f").map(String::as_str) {
             Some("json" | "geojson" | "application/json" | "application/geo+json") => Format::Json,
             Some("html" | "text/html") => Format::Html,
