@@ -409,7 +409,9 @@ pub(super) fn check_duplicate_mark(
     }
     let Some(of) = of else { return Ok(()) };
     match mark(of) {
-        None => Err(StoreError::Conflict(format!("complaint {of} does not exist"))),
+        None => Err(StoreError::Conflict(format!(
+            "complaint {of} does not exist"
+        ))),
         Some(Some(original)) => Err(StoreError::Conflict(format!(
             "complaint {of} is itself a duplicate of {original}; point at the original"
         ))),

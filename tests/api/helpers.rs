@@ -48,6 +48,19 @@ impl TestApp {
         response.json().await.expect("JSON body")
     }
 
+    /// GETs `path` with a bearer token, expecting 200 and JSON.
+    pub async fn get_json_as(&self, token: &str, path: &str) -> Value {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("JSON body")
+    }
+
     /// POSTs JSON to `path` with a bearer token.
     pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Response {
         self.client

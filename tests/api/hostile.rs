@@ -294,32 +294,18 @@ async fn a_district_scoped_operator_acts_only_in_its_district() {
     assert_eq!(unchanged["properties"]["duplicate_of"], Value::Null);
 
     // Callers' names and phones: only of its own district's cases.
-    let read = |id: i64| {
-        app.client
-            .get(app.url(&format!("/v1/complaints/{id}")))
-            .bearer_auth(&dongcheng)
-            .send()
-    };
-    let own: Value = read(ours).await.expect("sent").json().await.expect("json");
+    let own = app
+        .get_json_as(&dongcheng, &format!("/v1/complaints/{ours}"))
+        .await;
     assert_eq!(own["properties"]["caller_name"], "Wang Fang", "{own}");
-    let other: Value = read(theirs)
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let other = app
+        .get_json_as(&dongcheng, &format!("/v1/complaints/{theirs}"))
+        .await;
     assert!(other["properties"].get("caller_name").is_none(), "{other}");
     assert!(other["properties"].get("caller_phone").is_none(), "{other}");
-    let listed: Value = app
-        .client
-        .get(app.url("/v1/complaints?limit=100"))
-        .bearer_auth(&dongcheng)
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let listed = app
+        .get_json_as(&dongcheng, "/v1/complaints?limit=100")
+        .await;
     for feature in listed["features"].as_array().expect("features") {
         let district = feature["properties"]["district"].as_str();
         assert_eq!(
