@@ -37,6 +37,9 @@ pub enum ComplaintError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    /// A page that starts too deep: asked for by date or place instead.
+    #[error("{0}")]
+    TooDeep(String),
     #[error(transparent)]
     Store(StoreError),
     /// The group commit that held this complaint failed (cause logged
@@ -111,6 +114,9 @@ fn mint_case_number(prefix: &str) -> Result<CaseNumber, ComplaintError> {
     );
     CaseNumber::parse(&text).map_err(ComplaintError::WriteFailed)
 }
+
+/// Deepest page start when listing complaints.
+pub const MAX_COMPLAINT_OFFSET: u64 = 100_000;
 
 /// Most duplicates suggested at intake.
 pub const DUPLICATES_SUGGESTED: usize = 5;
@@ -632,6 +638,18 @@ impl Complaints {
         self.store.links(id).await.map_err(ComplaintError::from)
     }
 
+    /// Refuses pages that start past [`MAX_COMPLAINT_OFFSET`]: the store
+    /// skips rows one by one to reach them.
+    fn check_offset(filter: &ComplaintFilter) -> Result<(), ComplaintError> {
+        if filter.offset > MAX_COMPLAINT_OFFSET {
+            return Err(ComplaintError::TooDeep(format!(
+                "pages start at most {MAX_COMPLAINT_OFFSET} complaints in (asked {}); narrow the dates, place or categories instead",
+                filter.offset
+            )));
+        }
+        Ok(())
+    }
+
     /// How many complaints match.
     pub async fn count(&self, filter: &ComplaintFilter) -> Result<u64, ComplaintError> {
         Ok(self.store.count_complaints(filter).await?)
@@ -639,6 +657,7 @@ impl Complaints {
 
     /// A page of complaints, without counting them all.
     pub async fn page(&self, filter: &ComplaintFilter) -> Result<Vec<Complaint>, ComplaintError> {
+        Self::check_offset(filter)?;
         Ok(self.store.complaints_page(filter).await?)
     }
 
@@ -646,6 +665,7 @@ impl Complaints {
         &self,
         filter: &ComplaintFilter,
     ) -> Result<(Vec<Complaint>, u64), ComplaintError> {
+        Self::check_offset(filter)?;
         self.store
             .list_complaints(filter)
             .await

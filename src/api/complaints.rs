@@ -46,6 +46,7 @@ impl From<ComplaintError> for ApiError {
                 status: StatusCode::CONFLICT,
                 detail,
             },
+            ComplaintError::TooDeep(detail) => ApiError::BadRequest { detail },
             ComplaintError::Store(e) => e.into(),
             ComplaintError::WriteFailed(e) => ApiError::Internal(e),
             ComplaintError::Unavailable(detail) => ApiError::Unavailable { detail },

@@ -27,9 +27,6 @@ use utoipa_axum::routes;
 const DEFAULT_PAGE_SIZE: u32 = 1_000;
 /// Most requests one answer lists, by id or by page.
 const MAX_PAGE_SIZE: u32 = 1_000;
-/// Deepest page start: paging skips rows one by one, so deeper pages are
-/// asked for by date instead.
-const MAX_OFFSET: u64 = 100_000;
 const DEFAULT_WINDOW_DAYS: i64 = 90;
 
 pub fn router() -> OpenApiRouter<ApiState> {
@@ -128,7 +125,7 @@ fn from_complaint_error(format: Format, e: ComplaintError) -> Open311Error {
             format!("no service request {id}"),
         ),
         ComplaintError::Forbidden(d) => Open311Error::new(format, StatusCode::FORBIDDEN, d),
-        ComplaintError::Conflict(d) => Open311Error::bad(format, d),
+        ComplaintError::Conflict(d) | ComplaintError::TooDeep(d) => Open311Error::bad(format, d),
         ComplaintError::Store(e) => internal(format, e),
         ComplaintError::WriteFailed(e) => internal(format, e),
         ComplaintError::Unavailable(d) => {
@@ -532,14 +529,6 @@ async fn requests(
         }
     }
     let offset = u64::from(page - 1) * u64::from(page_size);
-    if offset > MAX_OFFSET {
-        return Err(Open311Error::bad(
-            format,
-            format!(
-                "page {page} starts past the first {MAX_OFFSET} requests; narrow start_date and end_date instead"
-            ),
-        ));
-    }
     let filter = ComplaintFilter {
         categories,
         statuses,

@@ -511,11 +511,17 @@ async fn open311_lists_are_capped_and_repeated_keys_refused() {
         [&filed[2], &filed[0], &filed[1]].map(|v| v.to_string()),
         "{listed}"
     );
-    // Deep pages are asked for by date instead.
+    // Deep pages are asked for by date instead, on every surface.
     let response = app
         .get("/open311/v2/requests.json?page=1000&page_size=1000")
         .await;
     assert_eq!(response.status(), 400);
+    for deep in [
+        "/v1/complaints?offset=100001",
+        "/collections/complaints/items?offset=100001",
+    ] {
+        assert_problem(app.get(deep).await, 400, deep).await;
+    }
     let response = app.get("/open311/v2/requests.json?page_size=5001").await;
     assert_eq!(response.status(), 400);
     let response = app
