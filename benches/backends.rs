@@ -24,15 +24,15 @@
 #![allow(clippy::panic)]
 
 use hutong::app::{Application, Settings};
-use hutong::complaint_import::{self, Format};
-use hutong::complaints::Complaints;
 use hutong::domain::{AssetKind, Role};
-use hutong::generate::{ComplaintGenerator, store_city};
-use hutong::linking::LinkingRules;
-use hutong::registry::Registry;
+use hutong::sample_data::generate::{ComplaintGenerator, store_city};
+use hutong::services::complaint_import::{self, Format};
+use hutong::services::complaints::Complaints;
+use hutong::services::linking::LinkingRules;
+use hutong::services::registry::Registry;
+use hutong::services::tokens::Tokens;
 use hutong::spatial::{GeometryLimits, LonLatBox};
 use hutong::store;
-use hutong::tokens::Tokens;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::Command;

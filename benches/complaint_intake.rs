@@ -8,15 +8,15 @@
 //! default 1,000,000; HUTONG_BENCH_ONLINE, default 30,000).
 
 use hutong::app::{Application, Settings};
-use hutong::complaint_import::{self, Format};
-use hutong::complaints::Complaints;
 use hutong::domain::Role;
-use hutong::generate::{ComplaintGenerator, store_city};
-use hutong::linking::LinkingRules;
-use hutong::registry::Registry;
+use hutong::sample_data::generate::{ComplaintGenerator, store_city};
+use hutong::services::complaint_import::{self, Format};
+use hutong::services::complaints::Complaints;
+use hutong::services::linking::LinkingRules;
+use hutong::services::registry::Registry;
+use hutong::services::tokens::Tokens;
 use hutong::spatial::GeometryLimits;
 use hutong::store;
-use hutong::tokens::Tokens;
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -20,8 +20,8 @@
 
 use geo::BoundingRect;
 use hutong::app::{Application, Settings};
-use hutong::generate::store_city;
-use hutong::registry::Registry;
+use hutong::sample_data::generate::store_city;
+use hutong::services::registry::Registry;
 use hutong::spatial::vector_tile::{TileId, to_mercator};
 use hutong::spatial::{GeometryLimits, LonLatBox};
 use hutong::store;

@@ -7,8 +7,8 @@
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use geo::{Geometry, Point};
 use hutong::domain::{AssetId, AssetKind};
-use hutong::generate::{CityGenerator, store_city};
-use hutong::registry::{Registry, build_index};
+use hutong::sample_data::generate::{CityGenerator, store_city};
+use hutong::services::registry::{Registry, build_index};
 use hutong::spatial::{AssetIndex, GeometryLimits, IndexedAsset, LonLatBox, NearbyQuery};
 use hutong::store::{self, Store};
 use rand::{Rng, SeedableRng};

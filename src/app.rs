@@ -3,16 +3,16 @@
 use crate::api::connections::ConnectionLimits;
 use crate::api::public_url::PublicUrl;
 use crate::api::{self, ApiState, HttpSettings};
-use crate::complaints::Complaints;
-use crate::demo;
-use crate::follower;
-use crate::linking::LinkingRules;
-use crate::query_budget::ScanGate;
-use crate::registry::{AssetObserver, Registry, RegistryError};
+use crate::sample_data::demo;
+use crate::services::complaints::Complaints;
+use crate::services::follower;
+use crate::services::linking::LinkingRules;
+use crate::services::query_budget::ScanGate;
+use crate::services::registry::{AssetObserver, Registry, RegistryError};
+use crate::services::tokens::Tokens;
 use crate::spatial::GeometryLimits;
 use crate::spatial::LonLatBox;
 use crate::store::{self, StoreError};
-use crate::tokens::Tokens;
 use axum::http::HeaderValue;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,7 +53,7 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".into(),
             demo: false,
             require_if_match: false,
-            scan_budget: crate::query_budget::DEFAULT_SCAN_BUDGET,
+            scan_budget: crate::services::query_budget::DEFAULT_SCAN_BUDGET,
             public_url: None,
             cors_origins: Vec::new(),
             connections: ConnectionLimits::default(),

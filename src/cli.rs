@@ -3,11 +3,11 @@
 use crate::api::connections::ConnectionLimits;
 use crate::app::{self, Application, Settings};
 use crate::domain::{District, Role};
-use crate::generate::CityGenerator;
-use crate::registry::Registry;
+use crate::sample_data::generate::CityGenerator;
+use crate::services::registry::Registry;
+use crate::services::tokens::Tokens;
 use crate::spatial::{GeometryLimits, LonLatBox};
 use crate::store;
-use crate::tokens::Tokens;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufWriter, Write};
@@ -51,7 +51,7 @@ pub enum Command {
         /// How long a filtered or sorted read may run before it is refused
         /// with 422, milliseconds.
         #[arg(long, env = "HUTONG_SCAN_BUDGET_MS",
-              default_value_t = crate::query_budget::DEFAULT_SCAN_BUDGET.as_millis() as u64,
+              default_value_t = crate::services::query_budget::DEFAULT_SCAN_BUDGET.as_millis() as u64,
               value_parser = clap::value_parser!(u64).range(10..=600_000))]
         scan_budget_ms: u64,
         /// The address clients use, such as https://map.example.gov.cn:
@@ -320,7 +320,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 async fn open_services(
     db: &str,
     limits: GeometryLimits,
-) -> Result<(Arc<Registry>, Arc<crate::complaints::Complaints>), CliError> {
+) -> Result<(Arc<Registry>, Arc<crate::services::complaints::Complaints>), CliError> {
     let store = store::open(db)
         .await
         .map_err(|e| fail("cannot open the database")(&e))?;
@@ -329,12 +329,12 @@ async fn open_services(
             .await
             .map_err(|e| fail("cannot open the database")(&e))?,
     );
-    let complaints = Arc::new(crate::complaints::Complaints::new(
+    let complaints = Arc::new(crate::services::complaints::Complaints::new(
         store,
         registry.clone(),
-        crate::linking::LinkingRules::builtin(),
+        crate::services::linking::LinkingRules::builtin(),
     ));
-    let observer: Arc<dyn crate::registry::AssetObserver> = complaints.clone();
+    let observer: Arc<dyn crate::services::registry::AssetObserver> = complaints.clone();
     registry.observe(&observer);
     Ok((registry, complaints))
 }
@@ -411,7 +411,7 @@ async fn import_complaints(
     db: &str,
     limits: GeometryLimits,
 ) -> Result<(), CliError> {
-    use crate::complaint_import::{self, Format};
+    use crate::services::complaint_import::{self, Format};
     let format = match format {
         Some(ComplaintFormat::Csv) => Format::Csv,
         Some(ComplaintFormat::Jsonl) => Format::JsonLines,
@@ -511,7 +511,7 @@ async fn export_complaints(
         after = last.id;
         for c in &page {
             let personal = crate::domain::may_see_personal_data(viewer.as_ref(), c.draft.district);
-            let row = crate::complaint_import::row_of(c, personal);
+            let row = crate::services::complaint_import::row_of(c, personal);
             serde_json::to_writer(&mut writer, &row).map_err(|e| write_err(e.into()))?;
             writer.write_all(b"\n").map_err(write_err)?;
         }
@@ -521,7 +521,7 @@ async fn export_complaints(
 }
 
 async fn migrate_store(from: &str, to: &str) -> Result<(), CliError> {
-    use crate::store_migration::{copy_store, digest};
+    use crate::services::store_migration::{copy_store, digest};
     let source = store::open(from)
         .await
         .map_err(|e| fail("cannot open the source database")(&e))?;
@@ -610,7 +610,7 @@ fn generate_complaints(count: u64, seed: u64, assets: u64, out: &PathBuf) -> Res
     let file = std::fs::File::create(out).map_err(|e| fail(&out.display().to_string())(&e))?;
     let mut writer = BufWriter::new(file);
     let write_err = |e: std::io::Error| CliError(format!("cannot write {}: {e}", out.display()));
-    let generator = crate::generate::ComplaintGenerator::new(
+    let generator = crate::sample_data::generate::ComplaintGenerator::new(
         seed,
         usize::try_from(assets).unwrap_or(usize::MAX),
     );

@@ -1,27 +1,20 @@
 //! hutong: a geospatial service for the renovation of old city
-//! neighbourhoods. See `README.md` for a tour and DESIGN.md for the
-//! architecture: `domain` (pure), `spatial` (geometry and index), `store`
-//! (SQL), the services (`registry`, `tokens`) and `api` (HTTP).
+//! neighbourhoods. See `ARCHITECTURE.md` for the map of the code. The
+//! layers, from the inside out: `domain` (pure types and rules), `spatial`
+//! (geometry, coordinate systems, the index, tiles), `store` (SQL on SQLite
+//! and PostgreSQL), `services` (the use cases: the registry of assets,
+//! complaints, linking, tokens, filters, queries) and `api` (HTTP). `app`
+//! wires them together and `cli` is the command line.
 
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod app;
-pub mod asset_feature;
 pub mod cli;
-pub mod complaint_import;
-pub mod complaints;
-pub mod demo;
 pub mod domain;
 pub mod encoding;
-pub mod feature_filter;
-pub mod follower;
-pub mod generate;
-pub mod linking;
-pub mod query_budget;
-pub mod registry;
+pub mod sample_data;
+pub mod services;
 pub mod spatial;
 pub mod store;
-pub mod store_migration;
 pub mod telemetry;
-pub mod tokens;

@@ -4,15 +4,15 @@ use super::auth::{ComplaintOperator, Requester as Viewer};
 use super::extract::{JsonBody, QueryParams, comma_list, non_empty};
 use super::feature::geojson_response;
 use super::{ApiError, ApiState};
-use crate::complaints::{
-    CaseNumbers, ComplaintError, Intake, TransitionRequest, parse_reported_at,
-};
 use crate::domain::{
     Category, Complaint, ComplaintId, ComplaintStatus, District, Satisfaction, ValidationError,
     may_see_personal_data,
 };
+use crate::domain::{ComplaintFilter, ComplaintLink};
+use crate::services::complaints::{
+    CaseNumbers, ComplaintError, Intake, TransitionRequest, parse_reported_at,
+};
 use crate::spatial::LonLatBox;
-use crate::store::{ComplaintFilter, ComplaintLink};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};

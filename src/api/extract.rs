@@ -2,7 +2,7 @@
 
 use super::ApiError;
 use crate::domain::Version;
-use crate::registry::Precondition;
+use crate::services::registry::Precondition;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;

@@ -21,9 +21,9 @@ pub use complaints::complaint_feature;
 pub use feature::feature;
 pub use problem::ApiError;
 
-use crate::complaints::Complaints;
-use crate::registry::Registry;
-use crate::tokens::Tokens;
+use crate::services::complaints::Complaints;
+use crate::services::registry::Registry;
+use crate::services::tokens::Tokens;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request};
@@ -63,7 +63,7 @@ pub struct ApiState {
     pub require_if_match: bool,
     /// Admits filtered and sorted scans a few at a time, each within a
     /// time budget.
-    pub scans: crate::query_budget::ScanGate,
+    pub scans: crate::services::query_budget::ScanGate,
 }
 
 /// Request ids: a per-process random prefix and a counter, cheap and

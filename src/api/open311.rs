@@ -9,9 +9,10 @@
 //! returned: GeoReport has no field for it.
 
 use super::ApiState;
-use crate::complaints::{CaseNumbers, ComplaintError};
+use crate::domain::ComplaintFilter;
 use crate::domain::{CaseNumber, Category, Complaint, ComplaintId, ComplaintStatus, CoordSys};
-use crate::store::ComplaintFilter;
+use crate::services::complaints::{CaseNumbers, ComplaintError};
+use crate::services::store_failure::StoreFailure;
 use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -126,6 +127,9 @@ fn from_complaint_error(format: Format, e: ComplaintError) -> Open311Error {
         ),
         ComplaintError::Forbidden(d) => Open311Error::new(format, StatusCode::FORBIDDEN, d),
         ComplaintError::Conflict(d) | ComplaintError::TooDeep(d) => Open311Error::bad(format, d),
+        ComplaintError::Store(e @ StoreFailure::Unavailable) => {
+            Open311Error::new(format, StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
         ComplaintError::Store(e) => internal(format, e),
         ComplaintError::WriteFailed(e) => internal(format, e),
         ComplaintError::Unavailable(d) => {

@@ -2,9 +2,9 @@
 //! server errors say nothing of the cause, which is logged instead.
 
 use crate::domain::{FieldError, ValidationError};
-use crate::query_budget::BudgetError;
-use crate::registry::RegistryError;
-use crate::store::StoreError;
+use crate::services::query_budget::BudgetError;
+use crate::services::registry::RegistryError;
+use crate::services::store_failure::StoreFailure;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -163,16 +163,13 @@ impl From<ValidationError> for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
+impl From<StoreFailure> for ApiError {
+    fn from(e: StoreFailure) -> Self {
         match e {
-            StoreError::Unavailable(cause) => {
-                tracing::warn!(%cause, "database unavailable");
-                ApiError::Unavailable {
-                    detail: crate::store::DATABASE_UNAVAILABLE.into(),
-                }
-            }
-            other => ApiError::Internal(other.to_string()),
+            StoreFailure::Unavailable => ApiError::Unavailable {
+                detail: e.to_string(),
+            },
+            StoreFailure::Failed(detail) => ApiError::Internal(detail),
         }
     }
 }

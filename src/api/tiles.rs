@@ -7,12 +7,12 @@
 
 use super::ogc::{Collection, OgcRequest};
 use super::{ApiError, ApiState, complaint_feature};
-use crate::asset_feature::NOT_IN_TILES;
 use crate::domain::AssetKind;
-use crate::registry::AssetFilter;
+use crate::domain::ComplaintFilter;
+use crate::services::asset_feature::NOT_IN_TILES;
+use crate::services::registry::AssetFilter;
 use crate::spatial::LonLatBox;
 use crate::spatial::vector_tile::{LayerBuilder, MAX_ZOOM, TileId, encode, tags};
-use crate::store::ComplaintFilter;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -205,15 +205,7 @@ pub async fn tilejson(
         }));
         if let Collection::Assets(kind) = collection {
             if let Some(extent) = state.registry.with_index(|index| index.extent(kind)) {
-                bounds = Some(match bounds {
-                    None => extent,
-                    Some(b) => LonLatBox {
-                        min_lon: b.min_lon.min(extent.min_lon),
-                        min_lat: b.min_lat.min(extent.min_lat),
-                        max_lon: b.max_lon.max(extent.max_lon),
-                        max_lat: b.max_lat.max(extent.max_lat),
-                    },
-                });
+                bounds = Some(bounds.map_or(extent, |b: LonLatBox| b.union(extent)));
             }
         }
     }

@@ -107,3 +107,12 @@ mod tests {
         assert_eq!(Version(7).etag(), "\"7\"");
     }
 }
+
+/// An asset as shown to clients: stored state plus values derived from
+/// its surroundings at read time.
+#[derive(Debug, Clone)]
+pub struct AssetView {
+    pub asset: Asset,
+    /// For a building: the courtyard that contains it.
+    pub courtyard_id: Option<AssetId>,
+}

@@ -5,16 +5,19 @@ mod asset;
 mod asset_kind;
 mod attributes;
 mod complaint;
+mod complaint_link;
+mod complaint_query;
 mod condition;
 mod coord_sys;
 mod district;
 mod free_text;
+mod lon_lat_box;
 mod role;
 mod timestamp;
 mod validation_error;
 mod vocabulary;
 
-pub use asset::{Asset, AssetDraft, AssetId, Derived, Version};
+pub use asset::{Asset, AssetDraft, AssetId, AssetView, Derived, Version};
 pub use asset_kind::{AssetKind, GeometryShape};
 pub use attributes::{
     AssetAttributes, BuildingAttributes, ChargerAttributes, CourtyardAttributes,
@@ -24,10 +27,13 @@ pub use complaint::{
     Caller, CaseNumber, Category, Channel, Complaint, ComplaintDraft, ComplaintId, ComplaintStatus,
     Satisfaction, StatusChange, may_see_personal_data,
 };
+pub use complaint_link::{ComplaintLink, Linking};
+pub use complaint_query::{ComplaintExtent, ComplaintFilter, ComplaintStats};
 pub use condition::Condition;
 pub use coord_sys::CoordSys;
 pub use district::District;
 pub use free_text::free_text_problem;
+pub use lon_lat_box::LonLatBox;
 pub use role::{Principal, Role};
 pub use timestamp::{to_millis, utc_text};
 pub use validation_error::{FieldError, ValidationError};

@@ -2,75 +2,15 @@
 
 use super::StoreError;
 use crate::domain::{
-    Caller, CaseNumber, Category, Complaint, ComplaintDraft, ComplaintId, ComplaintStatus,
-    CoordSys, District, Satisfaction, StatusChange,
+    Caller, CaseNumber, Category, Complaint, ComplaintDraft, ComplaintExtent, ComplaintFilter,
+    ComplaintId, ComplaintLink, ComplaintStats, ComplaintStatus, CoordSys, District, Linking,
+    Satisfaction, StatusChange,
 };
 use crate::spatial::LonLatBox;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::str::FromStr;
 use time::OffsetDateTime;
-
-/// A link of a complaint to an asset, as found by a linking rule.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ComplaintLink {
-    pub asset_id: i64,
-    pub rule: String,
-    pub distance_m: f64,
-}
-
-/// What the linking rules found for one complaint.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Linking {
-    pub links: Vec<ComplaintLink>,
-    pub flags: Vec<String>,
-}
-
-/// Filters of a complaint listing.
-#[derive(Debug, Clone, Default)]
-pub struct ComplaintFilter {
-    pub bbox: Option<LonLatBox>,
-    pub categories: Vec<Category>,
-    pub statuses: Vec<ComplaintStatus>,
-    pub reported_from: Option<OffsetDateTime>,
-    pub reported_to: Option<OffsetDateTime>,
-    pub district: Option<District>,
-    pub case_number: Option<CaseNumber>,
-    /// Only these complaints (when not empty).
-    pub ids: Vec<ComplaintId>,
-    /// Leave out complaints marked as duplicates of another.
-    pub exclude_duplicates: bool,
-    /// Keyset paging: only complaints after this one in the listing
-    /// order (newest report first, then highest id), so that walking many
-    /// pages does not rescan the ones before (as `offset` does).
-    pub before: Option<(OffsetDateTime, ComplaintId)>,
-    pub limit: u32,
-    pub offset: u64,
-}
-
-/// The spatial and temporal extent of all complaints.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ComplaintExtent {
-    pub bbox: LonLatBox,
-    pub first_reported: OffsetDateTime,
-    pub last_reported: OffsetDateTime,
-}
-
-impl ComplaintExtent {
-    /// The extent of both.
-    pub fn merge(self, other: ComplaintExtent) -> ComplaintExtent {
-        ComplaintExtent {
-            bbox: LonLatBox {
-                min_lon: self.bbox.min_lon.min(other.bbox.min_lon),
-                min_lat: self.bbox.min_lat.min(other.bbox.min_lat),
-                max_lon: self.bbox.max_lon.max(other.bbox.max_lon),
-                max_lat: self.bbox.max_lat.max(other.bbox.max_lat),
-            },
-            first_reported: self.first_reported.min(other.first_reported),
-            last_reported: self.last_reported.max(other.last_reported),
-        }
-    }
-}
 
 /// A status change to make.
 #[derive(Debug, Clone)]
@@ -83,15 +23,6 @@ pub struct Transition {
     pub satisfaction: Option<Satisfaction>,
     pub actor_token: Option<i64>,
     pub actor_role: String,
-}
-
-/// Counts of a filtered set of complaints, duplicates left out.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct ComplaintStats {
-    pub total: u64,
-    pub duplicates_excluded: u64,
-    pub by_category: std::collections::BTreeMap<String, u64>,
-    pub by_status: std::collections::BTreeMap<String, u64>,
 }
 
 #[async_trait]
@@ -185,21 +116,6 @@ pub trait ComplaintStore: Send + Sync {
         until: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<(ComplaintId, (f64, f64), OffsetDateTime)>, StoreError>;
-}
-
-impl ComplaintStats {
-    /// Counts `n` complaints of a category and status; duplicates are
-    /// counted apart.
-    pub(super) fn add(&mut self, category: String, status: String, duplicate: bool, n: i64) {
-        let n = u64::try_from(n).unwrap_or_default();
-        if duplicate {
-            self.duplicates_excluded += n;
-            return;
-        }
-        self.total += n;
-        *self.by_category.entry(category).or_default() += n;
-        *self.by_status.entry(status).or_default() += n;
-    }
 }
 
 /// A stored complaint's columns as read, before they are checked.

@@ -17,10 +17,7 @@ mod sqlite_transfer;
 mod transfer;
 
 pub use changes::{AssetChangeFeed, ChangeBatch, PgChangeFeed};
-pub use complaints::{
-    ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintStats, ComplaintStore, Linking,
-    Transition,
-};
+pub use complaints::{ComplaintStore, Transition};
 pub use error::{DATABASE_UNAVAILABLE, StoreError};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

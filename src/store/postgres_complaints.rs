@@ -3,9 +3,8 @@
 
 use super::StoreError;
 use super::complaints::{
-    ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintRow, ComplaintStats, ComplaintStore,
-    Linking, Transition, check_duplicate_mark, corrupt, intake_answers, intake_event, open_filter,
-    rounded_box, status_change,
+    ComplaintRow, ComplaintStore, Transition, check_duplicate_mark, corrupt, intake_answers,
+    intake_event, open_filter, rounded_box, status_change,
 };
 use super::now;
 use super::pg_copy::CopyRows;
@@ -13,6 +12,7 @@ use super::postgres::PgStore;
 use crate::domain::{
     Category, Complaint, ComplaintDraft, ComplaintId, District, StatusChange, to_millis, utc_text,
 };
+use crate::domain::{ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintStats, Linking};
 use crate::spatial::LonLatBox;
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;

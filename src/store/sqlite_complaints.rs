@@ -3,13 +3,13 @@
 
 use super::StoreError;
 use super::complaints::{
-    ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintRow, ComplaintStats, ComplaintStore,
-    Linking, Transition, check_duplicate_mark, corrupt, intake_answers, intake_event, open_filter,
-    rounded_box, status_change,
+    ComplaintRow, ComplaintStore, Transition, check_duplicate_mark, corrupt, intake_answers,
+    intake_event, open_filter, rounded_box, status_change,
 };
 use super::now;
 use super::sqlite::{SqliteStore, parse_timestamp, timestamp};
 use crate::domain::{Category, Complaint, ComplaintDraft, ComplaintId, District, StatusChange};
+use crate::domain::{ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintStats, Linking};
 use crate::spatial::{LonLatBox, cell_key, cell_ranges};
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;

@@ -1031,7 +1031,7 @@ async fn the_demo_brings_its_hotline_cases_linked() {
 /// the same order as offset pages, ties in report time included.
 #[tokio::test]
 async fn keyset_pages_walk_what_offset_pages_walk() {
-    use hutong::store::ComplaintFilter;
+    use hutong::domain::ComplaintFilter;
     let app = spawn_app().await;
     let operator = app.token(Role::Operator, None).await;
     for i in 0..23 {

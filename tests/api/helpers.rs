@@ -1,7 +1,7 @@
 use hutong::app::{Application, Settings};
 use hutong::domain::{District, Role};
+use hutong::services::tokens::Tokens;
 use hutong::store;
-use hutong::tokens::Tokens;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -343,7 +343,7 @@ pub async fn run_python_client(script: &str, args: &[&str]) -> String {
 
 /// Starts a server over `assets` generated assets (seeded, all kinds).
 pub async fn spawn_generated(assets: usize) -> TestApp {
-    use hutong::registry::Registry;
+    use hutong::services::registry::Registry;
     use hutong::spatial::GeometryLimits;
     let dir = TempDir::new().expect("tempdir");
     let db_url = database_url(dir.path()).await;
@@ -352,7 +352,7 @@ pub async fn spawn_generated(assets: usize) -> TestApp {
         let registry = Registry::open(store, GeometryLimits::default())
             .await
             .expect("registry");
-        hutong::generate::store_city(&registry, 11, false, assets)
+        hutong::sample_data::generate::store_city(&registry, 11, false, assets)
             .await
             .expect("stored");
     }

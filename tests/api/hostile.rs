@@ -105,11 +105,13 @@ async fn a_filter_over_its_time_budget_is_refused_and_others_are_served() {
     let db = database_url(dir.path()).await;
     {
         let store = hutong::store::open(&db).await.expect("store");
-        let registry =
-            hutong::registry::Registry::open(store, hutong::spatial::GeometryLimits::default())
-                .await
-                .expect("registry");
-        hutong::generate::store_city(&registry, 11, false, 30_000)
+        let registry = hutong::services::registry::Registry::open(
+            store,
+            hutong::spatial::GeometryLimits::default(),
+        )
+        .await
+        .expect("registry");
+        hutong::sample_data::generate::store_city(&registry, 11, false, 30_000)
             .await
             .expect("stored");
     }

@@ -4,8 +4,8 @@
 
 use crate::helpers::*;
 use hutong::domain::Role;
+use hutong::services::tokens::Tokens;
 use hutong::store;
-use hutong::tokens::Tokens;
 use reqwest::Client;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};

@@ -337,7 +337,7 @@ async fn bad_queries_get_400_with_a_reason() {
         ),
         (
             "/collections/lights/items?bbox=116.3,39.9,116.4,40.0,5",
-            "4 numbers",
+            "four numbers",
         ),
         (
             "/collections/lights/items?bbox=a,b,c,d",

@@ -42,7 +42,7 @@ pub fn content_crs(crs: Crs) -> HeaderValue {
 /// straight edges in a projection are curves in longitude/latitude.
 pub fn bbox_in(crs: Crs, numbers: [f64; 4]) -> Result<LonLatBox, String> {
     if crs == Crs::Crs84 {
-        return LonLatBox::parse(&numbers.map(|n| n.to_string()).join(","));
+        return LonLatBox::from_corners(numbers);
     }
     let [x0, y0, x1, y1] = numbers;
     if x0 > x1 || y0 > y1 {
@@ -52,27 +52,13 @@ pub fn bbox_in(crs: Crs, numbers: [f64; 4]) -> Result<LonLatBox, String> {
         ));
     }
     const STEPS: usize = 16;
-    let (mut min_lon, mut min_lat, mut max_lon, mut max_lat) = (
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    );
+    let mut corners = Vec::with_capacity(4 * (STEPS + 1));
     for i in 0..=STEPS {
         let t = i as f64 / STEPS as f64;
         let (x, y) = (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t);
         for (px, py) in [(x, y0), (x, y1), (x0, y), (x1, y)] {
-            let (lon, lat) = crs.to_crs84(px, py).map_err(|e| format!("bbox: {e}"))?;
-            min_lon = min_lon.min(lon);
-            min_lat = min_lat.min(lat);
-            max_lon = max_lon.max(lon);
-            max_lat = max_lat.max(lat);
+            corners.push(crs.to_crs84(px, py).map_err(|e| format!("bbox: {e}"))?);
         }
     }
-    Ok(LonLatBox {
-        min_lon,
-        min_lat,
-        max_lon,
-        max_lat,
-    })
+    LonLatBox::around_points(corners).ok_or_else(|| "bbox: no corners".to_string())
 }

@@ -8,14 +8,14 @@ use super::queryables;
 use super::request::{Format, OgcRequest};
 use crate::api::feature::{feature, feature_collection, geojson_response, geojson_text_response};
 use crate::api::{ApiError, ApiState, complaint_feature};
-use crate::asset_feature::RenderedAsset;
 use crate::domain::AssetKind;
+use crate::domain::ComplaintFilter;
 use crate::domain::{AssetId, ComplaintId};
-use crate::feature_filter::{FeatureFilter, FilterLang, ValueType};
-use crate::query_budget::{BudgetError, Clock};
-use crate::registry::AssetFilter;
+use crate::services::asset_feature::RenderedAsset;
+use crate::services::feature_filter::{FeatureFilter, FilterLang, ValueType};
+use crate::services::query_budget::{BudgetError, Clock};
+use crate::services::registry::AssetFilter;
 use crate::spatial::LonLatBox;
-use crate::store::ComplaintFilter;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -71,25 +71,7 @@ pub struct ItemsQuery {
 /// `bbox`: 4 numbers, or 6 with heights (which are ignored: the data is
 /// 2D), in `crs`'s axis order; as a CRS84 box.
 pub fn parse_bbox(text: &str, crs: Crs) -> Result<LonLatBox, String> {
-    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-    let plane = match parts.as_slice() {
-        [a, b, c, d] => [*a, *b, *c, *d],
-        [a, b, _, d, e, _] => [*a, *b, *d, *e],
-        _ => {
-            return Err(format!(
-                "bbox must be 4 numbers (minlon,minlat,maxlon,maxlat) or 6 (with heights); got {}",
-                parts.len()
-            ));
-        }
-    };
-    let mut numbers = [0.0f64; 4];
-    for (slot, part) in numbers.iter_mut().zip(plane) {
-        *slot = part
-            .parse::<f64>()
-            .ok()
-            .filter(|x| x.is_finite())
-            .ok_or_else(|| format!("bbox value {part:?} is not a finite number"))?;
-    }
+    let numbers = LonLatBox::parse_corners(text)?;
     bbox_in(crs, numbers)
 }
 
@@ -264,16 +246,6 @@ fn in_crs(mut feature: Value, crs: Crs) -> Result<Value, ApiError> {
             .map_err(|e| ApiError::bad_request(format!("crs: {e}")))?;
     }
     Ok(feature)
-}
-
-fn overlap(a: LonLatBox, b: LonLatBox) -> Option<LonLatBox> {
-    let o = LonLatBox {
-        min_lon: a.min_lon.max(b.min_lon),
-        min_lat: a.min_lat.max(b.min_lat),
-        max_lon: a.max_lon.min(b.max_lon),
-        max_lat: a.max_lat.min(b.max_lat),
-    };
-    (o.min_lon <= o.max_lon && o.min_lat <= o.max_lat).then_some(o)
 }
 
 /// A feature's values for `sortby`, taken once before sorting.
@@ -571,9 +543,10 @@ pub async fn list(
     // A filter that confines matches to a box narrows the candidates.
     let bbox = match query.filter.as_ref().and_then(FeatureFilter::search_box) {
         None => Some(query.bbox),
+        Some(confined) if confined.is_empty() => None,
         Some(confined) => match query.bbox {
             None => Some(Some(confined)),
-            Some(b) => overlap(b, confined).map(Some),
+            Some(b) => b.intersection(confined).map(Some),
         },
     };
     let (page, matched) = match bbox {

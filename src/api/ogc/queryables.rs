@@ -13,7 +13,7 @@ use crate::domain::{
     CourtyardAttributes, District, DrainageAttributes, GeometryShape, LaneAttributes,
     LightAttributes,
 };
-use crate::feature_filter::{Queryables, ValueType};
+use crate::services::feature_filter::{Queryables, ValueType};
 use axum::extract::Path;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};

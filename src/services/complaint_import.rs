@@ -9,9 +9,9 @@
 //! `district`, `coord_sys` (default `wgs84`), `reported_at` (RFC 3339),
 //! `caller_name`, `caller_phone`. Empty cells count as absent.
 
-use crate::complaints::{ComplaintError, Complaints};
+use crate::domain::Linking;
 use crate::domain::{ComplaintDraft, ValidationError};
-use crate::store::Linking;
+use crate::services::complaints::{ComplaintError, Complaints};
 use serde_json::{Map, Value, json};
 use std::io::{BufRead, Read};
 

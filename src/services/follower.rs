@@ -1,7 +1,7 @@
 //! Keeps this instance's index in step with the asset writes of the
 //! other instances sharing its database.
 
-use crate::registry::Registry;
+use crate::services::registry::Registry;
 use crate::store::{AssetChangeFeed, ChangeBatch};
 use std::sync::Arc;
 use std::time::Duration;

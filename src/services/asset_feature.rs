@@ -3,8 +3,8 @@
 //! registry keeps of each asset it has served, so that reads of many
 //! features cost no database round trip and no re-rendering.
 
+use crate::domain::AssetView;
 use crate::domain::utc_text;
-use crate::registry::AssetView;
 use crate::spatial::vector_tile::{Tag, tags};
 use serde_json::{Map, Value, json};
 

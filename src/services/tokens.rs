@@ -3,6 +3,7 @@
 //! the tokens are random, not passwords, so there is nothing to guess.)
 
 use crate::domain::{District, Principal, Role};
+use crate::services::store_failure::StoreFailure;
 use crate::store::{Store, StoreError, TokenRecord};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -55,7 +56,7 @@ impl Tokens {
     }
 
     /// The principal a bearer token stands for, if it is a live token.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>, StoreError> {
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>, StoreFailure> {
         // Reject garbage before touching the database.
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
             return Ok(None);

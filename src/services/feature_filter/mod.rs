@@ -189,7 +189,8 @@ impl FeatureFilter {
 
     /// The box every match lies in, when the filter's top level requires
     /// a spatial relation to a literal (intersects, within, equals,
-    /// touches, overlaps, crosses, contains, within a distance).
+    /// touches, overlaps, crosses, contains, within a distance);
+    /// [`LonLatBox::EMPTY`] when two such relations cannot both hold.
     pub fn search_box(&self) -> Option<LonLatBox> {
         search_box(&self.root)
     }
@@ -747,12 +748,7 @@ fn search_box(node: &Node) -> Option<LonLatBox> {
         Node::And(parts) => parts
             .iter()
             .filter_map(search_box)
-            .reduce(|a, b| LonLatBox {
-                min_lon: a.min_lon.max(b.min_lon),
-                min_lat: a.min_lat.max(b.min_lat),
-                max_lon: a.max_lon.min(b.max_lon),
-                max_lat: a.max_lat.min(b.max_lat),
-            }),
+            .reduce(|a, b| a.intersection(b).unwrap_or(LonLatBox::EMPTY)),
         _ => None,
     }
 }

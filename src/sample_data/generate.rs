@@ -2,7 +2,7 @@
 //! Beijing's urban area in neighbourhood clusters, seeded so the same
 //! seed always gives the same data.
 
-use crate::registry::{Registry, RegistryError};
+use crate::services::registry::{Registry, RegistryError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};

@@ -2,17 +2,17 @@
 //! (Dongcheng) and a piece of Huilongguan (Changping), with 300 hotline
 //! cases. See `fixtures/README.md`.
 
-use crate::complaint_import::{self, Format};
-use crate::complaints::Complaints;
 use crate::domain::ValidationError;
-use crate::registry::{Registry, RegistryError};
+use crate::services::complaint_import::{self, Format};
+use crate::services::complaints::Complaints;
+use crate::services::registry::{Registry, RegistryError};
 use serde_json::Value;
 
 /// The demo assets as a GeoJSON FeatureCollection.
-pub const DEMO_ASSETS: &str = include_str!("../fixtures/demo-assets.geojson");
+pub const DEMO_ASSETS: &str = include_str!("../../fixtures/demo-assets.geojson");
 
 /// The demo's 12345 cases of 2024, as JSON Lines.
-pub const DEMO_COMPLAINTS: &str = include_str!("../fixtures/demo-complaints.jsonl");
+pub const DEMO_COMPLAINTS: &str = include_str!("../../fixtures/demo-complaints.jsonl");
 
 /// The features of a GeoJSON FeatureCollection document.
 pub fn features_of(collection: &Value) -> Result<&Vec<Value>, ValidationError> {

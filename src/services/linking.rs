@@ -4,14 +4,14 @@
 //! search radius. See the README's "Linking rules".
 
 use crate::domain::{AssetKind, Category};
+use crate::domain::{ComplaintLink, Linking};
 use crate::spatial::{AssetIndex, NearbyQuery};
-use crate::store::{ComplaintLink, Linking};
 use geo::Point;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// The built-in rules.
-pub const DEFAULT_RULES: &str = include_str!("../config/linking-rules.json");
+pub const DEFAULT_RULES: &str = include_str!("../../config/linking-rules.json");
 
 /// How a rule chooses among the assets of its kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

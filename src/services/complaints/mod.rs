@@ -3,30 +3,22 @@
 //! duplicate marking, and relinking when assets change.
 
 use crate::domain::{
-    Caller, CaseNumber, Category, Channel, Complaint, ComplaintDraft, ComplaintId, ComplaintStatus,
-    CoordSys, District, Principal, Satisfaction, StatusChange, ValidationError,
+    CaseNumber, Complaint, ComplaintDraft, ComplaintId, ComplaintStatus, Principal, Satisfaction,
+    StatusChange, ValidationError,
 };
-use crate::linking::LinkingRules;
-use crate::registry::{AssetChange, AssetObserver, Registry};
+use crate::domain::{ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintStats, Linking};
+use crate::services::linking::LinkingRules;
+use crate::services::registry::Registry;
+use crate::services::store_failure::StoreFailure;
 use crate::spatial::LonLatBox;
-use crate::store::{
-    ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintStats, Linking, Store, StoreError,
-    Transition,
-};
-use serde_json::{Map, Value};
+use crate::store::{Store, StoreError, Transition};
+use serde_json::Value;
 use std::sync::Arc;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use tokio::sync::{mpsc, oneshot};
 
-/// Longest complaint text, characters. (12345 case texts are short; a
-/// longer text is pasted rubbish or an attack.)
-pub const DESCRIPTION_MAX_CHARS: usize = 2_000;
-const TEXT_MAX_CHARS: usize = 300;
-/// Changes of more assets than this at once are relinked by area, not
-/// one by one.
-const RELINK_BY_AREA_ABOVE: usize = 200;
-
+/// Longest note or resolution on a status change, characters.
+const NOTE_MAX_CHARS: usize = 2_000;
 #[derive(Debug, thiserror::Error)]
 pub enum ComplaintError {
     #[error("invalid complaint: {0}")]
@@ -41,7 +33,7 @@ pub enum ComplaintError {
     #[error("{0}")]
     TooDeep(String),
     #[error(transparent)]
-    Store(StoreError),
+    Store(StoreFailure),
     /// The group commit that held this complaint failed (cause logged
     /// by the writer).
     #[error("storing the complaint failed: {0}")]
@@ -66,7 +58,7 @@ impl From<StoreError> for ComplaintError {
                 tracing::warn!(%cause, "database unavailable");
                 unavailable()
             }
-            other => ComplaintError::Store(other),
+            other => ComplaintError::Store(other.into()),
         }
     }
 }
@@ -155,220 +147,6 @@ pub struct Complaints {
     extent: Arc<tokio::sync::Mutex<Option<(ComplaintExtent, ComplaintId)>>>,
 }
 
-/// A complaint waiting for the group-commit writer, and where its answer
-/// goes.
-type Queued = (
-    ComplaintDraft,
-    oneshot::Sender<Result<(Complaint, bool, Linking), ComplaintError>>,
-);
-
-/// Most complaints one group commit takes.
-const GROUP_COMMIT_MAX: usize = 1_000;
-
-/// Group commit: complaints that arrive while the previous transaction is
-/// being written go into the next one together, so one fsync serves many
-/// callers. Each caller is answered only after its transaction commits
-/// (durable before the answer). An idle writer takes a lone complaint at
-/// once, so nobody waits for a batch to fill.
-async fn group_commit_writer(
-    mut queue: mpsc::Receiver<Queued>,
-    store: Arc<dyn Store>,
-    registry: Arc<Registry>,
-    rules: Arc<LinkingRules>,
-) {
-    while let Some(first) = queue.recv().await {
-        let mut group = vec![first];
-        while group.len() < GROUP_COMMIT_MAX {
-            match queue.try_recv() {
-                Ok(next) => group.push(next),
-                Err(_) => break,
-            }
-        }
-        let (drafts, replies): (Vec<ComplaintDraft>, Vec<_>) = group.into_iter().unzip();
-        let items = link_drafts(&registry, &rules, drafts);
-        match store.insert_complaints(&items).await {
-            Ok(stored) => {
-                for ((reply, (complaint, created)), (_, linking)) in
-                    replies.into_iter().zip(stored).zip(items)
-                {
-                    let _ = reply.send(Ok((complaint, created, linking)));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, complaints = replies.len(), "group commit of complaints failed");
-                let transient = matches!(e, StoreError::Unavailable(_));
-                for reply in replies {
-                    let _ = reply.send(Err(if transient {
-                        unavailable()
-                    } else {
-                        ComplaintError::WriteFailed(e.to_string())
-                    }));
-                }
-            }
-        }
-    }
-}
-
-/// The links of each draft, worked out under one read of the index.
-fn link_drafts(
-    registry: &Registry,
-    rules: &LinkingRules,
-    drafts: Vec<ComplaintDraft>,
-) -> Vec<(ComplaintDraft, Linking)> {
-    registry.with_index(|index| {
-        drafts
-            .into_iter()
-            .map(|d| {
-                let linking = rules.link(index, d.category, d.location);
-                (d, linking)
-            })
-            .collect()
-    })
-}
-
-fn text_field(
-    properties: &Map<String, Value>,
-    key: &str,
-    max_chars: usize,
-    required: bool,
-) -> Result<Option<String>, ValidationError> {
-    let pointer = format!("/properties/{key}");
-    match properties.get(key) {
-        None | Some(Value::Null) if required => {
-            Err(ValidationError::single(pointer, "is required"))
-        }
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => {
-            if s.trim().is_empty() && required {
-                return Err(ValidationError::single(pointer, "must not be blank"));
-            }
-            check_text(&pointer, s, max_chars)?;
-            Ok((!s.trim().is_empty()).then(|| s.trim().to_string()))
-        }
-        Some(_) => Err(ValidationError::single(pointer, "must be a string")),
-    }
-}
-
-/// The length and characters of a text people typed.
-fn check_text(pointer: &str, text: &str, max_chars: usize) -> Result<(), ValidationError> {
-    let chars = text.chars().count();
-    if chars > max_chars {
-        return Err(ValidationError::single(
-            pointer,
-            format!("must be at most {max_chars} characters, got {chars}"),
-        ));
-    }
-    match crate::domain::free_text_problem(text) {
-        Some(problem) => Err(ValidationError::single(pointer, problem)),
-        None => Ok(()),
-    }
-}
-
-/// Longest note or resolution on a status change, characters.
-const NOTE_MAX_CHARS: usize = 2_000;
-
-fn parsed<T: std::str::FromStr<Err = String>>(
-    properties: &Map<String, Value>,
-    key: &str,
-    required: bool,
-) -> Result<Option<T>, ValidationError> {
-    text_field(properties, key, 100, required)?
-        .map(|t| {
-            t.parse::<T>()
-                .map_err(|e| ValidationError::single(format!("/properties/{key}"), e))
-        })
-        .transpose()
-}
-
-/// Checks a phone number loosely: digits with optional +, spaces, dashes
-/// and parentheses, 3 to 20 digits.
-fn check_phone(phone: &str) -> Result<(), ValidationError> {
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    let allowed = phone
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')'));
-    if allowed && (3..=20).contains(&digits) {
-        Ok(())
-    } else {
-        Err(ValidationError::single(
-            "/properties/caller_phone",
-            "must be a phone number of 3 to 20 digits",
-        ))
-    }
-}
-
-/// Parses the location of a complaint, in `coord_sys`, to WGS 84.
-fn location_to_wgs84(
-    lon: f64,
-    lat: f64,
-    coord_sys: CoordSys,
-    service_area: LonLatBox,
-) -> Result<(f64, f64), ValidationError> {
-    if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-        return Err(ValidationError::single(
-            "/geometry/coordinates/0",
-            format!("longitude {lon} is outside -180..180"),
-        ));
-    }
-    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-        return Err(ValidationError::single(
-            "/geometry/coordinates/1",
-            format!("latitude {lat} is outside -90..90"),
-        ));
-    }
-    let (lon, lat) = coord_sys
-        .to_wgs84(lon, lat)
-        .map_err(|e| ValidationError::single("/geometry/coordinates", e))?;
-    if !service_area.contains(lon, lat) {
-        return Err(ValidationError::single(
-            "/geometry/coordinates",
-            crate::spatial::outside_service_area(service_area, lon, lat),
-        ));
-    }
-    Ok((lon, lat))
-}
-
-/// Reads an RFC 3339 time; at most a day in the future (clock skew).
-pub fn parse_reported_at(text: &str, pointer: &str) -> Result<OffsetDateTime, ValidationError> {
-    let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-        ValidationError::single(
-            pointer,
-            format!("must be an RFC 3339 date-time with a time zone, got {text:?}"),
-        )
-    })?;
-    if t > OffsetDateTime::now_utc() + time::Duration::days(1) {
-        return Err(ValidationError::single(pointer, "lies in the future"));
-    }
-    Ok(t.to_offset(time::UtcOffset::UTC))
-}
-
-const KNOWN_PROPERTIES: &[&str] = &[
-    "case_number",
-    "channel",
-    "category",
-    "description",
-    "address",
-    "district",
-    "reported_at",
-    "coord_sys",
-    "caller_name",
-    "caller_phone",
-    // Read-only members of a complaint as the API shows it; ignored.
-    "status",
-    "links",
-    "duplicate_of",
-    "flags",
-    "raw_coordinates",
-    "created_at",
-    "updated_at",
-    "resolution",
-    "satisfaction",
-    "suggested_duplicates",
-    "suggested_duplicates_total",
-    "suggested_duplicates_total_exact",
-    "history",
-];
-
 impl Complaints {
     /// Must be called inside a tokio runtime: it starts the group-commit
     /// writer of online intake.
@@ -388,100 +166,6 @@ impl Complaints {
             rules,
             extent: Arc::default(),
         }
-    }
-
-    /// Validates a complaint Feature of the native API.
-    pub fn draft_from_feature(&self, feature: &Value) -> Result<ComplaintDraft, ValidationError> {
-        if feature.get("type").and_then(Value::as_str) != Some("Feature") {
-            return Err(ValidationError::single("/type", "must be \"Feature\""));
-        }
-        let properties = match feature.get("properties") {
-            Some(Value::Object(map)) => map,
-            _ => {
-                return Err(ValidationError::single(
-                    "/properties",
-                    "must be a JSON object",
-                ));
-            }
-        };
-        let geometry = feature
-            .get("geometry")
-            .filter(|g| !g.is_null())
-            .ok_or_else(|| {
-                ValidationError::single("/geometry", "is required: a Point where the problem is")
-            })?;
-        if geometry.get("type").and_then(Value::as_str) != Some("Point") {
-            return Err(ValidationError::single(
-                "/geometry/type",
-                "a complaint's location must be a Point",
-            ));
-        }
-        let coordinates = geometry
-            .get("coordinates")
-            .and_then(Value::as_array)
-            .ok_or_else(|| {
-                ValidationError::single("/geometry/coordinates", "must be [longitude, latitude]")
-            })?;
-        let number = |i: usize| {
-            coordinates.get(i).and_then(Value::as_f64).ok_or_else(|| {
-                ValidationError::single(format!("/geometry/coordinates/{i}"), "must be a number")
-            })
-        };
-        if !(2..=3).contains(&coordinates.len()) {
-            return Err(ValidationError::single(
-                "/geometry/coordinates",
-                "must be [longitude, latitude]",
-            ));
-        }
-        let raw = (number(0)?, number(1)?);
-        self.draft_from_properties(properties, raw)
-    }
-
-    /// A checked draft from a complaint's properties and its location as
-    /// sent (in the properties' `coord_sys`). Error pointers are those of
-    /// a Feature (`/properties/…`).
-    pub fn draft_from_properties(
-        &self,
-        properties: &Map<String, Value>,
-        raw: (f64, f64),
-    ) -> Result<ComplaintDraft, ValidationError> {
-        for key in properties.keys() {
-            if !KNOWN_PROPERTIES.contains(&key.as_str()) {
-                return Err(ValidationError::single(
-                    format!("/properties/{key}"),
-                    "unknown property",
-                ));
-            }
-        }
-        let coord_sys = parsed::<CoordSys>(properties, "coord_sys", false)?.unwrap_or_default();
-        let reported_at = match text_field(properties, "reported_at", 64, false)? {
-            Some(t) => parse_reported_at(&t, "/properties/reported_at")?,
-            None => OffsetDateTime::now_utc(),
-        };
-        let caller_phone = text_field(properties, "caller_phone", 32, false)?;
-        if let Some(phone) = &caller_phone {
-            check_phone(phone)?;
-        }
-        Ok(ComplaintDraft {
-            case_number: parsed::<CaseNumber>(properties, "case_number", true)?
-                .ok_or_else(|| ValidationError::single("/properties/case_number", "is required"))?,
-            channel: parsed::<Channel>(properties, "channel", true)?
-                .ok_or_else(|| ValidationError::single("/properties/channel", "is required"))?,
-            category: parsed::<Category>(properties, "category", true)?
-                .ok_or_else(|| ValidationError::single("/properties/category", "is required"))?,
-            description: text_field(properties, "description", DESCRIPTION_MAX_CHARS, true)?
-                .unwrap_or_default(),
-            address: text_field(properties, "address", TEXT_MAX_CHARS, false)?,
-            district: parsed::<District>(properties, "district", false)?,
-            location: location_to_wgs84(raw.0, raw.1, coord_sys, self.registry.service_area())?,
-            raw_location: raw,
-            coord_sys,
-            reported_at,
-            caller: Caller {
-                name: text_field(properties, "caller_name", 100, false)?,
-                phone: caller_phone,
-            },
-        })
     }
 
     /// The links of each draft, worked out under one read of the index.
@@ -592,7 +276,7 @@ impl Complaints {
             .store
             .open_in(
                 d.category,
-                around(d.location, radius),
+                LonLatBox::around(d.location, radius),
                 d.reported_at - window,
                 d.reported_at,
                 DUPLICATE_CANDIDATES_READ,
@@ -812,128 +496,12 @@ impl Complaints {
                 e => store_error(id, e),
             })
     }
-
-    /// Recomputes the links of complaints that an asset change may affect.
-    async fn relink(&self, changes: &[AssetChange]) -> Result<usize, StoreError> {
-        let mut areas: Vec<(Vec<Category>, LonLatBox)> = Vec::new();
-        for change in changes {
-            let reach = self.rules.reach_of(change.kind);
-            if reach.is_empty() {
-                continue;
-            }
-            let radius = reach.iter().map(|(_, r)| *r).fold(0.0, f64::max);
-            let categories: Vec<Category> = reach.iter().map(|(c, _)| *c).collect();
-            for bbox in [change.before, change.after].into_iter().flatten() {
-                areas.push((categories.clone(), grow(bbox, radius)));
-            }
-        }
-        if areas.len() > RELINK_BY_AREA_ABOVE {
-            // Many changes (an import): one pass over their joint extent.
-            let mut categories: Vec<Category> = areas.iter().flat_map(|(c, _)| c.clone()).collect();
-            categories.sort();
-            categories.dedup();
-            let joint = areas
-                .iter()
-                .map(|(_, b)| *b)
-                .reduce(union)
-                .map(|b| vec![(categories, b)])
-                .unwrap_or_default();
-            areas = joint;
-        }
-        let mut updates = Vec::new();
-        for (categories, bbox) in areas {
-            for (id, category, location) in self.store.complaints_in(bbox, &categories).await? {
-                if updates.iter().any(|(done, _)| *done == id) {
-                    continue;
-                }
-                let linking = self
-                    .registry
-                    .with_index(|index| self.rules.link(index, category, location));
-                updates.push((id, linking));
-            }
-        }
-        self.store.replace_links(&updates).await?;
-        Ok(updates.len())
-    }
 }
 
-#[async_trait::async_trait]
-impl AssetObserver for Complaints {
-    async fn assets_changed(&self, changes: &[AssetChange]) {
-        match self.relink(changes).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(complaints = n, "relinked complaints after an asset change"),
-            Err(e) => tracing::error!(error = %e, "relinking complaints failed"),
-        }
-    }
-}
+mod draft;
+mod group_commit;
+mod relinking;
 
-/// A box of `radius_m` around a WGS 84 point.
-fn around(point: (f64, f64), radius_m: f64) -> LonLatBox {
-    grow(
-        LonLatBox {
-            min_lon: point.0,
-            min_lat: point.1,
-            max_lon: point.0,
-            max_lat: point.1,
-        },
-        radius_m,
-    )
-}
-
-/// The box grown by `radius_m` on every side (generously: 1 % extra, and
-/// longitude degrees taken at the box's pole-most latitude).
-fn grow(b: LonLatBox, radius_m: f64) -> LonLatBox {
-    let dlat = radius_m * 1.01 / 110_574.0;
-    let lat = b.min_lat.abs().max(b.max_lat.abs()).min(89.0) + dlat;
-    let dlon = (radius_m * 1.01 / (111_320.0 * lat.min(89.9).to_radians().cos())).min(360.0);
-    LonLatBox {
-        min_lon: (b.min_lon - dlon).max(-180.0),
-        min_lat: (b.min_lat - dlat).max(-90.0),
-        max_lon: (b.max_lon + dlon).min(180.0),
-        max_lat: (b.max_lat + dlat).min(90.0),
-    }
-}
-
-fn union(a: LonLatBox, b: LonLatBox) -> LonLatBox {
-    LonLatBox {
-        min_lon: a.min_lon.min(b.min_lon),
-        min_lat: a.min_lat.min(b.min_lat),
-        max_lon: a.max_lon.max(b.max_lon),
-        max_lat: a.max_lat.max(b.max_lat),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::spatial::distance_m;
-    use geo::Point;
-
-    #[test]
-    fn a_grown_box_holds_every_point_within_the_radius() {
-        let b = around((116.3951, 39.9412), 300.0);
-        for bearing in 0..36 {
-            let a = f64::from(bearing) * 10f64.to_radians();
-            let p = (
-                116.3951 + 300.0 * a.sin() / 85_300.0,
-                39.9412 + 300.0 * a.cos() / 111_035.0,
-            );
-            assert!(distance_m(Point::new(116.3951, 39.9412), Point::new(p.0, p.1)) > 295.0);
-            assert!(
-                p.0 > b.min_lon && p.0 < b.max_lon && p.1 > b.min_lat && p.1 < b.max_lat,
-                "{p:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn phones_and_times_are_checked() {
-        assert!(check_phone("+86 10 1234-5678").is_ok());
-        assert!(check_phone("12").is_err());
-        assert!(check_phone("call me").is_err());
-        assert!(parse_reported_at("2024-10-18T09:12:00+08:00", "/x").is_ok());
-        assert!(parse_reported_at("2024-10-18 09:12", "/x").is_err());
-        assert!(parse_reported_at("2999-01-01T00:00:00Z", "/x").is_err());
-    }
-}
+use draft::check_text;
+pub use draft::{DESCRIPTION_MAX_CHARS, parse_reported_at};
+use group_commit::{GROUP_COMMIT_MAX, Queued, group_commit_writer, link_drafts};

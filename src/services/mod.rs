@@ -1,0 +1,16 @@
+//! The use cases, between the HTTP surface (`api`) and the durable record
+//! (`store`). Handlers call one service per request; services own the
+//! rules (roles, district scopes, limits, linking) and turn store errors
+//! into their own.
+
+pub mod asset_feature;
+pub mod complaint_import;
+pub mod complaints;
+pub mod feature_filter;
+pub mod follower;
+pub mod linking;
+pub mod query_budget;
+pub mod registry;
+pub mod store_failure;
+pub mod store_migration;
+pub mod tokens;

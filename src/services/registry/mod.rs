@@ -1,0 +1,336 @@
+//! The asset registry: the use cases of recording assets. A write goes to
+//! the store in a transaction and, only after it commits, into the spatial
+//! index, so index and store never disagree. Writes are serialized here
+//! (SQLite has one writer anyway) so that index updates apply in commit
+//! order.
+
+use crate::domain::{Asset, AssetId, AssetKind, AssetView, ValidationError, Version};
+use crate::services::asset_feature::RenderedAsset;
+use crate::services::query_budget::{Budget, BudgetError};
+use crate::services::store_failure::StoreFailure;
+use crate::spatial::{AssetIndex, GeometryLimits, IndexedAsset, LonLatBox, NearbyQuery};
+use crate::store::{Store, StoreError};
+use rendering_cache::RenderedCache;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("invalid asset: {0}")]
+    Invalid(#[from] ValidationError),
+    #[error("asset {0} does not exist")]
+    NotFound(AssetId),
+    #[error("asset {id} has version {current:?}, not the one in If-Match")]
+    VersionMismatch { id: AssetId, current: Version },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Store(StoreFailure),
+    /// Writing what was read (an export) failed.
+    #[error("writing failed: {0}")]
+    Write(#[source] std::io::Error),
+    /// A filtered read ran out of time, found no free slot, or lost its
+    /// client.
+    #[error(transparent)]
+    Budget(#[from] BudgetError),
+}
+
+impl RegistryError {
+    fn store(e: StoreError) -> Self {
+        RegistryError::Store(e.into())
+    }
+}
+
+/// What `If-Match` asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// No `If-Match`: unconditional.
+    None,
+    /// `If-Match: *`: the asset must exist.
+    Any,
+    /// The asset's version must be one of these (none parsed: never).
+    OneOf(Vec<Version>),
+}
+
+/// Query of a listing.
+#[derive(Debug, Clone)]
+pub struct AssetFilter {
+    pub kinds: Vec<AssetKind>,
+    pub bbox: Option<LonLatBox>,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// A committed change of one asset: its kind and its bounding box before
+/// and after (none when created, or deleted).
+#[derive(Debug, Clone, Copy)]
+pub struct AssetChange {
+    pub kind: AssetKind,
+    pub before: Option<LonLatBox>,
+    pub after: Option<LonLatBox>,
+}
+
+/// Told of every committed asset change, after the index has it and
+/// before the write is answered (so complaint links are current when the
+/// client hears back).
+#[async_trait::async_trait]
+pub trait AssetObserver: Send + Sync {
+    async fn assets_changed(&self, changes: &[AssetChange]);
+}
+
+pub struct Registry {
+    store: Arc<dyn Store>,
+    index: RwLock<AssetIndex>,
+    /// Assets as served, kept from their first read until they change.
+    rendered: RwLock<RenderedCache>,
+    writes: tokio::sync::Mutex<()>,
+    limits: GeometryLimits,
+    observer: std::sync::OnceLock<std::sync::Weak<dyn AssetObserver>>,
+}
+
+impl Registry {
+    /// Opens the registry over a store, rebuilding the index from it.
+    pub async fn open(store: Arc<dyn Store>, limits: GeometryLimits) -> Result<Self, StoreError> {
+        let started = Instant::now();
+        let index = build_index(store.as_ref()).await?;
+        tracing::info!(
+            assets = index.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "spatial index rebuilt"
+        );
+        Ok(Self {
+            store,
+            index: RwLock::new(index),
+            rendered: RwLock::new(RenderedCache::default()),
+            writes: tokio::sync::Mutex::new(()),
+            limits,
+            observer: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Registers the one observer of asset changes (held weakly).
+    pub fn observe(&self, observer: &Arc<dyn AssetObserver>) {
+        let _ = self.observer.set(Arc::downgrade(observer));
+    }
+
+    async fn notify(&self, changes: &[AssetChange]) {
+        if changes.is_empty() {
+            return;
+        }
+        if let Some(observer) = self.observer.get().and_then(std::sync::Weak::upgrade) {
+            observer.assets_changed(changes).await;
+        }
+    }
+
+    /// Runs `f` with the index (read-locked: keep it short).
+    pub fn with_index<R>(&self, f: impl FnOnce(&AssetIndex) -> R) -> R {
+        f(&self.read_index())
+    }
+
+    fn read_index(&self) -> RwLockReadGuard<'_, AssetIndex> {
+        // A poisoned lock means a panic while writing the index, which the
+        // index code does not do; the data is still a valid tree.
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write_index(&self) -> RwLockWriteGuard<'_, AssetIndex> {
+        self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Where the service works: positions elsewhere are refused.
+    pub fn service_area(&self) -> LonLatBox {
+        self.limits.service_area
+    }
+
+    pub fn asset_count(&self) -> usize {
+        self.read_index().len()
+    }
+
+    fn view(&self, index: &AssetIndex, asset: Asset) -> AssetView {
+        let courtyard_id = if asset.kind() == AssetKind::Building {
+            index
+                .get(asset.id)
+                .and_then(|a| a.interior_point())
+                .and_then(|p| {
+                    index
+                        .containing(p, &[AssetKind::Courtyard])
+                        .first()
+                        .map(|c| c.id)
+                })
+        } else {
+            None
+        };
+        AssetView {
+            asset,
+            courtyard_id,
+        }
+    }
+
+    fn views(&self, assets: Vec<Asset>) -> Vec<AssetView> {
+        let index = self.read_index();
+        assets.into_iter().map(|a| self.view(&index, a)).collect()
+    }
+
+    fn index_entry(asset: &Asset) -> IndexedAsset {
+        IndexedAsset::new(asset.id, asset.kind(), asset.geometry.clone())
+    }
+
+    pub async fn get(&self, id: AssetId) -> Result<AssetView, RegistryError> {
+        let asset = self
+            .store
+            .get_asset(id)
+            .await
+            .map_err(RegistryError::store)?
+            .ok_or(RegistryError::NotFound(id))?;
+        Ok(self.views(vec![asset]).remove(0))
+    }
+
+    /// A page of assets as served, by id, optionally within a bounding
+    /// box, and how many there are in all (from the index: exact, and
+    /// without reading the store).
+    pub async fn list(
+        &self,
+        filter: &AssetFilter,
+    ) -> Result<(Vec<Arc<RenderedAsset>>, u64), RegistryError> {
+        let (ids, number_matched) = {
+            let index = self.read_index();
+            match filter.bbox {
+                Some(bbox) => {
+                    let hits = index.intersecting(bbox, &filter.kinds);
+                    let matched = hits.len() as u64;
+                    let ids: Vec<AssetId> = hits
+                        .iter()
+                        .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
+                        .take(filter.limit as usize)
+                        .map(|a| a.id)
+                        .collect();
+                    (ids, matched)
+                }
+                None => (
+                    index.page_of(&filter.kinds, filter.offset, filter.limit),
+                    index.count(&filter.kinds) as u64,
+                ),
+            }
+        };
+        Ok((self.rendered(&ids).await?, number_matched))
+    }
+
+    /// A page of the assets of one kind (in the box, when given) that
+    /// `keep` accepts, and how many it accepts in all. Candidates come
+    /// from the index, a chunk at a time.
+    pub async fn filtered(
+        &self,
+        kind: AssetKind,
+        bbox: Option<LonLatBox>,
+        limit: u32,
+        offset: u64,
+        keep: Arc<dyn Fn(&RenderedAsset) -> bool + Send + Sync>,
+        budget: &Budget,
+    ) -> Result<(Vec<Arc<RenderedAsset>>, u64), RegistryError> {
+        const CHUNK: usize = 5_000;
+        let candidates: Vec<AssetId> = {
+            let index = self.read_index();
+            match bbox {
+                Some(b) => index
+                    .intersecting(b, &[kind])
+                    .iter()
+                    .map(|a| a.id)
+                    .collect(),
+                None => index.ids_of(kind),
+            }
+        };
+        let (skip, take) = (offset, u64::from(limit));
+        let (mut matched, mut page) = (0u64, Vec::new());
+        for chunk in candidates.chunks(CHUNK) {
+            let rendered = self.rendered(chunk).await?;
+            let keep = keep.clone();
+            // The filter runs on a blocking thread, looking at the clock
+            // between features.
+            let kept = budget
+                .run(move |clock| {
+                    let mut kept = Vec::new();
+                    for asset in rendered {
+                        clock.check()?;
+                        if keep(&asset) {
+                            kept.push(asset);
+                        }
+                    }
+                    Ok(kept)
+                })
+                .await?;
+            for asset in kept {
+                if matched >= skip && matched < skip.saturating_add(take) {
+                    page.push(asset);
+                }
+                matched += 1;
+            }
+        }
+        Ok((page, matched))
+    }
+
+    /// The nearest assets, closest first, with their distances in metres.
+    pub async fn nearby(
+        &self,
+        query: &NearbyQuery,
+    ) -> Result<Vec<(AssetView, f64)>, RegistryError> {
+        let hits = self.read_index().nearby(query);
+        let ids: Vec<AssetId> = hits.iter().map(|h| h.asset.id).collect();
+        let mut assets = self
+            .store
+            .get_assets(&ids)
+            .await
+            .map_err(RegistryError::store)?;
+        assets.sort_by_key(|a| a.id);
+        let mut out = Vec::with_capacity(hits.len());
+        let views = self.views(assets);
+        for hit in hits {
+            if let Ok(pos) = views.binary_search_by_key(&hit.asset.id, |v| v.asset.id) {
+                out.push((views[pos].clone(), hit.distance_m));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every asset, in id order, a page at a time (for export).
+    pub async fn for_each_page(
+        &self,
+        page_size: u32,
+        mut visit: impl FnMut(Vec<AssetView>) -> std::io::Result<()>,
+    ) -> Result<(), RegistryError> {
+        let mut after = AssetId(0);
+        loop {
+            let assets = self
+                .store
+                .assets_after(after, page_size)
+                .await
+                .map_err(RegistryError::store)?;
+            let Some(last) = assets.last() else {
+                return Ok(());
+            };
+            after = last.id;
+            visit(self.views(assets)).map_err(RegistryError::Write)?;
+        }
+    }
+}
+
+/// Loads every asset's geometry from the store into a fresh index.
+pub async fn build_index(store: &dyn Store) -> Result<AssetIndex, StoreError> {
+    let started = Instant::now();
+    let rows = store.index_rows().await?;
+    let loaded = started.elapsed();
+    let entries = rows
+        .into_iter()
+        .map(|(id, kind, geometry)| IndexedAsset::new(id, kind, geometry))
+        .collect();
+    let index = AssetIndex::build(entries);
+    tracing::debug!(
+        load_ms = loaded.as_millis() as u64,
+        build_ms = (started.elapsed() - loaded).as_millis() as u64,
+        "index rebuild phases"
+    );
+    Ok(index)
+}
+
+mod asset_writes;
+mod rendering_cache;
+mod replication;

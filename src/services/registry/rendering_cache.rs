@@ -1,0 +1,105 @@
+//! The assets as served, kept from their first read until they change, so
+//! that reads of many features cost no database round trip and no
+//! re-rendering.
+
+use super::{Registry, RegistryError};
+use crate::domain::{AssetId, AssetKind};
+use crate::services::asset_feature::RenderedAsset;
+use crate::spatial::LonLatBox;
+use std::sync::Arc;
+
+/// The rendered assets. `generation` moves on with every forgetting, so a
+/// reader that fetched an asset before a change cannot put the old
+/// rendering back after it.
+#[derive(Default)]
+pub(super) struct RenderedCache {
+    generation: u64,
+    assets: foldhash::HashMap<AssetId, Arc<RenderedAsset>>,
+}
+
+/// Most rendered assets kept; past it the cache starts over (a crude
+/// bound, but one that holds: each is about a kilobyte).
+pub(super) const RENDERED_CACHE_MAX: usize = 2_000_000;
+
+impl Registry {
+    /// These assets as served, in the order asked (missing ones left
+    /// out): from the cache, or read from the store and rendered once.
+    pub async fn rendered(
+        &self,
+        ids: &[AssetId],
+    ) -> Result<Vec<Arc<RenderedAsset>>, RegistryError> {
+        const CHUNK: usize = 2_000;
+        let (mut slots, missing, generation) = {
+            let cache = self.rendered.read().unwrap_or_else(|p| p.into_inner());
+            let mut missing = Vec::new();
+            let slots: Vec<Option<Arc<RenderedAsset>>> = ids
+                .iter()
+                .map(|id| {
+                    let hit = cache.assets.get(id).cloned();
+                    if hit.is_none() {
+                        missing.push(*id);
+                    }
+                    hit
+                })
+                .collect();
+            (slots, missing, cache.generation)
+        };
+        if missing.is_empty() {
+            return Ok(slots.into_iter().flatten().collect());
+        }
+        let mut fresh: foldhash::HashMap<AssetId, Arc<RenderedAsset>> = Default::default();
+        for chunk in missing.chunks(CHUNK) {
+            let assets = self
+                .store
+                .get_assets(chunk)
+                .await
+                .map_err(RegistryError::store)?;
+            for view in self.views(assets) {
+                fresh.insert(view.asset.id, Arc::new(RenderedAsset::new(view)));
+            }
+        }
+        {
+            let mut cache = self.rendered.write().unwrap_or_else(|p| p.into_inner());
+            if cache.generation == generation {
+                if cache.assets.len() + fresh.len() > RENDERED_CACHE_MAX {
+                    cache.assets.clear();
+                }
+                for (id, r) in &fresh {
+                    cache.assets.insert(*id, r.clone());
+                }
+            }
+        }
+        for (slot, id) in slots.iter_mut().zip(ids) {
+            if slot.is_none() {
+                *slot = fresh.get(id).cloned();
+            }
+        }
+        Ok(slots.into_iter().flatten().collect())
+    }
+
+    /// Forgets the renderings of changed assets, and of the buildings in
+    /// changed courtyards (their `courtyard_id` may have changed). Called
+    /// after the index has the change.
+    pub(super) fn forget_rendered(&self, ids: &[AssetId], courtyards: &[LonLatBox]) {
+        let buildings: Vec<AssetId> = {
+            let index = self.read_index();
+            courtyards
+                .iter()
+                .flat_map(|b| index.intersecting(*b, &[AssetKind::Building]))
+                .map(|a| a.id)
+                .collect()
+        };
+        let mut cache = self.rendered.write().unwrap_or_else(|p| p.into_inner());
+        cache.generation += 1;
+        for id in ids.iter().chain(&buildings) {
+            cache.assets.remove(id);
+        }
+    }
+
+    /// Forgets every rendering (after the index was rebuilt).
+    pub(super) fn forget_all_rendered(&self) {
+        let mut cache = self.rendered.write().unwrap_or_else(|p| p.into_inner());
+        cache.generation += 1;
+        cache.assets.clear();
+    }
+}
