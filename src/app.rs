@@ -5,6 +5,7 @@ use crate::api::public_url::PublicUrl;
 use crate::api::{self, ApiState, HttpSettings};
 use crate::sample_data::demo;
 use crate::services::complaints::Complaints;
+use crate::services::features::Features;
 use crate::services::follower;
 use crate::services::linking::LinkingRules;
 use crate::services::query_budget::ScanGate;
@@ -145,6 +146,7 @@ impl Application {
                     .map_err(|_| AppError::Config(format!("CORS origin {o:?} is not valid")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let scans = ScanGate::per_core(settings.scan_budget);
         Ok(Self {
             listener,
             http: HttpSettings {
@@ -154,11 +156,12 @@ impl Application {
             },
             connections: settings.connections,
             state: ApiState {
+                features: Features::new(registry.clone(), complaints.clone(), scans.clone()),
                 registry,
                 complaints,
                 tokens,
                 require_if_match: settings.require_if_match,
-                scans: ScanGate::per_core(settings.scan_budget),
+                scans,
             },
             follower,
         })

@@ -17,7 +17,6 @@ pub mod public_url;
 mod request_deadline;
 mod tiles;
 
-pub use complaints::complaint_feature;
 pub use feature::feature;
 pub use problem::ApiError;
 
@@ -64,6 +63,8 @@ pub struct ApiState {
     /// Admits filtered and sorted scans a few at a time, each within a
     /// time budget.
     pub scans: crate::services::query_budget::ScanGate,
+    /// Pages of the published collections and vector tiles.
+    pub features: crate::services::features::Features,
 }
 
 /// Request ids: a per-process random prefix and a counter, cheap and

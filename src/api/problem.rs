@@ -2,6 +2,7 @@
 //! server errors say nothing of the cause, which is logged instead.
 
 use crate::domain::{FieldError, ValidationError};
+use crate::services::features::FeatureQueryError;
 use crate::services::query_budget::BudgetError;
 use crate::services::registry::RegistryError;
 use crate::services::store_failure::StoreFailure;
@@ -170,6 +171,17 @@ impl From<StoreFailure> for ApiError {
                 detail: e.to_string(),
             },
             StoreFailure::Failed(detail) => ApiError::Internal(detail),
+        }
+    }
+}
+
+impl From<FeatureQueryError> for ApiError {
+    fn from(e: FeatureQueryError) -> Self {
+        match e {
+            FeatureQueryError::Registry(e) => e.into(),
+            FeatureQueryError::Complaints(e) => e.into(),
+            FeatureQueryError::Budget(e) => e.into(),
+            FeatureQueryError::TooCostly(detail) => ApiError::TooCostly { detail },
         }
     }
 }

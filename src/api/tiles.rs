@@ -6,13 +6,10 @@
 //! never served stale. `/tiles.json` is the TileJSON 3.0.0 description.
 
 use super::ogc::{Collection, OgcRequest};
-use super::{ApiError, ApiState, complaint_feature};
-use crate::domain::AssetKind;
-use crate::domain::ComplaintFilter;
+use super::{ApiError, ApiState};
 use crate::services::asset_feature::NOT_IN_TILES;
-use crate::services::registry::AssetFilter;
 use crate::spatial::LonLatBox;
-use crate::spatial::vector_tile::{LayerBuilder, MAX_ZOOM, TileId, encode, tags};
+use crate::spatial::vector_tile::{MAX_ZOOM, TileId};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -23,79 +20,10 @@ use std::io::Write;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Most features of one layer in one tile: a tile is for a map, not for
-/// download (use the items API for that).
-const MAX_FEATURES_PER_LAYER: u32 = 20_000;
-
 pub fn router() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(tile))
         .routes(routes!(tilejson))
-}
-
-/// The shallowest zoom at which a collection's layer is in the tiles:
-/// below it a tile would hold too many features to draw.
-pub fn min_zoom(collection: Collection) -> u8 {
-    match collection {
-        Collection::Assets(AssetKind::Courtyard) | Collection::Assets(AssetKind::Lane) => 11,
-        Collection::Assets(AssetKind::Building) => 12,
-        Collection::Assets(_) => 13,
-        Collection::Complaints => 12,
-    }
-}
-
-/// Builds the tile: every collection's features in its (buffered) box.
-pub async fn build_tile(state: &ApiState, tile: TileId) -> Result<Vec<u8>, ApiError> {
-    let (west, south, east, north) = tile.lonlat_bounds();
-    let bbox = LonLatBox {
-        min_lon: west,
-        min_lat: south,
-        max_lon: east,
-        max_lat: north,
-    };
-    let mut layers = Vec::new();
-    for collection in Collection::ALL {
-        if tile.z < min_zoom(collection) {
-            continue;
-        }
-        let mut layer = LayerBuilder::new(tile, collection.id());
-        match collection {
-            Collection::Assets(kind) => {
-                let (assets, _) = state
-                    .registry
-                    .list(&AssetFilter {
-                        kinds: vec![kind],
-                        bbox: Some(bbox),
-                        limit: MAX_FEATURES_PER_LAYER,
-                        offset: 0,
-                    })
-                    .await?;
-                for asset in &assets {
-                    let a = &asset.view.asset;
-                    layer.add(a.id.0 as u64, &a.geometry, &asset.tile_tags);
-                }
-            }
-            Collection::Complaints => {
-                let filter = ComplaintFilter {
-                    bbox: Some(bbox),
-                    limit: MAX_FEATURES_PER_LAYER,
-                    ..ComplaintFilter::default()
-                };
-                let complaints = state.complaints.page(&filter).await?;
-                for c in &complaints {
-                    let f = complaint_feature(c, false, Map::new());
-                    let properties = f["properties"].as_object().cloned().unwrap_or_default();
-                    let tags = tags(properties.iter().filter(|(k, _)| {
-                        !NOT_IN_TILES.contains(&k.as_str()) && *k != "raw_coordinates"
-                    }));
-                    let point = geo::Point::new(c.draft.location.0, c.draft.location.1).into();
-                    layer.add(c.id.0 as u64, &point, &tags);
-                }
-            }
-        }
-        layers.push(layer);
-    }
-    Ok(encode(layers))
 }
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
@@ -132,7 +60,7 @@ pub async fn tile(
             .map_err(|_| missing(format!("tile {name} {text:?} is not a whole number")))
     };
     let tile = TileId::new(number(&z, "z")?, number(&x, "x")?, number(y, "y")?).map_err(missing)?;
-    let bytes = build_tile(&state, tile).await?;
+    let bytes = state.features.tile(tile).await?;
     let digest = Sha256::digest(&bytes);
     let etag = format!("\"{}\"", crate::encoding::hex(&digest[..12]));
     let fresh = headers
@@ -199,7 +127,7 @@ pub async fn tilejson(
         layers.push(json!({
             "id": collection.id(),
             "description": collection.description(),
-            "minzoom": min_zoom(collection),
+            "minzoom": collection.min_zoom(),
             "maxzoom": MAX_ZOOM,
             "fields": fields,
         }));

@@ -4,9 +4,12 @@
 //! into their own.
 
 pub mod asset_feature;
+pub mod collection;
+pub mod complaint_feature;
 pub mod complaint_import;
 pub mod complaints;
 pub mod feature_filter;
+pub mod features;
 pub mod follower;
 pub mod linking;
 pub mod query_budget;

@@ -1,80 +1,9 @@
-//! The feature collections the map API serves: one per asset kind, and
-//! the complaints (always without personal data).
+//! Naming a collection in a URL.
 
 use crate::api::ApiError;
-use crate::domain::AssetKind;
+pub use crate::services::collection::Collection;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Collection {
-    Assets(AssetKind),
-    Complaints,
-}
-
-impl Collection {
-    pub const ALL: [Collection; 7] = [
-        Collection::Assets(AssetKind::Courtyard),
-        Collection::Assets(AssetKind::Building),
-        Collection::Assets(AssetKind::Lane),
-        Collection::Assets(AssetKind::Drainage),
-        Collection::Assets(AssetKind::Light),
-        Collection::Assets(AssetKind::Charger),
-        Collection::Complaints,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Collection::Assets(kind) => kind.collection(),
-            Collection::Complaints => "complaints",
-        }
-    }
-
-    pub fn parse(id: &str) -> Result<Self, ApiError> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.id() == id)
-            .ok_or_else(|| ApiError::NotFound {
-                detail: format!(
-                    "there is no collection {id:?}; the collections are {}",
-                    Self::ALL.map(Collection::id).join(", ")
-                ),
-            })
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Collection::Assets(AssetKind::Courtyard) => "Courtyards",
-            Collection::Assets(AssetKind::Building) => "Buildings",
-            Collection::Assets(AssetKind::Lane) => "Lanes",
-            Collection::Assets(AssetKind::Drainage) => "Drainage points",
-            Collection::Assets(AssetKind::Light) => "Street lights",
-            Collection::Assets(AssetKind::Charger) => "E-bike chargers",
-            Collection::Complaints => "Citizen complaints",
-        }
-    }
-
-    pub fn description(self) -> &'static str {
-        match self {
-            Collection::Assets(AssetKind::Courtyard) => {
-                "Courtyard compounds (siheyuan and residential compounds), with heritage grade and paving."
-            }
-            Collection::Assets(AssetKind::Building) => {
-                "Buildings, with storeys, structure and elevator status; courtyard_id is the courtyard containing each."
-            }
-            Collection::Assets(AssetKind::Lane) => {
-                "Hutongs and lanes as centre lines, with width and paving."
-            }
-            Collection::Assets(AssetKind::Drainage) => {
-                "Drains, manholes and gullies, with ponding risk."
-            }
-            Collection::Assets(AssetKind::Light) => {
-                "Street lights, with type, sensor and working status."
-            }
-            Collection::Assets(AssetKind::Charger) => {
-                "E-bike charging points, with ports, access and status."
-            }
-            Collection::Complaints => {
-                "Complaints from the 12345 hotline, Open311 clients and WeChat. Never carries the caller's name or phone."
-            }
-        }
-    }
+/// The collection a path names, or a 404 that lists them.
+pub fn collection_named(id: &str) -> Result<Collection, ApiError> {
+    Collection::parse(id).map_err(|detail| ApiError::NotFound { detail })
 }

@@ -1,6 +1,6 @@
 //! `/collections` and `/collections/{collectionId}`.
 
-use super::collection::Collection;
+use super::collection::{Collection, collection_named};
 use super::html;
 use super::request::{Format, OgcRequest};
 use crate::api::{ApiError, ApiState};
@@ -108,7 +108,7 @@ pub async fn describe(
     Path(id): Path<String>,
     request: OgcRequest,
 ) -> Result<Response, ApiError> {
-    let collection = Collection::parse(&id)?;
+    let collection = collection_named(&id)?;
     request.only(&[])?;
     let document = describe_one(&state, &request, collection).await?;
     Ok(match request.format {

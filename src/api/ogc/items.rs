@@ -1,26 +1,21 @@
 //! `/collections/{collectionId}/items` and `/items/{featureId}`: the
 //! features of a collection, filtered and paged.
 
-use super::collection::Collection;
+use super::collection::{Collection, collection_named};
 use super::crs::{Crs, bbox_in, content_crs, crs_parameter};
 use super::html;
 use super::queryables;
 use super::request::{Format, OgcRequest};
 use crate::api::feature::{feature, feature_collection, geojson_response, geojson_text_response};
-use crate::api::{ApiError, ApiState, complaint_feature};
-use crate::domain::AssetKind;
-use crate::domain::ComplaintFilter;
-use crate::domain::{AssetId, ComplaintId};
-use crate::services::asset_feature::RenderedAsset;
+use crate::api::{ApiError, ApiState};
+use crate::domain::{AssetId, ComplaintId, LonLatBox};
+use crate::services::complaint_feature::complaint_feature;
 use crate::services::feature_filter::{FeatureFilter, FilterLang, ValueType};
-use crate::services::query_budget::{BudgetError, Clock};
-use crate::services::registry::AssetFilter;
-use crate::spatial::LonLatBox;
+use crate::services::features::{FeaturePage, FeatureQuery, MAX_SORTBY_TERMS};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
-use std::sync::Arc;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -43,27 +38,13 @@ const ITEMS_PARAMETERS: &[&str] = &[
     "properties",
 ];
 
-/// Most properties one `sortby` may name: each is a key copied per
-/// candidate and compared at every step of the sort.
-pub const MAX_SORTBY_TERMS: usize = 8;
-
-/// Most complaints a filter may have to look at (after its box and
-/// dates narrowed them); more is a 400 asking for a narrower query.
-pub const MAX_COMPLAINTS_SCANNED: u64 = 200_000;
-
-/// A checked items query.
+/// A checked items query: what the feature service is asked, and how
+/// the answer is drawn (its CRS and properties).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemsQuery {
-    pub bbox: Option<LonLatBox>,
-    pub limit: u32,
-    pub offset: u64,
-    /// Inclusive bounds; `None` is open.
-    pub datetime: Option<(Option<OffsetDateTime>, Option<OffsetDateTime>)>,
+    pub features: FeatureQuery,
     /// The CRS of the response's coordinates.
     pub crs: Crs,
-    pub filter: Option<FeatureFilter>,
-    /// Properties to order by, each descending or not (then by id).
-    pub sortby: Vec<(String, bool)>,
     /// The only properties to return, when given.
     pub properties: Option<Vec<String>>,
 }
@@ -219,13 +200,15 @@ impl ItemsQuery {
             })
             .transpose()?;
         Ok(ItemsQuery {
-            bbox,
-            limit,
-            offset,
-            datetime,
+            features: FeatureQuery {
+                bbox,
+                limit,
+                offset,
+                datetime,
+                filter,
+                sortby,
+            },
             crs,
-            filter,
-            sortby,
             properties,
         })
     }
@@ -248,278 +231,12 @@ fn in_crs(mut feature: Value, crs: Crs) -> Result<Value, ApiError> {
     Ok(feature)
 }
 
-/// A feature's values for `sortby`, taken once before sorting.
-type SortKey = (Vec<Value>, i64);
-
-fn sort_key(sortby: &[(String, bool)], id: i64, props: &Map<String, Value>) -> SortKey {
-    let values = sortby
-        .iter()
-        .map(|(name, _)| {
-            if name == "id" {
-                Value::from(id)
-            } else {
-                props.get(name).cloned().unwrap_or(Value::Null)
-            }
-        })
-        .collect();
-    (values, id)
-}
-
-/// The order `sortby` asks for: by each property in turn (numbers as
-/// numbers, text as text, missing values last), then by id.
-fn ordering(sortby: &[(String, bool)], a: &SortKey, b: &SortKey) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    for ((x, y), (_, descending)) in a.0.iter().zip(&b.0).zip(sortby) {
-        let order = match (x, y) {
-            (Value::Null, Value::Null) => Ordering::Equal,
-            (Value::Null, _) => return Ordering::Greater,
-            (_, Value::Null) => return Ordering::Less,
-            (Value::Number(m), Value::Number(n)) => m
-                .as_f64()
-                .partial_cmp(&n.as_f64())
-                .unwrap_or(Ordering::Equal),
-            (Value::String(m), Value::String(n)) => m.cmp(n),
-            (Value::Bool(m), Value::Bool(n)) => m.cmp(n),
-            _ => x.to_string().cmp(&y.to_string()),
-        };
-        let order = if *descending { order.reverse() } else { order };
-        if order != Ordering::Equal {
-            return order;
-        }
-    }
-    a.1.cmp(&b.1)
-}
-
-/// The page `offset`, `limit` of `items` in `sortby` order, without
-/// sorting more than the page needs; the clock is looked at between the
-/// steps.
-fn sorted_page<T>(
-    items: Vec<T>,
-    key: impl Fn(&T) -> SortKey,
-    sortby: &[(String, bool)],
-    offset: u64,
-    limit: u32,
-    clock: &Clock,
-) -> Result<Vec<T>, BudgetError> {
-    let mut keyed = Vec::with_capacity(items.len());
-    for item in items {
-        clock.check()?;
-        keyed.push((key(&item), item));
-    }
-    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
-    let end = skip.saturating_add(limit as usize);
-    if end < keyed.len() {
-        keyed.select_nth_unstable_by(end, |a, b| ordering(sortby, &a.0, &b.0));
-        keyed.truncate(end);
-    }
-    clock.check()?;
-    keyed.sort_unstable_by(|a, b| ordering(sortby, &a.0, &b.0));
-    Ok(keyed.into_iter().skip(skip).map(|(_, item)| item).collect())
-}
-
 /// Keeps only the asked-for properties of a feature.
 fn select_properties(mut feature: Value, keep: &[String]) -> Value {
     if let Some(properties) = feature.get_mut("properties").and_then(Value::as_object_mut) {
         properties.retain(|k, _| keep.contains(k));
     }
     feature
-}
-
-/// Whether a rendered feature passes the filter.
-fn passes(filter: &FeatureFilter, feature: &Value, geometry: &geo::Geometry<f64>) -> bool {
-    let id = feature["id"].as_i64().unwrap_or_default();
-    match feature["properties"].as_object() {
-        Some(properties) => filter.matches(id, properties, geometry),
-        None => false,
-    }
-}
-
-/// The features of one page: assets as rendered once and kept, or
-/// complaints rendered now.
-enum Page {
-    Assets(Vec<Arc<RenderedAsset>>),
-    Complaints(Vec<Value>),
-}
-
-impl Page {
-    fn len(&self) -> usize {
-        match self {
-            Page::Assets(a) => a.len(),
-            Page::Complaints(c) => c.len(),
-        }
-    }
-
-    fn into_values(self) -> Vec<Value> {
-        match self {
-            Page::Assets(assets) => assets
-                .iter()
-                .filter_map(|a| serde_json::from_str(&a.json).ok())
-                .collect(),
-            Page::Complaints(values) => values,
-        }
-    }
-}
-
-/// A page of asset features and how many match. Filters and sorts run
-/// within a scan budget, on a blocking thread.
-async fn asset_features(
-    state: &ApiState,
-    kind: AssetKind,
-    bbox: Option<LonLatBox>,
-    query: &ItemsQuery,
-) -> Result<(Page, u64), ApiError> {
-    if query.filter.is_none() && query.datetime.is_none() && query.sortby.is_empty() {
-        let (assets, matched) = state
-            .registry
-            .list(&AssetFilter {
-                kinds: vec![kind],
-                bbox,
-                limit: query.limit,
-                offset: query.offset,
-            })
-            .await?;
-        return Ok((Page::Assets(assets), matched));
-    }
-    let budget = state.scans.enter().await?;
-    let datetime = query.datetime;
-    let filter = query.filter.clone().map(Arc::new);
-    // An asset's time is when it last changed (`updated_at`).
-    let keep = move |a: &RenderedAsset| {
-        let in_time = match datetime {
-            None => true,
-            Some((from, to)) => {
-                let t = a.view.asset.updated_at;
-                from.is_none_or(|f| t >= f) && to.is_none_or(|u| t <= u)
-            }
-        };
-        in_time
-            && filter
-                .as_ref()
-                .is_none_or(|f| f.matches(a.view.asset.id.0, &a.properties, &a.view.asset.geometry))
-    };
-    if query.sortby.is_empty() {
-        let (assets, matched) = state
-            .registry
-            .filtered(
-                kind,
-                bbox,
-                query.limit,
-                query.offset,
-                Arc::new(keep),
-                &budget,
-            )
-            .await?;
-        return Ok((Page::Assets(assets), matched));
-    }
-    let (all, matched) = state
-        .registry
-        .filtered(kind, bbox, u32::MAX, 0, Arc::new(keep), &budget)
-        .await?;
-    let (sortby, offset, limit) = (query.sortby.clone(), query.offset, query.limit);
-    let page = budget
-        .run(move |clock| {
-            sorted_page(
-                all,
-                |a| sort_key(&sortby, a.view.asset.id.0, &a.properties),
-                &sortby,
-                offset,
-                limit,
-                clock,
-            )
-        })
-        .await?;
-    Ok((Page::Assets(page), matched))
-}
-
-/// A page of complaint features (never with personal data) and how many
-/// match. With a filter or a sort, the complaints in the box and dates
-/// are read a page at a time and tested on a blocking thread, up to
-/// [`MAX_COMPLAINTS_SCANNED`] and within the scan budget.
-async fn complaint_features(
-    state: &ApiState,
-    bbox: Option<LonLatBox>,
-    query: &ItemsQuery,
-) -> Result<(Page, u64), ApiError> {
-    const SCAN_PAGE: u32 = 5_000;
-    let (from, to) = query.datetime.unwrap_or((None, None));
-    let mut filter = ComplaintFilter {
-        bbox,
-        reported_from: from,
-        reported_to: to,
-        limit: query.limit,
-        offset: query.offset,
-        ..ComplaintFilter::default()
-    };
-    if query.filter.is_none() && query.sortby.is_empty() {
-        let (complaints, matched) = state.complaints.list(&filter).await?;
-        let features = complaints
-            .iter()
-            .map(|c| complaint_feature(c, false, Map::new()))
-            .collect();
-        return Ok((Page::Complaints(features), matched));
-    }
-    let budget = state.scans.enter().await?;
-    let cql = query.filter.clone().map(Arc::new);
-    let candidates = state.complaints.count(&filter).await?;
-    if candidates > MAX_COMPLAINTS_SCANNED {
-        return Err(ApiError::TooCostly {
-            detail: format!(
-                "this filter would have to test {candidates} complaints; narrow it to at most {MAX_COMPLAINTS_SCANNED} with bbox, datetime or a spatial condition"
-            ),
-        });
-    }
-    // Counted once; then read a page at a time after the last one seen.
-    filter.limit = SCAN_PAGE;
-    filter.offset = 0;
-    let mut features = Vec::new();
-    loop {
-        budget.check()?;
-        let complaints = state.complaints.page(&filter).await?;
-        filter.before = complaints.last().map(|c| (c.draft.reported_at, c.id));
-        let done = complaints.len() < SCAN_PAGE as usize;
-        let cql = cql.clone();
-        let kept = budget
-            .run(move |clock| {
-                let mut kept = Vec::new();
-                for c in &complaints {
-                    clock.check()?;
-                    let f = complaint_feature(c, false, Map::new());
-                    let point: geo::Geometry<f64> =
-                        geo::Point::new(c.draft.location.0, c.draft.location.1).into();
-                    if cql.as_ref().is_none_or(|cql| passes(cql, &f, &point)) {
-                        kept.push(f);
-                    }
-                }
-                Ok(kept)
-            })
-            .await?;
-        features.extend(kept);
-        if done {
-            let matched = features.len() as u64;
-            let (sortby, offset, limit) = (query.sortby.clone(), query.offset, query.limit);
-            let page = budget
-                .run(move |clock| {
-                    let id = |f: &Value| f["id"].as_i64().unwrap_or_default();
-                    let empty = Map::new();
-                    sorted_page(
-                        features,
-                        |f| {
-                            sort_key(
-                                &sortby,
-                                id(f),
-                                f["properties"].as_object().unwrap_or(&empty),
-                            )
-                        },
-                        &sortby,
-                        offset,
-                        limit,
-                        clock,
-                    )
-                })
-                .await?;
-            return Ok((Page::Complaints(page), matched));
-        }
-    }
 }
 
 #[utoipa::path(get, path = "/collections/{collectionId}/items", tag = "OGC API - Features", operation_id = "getFeatures",
@@ -538,25 +255,9 @@ pub async fn list(
     Path(id): Path<String>,
     request: OgcRequest,
 ) -> Result<Response, ApiError> {
-    let collection = Collection::parse(&id)?;
+    let collection = collection_named(&id)?;
     let query = ItemsQuery::parse(&request, collection)?;
-    // A filter that confines matches to a box narrows the candidates.
-    let bbox = match query.filter.as_ref().and_then(FeatureFilter::search_box) {
-        None => Some(query.bbox),
-        Some(confined) if confined.is_empty() => None,
-        Some(confined) => match query.bbox {
-            None => Some(Some(confined)),
-            Some(b) => b.intersection(confined).map(Some),
-        },
-    };
-    let (page, matched) = match bbox {
-        // The filter's box and the bbox do not overlap: nothing matches.
-        None => (Page::Complaints(Vec::new()), 0),
-        Some(bbox) => match collection {
-            Collection::Assets(kind) => asset_features(&state, kind, bbox, &query).await?,
-            Collection::Complaints => complaint_features(&state, bbox, &query).await?,
-        },
-    };
+    let (page, matched) = state.features.page(collection, &query.features).await?;
     let returned = page.len() as u64;
     let path = format!("/collections/{}/items", collection.id());
     let page_url = |offset: u64, f: Option<&str>| {
@@ -566,7 +267,7 @@ pub async fn list(
             .filter(|(k, _)| !matches!(k.as_str(), "offset" | "limit" | "f"))
             .map(|(k, v)| (k.as_str(), v.clone()))
             .collect();
-        pairs.push(("limit", query.limit.to_string()));
+        pairs.push(("limit", query.features.limit.to_string()));
         pairs.push(("offset", offset.to_string()));
         if let Some(f) = f {
             pairs.push(("f", f.to_string()));
@@ -574,15 +275,18 @@ pub async fn list(
         request.url(&path, &pairs)
     };
     let mut links = vec![
-        json!({"rel": "self", "type": "application/geo+json", "title": "This page", "href": page_url(query.offset, None)}),
-        json!({"rel": "alternate", "type": "text/html", "title": "This page as HTML", "href": page_url(query.offset, Some("html"))}),
+        json!({"rel": "self", "type": "application/geo+json", "title": "This page", "href": page_url(query.features.offset, None)}),
+        json!({"rel": "alternate", "type": "text/html", "title": "This page as HTML", "href": page_url(query.features.offset, Some("html"))}),
         json!({"rel": "collection", "type": "application/json", "title": collection.title(), "href": request.url(&format!("/collections/{}", collection.id()), &[])}),
     ];
-    if query.offset.saturating_add(returned) < matched {
-        links.push(json!({"rel": "next", "type": "application/geo+json", "title": "Next page", "href": page_url(query.offset.saturating_add(returned), None)}));
+    if query.features.offset.saturating_add(returned) < matched {
+        links.push(json!({"rel": "next", "type": "application/geo+json", "title": "Next page", "href": page_url(query.features.offset.saturating_add(returned), None)}));
     }
-    if query.offset > 0 {
-        let previous = query.offset.saturating_sub(u64::from(query.limit));
+    if query.features.offset > 0 {
+        let previous = query
+            .features
+            .offset
+            .saturating_sub(u64::from(query.features.limit));
         links.push(json!({"rel": "prev", "type": "application/geo+json", "title": "Previous page", "href": page_url(previous, None)}));
     }
     let stamp = OffsetDateTime::now_utc()
@@ -601,7 +305,7 @@ pub async fn list(
     Ok(with_content_crs(
         match (request.format, page) {
             // The common case copies the kept renderings into the body.
-            (Format::Json, Page::Assets(assets))
+            (Format::Json, FeaturePage::Assets(assets))
                 if query.crs == Crs::Crs84 && query.properties.is_none() =>
             {
                 let features: Vec<&str> = assets.iter().map(|a| &*a.json).collect();
@@ -642,7 +346,7 @@ pub async fn list(
                     &format!(
                         "<p>{} of {matched} features, from {}.</p><p>{nav}</p>{}",
                         returned,
-                        query.offset.saturating_add(1),
+                        query.features.offset.saturating_add(1),
                         html::feature_table(collection.id(), &features)
                     ),
                 )
@@ -663,7 +367,7 @@ pub async fn fetch(
     Path((id, feature_id)): Path<(String, String)>,
     request: OgcRequest,
 ) -> Result<Response, ApiError> {
-    let collection = Collection::parse(&id)?;
+    let collection = collection_named(&id)?;
     request.only(&["crs"])?;
     let crs = crs_parameter(&request, "crs")?;
     let missing = || ApiError::NotFound {

@@ -2,7 +2,7 @@
 //! features of the asset collections, with the same validation, tokens
 //! and version checks as `/v1/assets`.
 
-use super::collection::Collection;
+use super::collection::{Collection, collection_named};
 use super::crs::{Crs, content_crs, request_crs};
 use super::request::OgcRequest;
 use crate::api::auth::AssetEditor;
@@ -134,7 +134,7 @@ pub async fn create(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let collection = Collection::parse(&id)?;
+    let collection = collection_named(&id)?;
     let kind = asset_kind(collection)?;
     request.only(&[])?;
     let body = prepared_body(&headers, body, kind, true)?;
@@ -195,7 +195,7 @@ async fn change_feature(
     body: Value,
     change: Change,
 ) -> Result<Response, ApiError> {
-    let collection = Collection::parse(id)?;
+    let collection = collection_named(id)?;
     let kind = asset_kind(collection)?;
     request.only(&[])?;
     let asset = existing(state, kind, feature_id).await?;
@@ -264,7 +264,7 @@ pub async fn delete(
     editor: AssetEditor,
     IfMatch(precondition): IfMatch,
 ) -> Result<StatusCode, ApiError> {
-    let collection = Collection::parse(&id)?;
+    let collection = collection_named(&id)?;
     let kind = asset_kind(collection)?;
     request.only(&[])?;
     let asset = existing(&state, kind, &feature_id).await?;
@@ -288,7 +288,7 @@ fn allow(methods: &'static str) -> Response {
     params(("collectionId" = String, Path, description = "Collection id")),
     responses((status = 204, description = "The methods allowed, in Allow"), (status = 404, description = "No such collection")))]
 pub async fn options_items(Path(id): Path<String>) -> Result<Response, ApiError> {
-    Ok(match Collection::parse(&id)? {
+    Ok(match collection_named(&id)? {
         Collection::Assets(_) => allow("GET, HEAD, POST, OPTIONS"),
         Collection::Complaints => allow("GET, HEAD, OPTIONS"),
     })
@@ -300,7 +300,7 @@ pub async fn options_items(Path(id): Path<String>) -> Result<Response, ApiError>
 pub async fn options_item(
     Path((id, _feature)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    Ok(match Collection::parse(&id)? {
+    Ok(match collection_named(&id)? {
         Collection::Assets(_) => allow("GET, HEAD, PUT, PATCH, DELETE, OPTIONS"),
         Collection::Complaints => allow("GET, HEAD, OPTIONS"),
     })

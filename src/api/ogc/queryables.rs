@@ -4,7 +4,7 @@
 //! that validate input), so the queryables cannot drift from what the
 //! service stores; the filter's type checks are read off the same schema.
 
-use super::collection::Collection;
+use super::collection::{Collection, collection_named};
 use super::html;
 use super::request::{Format, OgcRequest};
 use crate::api::ApiError;
@@ -261,7 +261,7 @@ fn types_of(properties: &Map<String, Value>) -> Queryables {
     responses((status = 200, description = "The queryable properties as JSON Schema 2020-12", body = Object, content_type = "application/schema+json"),
         (status = 404, description = "No such collection")))]
 pub async fn queryables(Path(id): Path<String>, request: OgcRequest) -> Result<Response, ApiError> {
-    let collection = Collection::parse(&id)?;
+    let collection = collection_named(&id)?;
     request.only(&[])?;
     let path = format!("/collections/{}/queryables", collection.id());
     let properties = properties(collection);

@@ -1,0 +1,422 @@
+//! The published features: a page of a collection for the OGC API (bbox,
+//! dates, a CQL2 filter, a sort, paging), and a vector tile of every
+//! collection. Filters and sorts run within the scan budget, on a blocking
+//! thread.
+
+use crate::domain::{AssetKind, ComplaintFilter, LonLatBox};
+use crate::services::asset_feature::{NOT_IN_TILES, RenderedAsset};
+use crate::services::collection::Collection;
+use crate::services::complaint_feature::complaint_feature;
+use crate::services::complaints::{ComplaintError, Complaints};
+use crate::services::feature_filter::FeatureFilter;
+use crate::services::query_budget::{BudgetError, Clock, ScanGate};
+use crate::services::registry::{AssetFilter, Registry, RegistryError};
+use crate::spatial::vector_tile::{LayerBuilder, TileId, encode, tags};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Most properties one `sortby` may name: each is a key copied per
+/// candidate and compared at every step of the sort.
+pub const MAX_SORTBY_TERMS: usize = 8;
+
+/// Most complaints a filter may have to look at (after its box and
+/// dates narrowed them); more is a 400 asking for a narrower query.
+pub const MAX_COMPLAINTS_SCANNED: u64 = 200_000;
+
+/// Most features of one layer in one tile: a tile is for a map, not for
+/// download (use the items API for that).
+pub const MAX_FEATURES_PER_LAYER: u32 = 20_000;
+
+/// What a page of features is asked for.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FeatureQuery {
+    pub bbox: Option<LonLatBox>,
+    pub limit: u32,
+    pub offset: u64,
+    /// Inclusive bounds; `None` is open. Complaints' `reported_at`,
+    /// assets' `updated_at`.
+    pub datetime: Option<(Option<OffsetDateTime>, Option<OffsetDateTime>)>,
+    pub filter: Option<FeatureFilter>,
+    /// Properties to order by, each descending or not (then by id).
+    pub sortby: Vec<(String, bool)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeatureQueryError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Complaints(#[from] ComplaintError),
+    #[error(transparent)]
+    Budget(#[from] BudgetError),
+    /// The query would scan more than a request may: narrow it.
+    #[error("{0}")]
+    TooCostly(String),
+}
+
+/// The features of one page: assets as rendered once and kept, or
+/// complaints rendered now.
+pub enum FeaturePage {
+    Assets(Vec<Arc<RenderedAsset>>),
+    Complaints(Vec<Value>),
+}
+
+impl FeaturePage {
+    pub fn len(&self) -> usize {
+        match self {
+            FeaturePage::Assets(a) => a.len(),
+            FeaturePage::Complaints(c) => c.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn into_values(self) -> Vec<Value> {
+        match self {
+            FeaturePage::Assets(assets) => assets
+                .iter()
+                .filter_map(|a| serde_json::from_str(&a.json).ok())
+                .collect(),
+            FeaturePage::Complaints(values) => values,
+        }
+    }
+}
+
+/// Pages and tiles of the published collections.
+#[derive(Clone)]
+pub struct Features {
+    registry: Arc<Registry>,
+    complaints: Arc<Complaints>,
+    scans: ScanGate,
+}
+
+impl Features {
+    pub fn new(registry: Arc<Registry>, complaints: Arc<Complaints>, scans: ScanGate) -> Self {
+        Self {
+            registry,
+            complaints,
+            scans,
+        }
+    }
+
+    /// A page of a collection and how many features match in all.
+    pub async fn page(
+        &self,
+        collection: Collection,
+        query: &FeatureQuery,
+    ) -> Result<(FeaturePage, u64), FeatureQueryError> {
+        // A filter that confines matches to a box narrows the candidates.
+        let bbox = match query.filter.as_ref().and_then(FeatureFilter::search_box) {
+            None => Some(query.bbox),
+            Some(confined) if confined.is_empty() => None,
+            Some(confined) => match query.bbox {
+                None => Some(Some(confined)),
+                Some(b) => b.intersection(confined).map(Some),
+            },
+        };
+        match bbox {
+            // The filter's box and the bbox do not overlap: nothing matches.
+            None => Ok((FeaturePage::Complaints(Vec::new()), 0)),
+            Some(bbox) => match collection {
+                Collection::Assets(kind) => self.asset_page(kind, bbox, query).await,
+                Collection::Complaints => self.complaint_page(bbox, query).await,
+            },
+        }
+    }
+
+    /// A page of asset features and how many match. Filters and sorts run
+    /// within a scan budget, on a blocking thread.
+    async fn asset_page(
+        &self,
+        kind: AssetKind,
+        bbox: Option<LonLatBox>,
+        query: &FeatureQuery,
+    ) -> Result<(FeaturePage, u64), FeatureQueryError> {
+        if query.filter.is_none() && query.datetime.is_none() && query.sortby.is_empty() {
+            let (assets, matched) = self
+                .registry
+                .list(&AssetFilter {
+                    kinds: vec![kind],
+                    bbox,
+                    limit: query.limit,
+                    offset: query.offset,
+                })
+                .await?;
+            return Ok((FeaturePage::Assets(assets), matched));
+        }
+        let budget = self.scans.enter().await?;
+        let datetime = query.datetime;
+        let filter = query.filter.clone().map(Arc::new);
+        // An asset's time is when it last changed (`updated_at`).
+        let keep = move |a: &RenderedAsset| {
+            let in_time = match datetime {
+                None => true,
+                Some((from, to)) => {
+                    let t = a.view.asset.updated_at;
+                    from.is_none_or(|f| t >= f) && to.is_none_or(|u| t <= u)
+                }
+            };
+            in_time
+                && filter.as_ref().is_none_or(|f| {
+                    f.matches(a.view.asset.id.0, &a.properties, &a.view.asset.geometry)
+                })
+        };
+        if query.sortby.is_empty() {
+            let (assets, matched) = self
+                .registry
+                .filtered(
+                    kind,
+                    bbox,
+                    query.limit,
+                    query.offset,
+                    Arc::new(keep),
+                    &budget,
+                )
+                .await?;
+            return Ok((FeaturePage::Assets(assets), matched));
+        }
+        let (all, matched) = self
+            .registry
+            .filtered(kind, bbox, u32::MAX, 0, Arc::new(keep), &budget)
+            .await?;
+        let (sortby, offset, limit) = (query.sortby.clone(), query.offset, query.limit);
+        let page = budget
+            .run(move |clock| {
+                sorted_page(
+                    all,
+                    |a| sort_key(&sortby, a.view.asset.id.0, &a.properties),
+                    &sortby,
+                    offset,
+                    limit,
+                    clock,
+                )
+            })
+            .await?;
+        Ok((FeaturePage::Assets(page), matched))
+    }
+
+    /// A page of complaint features (never with personal data) and how many
+    /// match. With a filter or a sort, the complaints in the box and dates
+    /// are read a page at a time and tested on a blocking thread, up to
+    /// [`MAX_COMPLAINTS_SCANNED`] and within the scan budget.
+    async fn complaint_page(
+        &self,
+        bbox: Option<LonLatBox>,
+        query: &FeatureQuery,
+    ) -> Result<(FeaturePage, u64), FeatureQueryError> {
+        const SCAN_PAGE: u32 = 5_000;
+        let (from, to) = query.datetime.unwrap_or((None, None));
+        let mut filter = ComplaintFilter {
+            bbox,
+            reported_from: from,
+            reported_to: to,
+            limit: query.limit,
+            offset: query.offset,
+            ..ComplaintFilter::default()
+        };
+        if query.filter.is_none() && query.sortby.is_empty() {
+            let (complaints, matched) = self.complaints.list(&filter).await?;
+            let features = complaints
+                .iter()
+                .map(|c| complaint_feature(c, false, Map::new()))
+                .collect();
+            return Ok((FeaturePage::Complaints(features), matched));
+        }
+        let budget = self.scans.enter().await?;
+        let cql = query.filter.clone().map(Arc::new);
+        let candidates = self.complaints.count(&filter).await?;
+        if candidates > MAX_COMPLAINTS_SCANNED {
+            return Err(FeatureQueryError::TooCostly(format!(
+                "this filter would have to test {candidates} complaints; narrow it to at most {MAX_COMPLAINTS_SCANNED} with bbox, datetime or a spatial condition"
+            )));
+        }
+        // Counted once; then read a page at a time after the last one seen.
+        filter.limit = SCAN_PAGE;
+        filter.offset = 0;
+        let mut features = Vec::new();
+        loop {
+            budget.check()?;
+            let complaints = self.complaints.page(&filter).await?;
+            filter.before = complaints.last().map(|c| (c.draft.reported_at, c.id));
+            let done = complaints.len() < SCAN_PAGE as usize;
+            let cql = cql.clone();
+            let kept = budget
+                .run(move |clock| {
+                    let mut kept = Vec::new();
+                    for c in &complaints {
+                        clock.check()?;
+                        let f = complaint_feature(c, false, Map::new());
+                        let point: geo::Geometry<f64> =
+                            geo::Point::new(c.draft.location.0, c.draft.location.1).into();
+                        if cql.as_ref().is_none_or(|cql| passes(cql, &f, &point)) {
+                            kept.push(f);
+                        }
+                    }
+                    Ok(kept)
+                })
+                .await?;
+            features.extend(kept);
+            if done {
+                let matched = features.len() as u64;
+                let (sortby, offset, limit) = (query.sortby.clone(), query.offset, query.limit);
+                let page = budget
+                    .run(move |clock| {
+                        let id = |f: &Value| f["id"].as_i64().unwrap_or_default();
+                        let empty = Map::new();
+                        sorted_page(
+                            features,
+                            |f| {
+                                sort_key(
+                                    &sortby,
+                                    id(f),
+                                    f["properties"].as_object().unwrap_or(&empty),
+                                )
+                            },
+                            &sortby,
+                            offset,
+                            limit,
+                            clock,
+                        )
+                    })
+                    .await?;
+                return Ok((FeaturePage::Complaints(page), matched));
+            }
+        }
+    }
+
+    /// A vector tile: every collection's features in the tile's box, from
+    /// the zoom at which its layer starts.
+    pub async fn tile(&self, tile: TileId) -> Result<Vec<u8>, FeatureQueryError> {
+        let (west, south, east, north) = tile.lonlat_bounds();
+        let bbox = LonLatBox {
+            min_lon: west,
+            min_lat: south,
+            max_lon: east,
+            max_lat: north,
+        };
+        let mut layers = Vec::new();
+        for collection in Collection::ALL {
+            if tile.z < collection.min_zoom() {
+                continue;
+            }
+            let mut layer = LayerBuilder::new(tile, collection.id());
+            match collection {
+                Collection::Assets(kind) => {
+                    let (assets, _) = self
+                        .registry
+                        .list(&AssetFilter {
+                            kinds: vec![kind],
+                            bbox: Some(bbox),
+                            limit: MAX_FEATURES_PER_LAYER,
+                            offset: 0,
+                        })
+                        .await?;
+                    for asset in &assets {
+                        let a = &asset.view.asset;
+                        layer.add(a.id.0 as u64, &a.geometry, &asset.tile_tags);
+                    }
+                }
+                Collection::Complaints => {
+                    let filter = ComplaintFilter {
+                        bbox: Some(bbox),
+                        limit: MAX_FEATURES_PER_LAYER,
+                        ..ComplaintFilter::default()
+                    };
+                    let complaints = self.complaints.page(&filter).await?;
+                    for c in &complaints {
+                        let f = complaint_feature(c, false, Map::new());
+                        let properties = f["properties"].as_object().cloned().unwrap_or_default();
+                        let tags = tags(properties.iter().filter(|(k, _)| {
+                            !NOT_IN_TILES.contains(&k.as_str()) && *k != "raw_coordinates"
+                        }));
+                        let point = geo::Point::new(c.draft.location.0, c.draft.location.1).into();
+                        layer.add(c.id.0 as u64, &point, &tags);
+                    }
+                }
+            }
+            layers.push(layer);
+        }
+        Ok(encode(layers))
+    }
+}
+
+/// A feature's values for `sortby`, taken once before sorting.
+type SortKey = (Vec<Value>, i64);
+
+fn sort_key(sortby: &[(String, bool)], id: i64, props: &Map<String, Value>) -> SortKey {
+    let values = sortby
+        .iter()
+        .map(|(name, _)| {
+            if name == "id" {
+                Value::from(id)
+            } else {
+                props.get(name).cloned().unwrap_or(Value::Null)
+            }
+        })
+        .collect();
+    (values, id)
+}
+
+/// The order `sortby` asks for: by each property in turn (numbers as
+/// numbers, text as text, missing values last), then by id.
+fn ordering(sortby: &[(String, bool)], a: &SortKey, b: &SortKey) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    for ((x, y), (_, descending)) in a.0.iter().zip(&b.0).zip(sortby) {
+        let order = match (x, y) {
+            (Value::Null, Value::Null) => Ordering::Equal,
+            (Value::Null, _) => return Ordering::Greater,
+            (_, Value::Null) => return Ordering::Less,
+            (Value::Number(m), Value::Number(n)) => m
+                .as_f64()
+                .partial_cmp(&n.as_f64())
+                .unwrap_or(Ordering::Equal),
+            (Value::String(m), Value::String(n)) => m.cmp(n),
+            (Value::Bool(m), Value::Bool(n)) => m.cmp(n),
+            _ => x.to_string().cmp(&y.to_string()),
+        };
+        let order = if *descending { order.reverse() } else { order };
+        if order != Ordering::Equal {
+            return order;
+        }
+    }
+    a.1.cmp(&b.1)
+}
+
+/// The page `offset`, `limit` of `items` in `sortby` order, without
+/// sorting more than the page needs; the clock is looked at between the
+/// steps.
+fn sorted_page<T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> SortKey,
+    sortby: &[(String, bool)],
+    offset: u64,
+    limit: u32,
+    clock: &Clock,
+) -> Result<Vec<T>, BudgetError> {
+    let mut keyed = Vec::with_capacity(items.len());
+    for item in items {
+        clock.check()?;
+        keyed.push((key(&item), item));
+    }
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    let end = skip.saturating_add(limit as usize);
+    if end < keyed.len() {
+        keyed.select_nth_unstable_by(end, |a, b| ordering(sortby, &a.0, &b.0));
+        keyed.truncate(end);
+    }
+    clock.check()?;
+    keyed.sort_unstable_by(|a, b| ordering(sortby, &a.0, &b.0));
+    Ok(keyed.into_iter().skip(skip).map(|(_, item)| item).collect())
+}
+
+/// Whether a rendered feature passes the filter.
+fn passes(filter: &FeatureFilter, feature: &Value, geometry: &geo::Geometry<f64>) -> bool {
+    let id = feature["id"].as_i64().unwrap_or_default();
+    match feature["properties"].as_object() {
+        Some(properties) => filter.matches(id, properties, geometry),
+        None => false,
+    }
+}
