@@ -5,6 +5,7 @@
 //! instances on one database. [`open`] picks one by URL.
 
 mod changes;
+mod complaint_sql;
 mod complaints;
 mod error;
 mod pg_copy;

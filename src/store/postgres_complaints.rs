@@ -2,10 +2,8 @@
 //! `geometry(Point, 4326)` under a GiST index; intake goes through `COPY`.
 
 use super::StoreError;
-use super::complaints::{
-    ComplaintRow, ComplaintStore, Transition, check_duplicate_mark, corrupt, intake_answers,
-    intake_event, open_filter, rounded_box, status_change,
-};
+use super::complaint_sql::{self, Dialect, complaint_from_row, typed_columns};
+use super::complaints::{ComplaintStore, Transition, intake_answers, open_filter, rounded_box};
 use super::now;
 use super::pg_copy::CopyRows;
 use super::postgres::PgStore;
@@ -16,13 +14,14 @@ use crate::domain::{ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintSt
 use crate::spatial::LonLatBox;
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
+use sqlx::{Pool, Transaction};
 use sqlx::{Postgres, QueryBuilder, Row};
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
 const COLUMNS: &str = "c.id, c.case_number, c.channel, c.category, c.description, c.address, c.district, \
     ST_X(c.location) AS lon, ST_Y(c.location) AS lat, c.raw_lon, c.raw_lat, c.coord_sys, c.reported_at, \
-    c.status, c.resolution, c.satisfaction, c.caller_name, c.caller_phone, c.duplicate_of, \
+    c.status, c.resolution, c.satisfaction::int8 AS satisfaction, c.caller_name, c.caller_phone, c.duplicate_of, \
     c.flags::text AS flags, c.created_at, c.updated_at";
 
 /// How long an inserted complaint may stay uncommitted: ids come from a
@@ -31,32 +30,75 @@ const COLUMNS: &str = "c.id, c.case_number, c.channel, c.category, c.description
 /// than this (see [`ComplaintStore::complaint_extent`]).
 const SETTLED_AFTER: &str = "15 minutes";
 
-fn complaint_from_row(row: &PgRow) -> Result<Complaint, StoreError> {
-    ComplaintRow {
-        id: row.try_get("id")?,
-        case_number: row.try_get("case_number")?,
-        channel: row.try_get("channel")?,
-        category: row.try_get("category")?,
-        description: row.try_get("description")?,
-        address: row.try_get("address")?,
-        district: row.try_get("district")?,
-        location: (row.try_get("lon")?, row.try_get("lat")?),
-        raw_location: (row.try_get("raw_lon")?, row.try_get("raw_lat")?),
-        coord_sys: row.try_get("coord_sys")?,
-        reported_at: row.try_get("reported_at")?,
-        status: row.try_get("status")?,
-        resolution: row.try_get("resolution")?,
-        satisfaction: row
-            .try_get::<Option<i16>, _>("satisfaction")?
-            .map(i64::from),
-        caller_name: row.try_get("caller_name")?,
-        caller_phone: row.try_get("caller_phone")?,
-        duplicate_of: row.try_get("duplicate_of")?,
-        flags: row.try_get("flags")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+/// PostgreSQL's way with complaints: a PostGIS point with a GiST index,
+/// times as `timestamptz`.
+impl Dialect for Postgres {
+    const COMPLAINT_COLUMNS: &'static str = COLUMNS;
+    const LOCK_ROWS: &'static str = " FOR UPDATE";
+    const LON_LAT: &'static str = "ST_X(c.location) AS lon, ST_Y(c.location) AS lat";
+
+    fn query<'a>(sql: String) -> QueryBuilder<'a, Self> {
+        QueryBuilder::new(sql)
     }
-    .into_complaint()
+
+    fn push_filter<'a>(q: &mut QueryBuilder<'a, Self>, f: &'a ComplaintFilter) {
+        push_filter(q, f);
+    }
+
+    fn push_int(q: &mut QueryBuilder<'_, Self>, value: i64) {
+        q.push_bind(value);
+    }
+
+    fn push_opt_int(q: &mut QueryBuilder<'_, Self>, value: Option<i64>) {
+        q.push_bind(value);
+    }
+
+    fn push_text<'a>(q: &mut QueryBuilder<'a, Self>, value: &'a str) {
+        q.push_bind(value);
+    }
+
+    fn push_opt_text<'a>(q: &mut QueryBuilder<'a, Self>, value: Option<&'a str>) {
+        q.push_bind(value);
+    }
+
+    fn push_time(q: &mut QueryBuilder<'_, Self>, value: OffsetDateTime) {
+        q.push_bind(value);
+    }
+
+    async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, StoreError> {
+        Ok(pool.begin().await?)
+    }
+
+    async fn execute_in<'a>(
+        tx: &'a mut Transaction<'static, Self>,
+        mut q: QueryBuilder<'a, Self>,
+    ) -> Result<(), StoreError> {
+        q.build().execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    async fn rows_in<'a>(
+        tx: &'a mut Transaction<'static, Self>,
+        mut q: QueryBuilder<'a, Self>,
+    ) -> Result<Vec<PgRow>, StoreError> {
+        Ok(q.build().fetch_all(&mut **tx).await?)
+    }
+
+    async fn commit(tx: Transaction<'static, Self>) -> Result<(), StoreError> {
+        Ok(tx.commit().await?)
+    }
+
+    async fn rows<'a>(
+        pool: &'a Pool<Self>,
+        mut q: QueryBuilder<'a, Self>,
+    ) -> Result<Vec<PgRow>, StoreError> {
+        Ok(q.build().fetch_all(pool).await?)
+    }
+
+    typed_columns!(PgRow);
+    fn time(row: &PgRow, column: &str) -> Result<OffsetDateTime, StoreError> {
+        Ok(row.try_get(column)?)
+    }
 }
 
 /// Appends the WHERE clause of a filter (the table is aliased `c`).
@@ -117,20 +159,6 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a ComplaintFilter) {
             .push_bind(id.0)
             .push(")");
     }
-}
-
-async fn load(
-    tx: &mut sqlx::Transaction<'_, Postgres>,
-    id: ComplaintId,
-) -> Result<Complaint, StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM complaints c WHERE c.id = $1 FOR UPDATE"
-    ))
-    .bind(id.0)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    complaint_from_row(&row)
 }
 
 /// The COPY rows of drafts for the `incoming` staging table.
@@ -346,7 +374,7 @@ impl ComplaintStore for PgStore {
             .fetch_all(&mut *tx)
             .await?;
             for row in rows {
-                let complaint = complaint_from_row(&row)?;
+                let complaint = complaint_from_row::<Postgres>(&row)?;
                 existing.insert(complaint.draft.case_number.as_str().to_string(), complaint);
             }
         }
@@ -363,21 +391,12 @@ impl ComplaintStore for PgStore {
 
     #[tracing::instrument(skip(self))]
     async fn get_complaint(&self, id: ComplaintId) -> Result<Option<Complaint>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM complaints c WHERE c.id = $1"
-        ))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(complaint_from_row).transpose()
+        complaint_sql::get(&self.pool, id).await
     }
 
     #[tracing::instrument(skip_all)]
     async fn count_complaints(&self, filter: &ComplaintFilter) -> Result<u64, StoreError> {
-        let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM complaints c");
-        push_filter(&mut count, filter);
-        let matched: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-        Ok(u64::try_from(matched).unwrap_or_default())
+        complaint_sql::count(&self.pool, filter).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -385,14 +404,7 @@ impl ComplaintStore for PgStore {
         &self,
         filter: &ComplaintFilter,
     ) -> Result<Vec<Complaint>, StoreError> {
-        let mut page = QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM complaints c"));
-        push_filter(&mut page, filter);
-        page.push(" ORDER BY c.reported_at DESC, c.id DESC LIMIT ")
-            .push_bind(i64::from(filter.limit))
-            .push(" OFFSET ")
-            .push_bind(i64::try_from(filter.offset).unwrap_or(i64::MAX));
-        let rows = page.build().fetch_all(&self.pool).await?;
-        rows.iter().map(complaint_from_row).collect()
+        complaint_sql::page(&self.pool, filter).await
     }
 
     #[tracing::instrument(skip(self))]
@@ -401,14 +413,7 @@ impl ComplaintStore for PgStore {
         after: ComplaintId,
         limit: u32,
     ) -> Result<Vec<Complaint>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM complaints c WHERE c.id > $1 ORDER BY c.id LIMIT $2"
-        ))
-        .bind(after.0)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(complaint_from_row).collect()
+        complaint_sql::after(&self.pool, after, limit).await
     }
 
     #[tracing::instrument(skip(self))]
@@ -461,37 +466,12 @@ impl ComplaintStore for PgStore {
         &self,
         filter: &ComplaintFilter,
     ) -> Result<ComplaintStats, StoreError> {
-        let mut stats = ComplaintStats::default();
-        let mut q = QueryBuilder::<Postgres>::new(
-            "SELECT c.category, c.status, c.duplicate_of IS NOT NULL AS dup, count(*) AS n FROM complaints c",
-        );
-        push_filter(&mut q, filter);
-        q.push(" GROUP BY 1, 2, 3");
-        let rows: Vec<(String, String, bool, i64)> =
-            q.build_query_as().fetch_all(&self.pool).await?;
-        for (category, status, duplicate, n) in rows {
-            stats.add(category, status, duplicate, n);
-        }
-        Ok(stats)
+        complaint_sql::stats(&self.pool, filter).await
     }
 
     #[tracing::instrument(skip(self))]
     async fn history(&self, id: ComplaintId) -> Result<Vec<StatusChange>, StoreError> {
-        let Some(complaint) = self.get_complaint(id).await? else {
-            return Ok(Vec::new());
-        };
-        let rows: Vec<(Option<String>, String, Option<String>, String, OffsetDateTime)> =
-            sqlx::query_as(
-                "SELECT from_status, to_status, note, actor_role, at FROM complaint_events WHERE complaint_id = $1 ORDER BY id",
-            )
-            .bind(id.0)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut history = vec![intake_event(&complaint)];
-        for (from, to, note, by, at) in rows {
-            history.push(status_change(from, &to, note, by, at)?);
-        }
-        Ok(history)
+        complaint_sql::history(&self.pool, id).await
     }
 
     #[tracing::instrument(skip(self, transition))]
@@ -500,42 +480,7 @@ impl ComplaintStore for PgStore {
         id: ComplaintId,
         transition: &Transition,
     ) -> Result<Complaint, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let current = load(&mut tx, id).await?;
-        if current.status != transition.from {
-            return Err(StoreError::Conflict(format!(
-                "complaint {id} is now {}, not {}",
-                current.status, transition.from
-            )));
-        }
-        let at = now();
-        sqlx::query(
-            "UPDATE complaints SET status = $1, resolution = coalesce($2, resolution), \
-             satisfaction = coalesce($3, satisfaction), updated_at = $4 WHERE id = $5",
-        )
-        .bind(transition.to.as_str())
-        .bind(&transition.resolution)
-        .bind(transition.satisfaction.map(|s| i16::from(s.score())))
-        .bind(at)
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO complaint_events (complaint_id, from_status, to_status, note, actor_token, actor_role, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id.0)
-        .bind(transition.from.as_str())
-        .bind(transition.to.as_str())
-        .bind(&transition.note)
-        .bind(transition.actor_token)
-        .bind(&transition.actor_role)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        let updated = load(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(updated)
+        complaint_sql::transition(&self.pool, id, transition).await
     }
 
     #[tracing::instrument(skip(self))]
@@ -544,56 +489,12 @@ impl ComplaintStore for PgStore {
         id: ComplaintId,
         duplicate_of: Option<ComplaintId>,
     ) -> Result<Complaint, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // Both rows locked in id order (no deadlock between two marks of
-        // the same pair), so racing marks see each other's result.
-        let mut both = vec![id.0];
-        both.extend(duplicate_of.map(|d| d.0));
-        let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
-            "SELECT id, duplicate_of FROM complaints WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-        )
-        .bind(&both)
-        .fetch_all(&mut *tx)
-        .await?;
-        let pointing: Option<(i64,)> = match duplicate_of {
-            None => None,
-            Some(_) => {
-                sqlx::query_as(
-                    "SELECT id FROM complaints WHERE duplicate_of = $1 ORDER BY id LIMIT 1",
-                )
-                .bind(id.0)
-                .fetch_optional(&mut *tx)
-                .await?
-            }
-        };
-        check_duplicate_mark(id, duplicate_of, &rows, pointing.map(|(p,)| p))?;
-        sqlx::query("UPDATE complaints SET duplicate_of = $1, updated_at = $2 WHERE id = $3")
-            .bind(duplicate_of.map(|d| d.0))
-            .bind(now())
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-        let updated = load(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(updated)
+        complaint_sql::set_duplicate_of(&self.pool, id, duplicate_of).await
     }
 
     #[tracing::instrument(skip(self))]
     async fn links(&self, id: ComplaintId) -> Result<Vec<ComplaintLink>, StoreError> {
-        let rows: Vec<(i64, String, f64)> = sqlx::query_as(
-            "SELECT asset_id, rule, distance_m FROM complaint_links WHERE complaint_id = $1 ORDER BY rule, distance_m, asset_id",
-        )
-        .bind(id.0)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(asset_id, rule, distance_m)| ComplaintLink {
-                asset_id,
-                rule,
-                distance_m,
-            })
-            .collect())
+        complaint_sql::links(&self.pool, id).await
     }
 
     #[tracing::instrument(skip_all, fields(count = updates.len()))]
@@ -658,22 +559,7 @@ impl ComplaintStore for PgStore {
             categories: categories.to_vec(),
             ..ComplaintFilter::default()
         };
-        let mut q = QueryBuilder::<Postgres>::new(
-            "SELECT c.id, c.category, ST_X(c.location) AS lon, ST_Y(c.location) AS lat FROM complaints c",
-        );
-        push_filter(&mut q, &filter);
-        let rows = q.build().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    ComplaintId(row.try_get("id")?),
-                    row.try_get::<String, _>("category")?
-                        .parse()
-                        .map_err(corrupt("category"))?,
-                    (row.try_get("lon")?, row.try_get("lat")?),
-                ))
-            })
-            .collect()
+        complaint_sql::located(&self.pool, &filter).await
     }
 
     #[tracing::instrument(skip(self))]
@@ -686,17 +572,6 @@ impl ComplaintStore for PgStore {
         limit: u32,
     ) -> Result<Vec<(ComplaintId, (f64, f64), OffsetDateTime)>, StoreError> {
         let filter = open_filter(category, bbox, since, until);
-        let mut q = QueryBuilder::<Postgres>::new(
-            "SELECT c.id, ST_X(c.location) AS lon, ST_Y(c.location) AS lat, c.reported_at FROM complaints c",
-        );
-        push_filter(&mut q, &filter);
-        q.push(" ORDER BY c.reported_at DESC, c.id DESC LIMIT ");
-        q.push_bind(i64::from(limit));
-        let rows: Vec<(i64, f64, f64, OffsetDateTime)> =
-            q.build_query_as().fetch_all(&self.pool).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, lon, lat, at)| (ComplaintId(id), (lon, lat), at))
-            .collect())
+        complaint_sql::newest(&self.pool, &filter, limit).await
     }
 }

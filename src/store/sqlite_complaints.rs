@@ -2,10 +2,8 @@
 //! Z-order cell keys (`spatial::cell_key`) in a B-tree for spatial filters.
 
 use super::StoreError;
-use super::complaints::{
-    ComplaintRow, ComplaintStore, Transition, check_duplicate_mark, corrupt, intake_answers,
-    intake_event, open_filter, rounded_box, status_change,
-};
+use super::complaint_sql::{self, Dialect, complaint_from_row, typed_columns};
+use super::complaints::{ComplaintStore, Transition, intake_answers, open_filter, rounded_box};
 use super::now;
 use super::sqlite::{SqliteStore, parse_timestamp, timestamp};
 use crate::domain::{Category, Complaint, ComplaintDraft, ComplaintId, District, StatusChange};
@@ -13,6 +11,7 @@ use crate::domain::{ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintSt
 use crate::spatial::{LonLatBox, cell_key, cell_ranges};
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Pool, Transaction};
 use sqlx::{QueryBuilder, Row, Sqlite};
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -29,37 +28,79 @@ const COLUMNS: &str = "c.id, c.case_number, c.channel, c.category, c.description
     c.lon, c.lat, c.raw_lon, c.raw_lat, c.coord_sys, c.reported_at, c.status, c.resolution, c.satisfaction, \
     c.caller_name, c.caller_phone, c.duplicate_of, c.flags, c.created_at, c.updated_at";
 
-fn complaint_from_row(row: &SqliteRow) -> Result<Complaint, StoreError> {
-    let time = |name: &str| -> Result<OffsetDateTime, StoreError> {
-        parse_timestamp(row.try_get::<&str, _>(name)?)
-    };
-    ComplaintRow {
-        id: row.try_get("id")?,
-        case_number: row.try_get("case_number")?,
-        channel: row.try_get("channel")?,
-        category: row.try_get("category")?,
-        description: row.try_get("description")?,
-        address: row.try_get("address")?,
-        district: row.try_get("district")?,
-        location: (row.try_get("lon")?, row.try_get("lat")?),
-        raw_location: (row.try_get("raw_lon")?, row.try_get("raw_lat")?),
-        coord_sys: row.try_get("coord_sys")?,
-        reported_at: time("reported_at")?,
-        status: row.try_get("status")?,
-        resolution: row.try_get("resolution")?,
-        satisfaction: row.try_get("satisfaction")?,
-        caller_name: row.try_get("caller_name")?,
-        caller_phone: row.try_get("caller_phone")?,
-        duplicate_of: row.try_get("duplicate_of")?,
-        flags: row.try_get("flags")?,
-        created_at: time("created_at")?,
-        updated_at: time("updated_at")?,
-    }
-    .into_complaint()
-}
-
 fn utc(t: OffsetDateTime) -> String {
     timestamp(t)
+}
+
+/// SQLite's way with complaints: plain `lon`/`lat` columns with Z-order
+/// cell keys for boxes, times as RFC 3339 text.
+impl Dialect for Sqlite {
+    const COMPLAINT_COLUMNS: &'static str = COLUMNS;
+    const LOCK_ROWS: &'static str = "";
+    const LON_LAT: &'static str = "c.lon, c.lat";
+
+    fn query<'a>(sql: String) -> QueryBuilder<'a, Self> {
+        QueryBuilder::new(sql)
+    }
+
+    fn push_filter<'a>(q: &mut QueryBuilder<'a, Self>, f: &'a ComplaintFilter) {
+        push_filter(q, f);
+    }
+
+    fn push_int(q: &mut QueryBuilder<'_, Self>, value: i64) {
+        q.push_bind(value);
+    }
+
+    fn push_opt_int(q: &mut QueryBuilder<'_, Self>, value: Option<i64>) {
+        q.push_bind(value);
+    }
+
+    fn push_text<'a>(q: &mut QueryBuilder<'a, Self>, value: &'a str) {
+        q.push_bind(value);
+    }
+
+    fn push_opt_text<'a>(q: &mut QueryBuilder<'a, Self>, value: Option<&'a str>) {
+        q.push_bind(value);
+    }
+
+    fn push_time(q: &mut QueryBuilder<'_, Self>, value: OffsetDateTime) {
+        q.push_bind(timestamp(value));
+    }
+
+    async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, StoreError> {
+        Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    async fn execute_in<'a>(
+        tx: &'a mut Transaction<'static, Self>,
+        mut q: QueryBuilder<'a, Self>,
+    ) -> Result<(), StoreError> {
+        q.build().execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    async fn rows_in<'a>(
+        tx: &'a mut Transaction<'static, Self>,
+        mut q: QueryBuilder<'a, Self>,
+    ) -> Result<Vec<SqliteRow>, StoreError> {
+        Ok(q.build().fetch_all(&mut **tx).await?)
+    }
+
+    async fn commit(tx: Transaction<'static, Self>) -> Result<(), StoreError> {
+        Ok(tx.commit().await?)
+    }
+
+    async fn rows<'a>(
+        pool: &'a Pool<Self>,
+        mut q: QueryBuilder<'a, Self>,
+    ) -> Result<Vec<SqliteRow>, StoreError> {
+        Ok(q.build().fetch_all(pool).await?)
+    }
+
+    typed_columns!(SqliteRow);
+    fn time(row: &SqliteRow, column: &str) -> Result<OffsetDateTime, StoreError> {
+        parse_timestamp(row.try_get::<&str, _>(column)?)
+    }
 }
 
 /// Appends the WHERE clause of a filter (the table is aliased `c`).
@@ -167,20 +208,6 @@ async fn write_links(
         .execute(&mut **tx)
         .await?;
     Ok(())
-}
-
-async fn load(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
-    id: ComplaintId,
-) -> Result<Complaint, StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM complaints c WHERE c.id = ?"
-    ))
-    .bind(id.0)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    complaint_from_row(&row)
 }
 
 /// The multi-row INSERT of a chunk of new complaints, returning the ids
@@ -376,7 +403,7 @@ impl ComplaintStore for SqliteStore {
             .fetch_all(&mut *tx)
             .await?;
             for row in rows {
-                let complaint = complaint_from_row(&row)?;
+                let complaint = complaint_from_row::<Sqlite>(&row)?;
                 existing.insert(complaint.draft.case_number.as_str().to_string(), complaint);
             }
         }
@@ -393,21 +420,12 @@ impl ComplaintStore for SqliteStore {
 
     #[tracing::instrument(skip(self))]
     async fn get_complaint(&self, id: ComplaintId) -> Result<Option<Complaint>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM complaints c WHERE c.id = ?"
-        ))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(complaint_from_row).transpose()
+        complaint_sql::get(&self.pool, id).await
     }
 
     #[tracing::instrument(skip_all)]
     async fn count_complaints(&self, filter: &ComplaintFilter) -> Result<u64, StoreError> {
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM complaints c");
-        push_filter(&mut count, filter);
-        let matched: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-        Ok(u64::try_from(matched).unwrap_or_default())
+        complaint_sql::count(&self.pool, filter).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -415,14 +433,7 @@ impl ComplaintStore for SqliteStore {
         &self,
         filter: &ComplaintFilter,
     ) -> Result<Vec<Complaint>, StoreError> {
-        let mut page = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM complaints c"));
-        push_filter(&mut page, filter);
-        page.push(" ORDER BY c.reported_at DESC, c.id DESC LIMIT ")
-            .push_bind(i64::from(filter.limit))
-            .push(" OFFSET ")
-            .push_bind(i64::try_from(filter.offset).unwrap_or(i64::MAX));
-        let rows = page.build().fetch_all(&self.pool).await?;
-        rows.iter().map(complaint_from_row).collect()
+        complaint_sql::page(&self.pool, filter).await
     }
 
     #[tracing::instrument(skip(self))]
@@ -465,14 +476,7 @@ impl ComplaintStore for SqliteStore {
         after: ComplaintId,
         limit: u32,
     ) -> Result<Vec<Complaint>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM complaints c WHERE c.id > ? ORDER BY c.id LIMIT ?"
-        ))
-        .bind(after.0)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(complaint_from_row).collect()
+        complaint_sql::after(&self.pool, after, limit).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -480,36 +484,12 @@ impl ComplaintStore for SqliteStore {
         &self,
         filter: &ComplaintFilter,
     ) -> Result<ComplaintStats, StoreError> {
-        let mut stats = ComplaintStats::default();
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT c.category, c.status, c.duplicate_of IS NOT NULL AS dup, count(*) AS n FROM complaints c",
-        );
-        push_filter(&mut q, filter);
-        q.push(" GROUP BY 1, 2, 3");
-        let rows: Vec<(String, String, bool, i64)> =
-            q.build_query_as().fetch_all(&self.pool).await?;
-        for (category, status, duplicate, n) in rows {
-            stats.add(category, status, duplicate, n);
-        }
-        Ok(stats)
+        complaint_sql::stats(&self.pool, filter).await
     }
 
     #[tracing::instrument(skip(self))]
     async fn history(&self, id: ComplaintId) -> Result<Vec<StatusChange>, StoreError> {
-        let Some(complaint) = self.get_complaint(id).await? else {
-            return Ok(Vec::new());
-        };
-        let rows: Vec<(Option<String>, String, Option<String>, String, String)> = sqlx::query_as(
-            "SELECT from_status, to_status, note, actor_role, at FROM complaint_events WHERE complaint_id = ? ORDER BY id",
-        )
-        .bind(id.0)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut history = vec![intake_event(&complaint)];
-        for (from, to, note, by, at) in rows {
-            history.push(status_change(from, &to, note, by, parse_timestamp(&at)?)?);
-        }
-        Ok(history)
+        complaint_sql::history(&self.pool, id).await
     }
 
     #[tracing::instrument(skip(self, transition))]
@@ -518,42 +498,7 @@ impl ComplaintStore for SqliteStore {
         id: ComplaintId,
         transition: &Transition,
     ) -> Result<Complaint, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let current = load(&mut tx, id).await?;
-        if current.status != transition.from {
-            return Err(StoreError::Conflict(format!(
-                "complaint {id} is now {}, not {}",
-                current.status, transition.from
-            )));
-        }
-        let at = timestamp(now());
-        sqlx::query(
-            "UPDATE complaints SET status = ?, resolution = coalesce(?, resolution), \
-             satisfaction = coalesce(?, satisfaction), updated_at = ? WHERE id = ?",
-        )
-        .bind(transition.to.as_str())
-        .bind(&transition.resolution)
-        .bind(transition.satisfaction.map(|s| i64::from(s.score())))
-        .bind(&at)
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO complaint_events (complaint_id, from_status, to_status, note, actor_token, actor_role, at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id.0)
-        .bind(transition.from.as_str())
-        .bind(transition.to.as_str())
-        .bind(&transition.note)
-        .bind(transition.actor_token)
-        .bind(&transition.actor_role)
-        .bind(&at)
-        .execute(&mut *tx)
-        .await?;
-        let updated = load(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(updated)
+        complaint_sql::transition(&self.pool, id, transition).await
     }
 
     #[tracing::instrument(skip(self))]
@@ -562,55 +507,12 @@ impl ComplaintStore for SqliteStore {
         id: ComplaintId,
         duplicate_of: Option<ComplaintId>,
     ) -> Result<Complaint, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        // BEGIN IMMEDIATE holds the write lock: no other mark runs
-        // between these reads and the update.
-        let rows: Vec<(i64, Option<i64>)> =
-            sqlx::query_as("SELECT id, duplicate_of FROM complaints WHERE id IN (?, ?)")
-                .bind(id.0)
-                .bind(duplicate_of.unwrap_or(id).0)
-                .fetch_all(&mut *tx)
-                .await?;
-        let pointing: Option<(i64,)> = match duplicate_of {
-            None => None,
-            Some(_) => {
-                sqlx::query_as(
-                    "SELECT id FROM complaints WHERE duplicate_of = ? ORDER BY id LIMIT 1",
-                )
-                .bind(id.0)
-                .fetch_optional(&mut *tx)
-                .await?
-            }
-        };
-        check_duplicate_mark(id, duplicate_of, &rows, pointing.map(|(p,)| p))?;
-        sqlx::query("UPDATE complaints SET duplicate_of = ?, updated_at = ? WHERE id = ?")
-            .bind(duplicate_of.map(|d| d.0))
-            .bind(timestamp(now()))
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-        let updated = load(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(updated)
+        complaint_sql::set_duplicate_of(&self.pool, id, duplicate_of).await
     }
 
     #[tracing::instrument(skip(self))]
     async fn links(&self, id: ComplaintId) -> Result<Vec<ComplaintLink>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT asset_id, rule, distance_m FROM complaint_links WHERE complaint_id = ? ORDER BY rule, distance_m, asset_id",
-        )
-        .bind(id.0)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ComplaintLink {
-                    asset_id: row.try_get("asset_id")?,
-                    rule: row.try_get("rule")?,
-                    distance_m: row.try_get("distance_m")?,
-                })
-            })
-            .collect()
+        complaint_sql::links(&self.pool, id).await
     }
 
     #[tracing::instrument(skip_all, fields(count = updates.len()))]
@@ -637,21 +539,7 @@ impl ComplaintStore for SqliteStore {
             categories: categories.to_vec(),
             ..ComplaintFilter::default()
         };
-        let mut q =
-            QueryBuilder::<Sqlite>::new("SELECT c.id, c.category, c.lon, c.lat FROM complaints c");
-        push_filter(&mut q, &filter);
-        let rows = q.build().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    ComplaintId(row.try_get("id")?),
-                    row.try_get::<String, _>("category")?
-                        .parse()
-                        .map_err(corrupt("category"))?,
-                    (row.try_get("lon")?, row.try_get("lat")?),
-                ))
-            })
-            .collect()
+        complaint_sql::located(&self.pool, &filter).await
     }
 
     #[tracing::instrument(skip(self))]
@@ -664,22 +552,6 @@ impl ComplaintStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<(ComplaintId, (f64, f64), OffsetDateTime)>, StoreError> {
         let filter = open_filter(category, bbox, since, until);
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT c.id, c.lon, c.lat, c.reported_at FROM complaints c",
-        );
-        push_filter(&mut q, &filter);
-        q.push(" ORDER BY c.reported_at DESC, c.id DESC LIMIT ");
-        q.push_bind(i64::from(limit));
-        let rows = q.build().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                let at: String = row.try_get("reported_at")?;
-                Ok((
-                    ComplaintId(row.try_get("id")?),
-                    (row.try_get("lon")?, row.try_get("lat")?),
-                    parse_timestamp(&at)?,
-                ))
-            })
-            .collect()
+        complaint_sql::newest(&self.pool, &filter, limit).await
     }
 }
