@@ -4,6 +4,7 @@ use crate::api::connections::ConnectionLimits;
 use crate::app::{self, Application, Settings};
 use crate::domain::{District, Role};
 use crate::sample_data::generate::CityGenerator;
+use crate::services::complaint_import::ImportFormat;
 use crate::services::registry::Registry;
 use crate::services::tokens::Tokens;
 use crate::spatial::{GeometryLimits, LonLatBox};
@@ -109,7 +110,7 @@ pub enum Command {
         file: PathBuf,
         /// csv or jsonl (default: from the file name).
         #[arg(long)]
-        format: Option<ComplaintFormat>,
+        format: Option<ImportFormat>,
         #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
         db: String,
     },
@@ -169,12 +170,6 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ComplaintFormat {
-    Csv,
-    Jsonl,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -407,15 +402,14 @@ async fn import(file: &PathBuf, db: &str, limits: GeometryLimits) -> Result<(), 
 
 async fn import_complaints(
     file: &PathBuf,
-    format: Option<ComplaintFormat>,
+    format: Option<ImportFormat>,
     db: &str,
     limits: GeometryLimits,
 ) -> Result<(), CliError> {
-    use crate::services::complaint_import::{self, Format};
+    use crate::services::complaint_import;
     let format = match format {
-        Some(ComplaintFormat::Csv) => Format::Csv,
-        Some(ComplaintFormat::Jsonl) => Format::JsonLines,
-        None => Format::of_path(file).ok_or_else(|| {
+        Some(format) => format,
+        None => ImportFormat::of_path(file).ok_or_else(|| {
             CliError(format!(
                 "cannot tell the format of {}; pass --format csv or --format jsonl",
                 file.display()

@@ -39,20 +39,20 @@ pub fn router() -> OpenApiRouter<ApiState> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Format {
+enum ReportFormat {
     Json,
     Xml,
 }
 
 /// Splits `name.json` / `name.xml`.
-fn split_format(text: &str) -> Result<(&str, Format), Open311Error> {
+fn split_format(text: &str) -> Result<(&str, ReportFormat), Open311Error> {
     if let Some(name) = text.strip_suffix(".json") {
-        Ok((name, Format::Json))
+        Ok((name, ReportFormat::Json))
     } else if let Some(name) = text.strip_suffix(".xml") {
-        Ok((name, Format::Xml))
+        Ok((name, ReportFormat::Xml))
     } else {
         Err(Open311Error::new(
-            Format::Json,
+            ReportFormat::Json,
             StatusCode::NOT_FOUND,
             format!("no resource {text:?}; add .json or .xml"),
         ))
@@ -62,13 +62,13 @@ fn split_format(text: &str) -> Result<(&str, Format), Open311Error> {
 /// A GeoReport error: `[{code, description}]` (or `<errors>`).
 #[derive(Debug)]
 struct Open311Error {
-    format: Format,
+    format: ReportFormat,
     status: StatusCode,
     description: String,
 }
 
 impl Open311Error {
-    fn new(format: Format, status: StatusCode, description: impl Into<String>) -> Self {
+    fn new(format: ReportFormat, status: StatusCode, description: impl Into<String>) -> Self {
         Self {
             format,
             status,
@@ -76,7 +76,7 @@ impl Open311Error {
         }
     }
 
-    fn bad(format: Format, description: impl Into<String>) -> Self {
+    fn bad(format: ReportFormat, description: impl Into<String>) -> Self {
         Self::new(format, StatusCode::BAD_REQUEST, description)
     }
 }
@@ -85,11 +85,11 @@ impl IntoResponse for Open311Error {
     fn into_response(self) -> Response {
         let code = self.status.as_u16();
         let mut response = match self.format {
-            Format::Json => {
+            ReportFormat::Json => {
                 let body = json!([{"code": code, "description": self.description}]);
                 (self.status, axum::Json(body)).into_response()
             }
-            Format::Xml => {
+            ReportFormat::Xml => {
                 let mut x = Xml::new();
                 x.open("errors")
                     .open("error")
@@ -108,7 +108,7 @@ impl IntoResponse for Open311Error {
     }
 }
 
-fn internal(format: Format, e: impl std::fmt::Display) -> Open311Error {
+fn internal(format: ReportFormat, e: impl std::fmt::Display) -> Open311Error {
     tracing::error!(cause = %e, "open311 request failed");
     Open311Error::new(
         format,
@@ -117,7 +117,7 @@ fn internal(format: Format, e: impl std::fmt::Display) -> Open311Error {
     )
 }
 
-fn from_complaint_error(format: Format, e: ComplaintError) -> Open311Error {
+fn from_complaint_error(format: ReportFormat, e: ComplaintError) -> Open311Error {
     match e {
         ComplaintError::Invalid(v) => Open311Error::bad(format, v.to_string()),
         ComplaintError::NotFound(id) => Open311Error::new(
@@ -198,15 +198,15 @@ fn xml_response(status: StatusCode, body: String) -> Response {
 
 /// A list of flat objects as JSON, or as `<root><item>…</item></root>`.
 fn list_response(
-    format: Format,
+    format: ReportFormat,
     status: StatusCode,
     root: &str,
     item: &str,
     items: &[Value],
 ) -> Response {
     match format {
-        Format::Json => (status, axum::Json(Value::from(items.to_vec()))).into_response(),
-        Format::Xml => {
+        ReportFormat::Json => (status, axum::Json(Value::from(items.to_vec()))).into_response(),
+        ReportFormat::Xml => {
             let mut x = Xml::new();
             x.open(root);
             for value in items {
@@ -263,7 +263,7 @@ fn request_json(c: &Complaint) -> Value {
 /// Parameters with empty values dropped, as the spec asks; a name given
 /// twice is refused.
 fn present(
-    format: Format,
+    format: ReportFormat,
     params: Vec<(String, String)>,
 ) -> Result<BTreeMap<String, String>, Open311Error> {
     super::extract::distinct_params(params).map_err(|e| Open311Error::bad(format, e))
@@ -304,10 +304,10 @@ async fn collection(
     }
 }
 
-fn discovery(format: Format) -> Response {
+fn discovery(format: ReportFormat) -> Response {
     let changeset = "2026-11-28T00:00:00Z";
     match format {
-        Format::Json => axum::Json(json!({
+        ReportFormat::Json => axum::Json(json!({
             "changeset": changeset,
             "contact": "Beijing 12345 citizen service hotline",
             "key_service": "API keys are operator tokens, from `hutong token create --role operator`",
@@ -315,7 +315,7 @@ fn discovery(format: Format) -> Response {
                 "changeset": changeset, "type": "production", "formats": ["application/json", "text/xml"]}],
         }))
         .into_response(),
-        Format::Xml => {
+        ReportFormat::Xml => {
             let mut x = Xml::new();
             x.open("discovery")
                 .text("changeset", changeset)
@@ -358,14 +358,14 @@ async fn service_definition(Path(code): Path<String>) -> Result<Response, Open31
     ];
     let description = "Coordinate system of lat and long; WeChat and AMap send gcj02";
     match format {
-        Format::Json => Ok(axum::Json(json!({
+        ReportFormat::Json => Ok(axum::Json(json!({
             "service_code": category.as_str(),
             "attributes": [{"variable": true, "code": "coord_sys", "datatype": "singlevaluelist", "required": false,
                 "datatype_description": "wgs84 unless given", "order": 1, "description": description,
                 "values": values.iter().map(|(k, n)| json!({"key": k, "name": n})).collect::<Vec<_>>()}],
         }))
         .into_response()),
-        Format::Xml => {
+        ReportFormat::Xml => {
             let mut x = Xml::new();
             x.open("service_definition").text("service_code", category.as_str()).open("attributes").open("attribute");
             x.text("variable", "true").text("code", "coord_sys").text("datatype", "singlevaluelist");
@@ -381,7 +381,7 @@ async fn service_definition(Path(code): Path<String>) -> Result<Response, Open31
 }
 
 fn parse_time(
-    format: Format,
+    format: ReportFormat,
     params: &BTreeMap<String, String>,
     key: &str,
 ) -> Result<Option<OffsetDateTime>, Open311Error> {
@@ -399,7 +399,7 @@ fn parse_time(
 }
 
 fn parse_count(
-    format: Format,
+    format: ReportFormat,
     params: &BTreeMap<String, String>,
     key: &str,
     default: u32,
@@ -419,7 +419,7 @@ fn parse_count(
 
 async fn requests(
     state: &ApiState,
-    format: Format,
+    format: ReportFormat,
     params: &BTreeMap<String, String>,
 ) -> Result<Response, Open311Error> {
     let page_size = parse_count(

@@ -3,7 +3,7 @@
 //! cases. See `fixtures/README.md`.
 
 use crate::domain::ValidationError;
-use crate::services::complaint_import::{self, Format};
+use crate::services::complaint_import::{self, ImportFormat};
 use crate::services::complaints::Complaints;
 use crate::services::registry::{Registry, RegistryError};
 use serde_json::Value;
@@ -52,7 +52,7 @@ pub async fn load_if_empty(
     let report = complaint_import::import(
         complaints,
         DEMO_COMPLAINTS.as_bytes(),
-        Format::JsonLines,
+        ImportFormat::JsonLines,
         |_| {},
     )
     .await

@@ -40,22 +40,35 @@ const COLUMNS: &[&str] = &[
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub enum ImportFormat {
     Csv,
     JsonLines,
 }
 
-impl Format {
+impl std::str::FromStr for ImportFormat {
+    type Err = String;
+
+    /// `csv`, or `jsonl` (also `ndjson`).
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "csv" => Ok(ImportFormat::Csv),
+            "jsonl" | "ndjson" => Ok(ImportFormat::JsonLines),
+            other => Err(format!("unknown format {other:?}; use csv or jsonl")),
+        }
+    }
+}
+
+impl ImportFormat {
     /// From a file name: `.csv`, or `.jsonl`/`.ndjson`.
-    pub fn of_path(path: &std::path::Path) -> Option<Format> {
+    pub fn of_path(path: &std::path::Path) -> Option<ImportFormat> {
         match path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase)
             .as_deref()
         {
-            Some("csv") => Some(Format::Csv),
-            Some("jsonl" | "ndjson") => Some(Format::JsonLines),
+            Some("csv") => Some(ImportFormat::Csv),
+            Some("jsonl" | "ndjson") => Some(ImportFormat::JsonLines),
             _ => None,
         }
     }
@@ -150,9 +163,9 @@ enum Rows<R: Read> {
 }
 
 impl<R: Read> Rows<R> {
-    fn new(reader: R, format: Format) -> Result<Self, Rejected> {
+    fn new(reader: R, format: ImportFormat) -> Result<Self, Rejected> {
         match format {
-            Format::Csv => {
+            ImportFormat::Csv => {
                 let mut csv = csv::ReaderBuilder::new()
                     .flexible(false)
                     .from_reader(reader);
@@ -169,7 +182,7 @@ impl<R: Read> Rows<R> {
                     record: csv::StringRecord::new(),
                 })
             }
-            Format::JsonLines => Ok(Rows::JsonLines {
+            ImportFormat::JsonLines => Ok(Rows::JsonLines {
                 lines: std::io::BufReader::with_capacity(1 << 20, reader).lines(),
                 line: 0,
             }),
@@ -271,7 +284,7 @@ const READ_AHEAD: usize = 1;
 pub async fn import<R: Read + Send + 'static>(
     complaints: &Complaints,
     reader: R,
-    format: Format,
+    format: ImportFormat,
     mut progress: impl FnMut(u64),
 ) -> Result<ImportReport, ComplaintError> {
     let mut report = ImportReport::default();

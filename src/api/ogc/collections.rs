@@ -2,7 +2,7 @@
 
 use super::collection::{Collection, collection_named};
 use super::html;
-use super::request::{Format, OgcRequest};
+use super::request::{OgcRequest, Representation};
 use crate::api::{ApiError, ApiState};
 use crate::domain::utc_text;
 use crate::spatial::{Crs, LonLatBox};
@@ -81,8 +81,10 @@ pub async fn list(
         {"rel": "alternate", "type": "text/html", "title": "This document as HTML", "href": request.url("/collections", &[("f", "html".into())])},
     ]);
     Ok(match request.format {
-        Format::Json => Json(json!({"links": links, "collections": collections})).into_response(),
-        Format::Html => {
+        Representation::Json => {
+            Json(json!({"links": links, "collections": collections})).into_response()
+        }
+        Representation::Html => {
             let mut rows = String::from("<table><tr><th>Collection</th><th>Description</th></tr>");
             for c in &collections {
                 let id = c["id"].as_str().unwrap_or("");
@@ -112,8 +114,8 @@ pub async fn describe(
     request.only(&[])?;
     let document = describe_one(&state, &request, collection).await?;
     Ok(match request.format {
-        Format::Json => Json(document).into_response(),
-        Format::Html => html::page(
+        Representation::Json => Json(document).into_response(),
+        Representation::Html => html::page(
             collection.title(),
             &format!(
                 "<p>{}</p><p>Extent: <code>{}</code></p>{}",

@@ -5,7 +5,7 @@ use super::collection::{Collection, collection_named};
 use super::crs::{Crs, bbox_in, content_crs, crs_parameter};
 use super::html;
 use super::queryables;
-use super::request::{Format, OgcRequest};
+use super::request::{OgcRequest, Representation};
 use crate::api::feature::{feature, feature_collection, geojson_response, geojson_text_response};
 use crate::api::{ApiError, ApiState};
 use crate::domain::{AssetId, ComplaintId, LonLatBox};
@@ -305,13 +305,13 @@ pub async fn list(
     Ok(with_content_crs(
         match (request.format, page) {
             // The common case copies the kept renderings into the body.
-            (Format::Json, FeaturePage::Assets(assets))
+            (Representation::Json, FeaturePage::Assets(assets))
                 if query.crs == Crs::Crs84 && query.properties.is_none() =>
             {
                 let features: Vec<&str> = assets.iter().map(|a| &*a.json).collect();
                 geojson_text_response(StatusCode::OK, feature_collection(head, &features))
             }
-            (Format::Json, page) => {
+            (Representation::Json, page) => {
                 let features = page
                     .into_values()
                     .into_iter()
@@ -325,7 +325,7 @@ pub async fn list(
                 body["features"] = Value::Array(features);
                 geojson_response(StatusCode::OK, body)
             }
-            (Format::Html, page) => {
+            (Representation::Html, page) => {
                 let features = page.into_values();
                 let mut nav = String::new();
                 for link in &links {
@@ -399,8 +399,8 @@ pub async fn fetch(
         {"rel": "collection", "type": "application/json", "href": request.url(&format!("/collections/{}", collection.id()), &[])},
     ]);
     let mut response = match request.format {
-        Format::Json => geojson_response(StatusCode::OK, body),
-        Format::Html => html::page(
+        Representation::Json => geojson_response(StatusCode::OK, body),
+        Representation::Html => html::page(
             &format!("{} {feature_id}", collection.title()),
             &html::feature_detail(&body),
         ),

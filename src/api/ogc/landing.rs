@@ -1,7 +1,7 @@
 //! The landing page and the conformance declaration.
 
 use super::html;
-use super::request::{Format, OgcRequest};
+use super::request::{OgcRequest, Representation};
 use crate::api::ApiError;
 use axum::Json;
 use axum::response::{IntoResponse, Response};
@@ -49,9 +49,11 @@ pub async fn landing(request: OgcRequest) -> Result<Response, ApiError> {
     let title = "hutong: old-city renovation map";
     let description = "Courtyards, buildings, lanes, drainage, lights, e-bike chargers and citizen complaints of Beijing's old neighbourhoods, as OGC API – Features.";
     Ok(match request.format {
-        Format::Json => Json(json!({"title": title, "description": description, "links": links}))
-            .into_response(),
-        Format::Html => html::page(
+        Representation::Json => {
+            Json(json!({"title": title, "description": description, "links": links}))
+                .into_response()
+        }
+        Representation::Html => html::page(
             title,
             &format!(
                 "<p>{}</p>{}",
@@ -68,8 +70,8 @@ pub async fn landing(request: OgcRequest) -> Result<Response, ApiError> {
 pub async fn conformance(request: OgcRequest) -> Result<Response, ApiError> {
     request.only(&[])?;
     Ok(match request.format {
-        Format::Json => Json(json!({"conformsTo": CONFORMANCE})).into_response(),
-        Format::Html => {
+        Representation::Json => Json(json!({"conformsTo": CONFORMANCE})).into_response(),
+        Representation::Html => {
             let items: String = CONFORMANCE
                 .iter()
                 .map(|c| format!("<li><code>{}</code></li>", html::escape(c)))

@@ -6,7 +6,7 @@
 
 use super::collection::{Collection, collection_named};
 use super::html;
-use super::request::{Format, OgcRequest};
+use super::request::{OgcRequest, Representation};
 use crate::api::ApiError;
 use crate::domain::{
     AssetKind, BuildingAttributes, Category, Channel, ChargerAttributes, ComplaintStatus, CoordSys,
@@ -266,7 +266,7 @@ pub async fn queryables(Path(id): Path<String>, request: OgcRequest) -> Result<R
     let path = format!("/collections/{}/queryables", collection.id());
     let properties = properties(collection);
     Ok(match request.format {
-        Format::Json => {
+        Representation::Json => {
             let document = json!({
                 "$schema": "https://json-schema.org/draft/2020-12/schema",
                 "$id": request.url(&path, &[]),
@@ -282,7 +282,7 @@ pub async fn queryables(Path(id): Path<String>, request: OgcRequest) -> Result<R
             );
             response
         }
-        Format::Html => {
+        Representation::Html => {
             let mut rows = String::from("<table><tr><th>Property</th><th>Schema</th></tr>");
             for (name, schema) in properties {
                 rows.push_str(&format!(

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// The representation a client asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub enum Representation {
     Json,
     Html,
 }
@@ -21,7 +21,7 @@ pub enum Format {
 pub struct OgcRequest {
     /// The service's public base URL, `scheme://host[:port]`.
     pub base: String,
-    pub format: Format,
+    pub format: Representation,
     /// Query parameters, each at most once; empty values count as absent.
     pub params: BTreeMap<String, String>,
 }
@@ -70,8 +70,10 @@ impl<S: Send + Sync> FromRequestParts<S> for OgcRequest {
         let params = crate::api::extract::distinct_params(pairs)
             .map_err(|e| ApiError::bad_request(format!("query parameter {e}")))?;
         let format = match params.get("f").map(String::as_str) {
-            Some("json" | "geojson" | "application/json" | "application/geo+json") => Format::Json,
-            Some("html" | "text/html") => Format::Html,
+            Some("json" | "geojson" | "application/json" | "application/geo+json") => {
+                Representation::Json
+            }
+            Some("html" | "text/html") => Representation::Html,
             Some(other) => {
                 return Err(ApiError::bad_request(format!(
                     "f={other:?} is not offered; use f=json or f=html"
@@ -84,9 +86,9 @@ impl<S: Send + Sync> FromRequestParts<S> for OgcRequest {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
                 if prefers_html(accept) {
-                    Format::Html
+                    Representation::Html
                 } else {
-                    Format::Json
+                    Representation::Json
                 }
             }
         };
