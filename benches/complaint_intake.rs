@@ -10,7 +10,7 @@
 use hutong::app::{Application, Settings};
 use hutong::domain::Role;
 use hutong::sample_data::generate::{ComplaintGenerator, store_city};
-use hutong::services::complaint_import::{self, Format};
+use hutong::services::complaint_import::{self, ImportFormat};
 use hutong::services::complaints::Complaints;
 use hutong::services::linking::LinkingRules;
 use hutong::services::registry::Registry;
@@ -62,7 +62,7 @@ async fn main() {
     let report = complaint_import::import(
         &complaints,
         std::io::Cursor::new(file),
-        Format::JsonLines,
+        ImportFormat::JsonLines,
         |_| {},
     )
     .await
