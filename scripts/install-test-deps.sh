@@ -2,7 +2,8 @@
 # Installs what the integration tests need beyond Rust, idempotently:
 # GDAL's command-line tools (Debian's gdal-bin: the OGR OAPIF driver is an
 # OGC API client) and a Python virtualenv at target/test-venv with the
-# Open311 client `georeport` and the OGC API client OWSLib (PyPI).
+# Open311 client `georeport`, the OGC API client OWSLib and the
+# OpenAPI fuzzer schemathesis (PyPI).
 # Prints the venv's python as its last line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,8 +25,9 @@ flock 8
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" >&2
 fi
-if ! "$venv/bin/python" -c 'import georeport, xmltodict, owslib' 2>/dev/null; then
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'georeport==0.3.1' 'xmltodict>=0.13' 'OWSLib==0.32.1' >&2
+if ! "$venv/bin/python" -c 'import georeport, xmltodict, owslib, schemathesis' 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'georeport==0.3.1' 'xmltodict>=0.13' \
+        'OWSLib==0.32.1' 'schemathesis==4.32.5' >&2
 fi
 flock -u 8
 echo "$PWD/$venv/bin/python"

@@ -17,13 +17,6 @@ pub struct AssetEditor(pub Principal);
 pub struct Requester(pub Option<Principal>);
 
 impl Requester {
-    /// The principal, or a 401 for anonymous callers.
-    pub fn require(self) -> Result<Principal, ApiError> {
-        self.0.ok_or_else(|| ApiError::Unauthorized {
-            detail: "this needs a bearer token".into(),
-        })
-    }
-
     /// Whether this requester may see the caller data of a case in
     /// `district`.
     pub fn sees_personal_data_of(&self, district: Option<District>) -> bool {
@@ -39,6 +32,23 @@ impl FromRequestParts<ApiState> for Requester {
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
         Ok(Requester(principal(parts, state).await?))
+    }
+}
+
+/// A caller with a valid token of any role (else 401, before the body
+/// is read); the service decides what the role may do.
+pub struct Authenticated(pub Principal);
+
+impl FromRequestParts<ApiState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        with_role(parts, state, |_| true, "any")
+            .await
+            .map(Authenticated)
     }
 }
 
@@ -70,7 +80,10 @@ async fn with_role(
     let principal = principal(parts, state)
         .await?
         .ok_or_else(|| ApiError::Unauthorized {
-            detail: format!("this needs a bearer token of role {roles}"),
+            detail: match roles {
+                "any" => "this needs a bearer token".to_string(),
+                roles => format!("this needs a bearer token of role {roles}"),
+            },
         })?;
     if !allowed(principal.role) {
         return Err(ApiError::Forbidden {

@@ -1,6 +1,6 @@
 //! `/v1/complaints`: intake, listing, status changes, duplicates, links.
 
-use super::auth::{ComplaintOperator, Requester as Viewer};
+use super::auth::{Authenticated, ComplaintOperator, Requester as Viewer};
 use super::extract::{JsonBody, QueryParams, comma_list, non_empty};
 use super::feature::geojson_response;
 use super::{ApiError, ApiState};
@@ -113,7 +113,7 @@ async fn create(
     Ok(intake_response(&intake, personal))
 }
 
-#[utoipa::path(get, path = "/v1/complaints/{id}", tag = "Complaints", params(("id" = String, Path, description = "Complaint id")),
+#[utoipa::path(get, path = "/v1/complaints/{id}", tag = "Complaints", security((), ("bearer" = [])), params(("id" = String, Path, description = "Complaint id")),
     responses((status = 200, description = "The complaint with its history", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)"), (status = 404, description = "No such complaint")))]
 async fn fetch(
     State(state): State<ApiState>,
@@ -174,11 +174,10 @@ struct TransitionBody {
 async fn transition(
     State(state): State<ApiState>,
     Path(id): Path<String>,
-    viewer: Viewer,
+    Authenticated(principal): Authenticated,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let principal = viewer.require()?;
     let body: TransitionBody = serde_json::from_value(body)
         .map_err(|e| ApiError::Invalid(ValidationError::single("", e.to_string())))?;
     let to = body
@@ -301,7 +300,7 @@ fn filter_of(params: &ListParams) -> Result<ComplaintFilter, ApiError> {
     Ok(filter)
 }
 
-#[utoipa::path(get, path = "/v1/complaints", tag = "Complaints",
+#[utoipa::path(get, path = "/v1/complaints", tag = "Complaints", security((), ("bearer" = [])),
     params(("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat"), ("category" = Option<String>, Query, description = "Categories, comma-separated"),
         ("status" = Option<String>, Query, description = "Statuses, comma-separated"), ("from" = Option<String>, Query, description = "Reported at or after (RFC 3339)"),
         ("to" = Option<String>, Query, description = "Reported at or before (RFC 3339)"), ("district" = Option<String>, Query, description = "District"), ("limit" = Option<u32>, Query, description = "Page size, 1-1000 (default 100)"), ("offset" = Option<u64>, Query, description = "Complaints to skip")),

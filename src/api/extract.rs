@@ -107,7 +107,7 @@ pub fn distinct_params(
 ) -> Result<std::collections::BTreeMap<String, String>, String> {
     let mut params = std::collections::BTreeMap::new();
     for (name, value) in pairs {
-        if value.trim().is_empty() {
+        if value.is_empty() {
             continue;
         }
         if params.contains_key(&name) {

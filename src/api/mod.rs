@@ -12,6 +12,7 @@ mod health;
 mod ogc;
 mod open311;
 mod openapi;
+mod openapi_rules;
 mod problem;
 pub mod public_url;
 mod request_deadline;
@@ -103,7 +104,10 @@ pub fn router(state: ApiState, http: &HttpSettings) -> Router {
         .merge(tiles::router())
         .routes(routes!(openapi::definition))
         .split_for_parts();
-    let definition = openapi::Definition(Arc::new(openapi::document(definition)));
+    let definition = openapi::Definition(Arc::new(openapi::document(
+        definition,
+        state.registry.service_area(),
+    )));
     routes
         .layer(axum::Extension(definition))
         .fallback(problem::not_found)

@@ -645,7 +645,7 @@ const KNOWN_FIELDS: &[&str] = &[
 #[utoipa::path(post, path = "/open311/v2/{resource}", tag = "Open311 GeoReport v2",
     params(("resource" = String, Path, description = "requests.json or requests.xml")),
     request_body(content = Object, description = "Form fields: api_key (an operator token), service_code, lat/long or address_string, description, ...", content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "[{service_request_id}]"), (status = 400, description = "Bad request: [{code, description}]"), (status = 404, description = "Unknown resource"), (status = 403, description = "Bad api_key")))]
+    responses((status = 201, description = "[{service_request_id}, token]: stored; every POST is a new case"), (status = 400, description = "Bad request: [{code, description}]"), (status = 404, description = "Unknown resource"), (status = 403, description = "Bad api_key")))]
 async fn create(
     State(state): State<ApiState>,
     Path(resource): Path<String>,

@@ -4,6 +4,7 @@
 //! attribute, so the document cannot drift from the router).
 
 use super::ogc::OPENAPI_JSON;
+use crate::domain::LonLatBox;
 use axum::Extension;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -33,9 +34,15 @@ pub struct ApiDoc;
 /// `components.parameters.limit` (with `default` and `maximum`, which GDAL
 /// and QGIS read to size their pages) and referenced from there; the
 /// bearer security scheme is added the same way.
-pub fn document(openapi: utoipa::openapi::OpenApi) -> Value {
+pub fn document(openapi: utoipa::openapi::OpenApi, service_area: LonLatBox) -> Value {
     let mut doc = serde_json::to_value(&openapi).unwrap_or_else(|_| json!({}));
     doc["openapi"] = json!("3.0.3");
+    // OpenAPI 3.0's License Object has a name and a URL (utoipa writes
+    // 3.1's SPDX `identifier`, which 3.0 validators refuse).
+    doc["info"]["license"] = json!({
+        "name": env!("CARGO_PKG_LICENSE"),
+        "url": "https://www.apache.org/licenses/LICENSE-2.0",
+    });
     let limit = json!({
         "name": "limit",
         "in": "query",
@@ -72,6 +79,11 @@ pub fn document(openapi: utoipa::openapi::OpenApi) -> Value {
         doc["components"] = json!({});
     }
     doc["components"]["parameters"] = json!({"limit": limit});
+    if !doc["components"]["schemas"].is_object() {
+        doc["components"]["schemas"] = json!({});
+    }
+    doc["components"]["schemas"]["Problem"] = super::openapi_rules::problem_schema();
+    super::openapi_rules::refine(&mut doc, service_area);
     doc["components"]["securitySchemes"] = json!({
         "bearer": {"type": "http", "scheme": "bearer", "description": "A hutong token (hut_…), from `hutong token create`"}
     });

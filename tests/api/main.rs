@@ -19,5 +19,6 @@ mod ogc;
 mod ogc_clients;
 mod ogc_write;
 mod open311;
+mod openapi_fuzz;
 mod restart;
 mod tiles;

@@ -298,9 +298,15 @@ pub async fn options_items(Path(id): Path<String>) -> Result<Response, ApiError>
     params(("collectionId" = String, Path, description = "Collection id"), ("featureId" = String, Path, description = "Feature id")),
     responses((status = 204, description = "The methods allowed, in Allow"), (status = 404, description = "No such collection")))]
 pub async fn options_item(
-    Path((id, _feature)): Path<(String, String)>,
+    Path((id, feature)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    Ok(match collection_named(&id)? {
+    let collection = collection_named(&id)?;
+    if feature.parse::<crate::domain::ComplaintId>().is_err() {
+        return Err(ApiError::NotFound {
+            detail: format!("collection {id} has no feature {feature:?}"),
+        });
+    }
+    Ok(match collection {
         Collection::Assets(_) => allow("GET, HEAD, PUT, PATCH, DELETE, OPTIONS"),
         Collection::Complaints => allow("GET, HEAD, OPTIONS"),
     })

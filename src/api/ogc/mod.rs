@@ -8,7 +8,7 @@ mod html;
 mod items;
 mod items_write;
 mod landing;
-mod queryables;
+pub(super) mod queryables;
 mod request;
 
 use super::ApiState;

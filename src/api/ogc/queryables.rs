@@ -121,6 +121,20 @@ pub fn types(collection: Collection) -> &'static Queryables {
     &schemas(collection).types
 }
 
+/// The schema of an asset kind's attributes as a write takes them (with
+/// the attributes it requires), for the request bodies in the API
+/// definition.
+pub fn attribute_schema(kind: AssetKind) -> Value {
+    match kind {
+        AssetKind::Courtyard => resolved::<CourtyardAttributes>(),
+        AssetKind::Building => resolved::<BuildingAttributes>(),
+        AssetKind::Lane => resolved::<LaneAttributes>(),
+        AssetKind::Drainage => resolved::<DrainageAttributes>(),
+        AssetKind::Light => resolved::<LightAttributes>(),
+        AssetKind::Charger => resolved::<ChargerAttributes>(),
+    }
+}
+
 fn build_properties(collection: Collection) -> Map<String, Value> {
     let mut p = Map::new();
     p.insert(
@@ -129,14 +143,7 @@ fn build_properties(collection: Collection) -> Map<String, Value> {
     );
     match collection {
         Collection::Assets(kind) => {
-            let attributes = match kind {
-                AssetKind::Courtyard => resolved::<CourtyardAttributes>(),
-                AssetKind::Building => resolved::<BuildingAttributes>(),
-                AssetKind::Lane => resolved::<LaneAttributes>(),
-                AssetKind::Drainage => resolved::<DrainageAttributes>(),
-                AssetKind::Light => resolved::<LightAttributes>(),
-                AssetKind::Charger => resolved::<ChargerAttributes>(),
-            };
+            let attributes = attribute_schema(kind);
             if let Some(fields) = attributes["properties"].as_object() {
                 p.extend(fields.clone());
             }
