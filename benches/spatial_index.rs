@@ -11,8 +11,8 @@ use hutong::sample_data::generate::{CityGenerator, store_city};
 use hutong::services::registry::{Registry, build_index};
 use hutong::spatial::{AssetIndex, GeometryLimits, IndexedAsset, LonLatBox, NearbyQuery};
 use hutong::store::{self, Store};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use rand_pcg::Pcg64Mcg;
 use std::cell::OnceCell;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -43,7 +43,7 @@ fn point_assets(n: usize) -> Vec<IndexedAsset> {
 
 /// Query points where the assets are: near generated assets, jittered.
 fn query_points(index_source: &[IndexedAsset], n: usize) -> Vec<Point<f64>> {
-    let mut rng = ChaCha8Rng::seed_from_u64(SEED + 1);
+    let mut rng = Pcg64Mcg::seed_from_u64(SEED + 1);
     (0..n)
         .map(|_| {
             let a = &index_source[rng.random_range(0..index_source.len())];

@@ -156,12 +156,11 @@ impl Application {
             },
             connections: settings.connections,
             state: ApiState {
-                features: Features::new(registry.clone(), complaints.clone(), scans.clone()),
+                features: Features::new(registry.clone(), complaints.clone(), scans),
                 registry,
                 complaints,
                 tokens,
                 require_if_match: settings.require_if_match,
-                scans,
             },
             follower,
         })

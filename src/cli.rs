@@ -589,7 +589,10 @@ async fn export(out: Option<PathBuf>, db: &str) -> Result<(), CliError> {
                     writer.write_all(b",\n")?;
                 }
                 first = false;
-                serde_json::to_writer(&mut writer, &crate::api::feature(&view, None))?;
+                serde_json::to_writer(
+                    &mut writer,
+                    &crate::services::asset_feature::feature(&view, None),
+                )?;
             }
             Ok(())
         })

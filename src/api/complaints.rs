@@ -94,7 +94,6 @@ fn intake_response(intake: &Intake, personal: bool) -> Response {
 }
 
 #[utoipa::path(post, path = "/v1/complaints", tag = "Complaints", security(("bearer" = [])),
-    params(("coord_sys" = Option<String>, Query, description = "wgs84 (default), gcj02 or bd09")),
     request_body(content = Object, description = "A GeoJSON Point Feature with case_number, channel, category, description", content_type = "application/geo+json"),
     responses((status = 201, description = "Stored, with its links and suggested duplicates", body = Object, content_type = "application/geo+json"),
         (status = 200, description = "The case number was known: the stored complaint, unchanged", body = Object, content_type = "application/geo+json"),

@@ -118,8 +118,10 @@ pub fn distinct_params(
     Ok(params)
 }
 
+/// An empty value counts as absent; a blank one (spaces only) is a value,
+/// and whatever parses it refuses it, as on the OGC API and Open311.
 pub fn non_empty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    value.as_deref().filter(|s| !s.is_empty()).map(str::trim)
 }
 
 /// A comma-separated list parameter (`kind=light,drainage`); absent means

@@ -18,7 +18,6 @@ pub mod public_url;
 mod request_deadline;
 mod tiles;
 
-pub use feature::feature;
 pub use problem::ApiError;
 
 use crate::services::complaints::Complaints;
@@ -61,9 +60,6 @@ pub struct ApiState {
     pub tokens: Arc<Tokens>,
     /// OGC API item writes must send `If-Match` (else 428).
     pub require_if_match: bool,
-    /// Admits filtered and sorted scans a few at a time, each within a
-    /// time budget.
-    pub scans: crate::services::query_budget::ScanGate,
     /// Pages of the published collections and vector tiles.
     pub features: crate::services::features::Features,
 }

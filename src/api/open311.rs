@@ -117,6 +117,16 @@ fn internal(format: ReportFormat, e: impl std::fmt::Display) -> Open311Error {
     )
 }
 
+/// The database away is a 503 (with Retry-After), anything else a 500.
+fn from_store_failure(format: ReportFormat, e: StoreFailure) -> Open311Error {
+    match e {
+        StoreFailure::Unavailable => {
+            Open311Error::new(format, StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
+        StoreFailure::Failed(_) => internal(format, e),
+    }
+}
+
 fn from_complaint_error(format: ReportFormat, e: ComplaintError) -> Open311Error {
     match e {
         ComplaintError::Invalid(v) => Open311Error::bad(format, v.to_string()),
@@ -127,10 +137,7 @@ fn from_complaint_error(format: ReportFormat, e: ComplaintError) -> Open311Error
         ),
         ComplaintError::Forbidden(d) => Open311Error::new(format, StatusCode::FORBIDDEN, d),
         ComplaintError::Conflict(d) | ComplaintError::TooDeep(d) => Open311Error::bad(format, d),
-        ComplaintError::Store(e @ StoreFailure::Unavailable) => {
-            Open311Error::new(format, StatusCode::SERVICE_UNAVAILABLE, e.to_string())
-        }
-        ComplaintError::Store(e) => internal(format, e),
+        ComplaintError::Store(e) => from_store_failure(format, e),
         ComplaintError::WriteFailed(e) => internal(format, e),
         ComplaintError::Unavailable(d) => {
             Open311Error::new(format, StatusCode::SERVICE_UNAVAILABLE, d)
@@ -696,7 +703,7 @@ async fn create(
         .tokens
         .authenticate(key)
         .await
-        .map_err(|e| internal(format, e))?
+        .map_err(|e| from_store_failure(format, e))?
         .ok_or_else(|| Open311Error::new(format, StatusCode::FORBIDDEN, "api_key is not valid"))?;
     let category = form
         .get("service_code")

@@ -98,14 +98,14 @@ fn date_time() -> Value {
     json!({"type": "string", "format": "date-time"})
 }
 
-/// A bbox: four numbers (six with heights where `with_heights`), as a
+/// A bbox: four numbers, or six with heights (which are ignored), as a
 /// comma list.
-fn bbox(with_heights: bool) -> Value {
+fn bbox() -> Value {
     json!({
         "type": "array",
         "items": {"type": "number", "minimum": -180, "maximum": 180},
         "minItems": 4,
-        "maxItems": if with_heights { 6 } else { 4 },
+        "maxItems": 6,
     })
 }
 
@@ -170,7 +170,7 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
         "coord_sys" => {
             strings([CoordSys::Wgs84, CoordSys::Gcj02, CoordSys::Bd09].map(CoordSys::as_str))
         }
-        "bbox" => bbox(ogc),
+        "bbox" => bbox(),
         // Anyone may ask what is near a point, inside the service area or
         // not (the answer is empty far from it).
         "lon" => json!({"type": "number", "minimum": -180, "maximum": 180}),

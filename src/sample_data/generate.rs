@@ -3,8 +3,8 @@
 //! seed always gives the same data.
 
 use crate::services::registry::{Registry, RegistryError};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use rand_pcg::Pcg64Mcg;
 use serde_json::{Value, json};
 
 /// Beijing's built-up area, degrees.
@@ -26,7 +26,7 @@ const DISTRICTS: &[&str] = &[
 
 /// A seeded generator of GeoJSON asset Features.
 pub struct CityGenerator {
-    rng: ChaCha8Rng,
+    rng: Pcg64Mcg,
     centre: (f64, f64),
     left_in_cluster: u32,
     points_only: bool,
@@ -37,7 +37,7 @@ impl CityGenerator {
     /// most of a city's assets are).
     pub fn new(seed: u64, points_only: bool) -> Self {
         Self {
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            rng: Pcg64Mcg::seed_from_u64(seed),
             centre: (116.4, 39.9),
             left_in_cluster: 0,
             points_only,
@@ -147,7 +147,7 @@ const CHANNELS: &[&str] = &[
 const CASES_PER_DAY: u64 = 60_000;
 
 pub struct ComplaintGenerator {
-    rng: ChaCha8Rng,
+    rng: Pcg64Mcg,
     near: Vec<(f64, f64)>,
     next: u64,
 }
@@ -168,7 +168,7 @@ impl ComplaintGenerator {
             })
             .collect();
         Self {
-            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x1234_5678),
+            rng: Pcg64Mcg::seed_from_u64(seed ^ 0x1234_5678),
             near,
             next: 1,
         }

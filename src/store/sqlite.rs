@@ -2,11 +2,12 @@
 //! migrated from `migrations/sqlite` on first open.
 
 use super::{AssetStore, IndexRow, StoreError, TokenRecord, TokenStore, now};
+use crate::domain::LonLatBox;
 use crate::domain::{
     Asset, AssetAttributes, AssetDraft, AssetId, AssetKind, Derived, District, Role, Version,
 };
 use async_trait::async_trait;
-use geo::{BoundingRect, Geometry, Point};
+use geo::{Geometry, Point};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -142,28 +143,10 @@ pub(super) fn bind_draft<'q>(
         .push_bind(draft.derived.length_m);
 }
 
-struct Bounds {
-    min_lon: f64,
-    min_lat: f64,
-    max_lon: f64,
-    max_lat: f64,
-}
-
-fn bounds(geometry: &Geometry<f64>) -> Bounds {
-    match geometry.bounding_rect() {
-        Some(r) => Bounds {
-            min_lon: r.min().x,
-            min_lat: r.min().y,
-            max_lon: r.max().x,
-            max_lat: r.max().y,
-        },
-        None => Bounds {
-            min_lon: 0.0,
-            min_lat: 0.0,
-            max_lon: 0.0,
-            max_lat: 0.0,
-        },
-    }
+/// An asset's bounding box as stored in its row (an empty geometry, which
+/// validation refuses, would be stored at 0, 0).
+fn bounds(geometry: &Geometry<f64>) -> LonLatBox {
+    LonLatBox::of_geometry(geometry).unwrap_or(LonLatBox::point(0.0, 0.0))
 }
 
 /// The stored asset `id`, checked against the expected version, read

@@ -404,3 +404,45 @@ async fn serve_waits_for_a_database_that_is_not_up_yet() {
         .expect("JSON");
     assert_eq!(health["status"], "ok");
 }
+
+/// Open311 reads its api_key from the database: while the database is
+/// down, a key not yet seen gets "come back later" (503 with
+/// Retry-After), as the native API answers, not a 500.
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test.sh runs this in its PostgreSQL half"]
+async fn open311_with_the_database_down_is_503() {
+    required_postgres_admin_url();
+    let cluster = PrivatePostgres::start();
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let app = spawn_with(
+        dir,
+        hutong::app::Settings {
+            database_url: cluster.url(),
+            listen: "127.0.0.1:0".into(),
+            demo: false,
+            ..hutong::app::Settings::default()
+        },
+    )
+    .await;
+    let operator = app.token(Role::Operator, None).await;
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.pg_ctl("stop");
+        cluster
+    })
+    .await
+    .expect("stopped");
+    let response = app
+        .post_open311(&[
+            ("api_key", operator.as_str()),
+            ("service_code", "dark_lane"),
+            ("lat", "39.94"),
+            ("long", "116.39"),
+            ("description", "the lane light is out"),
+        ])
+        .await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().get("retry-after").is_some());
+    tokio::task::spawn_blocking(move || cluster.pg_ctl("start"))
+        .await
+        .expect("started");
+}

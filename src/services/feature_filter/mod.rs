@@ -729,16 +729,10 @@ fn metres_per_degree(lat: f64) -> (f64, f64) {
 }
 
 fn search_box(node: &Node) -> Option<LonLatBox> {
+    // A superset of what the filter's own distance test accepts: the
+    // box is grown generously (see `LonLatBox::grown_by_m`).
     let rect_box = |g: &Geometry<f64>, margin_m: f64| {
-        let r = g.bounding_rect()?;
-        let (east, north) = metres_per_degree(r.center().y.to_radians());
-        let (dx, dy) = (margin_m / east.max(1.0) * 1.01, margin_m / north * 1.01);
-        Some(LonLatBox {
-            min_lon: (r.min().x - dx).max(-180.0),
-            min_lat: (r.min().y - dy).max(-90.0),
-            max_lon: (r.max().x + dx).min(180.0),
-            max_lat: (r.max().y + dy).min(90.0),
-        })
+        LonLatBox::of_geometry(g).map(|b| b.grown_by_m(margin_m))
     };
     match node {
         Node::Spatial(relation, literal) if *relation != SpatialRelation::Disjoint => {
