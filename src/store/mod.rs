@@ -14,6 +14,7 @@ mod postgres_complaints;
 mod postgres_transfer;
 mod sqlite;
 mod sqlite_complaints;
+mod sqlite_open;
 mod sqlite_transfer;
 mod transfer;
 
