@@ -36,7 +36,7 @@ fn point_assets(n: usize) -> Vec<IndexedAsset> {
                 c[0].as_f64().unwrap_or_default(),
                 c[1].as_f64().unwrap_or_default(),
             );
-            IndexedAsset::new(AssetId(i as i64 + 1), kind, Geometry::Point(point))
+            IndexedAsset::bare(AssetId(i as i64 + 1), kind, Geometry::Point(point))
         })
         .collect()
 }
@@ -47,8 +47,8 @@ fn query_points(index_source: &[IndexedAsset], n: usize) -> Vec<Point<f64>> {
     (0..n)
         .map(|_| {
             let a = &index_source[rng.random_range(0..index_source.len())];
-            let p = match a.geometry {
-                Geometry::Point(p) => p,
+            let p = match a.geometry() {
+                Geometry::Point(p) => *p,
                 _ => Point::new(116.4, 39.9),
             };
             Point::new(

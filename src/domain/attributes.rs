@@ -34,7 +34,7 @@ const NAME_MAX_CHARS: usize = 200;
 const ADDRESS_MAX_CHARS: usize = 300;
 const NOTES_MAX_CHARS: usize = 4000;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourtyardAttributes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -59,7 +59,7 @@ pub struct CourtyardAttributes {
     pub notes: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BuildingAttributes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,7 +84,7 @@ pub struct BuildingAttributes {
     pub notes: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LaneAttributes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -184,6 +184,45 @@ pub enum AssetAttributes {
 }
 
 impl AssetAttributes {
+    /// The attributes of a `kind` with only what it requires, at their
+    /// first values (for tests and benchmarks that need only geometry).
+    pub fn minimal(kind: AssetKind) -> Self {
+        match kind {
+            AssetKind::Courtyard => Self::Courtyard(CourtyardAttributes::default()),
+            AssetKind::Building => Self::Building(BuildingAttributes::default()),
+            AssetKind::Lane => Self::Lane(LaneAttributes::default()),
+            AssetKind::Drainage => Self::Drainage(DrainageAttributes {
+                drainage_type: DrainageType::Inlet,
+                name: None,
+                district: None,
+                condition: None,
+                last_cleared: None,
+                ponding_risk: None,
+                notes: None,
+            }),
+            AssetKind::Light => Self::Light(LightAttributes {
+                light_type: LightType::Street,
+                name: None,
+                district: None,
+                sensor: default_sensor(),
+                status: default_light_status(),
+                power_w: None,
+                reach_m: None,
+                notes: None,
+            }),
+            AssetKind::Charger => Self::Charger(ChargerAttributes {
+                ports: 1,
+                name: None,
+                district: None,
+                power_kw: None,
+                operator: None,
+                access: None,
+                status: default_charger_status(),
+                notes: None,
+            }),
+        }
+    }
+
     /// Parses and validates the `properties` of a feature of `kind`.
     /// `kind` itself and the read-only properties are skipped. Errors
     /// carry JSON pointers relative to the properties object.

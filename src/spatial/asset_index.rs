@@ -11,18 +11,21 @@ use super::LonLatBox;
 use super::geodesy::{
     Ecef, EcefPoint, chord_m_for_distance_m, distance_m_from_chord_m, segment_distance_2,
 };
-use crate::domain::{AssetId, AssetKind};
+use crate::domain::{Asset, AssetAttributes, AssetId, AssetKind, Derived, Version};
 use geo::{BoundingRect, Coord, CoordsIter, Geometry, InteriorPoint, Intersects, Point, Rect};
 use rstar::{AABB, Envelope, PointDistance, RTree, RTreeObject};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-/// What the index knows of one asset: enough to answer spatial queries.
+/// One asset in memory: the asset itself, and what spatial queries need
+/// of it (its vertices in ECEF, its envelopes).
 #[derive(Debug)]
 pub struct IndexedAsset {
     pub id: AssetId,
     pub kind: AssetKind,
-    pub geometry: Geometry<f64>,
+    /// The whole asset as stored (geometry, attributes, version, times):
+    /// reads answer from here, never from the store.
+    pub asset: Asset,
     /// Vertex paths in ECEF: the point, the line, or each polygon ring.
     paths: Vec<Vec<EcefPoint>>,
     ecef_envelope: AABB<EcefPoint>,
@@ -30,7 +33,23 @@ pub struct IndexedAsset {
 }
 
 impl IndexedAsset {
-    pub fn new(id: AssetId, kind: AssetKind, geometry: Geometry<f64>) -> Self {
+    /// An asset with only a geometry (the attributes its kind requires,
+    /// at their first values): for tests and benchmarks of the index.
+    pub fn bare(id: AssetId, kind: AssetKind, geometry: Geometry<f64>) -> Self {
+        Self::new(Asset {
+            id,
+            geometry,
+            attributes: AssetAttributes::minimal(kind),
+            derived: Derived::default(),
+            version: Version::FIRST,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            updated_at: time::OffsetDateTime::UNIX_EPOCH,
+        })
+    }
+
+    pub fn new(asset: Asset) -> Self {
+        let (id, kind) = (asset.id, asset.kind());
+        let geometry = &asset.geometry;
         // A point needs no path: its ECEF envelope is the point itself.
         let paths: Vec<Vec<EcefPoint>> = match &geometry {
             Geometry::Point(_) => Vec::new(),
@@ -56,16 +75,20 @@ impl IndexedAsset {
         Self {
             id,
             kind,
-            geometry,
+            asset,
             paths,
             ecef_envelope,
             lonlat_envelope,
         }
     }
 
+    pub fn geometry(&self) -> &Geometry<f64> {
+        &self.asset.geometry
+    }
+
     fn is_areal(&self) -> bool {
         matches!(
-            self.geometry,
+            self.asset.geometry,
             Geometry::Polygon(_) | Geometry::MultiPolygon(_)
         )
     }
@@ -90,7 +113,7 @@ impl IndexedAsset {
 
     /// A point guaranteed to lie inside the geometry (on it, for lines).
     pub fn interior_point(&self) -> Option<Point<f64>> {
-        self.geometry.interior_point()
+        self.asset.geometry.interior_point()
     }
 }
 
@@ -379,7 +402,7 @@ impl AssetIndex {
             for entry in trees.planar.locate_in_envelope_intersecting(&envelope) {
                 let asset = &entry.asset;
                 let inside = envelope.contains_envelope(&asset.lonlat_envelope);
-                if inside || asset.geometry.intersects(&rect) {
+                if inside || asset.geometry().intersects(&rect) {
                     out.push(asset.clone());
                 }
             }
@@ -396,7 +419,7 @@ impl AssetIndex {
             let trees = &self.trees[kind.index()];
             let at = AABB::from_point([point.x(), point.y()]);
             for entry in trees.planar.locate_in_envelope_intersecting(&at) {
-                if entry.asset.is_areal() && entry.asset.geometry.intersects(&point) {
+                if entry.asset.is_areal() && entry.asset.geometry().intersects(&point) {
                     out.push(entry.asset.clone());
                 }
             }
@@ -487,7 +510,7 @@ mod tests {
     use geo::{LineString, Polygon};
 
     fn point(id: i64, kind: AssetKind, lon: f64, lat: f64) -> IndexedAsset {
-        IndexedAsset::new(AssetId(id), kind, Geometry::Point(Point::new(lon, lat)))
+        IndexedAsset::bare(AssetId(id), kind, Geometry::Point(Point::new(lon, lat)))
     }
 
     fn square(id: i64, kind: AssetKind, lon: f64, lat: f64, d: f64) -> IndexedAsset {
@@ -498,7 +521,7 @@ mod tests {
             (lon, lat + d),
             (lon, lat),
         ]);
-        IndexedAsset::new(
+        IndexedAsset::bare(
             AssetId(id),
             kind,
             Geometry::Polygon(Polygon::new(ring, vec![])),
@@ -522,7 +545,7 @@ mod tests {
         let assets = scatter(2_000);
         let truth: Vec<(i64, Point<f64>)> = assets
             .iter()
-            .map(|a| match a.geometry {
+            .map(|a| match a.asset.geometry {
                 Geometry::Point(p) => (a.id.0, p),
                 _ => unreachable!("scatter makes points"),
             })
@@ -630,7 +653,7 @@ mod tests {
     fn bbox_finds_intersecting_geometry_not_just_envelopes() {
         // A diagonal lane whose envelope covers the box's corner but whose
         // line does not.
-        let lane = IndexedAsset::new(
+        let lane = IndexedAsset::bare(
             AssetId(1),
             AssetKind::Lane,
             Geometry::LineString(LineString::from(vec![(116.390, 39.940), (116.400, 39.950)])),

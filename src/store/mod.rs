@@ -25,14 +25,10 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use transfer::{EventRow, LinkRow, TableCounts, TokenRow, TransferStore};
 
-use crate::domain::{Asset, AssetDraft, AssetId, AssetKind, District, Role, Version};
+use crate::domain::{Asset, AssetDraft, AssetId, District, Role, Version};
 use async_trait::async_trait;
-use geo::Geometry;
 use std::str::FromStr;
 use std::sync::Arc;
-
-/// What the spatial index needs of one stored asset.
-pub type IndexRow = (AssetId, AssetKind, Geometry<f64>);
 
 /// A stored API token, without the token itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,8 +71,8 @@ pub trait AssetStore: Send + Sync {
         expected: Option<Version>,
     ) -> Result<Asset, StoreError>;
 
-    /// Id, kind and geometry of every asset, to rebuild the index.
-    async fn index_rows(&self) -> Result<Vec<IndexRow>, StoreError>;
+    /// Every asset, whole, to build the in-memory registry at start-up.
+    async fn all_assets(&self) -> Result<Vec<Asset>, StoreError>;
 }
 
 /// Storage of API tokens (hashed).

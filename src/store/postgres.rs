@@ -4,7 +4,7 @@
 //! with NOTIFY so that each instance's index can follow (see
 //! [`super::PgChangeFeed`]).
 
-use super::{AssetStore, IndexRow, StoreError, TokenRecord, TokenStore, now};
+use super::{AssetStore, StoreError, TokenRecord, TokenStore, now};
 use crate::domain::{
     Asset, AssetAttributes, AssetDraft, AssetId, AssetKind, Derived, District, Role, Version,
 };
@@ -372,21 +372,11 @@ impl AssetStore for PgStore {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn index_rows(&self) -> Result<Vec<IndexRow>, StoreError> {
-        let rows = sqlx::query("SELECT id, kind, ST_AsBinary(geom) AS wkb FROM assets")
+    async fn all_assets(&self) -> Result<Vec<Asset>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {ASSET_COLUMNS} FROM assets"))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                let kind_text: &str = row.try_get("kind")?;
-                let kind = AssetKind::from_str(kind_text).map_err(StoreError::Corrupt)?;
-                Ok((
-                    AssetId(row.try_get("id")?),
-                    kind,
-                    geometry_of_wkb(row.try_get("wkb")?)?,
-                ))
-            })
-            .collect()
+        rows.iter().map(asset_from_row).collect()
     }
 }
 

@@ -1,7 +1,7 @@
 //! The embedded store: SQLite through sqlx, in WAL mode, created and
 //! migrated from `migrations/sqlite` on first open.
 
-use super::{AssetStore, IndexRow, StoreError, TokenRecord, TokenStore, now};
+use super::{AssetStore, StoreError, TokenRecord, TokenStore, now};
 use crate::domain::LonLatBox;
 use crate::domain::{
     Asset, AssetAttributes, AssetDraft, AssetId, AssetKind, Derived, District, Role, Version,
@@ -67,26 +67,31 @@ fn parse_geometry_json(text: &str) -> Result<Geometry<f64>, StoreError> {
 }
 
 fn asset_from_row(row: &SqliteRow) -> Result<Asset, StoreError> {
-    let kind_text: String = row.try_get("kind")?;
-    let kind = AssetKind::from_str(&kind_text).map_err(StoreError::Corrupt)?;
-    let attributes_text: String = row.try_get("attributes")?;
+    let geometry_text: String = row.try_get("geometry")?;
+    asset_of_row(row, parse_geometry_json(&geometry_text)?)
+}
+
+/// An asset from its row and its geometry (decoded by the caller).
+fn asset_of_row(row: &SqliteRow, geometry: Geometry<f64>) -> Result<Asset, StoreError> {
+    let kind_text: &str = row.try_get("kind")?;
+    let kind = AssetKind::from_str(kind_text).map_err(StoreError::Corrupt)?;
+    let attributes_text: &str = row.try_get("attributes")?;
     let attributes_map: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&attributes_text)
+        serde_json::from_str(attributes_text)
             .map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))?;
     let attributes = AssetAttributes::from_stored(kind, attributes_map)
         .map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))?;
-    let geometry_text: String = row.try_get("geometry")?;
     Ok(Asset {
         id: AssetId(row.try_get("id")?),
-        geometry: parse_geometry_json(&geometry_text)?,
+        geometry,
         attributes,
         derived: Derived {
             area_m2: row.try_get("area_m2")?,
             length_m: row.try_get("length_m")?,
         },
         version: Version(row.try_get("version")?),
-        created_at: parse_timestamp(&row.try_get::<String, _>("created_at")?)?,
-        updated_at: parse_timestamp(&row.try_get::<String, _>("updated_at")?)?,
+        created_at: parse_timestamp(row.try_get::<&str, _>("created_at")?)?,
+        updated_at: parse_timestamp(row.try_get::<&str, _>("updated_at")?)?,
     })
 }
 
@@ -282,43 +287,32 @@ impl AssetStore for SqliteStore {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn index_rows(&self) -> Result<Vec<IndexRow>, StoreError> {
+    async fn all_assets(&self) -> Result<Vec<Asset>, StoreError> {
         // One scan. (Splitting it into id ranges on several connections
         // measured no faster: the cost is sqlx's per-row hand-off, which
-        // already keeps both cores busy.)
-        index_rows_between(&self.pool, i64::MIN, i64::MAX).await
+        // already keeps both cores busy.) Points are rebuilt from their
+        // bounding-box columns without parsing geometry JSON: they are
+        // most of the assets of a city.
+        let rows = sqlx::query(
+            "SELECT id, kind, attributes, area_m2, length_m, version, created_at, updated_at, \
+             min_lon, min_lat, CASE WHEN geometry_type = 'Point' THEN NULL ELSE geometry END AS geometry \
+             FROM assets",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let geometry = match row.try_get::<Option<&str>, _>("geometry")? {
+                    Some(text) => parse_geometry_json(text)?,
+                    None => Geometry::Point(Point::new(
+                        row.try_get("min_lon")?,
+                        row.try_get("min_lat")?,
+                    )),
+                };
+                asset_of_row(row, geometry)
+            })
+            .collect()
     }
-}
-
-/// Index rows with ids in `from..=to`. Points are rebuilt from their
-/// bounding-box columns without parsing JSON: they are most of the assets
-/// of a city.
-async fn index_rows_between(
-    pool: &SqlitePool,
-    from: i64,
-    to: i64,
-) -> Result<Vec<IndexRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, kind, min_lon, min_lat, \
-         CASE WHEN geometry_type = 'Point' THEN NULL ELSE geometry END AS geometry \
-         FROM assets WHERE id BETWEEN ? AND ?",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let kind_text: &str = row.try_get("kind")?;
-        let kind = AssetKind::from_str(kind_text).map_err(StoreError::Corrupt)?;
-        let geometry_text: Option<&str> = row.try_get("geometry")?;
-        let geometry = match geometry_text {
-            Some(text) => parse_geometry_json(text)?,
-            None => Geometry::Point(Point::new(row.try_get("min_lon")?, row.try_get("min_lat")?)),
-        };
-        out.push((AssetId(row.try_get("id")?), kind, geometry));
-    }
-    Ok(out)
 }
 
 #[async_trait]

@@ -251,3 +251,55 @@ async fn bad_tile_addresses_are_404() {
     let body: Value = app.get_json("/tiles.json").await;
     assert_eq!(body["minzoom"], 0);
 }
+
+/// A light's `light_type` as each read shows it: nearby, the native
+/// item, OGC items, the OGC item and its tile.
+async fn light_type_everywhere(app: &TestApp, id: i64, lon: f64, lat: f64) -> Vec<Value> {
+    let nearby = app
+        .get_json(&format!("/v1/assets/nearby?lon={lon}&lat={lat}&limit=1"))
+        .await;
+    let item = app.get_json(&format!("/v1/assets/{id}")).await;
+    let items = app
+        .get_json("/collections/lights/items?bbox=116.39,39.94,116.40,39.945&limit=10")
+        .await;
+    let ogc_item = app
+        .get_json(&format!("/collections/lights/items/{id}"))
+        .await;
+    let tiled = decode(fetch(app, tile_of(lon, lat, 16), None).await).await;
+    vec![
+        nearby["features"][0]["properties"]["light_type"].clone(),
+        item["properties"]["light_type"].clone(),
+        items["features"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["id"] == id))
+            .map(|f| f["properties"]["light_type"].clone())
+            .unwrap_or(Value::Null),
+        ogc_item["properties"]["light_type"].clone(),
+        Value::from(tag(&tiled, "lights", id as u64, "light_type")),
+    ]
+}
+
+/// A PATCH of an attribute shows at once everywhere an asset is read,
+/// each of which was read (and could have been kept) before the change.
+#[tokio::test]
+async fn an_attribute_change_shows_at_once_on_every_read() {
+    let app = spawn_app().await;
+    let planner = app.token(Role::Planner, None).await;
+    let (lon, lat) = (116.3961, 39.9412);
+    let created = app.create(&planner, &light(lon, lat)).await;
+    let id = created["id"].as_i64().expect("id");
+    let before = light_type_everywhere(&app, id, lon, lat).await;
+    assert!(before.iter().all(|v| v == "wall"), "{before:?}");
+    let patched = app
+        .client
+        .patch(app.url(&format!("/v1/assets/{id}")))
+        .bearer_auth(&planner)
+        .header("content-type", "application/merge-patch+json")
+        .body(json!({"properties": {"light_type": "street"}}).to_string())
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(patched.status(), 200);
+    let after = light_type_everywhere(&app, id, lon, lat).await;
+    assert!(after.iter().all(|v| v == "street"), "{after:?}");
+}

@@ -146,7 +146,7 @@ impl Registry {
         self.read_index().len()
     }
 
-    fn view(&self, index: &AssetIndex, asset: Asset) -> AssetView {
+    pub(super) fn view(&self, index: &AssetIndex, asset: Asset) -> AssetView {
         let courtyard_id = if asset.kind() == AssetKind::Building {
             index
                 .get(asset.id)
@@ -172,17 +172,17 @@ impl Registry {
     }
 
     fn index_entry(asset: &Asset) -> IndexedAsset {
-        IndexedAsset::new(asset.id, asset.kind(), asset.geometry.clone())
+        IndexedAsset::new(asset.clone())
     }
 
+    /// One asset as served, from memory.
     pub async fn get(&self, id: AssetId) -> Result<AssetView, RegistryError> {
-        let asset = self
-            .store
-            .get_asset(id)
-            .await
-            .map_err(RegistryError::store)?
+        let index = self.read_index();
+        let asset = index
+            .get(id)
+            .map(|a| a.asset.clone())
             .ok_or(RegistryError::NotFound(id))?;
-        Ok(self.views(vec![asset]).remove(0))
+        Ok(self.view(&index, asset))
     }
 
     /// A page of assets as served, by id, optionally within a bounding
@@ -273,22 +273,12 @@ impl Registry {
         &self,
         query: &NearbyQuery,
     ) -> Result<Vec<(AssetView, f64)>, RegistryError> {
-        let hits = self.read_index().nearby(query);
-        let ids: Vec<AssetId> = hits.iter().map(|h| h.asset.id).collect();
-        let mut assets = self
-            .store
-            .get_assets(&ids)
-            .await
-            .map_err(RegistryError::store)?;
-        assets.sort_by_key(|a| a.id);
-        let mut out = Vec::with_capacity(hits.len());
-        let views = self.views(assets);
-        for hit in hits {
-            if let Ok(pos) = views.binary_search_by_key(&hit.asset.id, |v| v.asset.id) {
-                out.push((views[pos].clone(), hit.distance_m));
-            }
-        }
-        Ok(out)
+        let index = self.read_index();
+        Ok(index
+            .nearby(query)
+            .into_iter()
+            .map(|hit| (self.view(&index, hit.asset.asset.clone()), hit.distance_m))
+            .collect())
     }
 
     /// Every asset, in id order, a page at a time (for export).
@@ -316,12 +306,9 @@ impl Registry {
 /// Loads every asset's geometry from the store into a fresh index.
 pub async fn build_index(store: &dyn Store) -> Result<AssetIndex, StoreError> {
     let started = Instant::now();
-    let rows = store.index_rows().await?;
+    let rows = store.all_assets().await?;
     let loaded = started.elapsed();
-    let entries = rows
-        .into_iter()
-        .map(|(id, kind, geometry)| IndexedAsset::new(id, kind, geometry))
-        .collect();
+    let entries = rows.into_iter().map(IndexedAsset::new).collect();
     let index = AssetIndex::build(entries);
     tracing::debug!(
         load_ms = loaded.as_millis() as u64,

@@ -1,6 +1,6 @@
 //! The assets as served, kept from their first read until they change, so
-//! that reads of many features cost no database round trip and no
-//! re-rendering.
+//! that reads of many features cost no re-rendering. Renderings are made
+//! from the assets in memory, never from the store.
 
 use super::{Registry, RegistryError};
 use crate::domain::{AssetId, AssetKind};
@@ -49,12 +49,17 @@ impl Registry {
         }
         let mut fresh: foldhash::HashMap<AssetId, Arc<RenderedAsset>> = Default::default();
         for chunk in missing.chunks(CHUNK) {
-            let assets = self
-                .store
-                .get_assets(chunk)
-                .await
-                .map_err(RegistryError::store)?;
-            for view in self.views(assets) {
+            // Copied out under the read lock a chunk at a time, rendered
+            // outside it, so writers wait for no rendering.
+            let views: Vec<_> = {
+                let index = self.read_index();
+                chunk
+                    .iter()
+                    .filter_map(|id| index.get(*id).map(|a| a.asset.clone()))
+                    .map(|asset| self.view(&index, asset))
+                    .collect()
+            };
+            for view in views {
                 fresh.insert(view.asset.id, Arc::new(RenderedAsset::new(view)));
             }
         }

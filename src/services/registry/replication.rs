@@ -34,7 +34,7 @@ impl Registry {
                 if let Some(old) = index.get(*id)
                     && old.kind == AssetKind::Courtyard
                 {
-                    courtyards.extend(LonLatBox::of_geometry(&old.geometry));
+                    courtyards.extend(LonLatBox::of_geometry(old.geometry()));
                 }
                 match current.get(id) {
                     Some(asset) => {
