@@ -60,6 +60,21 @@ async fn create_light(
 }
 
 /// How long until `check` holds, polling every 20 ms, up to `limit`.
+/// A server in this process on a database of a private cluster.
+async fn serve_on(database_url: &str) -> TestApp {
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    spawn_with(
+        dir,
+        hutong::app::Settings {
+            database_url: database_url.to_string(),
+            listen: "127.0.0.1:0".into(),
+            demo: false,
+            ..hutong::app::Settings::default()
+        },
+    )
+    .await
+}
+
 async fn time_until<F, Fut>(limit: Duration, mut check: F) -> Option<Duration>
 where
     F: FnMut() -> Fut,
@@ -239,17 +254,7 @@ async fn postgres_restart_under_write_load_loses_no_acknowledged_write() {
     required_postgres_admin_url();
     let cluster = PrivatePostgres::start();
     let db = cluster.url();
-    let dir = tempfile::TempDir::new().expect("tempdir");
-    let app = spawn_with(
-        dir,
-        hutong::app::Settings {
-            database_url: db.clone(),
-            listen: "127.0.0.1:0".into(),
-            demo: false,
-            ..hutong::app::Settings::default()
-        },
-    )
-    .await;
+    let app = serve_on(&db).await;
     let planner = app.token(Role::Planner, None).await;
     let operator = app.token(Role::Operator, None).await;
     // A light by every complaint spot, so that every complaint links.
@@ -413,17 +418,7 @@ async fn serve_waits_for_a_database_that_is_not_up_yet() {
 async fn open311_with_the_database_down_is_503() {
     required_postgres_admin_url();
     let cluster = PrivatePostgres::start();
-    let dir = tempfile::TempDir::new().expect("tempdir");
-    let app = spawn_with(
-        dir,
-        hutong::app::Settings {
-            database_url: cluster.url(),
-            listen: "127.0.0.1:0".into(),
-            demo: false,
-            ..hutong::app::Settings::default()
-        },
-    )
-    .await;
+    let app = serve_on(&cluster.url()).await;
     let operator = app.token(Role::Operator, None).await;
     let cluster = tokio::task::spawn_blocking(move || {
         cluster.pg_ctl("stop");
@@ -456,17 +451,7 @@ async fn open311_with_the_database_down_is_503() {
 async fn asset_reads_are_served_with_the_database_down() {
     required_postgres_admin_url();
     let cluster = PrivatePostgres::start();
-    let dir = tempfile::TempDir::new().expect("tempdir");
-    let app = spawn_with(
-        dir,
-        hutong::app::Settings {
-            database_url: cluster.url(),
-            listen: "127.0.0.1:0".into(),
-            demo: false,
-            ..hutong::app::Settings::default()
-        },
-    )
-    .await;
+    let app = serve_on(&cluster.url()).await;
     let planner = app.token(Role::Planner, None).await;
     let mut ids = Vec::new();
     for i in 0..20 {
