@@ -249,6 +249,20 @@ impl AssetAttributes {
     /// Reads attributes written by this service earlier. Range checks are
     /// not repeated, so that tightening a rule never makes stored assets
     /// unreadable; the structure must still match.
+    /// Attributes as stored, straight from their JSON text into the typed
+    /// struct (one pass; used to load every asset at start-up).
+    pub fn from_stored_text(kind: AssetKind, text: &str) -> Result<Self, String> {
+        let typed = match kind {
+            AssetKind::Courtyard => serde_json::from_str(text).map(AssetAttributes::Courtyard),
+            AssetKind::Building => serde_json::from_str(text).map(AssetAttributes::Building),
+            AssetKind::Lane => serde_json::from_str(text).map(AssetAttributes::Lane),
+            AssetKind::Drainage => serde_json::from_str(text).map(AssetAttributes::Drainage),
+            AssetKind::Light => serde_json::from_str(text).map(AssetAttributes::Light),
+            AssetKind::Charger => serde_json::from_str(text).map(AssetAttributes::Charger),
+        };
+        typed.map_err(|e| format!("{kind} attributes: {e}"))
+    }
+
     pub fn from_stored(
         kind: AssetKind,
         stored: Map<String, Value>,

@@ -140,12 +140,8 @@ pub(super) fn geometry_of_wkb(wkb: &[u8]) -> Result<Geometry<f64>, StoreError> {
 fn asset_from_row(row: &PgRow) -> Result<Asset, StoreError> {
     let kind_text: &str = row.try_get("kind")?;
     let kind = AssetKind::from_str(kind_text).map_err(StoreError::Corrupt)?;
-    let attributes_text: &str = row.try_get("attributes")?;
-    let attributes_map: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(attributes_text)
-            .map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))?;
-    let attributes = AssetAttributes::from_stored(kind, attributes_map)
-        .map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))?;
+    let attributes = AssetAttributes::from_stored_text(kind, row.try_get("attributes")?)
+        .map_err(StoreError::Corrupt)?;
     Ok(Asset {
         id: AssetId(row.try_get("id")?),
         geometry: geometry_of_wkb(row.try_get("wkb")?)?,

@@ -71,16 +71,44 @@ fn asset_from_row(row: &SqliteRow) -> Result<Asset, StoreError> {
     asset_of_row(row, parse_geometry_json(&geometry_text)?)
 }
 
+/// Every row of `all_assets`, decoded on as many threads as there are
+/// cores, in row order.
+fn decode_all(rows: &[SqliteRow]) -> Result<Vec<Asset>, StoreError> {
+    let decode = |row: &SqliteRow| {
+        let geometry = match row.try_get::<Option<&str>, _>("geometry")? {
+            Some(text) => parse_geometry_json(text)?,
+            None => Geometry::Point(Point::new(row.try_get("min_lon")?, row.try_get("min_lat")?)),
+        };
+        asset_of_row(row, geometry)
+    };
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let chunk = rows.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Vec<Asset>, StoreError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = rows
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(decode).collect()))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(StoreError::Corrupt("a decoding thread failed".into())))
+            })
+            .collect()
+    });
+    let mut assets = Vec::with_capacity(rows.len());
+    for part in parts {
+        assets.extend(part?);
+    }
+    Ok(assets)
+}
+
 /// An asset from its row and its geometry (decoded by the caller).
 fn asset_of_row(row: &SqliteRow, geometry: Geometry<f64>) -> Result<Asset, StoreError> {
     let kind_text: &str = row.try_get("kind")?;
     let kind = AssetKind::from_str(kind_text).map_err(StoreError::Corrupt)?;
-    let attributes_text: &str = row.try_get("attributes")?;
-    let attributes_map: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(attributes_text)
-            .map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))?;
-    let attributes = AssetAttributes::from_stored(kind, attributes_map)
-        .map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))?;
+    let attributes = AssetAttributes::from_stored_text(kind, row.try_get("attributes")?)
+        .map_err(StoreError::Corrupt)?;
     Ok(Asset {
         id: AssetId(row.try_get("id")?),
         geometry,
@@ -300,18 +328,10 @@ impl AssetStore for SqliteStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let geometry = match row.try_get::<Option<&str>, _>("geometry")? {
-                    Some(text) => parse_geometry_json(text)?,
-                    None => Geometry::Point(Point::new(
-                        row.try_get("min_lon")?,
-                        row.try_get("min_lat")?,
-                    )),
-                };
-                asset_of_row(row, geometry)
-            })
-            .collect()
+        // Decoded off the async workers, on every core.
+        tokio::task::spawn_blocking(move || decode_all(&rows))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("decoding assets: {e}")))?
     }
 }
 
