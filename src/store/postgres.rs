@@ -369,10 +369,23 @@ impl AssetStore for PgStore {
 
     #[tracing::instrument(skip(self))]
     async fn all_assets(&self) -> Result<Vec<Asset>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {ASSET_COLUMNS} FROM assets"))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(asset_from_row).collect()
+        // A page at a time, so that the rows as read never all sit in
+        // memory at once (see the SQLite store).
+        const PAGE_ROWS: u32 = 50_000;
+        let mut assets = Vec::new();
+        let mut after = AssetId(i64::MIN);
+        loop {
+            let page = self.assets_after(after, PAGE_ROWS).await?;
+            let Some(last) = page.last() else {
+                return Ok(assets);
+            };
+            after = last.id;
+            let done = page.len() < PAGE_ROWS as usize;
+            assets.extend(page);
+            if done {
+                return Ok(assets);
+            }
+        }
     }
 }
 

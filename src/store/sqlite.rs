@@ -316,22 +316,38 @@ impl AssetStore for SqliteStore {
 
     #[tracing::instrument(skip(self))]
     async fn all_assets(&self) -> Result<Vec<Asset>, StoreError> {
-        // One scan. (Splitting it into id ranges on several connections
-        // measured no faster: the cost is sqlx's per-row hand-off, which
-        // already keeps both cores busy.) Points are rebuilt from their
-        // bounding-box columns without parsing geometry JSON: they are
-        // most of the assets of a city.
-        let rows = sqlx::query(
-            "SELECT id, kind, attributes, area_m2, length_m, version, created_at, updated_at, \
-             min_lon, min_lat, CASE WHEN geometry_type = 'Point' THEN NULL ELSE geometry END AS geometry \
-             FROM assets",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        // Decoded off the async workers, on every core.
-        tokio::task::spawn_blocking(move || decode_all(&rows))
-            .await
-            .map_err(|e| StoreError::Corrupt(format!("decoding assets: {e}")))?
+        // A page of rows at a time, in id order, so that the rows as read
+        // (about a kilobyte each) never all sit in memory at once: the
+        // allocator keeps such a peak as resident memory. Each page is
+        // decoded off the async workers, on every core. Points are rebuilt
+        // from their bounding-box columns without parsing geometry JSON:
+        // they are most of the assets of a city.
+        const PAGE_ROWS: i64 = 50_000;
+        let mut assets = Vec::new();
+        let mut after = i64::MIN;
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, kind, attributes, area_m2, length_m, version, created_at, updated_at, \
+                 min_lon, min_lat, CASE WHEN geometry_type = 'Point' THEN NULL ELSE geometry END AS geometry \
+                 FROM assets WHERE id > ? ORDER BY id LIMIT ?",
+            )
+            .bind(after)
+            .bind(PAGE_ROWS)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(last) = rows.last() else {
+                return Ok(assets);
+            };
+            after = last.try_get("id")?;
+            let done = (rows.len() as i64) < PAGE_ROWS;
+            let page = tokio::task::spawn_blocking(move || decode_all(&rows))
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("decoding assets: {e}")))??;
+            assets.extend(page);
+            if done {
+                return Ok(assets);
+            }
+        }
     }
 }
 
