@@ -237,7 +237,7 @@ impl AssetAttributes {
         }
         // JSON null means "not given", as in a merge patch.
         input.retain(|_, v| !v.is_null());
-        let attributes = Self::from_stored(kind, input)?;
+        let attributes = Self::typed(kind, input)?;
         let errors = attributes.range_errors();
         if errors.is_empty() {
             Ok(attributes)
@@ -246,12 +246,11 @@ impl AssetAttributes {
         }
     }
 
-    /// Reads attributes written by this service earlier. Range checks are
-    /// not repeated, so that tightening a rule never makes stored assets
+    /// Reads attributes written by this service earlier, straight from
+    /// their JSON text into the typed struct. Range checks are not
+    /// repeated, so that tightening a rule never makes stored assets
     /// unreadable; the structure must still match.
-    /// Attributes as stored, straight from their JSON text into the typed
-    /// struct (one pass; used to load every asset at start-up).
-    pub fn from_stored_text(kind: AssetKind, text: &str) -> Result<Self, String> {
+    pub fn from_stored(kind: AssetKind, text: &str) -> Result<Self, String> {
         let typed = match kind {
             AssetKind::Courtyard => serde_json::from_str(text).map(AssetAttributes::Courtyard),
             AssetKind::Building => serde_json::from_str(text).map(AssetAttributes::Building),
@@ -263,10 +262,9 @@ impl AssetAttributes {
         typed.map_err(|e| format!("{kind} attributes: {e}"))
     }
 
-    pub fn from_stored(
-        kind: AssetKind,
-        stored: Map<String, Value>,
-    ) -> Result<Self, ValidationError> {
+    /// The typed attributes of a properties map, with errors as JSON
+    /// pointers (for input).
+    fn typed(kind: AssetKind, stored: Map<String, Value>) -> Result<Self, ValidationError> {
         let value = Value::Object(stored);
         Ok(match kind {
             AssetKind::Courtyard => AssetAttributes::Courtyard(deserialize(value)?),

@@ -88,10 +88,64 @@ pub(super) trait Dialect: Database {
     fn time(row: &Self::Row, column: &str) -> Result<OffsetDateTime, StoreError>;
 }
 
-/// The column readers of a [`Dialect`] whose driver decodes each type
-/// itself (every one but times, which the backends store differently).
-macro_rules! typed_columns {
+/// The part of a [`Dialect`] that is the same code on every sqlx backend
+/// (binds, running queries, transactions, and the column readers of every
+/// type but times), written once for each backend's row type. A macro,
+/// because sqlx can be generic here only through a long list of trait
+/// bounds on the database; in a concrete impl none are needed. The
+/// invoking module supplies `push_filter`.
+macro_rules! dialect_common {
     ($row:ty) => {
+        fn query<'a>(sql: String) -> QueryBuilder<'a, Self> {
+            QueryBuilder::new(sql)
+        }
+
+        fn push_filter<'a>(q: &mut QueryBuilder<'a, Self>, f: &'a ComplaintFilter) {
+            push_filter(q, f);
+        }
+
+        fn push_int(q: &mut QueryBuilder<'_, Self>, value: i64) {
+            q.push_bind(value);
+        }
+
+        fn push_opt_int(q: &mut QueryBuilder<'_, Self>, value: Option<i64>) {
+            q.push_bind(value);
+        }
+
+        fn push_text<'a>(q: &mut QueryBuilder<'a, Self>, value: &'a str) {
+            q.push_bind(value);
+        }
+
+        fn push_opt_text<'a>(q: &mut QueryBuilder<'a, Self>, value: Option<&'a str>) {
+            q.push_bind(value);
+        }
+
+        async fn execute_in<'a>(
+            tx: &'a mut Transaction<'static, Self>,
+            mut q: QueryBuilder<'a, Self>,
+        ) -> Result<(), StoreError> {
+            q.build().execute(&mut **tx).await?;
+            Ok(())
+        }
+
+        async fn rows_in<'a>(
+            tx: &'a mut Transaction<'static, Self>,
+            mut q: QueryBuilder<'a, Self>,
+        ) -> Result<Vec<$row>, StoreError> {
+            Ok(q.build().fetch_all(&mut **tx).await?)
+        }
+
+        async fn commit(tx: Transaction<'static, Self>) -> Result<(), StoreError> {
+            Ok(tx.commit().await?)
+        }
+
+        async fn rows<'a>(
+            pool: &'a Pool<Self>,
+            mut q: QueryBuilder<'a, Self>,
+        ) -> Result<Vec<$row>, StoreError> {
+            Ok(q.build().fetch_all(pool).await?)
+        }
+
         fn int(row: &$row, column: &str) -> Result<i64, StoreError> {
             Ok(sqlx::Row::try_get(row, column)?)
         }
@@ -112,7 +166,7 @@ macro_rules! typed_columns {
         }
     };
 }
-pub(super) use typed_columns;
+pub(super) use dialect_common;
 
 /// A complaint from a row of [`Dialect::COMPLAINT_COLUMNS`].
 pub(super) fn complaint_from_row<D: Dialect>(row: &D::Row) -> Result<Complaint, StoreError> {

@@ -140,7 +140,7 @@ pub(super) fn geometry_of_wkb(wkb: &[u8]) -> Result<Geometry<f64>, StoreError> {
 fn asset_from_row(row: &PgRow) -> Result<Asset, StoreError> {
     let kind_text: &str = row.try_get("kind")?;
     let kind = AssetKind::from_str(kind_text).map_err(StoreError::Corrupt)?;
-    let attributes = AssetAttributes::from_stored_text(kind, row.try_get("attributes")?)
+    let attributes = AssetAttributes::from_stored(kind, row.try_get("attributes")?)
         .map_err(StoreError::Corrupt)?;
     Ok(Asset {
         id: AssetId(row.try_get("id")?),

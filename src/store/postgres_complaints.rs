@@ -2,7 +2,7 @@
 //! `geometry(Point, 4326)` under a GiST index; intake goes through `COPY`.
 
 use super::StoreError;
-use super::complaint_sql::{self, Dialect, complaint_from_row, typed_columns};
+use super::complaint_sql::{self, Dialect, complaint_from_row, dialect_common};
 use super::complaints::{ComplaintStore, Transition, intake_answers, open_filter, rounded_box};
 use super::now;
 use super::pg_copy::CopyRows;
@@ -37,29 +37,7 @@ impl Dialect for Postgres {
     const LOCK_ROWS: &'static str = " FOR UPDATE";
     const LON_LAT: &'static str = "ST_X(c.location) AS lon, ST_Y(c.location) AS lat";
 
-    fn query<'a>(sql: String) -> QueryBuilder<'a, Self> {
-        QueryBuilder::new(sql)
-    }
-
-    fn push_filter<'a>(q: &mut QueryBuilder<'a, Self>, f: &'a ComplaintFilter) {
-        push_filter(q, f);
-    }
-
-    fn push_int(q: &mut QueryBuilder<'_, Self>, value: i64) {
-        q.push_bind(value);
-    }
-
-    fn push_opt_int(q: &mut QueryBuilder<'_, Self>, value: Option<i64>) {
-        q.push_bind(value);
-    }
-
-    fn push_text<'a>(q: &mut QueryBuilder<'a, Self>, value: &'a str) {
-        q.push_bind(value);
-    }
-
-    fn push_opt_text<'a>(q: &mut QueryBuilder<'a, Self>, value: Option<&'a str>) {
-        q.push_bind(value);
-    }
+    dialect_common!(PgRow);
 
     fn push_time(q: &mut QueryBuilder<'_, Self>, value: OffsetDateTime) {
         q.push_bind(value);
@@ -69,33 +47,6 @@ impl Dialect for Postgres {
         Ok(pool.begin().await?)
     }
 
-    async fn execute_in<'a>(
-        tx: &'a mut Transaction<'static, Self>,
-        mut q: QueryBuilder<'a, Self>,
-    ) -> Result<(), StoreError> {
-        q.build().execute(&mut **tx).await?;
-        Ok(())
-    }
-
-    async fn rows_in<'a>(
-        tx: &'a mut Transaction<'static, Self>,
-        mut q: QueryBuilder<'a, Self>,
-    ) -> Result<Vec<PgRow>, StoreError> {
-        Ok(q.build().fetch_all(&mut **tx).await?)
-    }
-
-    async fn commit(tx: Transaction<'static, Self>) -> Result<(), StoreError> {
-        Ok(tx.commit().await?)
-    }
-
-    async fn rows<'a>(
-        pool: &'a Pool<Self>,
-        mut q: QueryBuilder<'a, Self>,
-    ) -> Result<Vec<PgRow>, StoreError> {
-        Ok(q.build().fetch_all(pool).await?)
-    }
-
-    typed_columns!(PgRow);
     fn time(row: &PgRow, column: &str) -> Result<OffsetDateTime, StoreError> {
         Ok(row.try_get(column)?)
     }

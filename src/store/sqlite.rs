@@ -107,7 +107,7 @@ fn decode_all(rows: &[SqliteRow]) -> Result<Vec<Asset>, StoreError> {
 fn asset_of_row(row: &SqliteRow, geometry: Geometry<f64>) -> Result<Asset, StoreError> {
     let kind_text: &str = row.try_get("kind")?;
     let kind = AssetKind::from_str(kind_text).map_err(StoreError::Corrupt)?;
-    let attributes = AssetAttributes::from_stored_text(kind, row.try_get("attributes")?)
+    let attributes = AssetAttributes::from_stored(kind, row.try_get("attributes")?)
         .map_err(StoreError::Corrupt)?;
     Ok(Asset {
         id: AssetId(row.try_get("id")?),

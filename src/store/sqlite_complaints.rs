@@ -2,7 +2,7 @@
 //! Z-order cell keys (`spatial::cell_key`) in a B-tree for spatial filters.
 
 use super::StoreError;
-use super::complaint_sql::{self, Dialect, complaint_from_row, typed_columns};
+use super::complaint_sql::{self, Dialect, complaint_from_row, dialect_common};
 use super::complaints::{ComplaintStore, Transition, intake_answers, open_filter, rounded_box};
 use super::now;
 use super::sqlite::{SqliteStore, parse_timestamp, timestamp};
@@ -39,29 +39,7 @@ impl Dialect for Sqlite {
     const LOCK_ROWS: &'static str = "";
     const LON_LAT: &'static str = "c.lon, c.lat";
 
-    fn query<'a>(sql: String) -> QueryBuilder<'a, Self> {
-        QueryBuilder::new(sql)
-    }
-
-    fn push_filter<'a>(q: &mut QueryBuilder<'a, Self>, f: &'a ComplaintFilter) {
-        push_filter(q, f);
-    }
-
-    fn push_int(q: &mut QueryBuilder<'_, Self>, value: i64) {
-        q.push_bind(value);
-    }
-
-    fn push_opt_int(q: &mut QueryBuilder<'_, Self>, value: Option<i64>) {
-        q.push_bind(value);
-    }
-
-    fn push_text<'a>(q: &mut QueryBuilder<'a, Self>, value: &'a str) {
-        q.push_bind(value);
-    }
-
-    fn push_opt_text<'a>(q: &mut QueryBuilder<'a, Self>, value: Option<&'a str>) {
-        q.push_bind(value);
-    }
+    dialect_common!(SqliteRow);
 
     fn push_time(q: &mut QueryBuilder<'_, Self>, value: OffsetDateTime) {
         q.push_bind(timestamp(value));
@@ -71,33 +49,6 @@ impl Dialect for Sqlite {
         Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    async fn execute_in<'a>(
-        tx: &'a mut Transaction<'static, Self>,
-        mut q: QueryBuilder<'a, Self>,
-    ) -> Result<(), StoreError> {
-        q.build().execute(&mut **tx).await?;
-        Ok(())
-    }
-
-    async fn rows_in<'a>(
-        tx: &'a mut Transaction<'static, Self>,
-        mut q: QueryBuilder<'a, Self>,
-    ) -> Result<Vec<SqliteRow>, StoreError> {
-        Ok(q.build().fetch_all(&mut **tx).await?)
-    }
-
-    async fn commit(tx: Transaction<'static, Self>) -> Result<(), StoreError> {
-        Ok(tx.commit().await?)
-    }
-
-    async fn rows<'a>(
-        pool: &'a Pool<Self>,
-        mut q: QueryBuilder<'a, Self>,
-    ) -> Result<Vec<SqliteRow>, StoreError> {
-        Ok(q.build().fetch_all(pool).await?)
-    }
-
-    typed_columns!(SqliteRow);
     fn time(row: &SqliteRow, column: &str) -> Result<OffsetDateTime, StoreError> {
         parse_timestamp(row.try_get::<&str, _>(column)?)
     }
