@@ -7,14 +7,14 @@
 # usage: random_load.sh BINARY LABEL — fresh process on a copy of city.db; wrk:
 # /health (64 conns) as the ceiling, random nearby (64 conns) first pass
 # and again, random items boxes (16 conns) first pass and again; RSS.
-bin=$1; label=$2; port=18081
+bin=$(realpath "$1"); label=$2; port=18081
 work=${WORK:-/tmp/hutong-scale}
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$work"
 rm -f load.db load.db-wal load.db-shm; cp city.db load.db
 $bin serve --db sqlite://$work/load.db --listen 127.0.0.1:$port > load-$label.log 2>&1 &
 pid=$!
-until curl -s -o /dev/null localhost:$port/health; do sleep 0.05; done
+until curl -s -o /dev/null localhost:$port/health; do kill -0 $pid 2>/dev/null || { echo "server exited"; exit 1; }; sleep 0.05; done
 rate() { grep "Requests/sec" | awk '{print $2}'; }
 h=$(wrk -t2 -c64 -d10s http://127.0.0.1:$port/health | rate)
 n1=$(wrk -t2 -c64 -d15s -s "$here/nearby.lua" http://127.0.0.1:$port | rate)

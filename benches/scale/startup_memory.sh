@@ -6,7 +6,7 @@
 # and wrk (scripts/install-bench-deps.sh).
 # usage: startup_memory.sh BINARY LABEL  — start-up time, RSS after start, RSS after
 # every asset served once, on a copy of /tmp/m1/city.db.
-bin=$1; label=$2; port=18080
+bin=$(realpath "$1"); label=$2; port=18080
 work=${WORK:-/tmp/hutong-scale}
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$work"
@@ -14,7 +14,7 @@ rm -f run.db run.db-wal run.db-shm; cp city.db run.db
 start=$(date +%s.%N)
 $bin serve --db sqlite://$work/run.db --listen 127.0.0.1:$port > serve-$label.log 2>&1 &
 pid=$!
-until curl -s -o /dev/null localhost:$port/health; do sleep 0.05; done
+until curl -s -o /dev/null localhost:$port/health; do kill -0 $pid 2>/dev/null || { echo "server exited"; exit 1; }; sleep 0.05; done
 ready=$(date +%s.%N)
 rss_start=$(awk '/VmRSS/{print $2}' /proc/$pid/status)
 # every asset once: each kind, 10,000 at a time

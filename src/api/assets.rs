@@ -2,7 +2,7 @@
 
 use super::auth::AssetEditor;
 use super::extract::{IfMatch, JsonBody, QueryParams, comma_list, non_empty};
-use super::feature::{feature, feature_collection, geojson_response, geojson_text_response};
+use super::feature::{feature_collection, feature_text, geojson_text_response};
 use super::{ApiError, ApiState};
 use crate::domain::AssetView;
 use crate::domain::{AssetId, AssetKind};
@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use geo::Point;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -36,7 +36,7 @@ pub fn router() -> OpenApiRouter<ApiState> {
 const GEOJSON: &str = "application/geo+json";
 
 fn feature_response(status: StatusCode, view: &AssetView) -> Response {
-    let mut response = geojson_response(status, feature(view, None));
+    let mut response = geojson_text_response(status, feature_text(view, None));
     let headers = response.headers_mut();
     if let Ok(etag) = HeaderValue::from_str(&view.asset.version.etag()) {
         headers.insert(header::ETAG, etag);
@@ -260,16 +260,14 @@ async fn nearby(
         limit: limit as usize,
     };
     let hits = state.registry.nearby(&query).await?;
-    let features: Vec<Value> = hits
+    let features: Vec<String> = hits
         .iter()
-        .map(|(view, d)| feature(view, Some(*d)))
+        .map(|(view, d)| feature_text(view, Some(*d)))
         .collect();
-    Ok(geojson_response(
+    let head = json!({"type": "FeatureCollection", "numberReturned": features.len()});
+    let features: Vec<&str> = features.iter().map(String::as_str).collect();
+    Ok(geojson_text_response(
         StatusCode::OK,
-        json!({
-            "type": "FeatureCollection",
-            "numberReturned": features.len(),
-            "features": features,
-        }),
+        feature_collection(head.as_object().cloned().unwrap_or_default(), &features),
     ))
 }

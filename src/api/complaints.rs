@@ -146,7 +146,7 @@ async fn links(
         links
             .iter()
             .map(|l| {
-                let kind = index.get(crate::domain::AssetId(l.asset_id)).map(|a| a.kind.as_str());
+                let kind = index.get(crate::domain::AssetId(l.asset_id)).map(|a| a.kind().as_str());
                 json!({"asset_id": l.asset_id, "kind": kind, "rule": l.rule, "distance_m": l.distance_m,
                        "href": format!("/v1/assets/{}", l.asset_id)})
             })

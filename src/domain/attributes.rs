@@ -172,8 +172,10 @@ fn default_charger_status() -> ChargerStatus {
     ChargerStatus::Working
 }
 
-/// The attributes of one asset, typed by its kind.
-#[derive(Debug, Clone, PartialEq)]
+/// The attributes of one asset, typed by its kind. Serialized as the
+/// kind's own object (absent values left out), without a tag.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
 pub enum AssetAttributes {
     Courtyard(CourtyardAttributes),
     Building(BuildingAttributes),
@@ -300,15 +302,7 @@ impl AssetAttributes {
 
     /// The attributes as a JSON object (absent values left out).
     pub fn to_json(&self) -> Map<String, Value> {
-        let value = match self {
-            AssetAttributes::Courtyard(a) => serde_json::to_value(a),
-            AssetAttributes::Building(a) => serde_json::to_value(a),
-            AssetAttributes::Lane(a) => serde_json::to_value(a),
-            AssetAttributes::Drainage(a) => serde_json::to_value(a),
-            AssetAttributes::Light(a) => serde_json::to_value(a),
-            AssetAttributes::Charger(a) => serde_json::to_value(a),
-        };
-        match value {
+        match serde_json::to_value(self) {
             Ok(Value::Object(map)) => map,
             // Plain structs of strings, numbers and enums always serialize
             // to an object; anything else would be a bug, rendered empty.

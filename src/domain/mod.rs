@@ -35,7 +35,7 @@ pub use district::District;
 pub use free_text::free_text_problem;
 pub use lon_lat_box::LonLatBox;
 pub use role::{Principal, Role};
-pub use timestamp::{to_millis, utc_text};
+pub use timestamp::{UtcText, to_millis, utc_text};
 pub use validation_error::{FieldError, ValidationError};
 pub use vocabulary::{
     ChargerAccess, ChargerStatus, DrainageType, ElevatorStatus, HeritageGrade, LightSensor,

@@ -21,15 +21,33 @@ pub fn to_millis(t: OffsetDateTime) -> OffsetDateTime {
 /// assert_eq!(utc_text(t), "2024-10-18T01:12:00.590Z");
 /// ```
 pub fn utc_text(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    UtcText(t).to_string()
+}
+
+/// An instant written as [`utc_text`] writes it, without a `String` of
+/// its own: for renderings that stream straight into their output.
+#[derive(Debug, Clone, Copy)]
+pub struct UtcText(pub OffsetDateTime);
+
+impl std::fmt::Display for UtcText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = self.0.to_offset(UtcOffset::UTC);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        )
+    }
+}
+
+impl serde::Serialize for UtcText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }

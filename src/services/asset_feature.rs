@@ -1,64 +1,37 @@
 //! An asset as a GeoJSON Feature: the one rendering every surface uses
-//! (native API, OGC API, exports, vector tiles), and the rendered form the
-//! registry keeps of each asset it has served, so that reads of many
-//! features cost no database round trip and no re-rendering.
+//! (native API, OGC API, exports, vector tiles). It is written straight
+//! from the asset in memory into the response text, with no JSON tree in
+//! between, so that a page of a thousand features is cheap enough to
+//! render on every read.
 
-use crate::domain::AssetView;
-use crate::domain::utc_text;
+use crate::domain::{AssetKind, AssetView, UtcText};
 use crate::spatial::vector_tile::{Tag, tags};
-use serde_json::{Map, Value, json};
+use geo::{Coord, Geometry, LineString, Polygon};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::{Map, Value};
+use std::sync::OnceLock;
 
 /// The asset as a GeoJSON Feature with its id at the top level, its kind,
 /// attributes, derived measures and bookkeeping in `properties`.
 pub fn feature(view: &AssetView, distance_m: Option<f64>) -> Value {
-    let asset = &view.asset;
-    let mut properties = Map::new();
-    properties.insert("kind".into(), Value::from(asset.kind().as_str()));
-    properties.extend(asset.attributes.to_json());
-    if let Some(area) = asset.derived.area_m2 {
-        properties.insert("area_m2".into(), Value::from(area));
-    }
-    if let Some(length) = asset.derived.length_m {
-        properties.insert("length_m".into(), Value::from(length));
-    }
-    if asset.kind() == crate::domain::AssetKind::Building {
-        properties.insert(
-            "courtyard_id".into(),
-            view.courtyard_id
-                .map(|c| Value::from(c.0))
-                .unwrap_or(Value::Null),
-        );
-    }
-    if let Some(d) = distance_m {
-        properties.insert(
-            "distance_m".into(),
-            Value::from((d * 100.0).round() / 100.0),
-        );
-    }
-    properties.insert("version".into(), Value::from(asset.version.0));
-    properties.insert("created_at".into(), Value::from(utc_text(asset.created_at)));
-    properties.insert("updated_at".into(), Value::from(utc_text(asset.updated_at)));
-    let geometry = serde_json::to_value(geojson::Geometry::from(geojson::GeometryValue::from(
-        &asset.geometry,
-    )))
-    .unwrap_or(Value::Null);
-    json!({
-        "type": "Feature",
-        "id": asset.id.0,
-        "geometry": geometry,
-        "properties": properties,
-    })
+    serde_json::to_value(FeatureOut { view, distance_m }).unwrap_or(Value::Null)
 }
 
-/// An asset as served: the view, its Feature as JSON text, and its
-/// properties (for filters and vector tile tags).
+/// [`feature`] as JSON text, written directly.
+pub fn feature_text(view: &AssetView, distance_m: Option<f64>) -> String {
+    // Serializing plain numbers, strings and structs into a String cannot
+    // fail; an empty object would be a bug, not a crash.
+    serde_json::to_string(&FeatureOut { view, distance_m }).unwrap_or_else(|_| "{}".into())
+}
+
+/// An asset as served: the view, its Feature as JSON text, and, when a
+/// filter or a tile asks for them, its properties and tile tags.
 #[derive(Debug)]
 pub struct RenderedAsset {
     pub view: AssetView,
     pub json: Box<str>,
-    pub properties: Map<String, Value>,
-    /// The properties as vector tile tags, bookkeeping left out.
-    pub tile_tags: Vec<Tag>,
+    properties: OnceLock<Map<String, Value>>,
+    tile_tags: OnceLock<Vec<Tag>>,
 }
 
 /// Bookkeeping left out of vector tiles (a different value on every
@@ -67,22 +40,265 @@ pub const NOT_IN_TILES: &[&str] = &["created_at", "updated_at"];
 
 impl RenderedAsset {
     pub fn new(view: AssetView) -> Self {
-        let mut feature = feature(&view, None);
-        let json = feature.to_string().into_boxed_str();
-        let properties = match feature.get_mut("properties").map(Value::take) {
-            Some(Value::Object(map)) => map,
-            _ => Map::new(),
-        };
-        let tile_tags = tags(
-            properties
-                .iter()
-                .filter(|(k, _)| !NOT_IN_TILES.contains(&k.as_str())),
-        );
+        let json = feature_text(&view, None).into_boxed_str();
         RenderedAsset {
             view,
             json,
-            properties,
-            tile_tags,
+            properties: OnceLock::new(),
+            tile_tags: OnceLock::new(),
         }
+    }
+
+    /// The Feature's properties, as filters and sorts see them.
+    pub fn properties(&self) -> &Map<String, Value> {
+        self.properties.get_or_init(|| {
+            let properties = PropertiesOut {
+                view: &self.view,
+                distance_m: None,
+            };
+            match serde_json::to_value(properties) {
+                Ok(Value::Object(map)) => map,
+                _ => Map::new(),
+            }
+        })
+    }
+
+    /// The properties as vector tile tags, bookkeeping left out.
+    pub fn tile_tags(&self) -> &[Tag] {
+        self.tile_tags.get_or_init(|| {
+            tags(
+                self.properties()
+                    .iter()
+                    .filter(|(k, _)| !NOT_IN_TILES.contains(&k.as_str())),
+            )
+        })
+    }
+}
+
+struct FeatureOut<'a> {
+    view: &'a AssetView,
+    distance_m: Option<f64>,
+}
+
+impl Serialize for FeatureOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let asset = &self.view.asset;
+        let mut map = s.serialize_map(Some(4))?;
+        map.serialize_entry("type", "Feature")?;
+        map.serialize_entry("id", &asset.id.0)?;
+        map.serialize_entry("geometry", &GeometryOut(&asset.geometry))?;
+        map.serialize_entry(
+            "properties",
+            &PropertiesOut {
+                view: self.view,
+                distance_m: self.distance_m,
+            },
+        )?;
+        map.end()
+    }
+}
+
+/// `properties`: the kind, the attributes, derived measures, the
+/// building's courtyard, the distance asked about, and bookkeeping.
+struct PropertiesOut<'a> {
+    view: &'a AssetView,
+    distance_m: Option<f64>,
+}
+
+impl Serialize for PropertiesOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Properties<'a> {
+            kind: &'static str,
+            #[serde(flatten)]
+            attributes: &'a crate::domain::AssetAttributes,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            area_m2: Option<f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            length_m: Option<f64>,
+            /// Buildings only: their courtyard's id, or null.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            courtyard_id: Option<Option<i64>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            distance_m: Option<f64>,
+            version: i64,
+            created_at: UtcText,
+            updated_at: UtcText,
+        }
+        let (view, asset) = (self.view, &self.view.asset);
+        Properties {
+            kind: asset.kind().as_str(),
+            attributes: &asset.attributes,
+            area_m2: asset.derived.area_m2,
+            length_m: asset.derived.length_m,
+            courtyard_id: (asset.kind() == AssetKind::Building)
+                .then(|| view.courtyard_id.map(|c| c.0)),
+            distance_m: self.distance_m.map(|d| (d * 100.0).round() / 100.0),
+            version: asset.version.0,
+            created_at: UtcText(asset.created_at),
+            updated_at: UtcText(asset.updated_at),
+        }
+        .serialize(s)
+    }
+}
+
+/// A geometry as an RFC 7946 GeoJSON geometry object, written from the
+/// `geo` types directly. (The geojson crate converts into its own tree of
+/// vectors first, which costs an allocation per position.)
+struct GeometryOut<'a>(&'a Geometry<f64>);
+
+impl Serialize for GeometryOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(2))?;
+        match self.0 {
+            Geometry::Point(p) => {
+                map.serialize_entry("type", "Point")?;
+                map.serialize_entry("coordinates", &Position(p.0))?;
+            }
+            Geometry::MultiPoint(mp) => {
+                map.serialize_entry("type", "MultiPoint")?;
+                let positions: Vec<Position> = mp.iter().map(|p| Position(p.0)).collect();
+                map.serialize_entry("coordinates", &positions)?;
+            }
+            Geometry::LineString(line) => {
+                map.serialize_entry("type", "LineString")?;
+                map.serialize_entry("coordinates", &Positions(line))?;
+            }
+            Geometry::MultiLineString(lines) => {
+                map.serialize_entry("type", "MultiLineString")?;
+                let lines: Vec<Positions> = lines.iter().map(Positions).collect();
+                map.serialize_entry("coordinates", &lines)?;
+            }
+            Geometry::Polygon(polygon) => {
+                map.serialize_entry("type", "Polygon")?;
+                map.serialize_entry("coordinates", &Rings(polygon))?;
+            }
+            Geometry::MultiPolygon(polygons) => {
+                map.serialize_entry("type", "MultiPolygon")?;
+                let polygons: Vec<Rings> = polygons.iter().map(Rings).collect();
+                map.serialize_entry("coordinates", &polygons)?;
+            }
+            Geometry::GeometryCollection(collection) => {
+                map.serialize_entry("type", "GeometryCollection")?;
+                let members: Vec<GeometryOut> = collection.iter().map(GeometryOut).collect();
+                map.serialize_entry("geometries", &members)?;
+            }
+            // Never stored (input is GeoJSON), but written as GeoJSON has
+            // them: a line as a LineString, the others as Polygons.
+            Geometry::Line(line) => {
+                map.serialize_entry("type", "LineString")?;
+                map.serialize_entry("coordinates", &[Position(line.start), Position(line.end)])?;
+            }
+            Geometry::Rect(rect) => {
+                map.serialize_entry("type", "Polygon")?;
+                map.serialize_entry("coordinates", &Rings(&rect.to_polygon()))?;
+            }
+            Geometry::Triangle(triangle) => {
+                map.serialize_entry("type", "Polygon")?;
+                map.serialize_entry("coordinates", &Rings(&triangle.to_polygon()))?;
+            }
+        }
+        map.end()
+    }
+}
+
+struct Position(Coord<f64>);
+
+impl Serialize for Position {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        [self.0.x, self.0.y].serialize(s)
+    }
+}
+
+struct Positions<'a>(&'a LineString<f64>);
+
+impl Serialize for Positions<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.0.len()))?;
+        for c in &self.0.0 {
+            seq.serialize_element(&Position(*c))?;
+        }
+        seq.end()
+    }
+}
+
+struct Rings<'a>(&'a Polygon<f64>);
+
+impl Serialize for Rings<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(1 + self.0.interiors().len()))?;
+        seq.serialize_element(&Positions(self.0.exterior()))?;
+        for ring in self.0.interiors() {
+            seq.serialize_element(&Positions(ring))?;
+        }
+        seq.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Asset, AssetAttributes, AssetId, Derived, Version};
+    use geo::{Point, polygon};
+
+    fn view(geometry: Geometry<f64>, kind: AssetKind) -> AssetView {
+        AssetView {
+            asset: Asset {
+                id: AssetId(7),
+                geometry,
+                attributes: AssetAttributes::minimal(kind),
+                derived: Derived {
+                    area_m2: Some(12.5),
+                    length_m: None,
+                },
+                version: Version(3),
+                created_at: time::OffsetDateTime::UNIX_EPOCH,
+                updated_at: time::OffsetDateTime::UNIX_EPOCH,
+            },
+            courtyard_id: None,
+        }
+    }
+
+    /// The geometry as written is what the geojson crate makes of it.
+    #[test]
+    fn geometries_are_written_as_geojson_has_them() {
+        let shapes: Vec<Geometry<f64>> = vec![
+            Point::new(116.3951, 39.9412).into(),
+            LineString::from(vec![(116.39, 39.94), (116.40, 39.95)]).into(),
+            polygon![(x: 116.39, y: 39.94), (x: 116.40, y: 39.94), (x: 116.40, y: 39.95)].into(),
+            geo::MultiPolygon::new(vec![
+                polygon![(x: 1.0, y: 2.0), (x: 3.0, y: 2.0), (x: 3.0, y: 4.0)],
+            ])
+            .into(),
+        ];
+        for shape in shapes {
+            let ours = serde_json::to_value(GeometryOut(&shape)).expect("serializes");
+            let theirs = serde_json::to_value(geojson::Geometry::from(
+                geojson::GeometryValue::from(&shape),
+            ))
+            .expect("serializes");
+            assert_eq!(ours, theirs);
+        }
+    }
+
+    #[test]
+    fn a_feature_has_its_kind_attributes_and_bookkeeping() {
+        let v = view(Point::new(116.3951, 39.9412).into(), AssetKind::Building);
+        let f = feature(&v, Some(12.3456));
+        assert_eq!(f["type"], "Feature");
+        assert_eq!(f["id"], 7);
+        assert_eq!(f["properties"]["kind"], "building");
+        assert_eq!(f["properties"]["area_m2"], 12.5);
+        assert_eq!(f["properties"]["distance_m"], 12.35);
+        assert_eq!(f["properties"]["version"], 3);
+        assert_eq!(f["properties"]["created_at"], "1970-01-01T00:00:00.000Z");
+        // A building without a courtyard says so.
+        assert!(f["properties"]["courtyard_id"].is_null());
+        assert!(f["properties"].get("length_m").is_none());
+        let text: Value = serde_json::from_str(&feature_text(&v, Some(12.3456))).expect("JSON");
+        assert_eq!(text, f);
+        let rendered = RenderedAsset::new(v);
+        assert_eq!(rendered.properties()["kind"], "building");
+        assert!(rendered.properties().get("distance_m").is_none());
     }
 }

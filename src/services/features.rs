@@ -161,7 +161,7 @@ impl Features {
             };
             in_time
                 && filter.as_ref().is_none_or(|f| {
-                    f.matches(a.view.asset.id.0, &a.properties, &a.view.asset.geometry)
+                    f.matches(a.view.asset.id.0, a.properties(), &a.view.asset.geometry)
                 })
         };
         if query.sortby.is_empty() {
@@ -187,7 +187,7 @@ impl Features {
             .run(move |clock| {
                 sorted_page(
                     all,
-                    |a| sort_key(&sortby, a.view.asset.id.0, &a.properties),
+                    |a| sort_key(&sortby, a.view.asset.id.0, a.properties()),
                     &sortby,
                     offset,
                     limit,
@@ -316,7 +316,7 @@ impl Features {
                         .await?;
                     for asset in &assets {
                         let a = &asset.view.asset;
-                        layer.add(a.id.0 as u64, &a.geometry, &asset.tile_tags);
+                        layer.add(a.id.0 as u64, &a.geometry, asset.tile_tags());
                     }
                 }
                 Collection::Complaints => {

@@ -103,7 +103,7 @@ impl LinkingRules {
                     .containing(point, &rule.kinds)
                     .iter()
                     .map(|a| ComplaintLink {
-                        asset_id: a.id.0,
+                        asset_id: a.id().0,
                         rule: rule.name.clone(),
                         distance_m: 0.0,
                     })
@@ -119,7 +119,7 @@ impl LinkingRules {
                     })
                     .into_iter()
                     .map(|h| ComplaintLink {
-                        asset_id: h.asset.id.0,
+                        asset_id: h.asset.id().0,
                         rule: rule.name.clone(),
                         distance_m: (h.distance_m * 100.0).round() / 100.0,
                     })

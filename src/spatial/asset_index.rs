@@ -17,19 +17,15 @@ use rstar::{AABB, Envelope, PointDistance, RTree, RTreeObject};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-/// One asset in memory: the asset itself, and what spatial queries need
-/// of it (its vertices in ECEF, its envelopes).
+/// One asset in memory: the whole asset as stored (geometry, attributes,
+/// version, times). Reads answer from here, never from the store. What
+/// spatial queries need of it (its envelopes) lives in the trees' entries,
+/// not here, and its vertices are taken into ECEF only when a query
+/// measures to them: a second copy of every vertex would cost more memory
+/// than the few conversions a query makes.
 #[derive(Debug)]
 pub struct IndexedAsset {
-    pub id: AssetId,
-    pub kind: AssetKind,
-    /// The whole asset as stored (geometry, attributes, version, times):
-    /// reads answer from here, never from the store.
     pub asset: Asset,
-    /// Vertex paths in ECEF: the point, the line, or each polygon ring.
-    paths: Vec<Vec<EcefPoint>>,
-    ecef_envelope: AABB<EcefPoint>,
-    lonlat_envelope: AABB<[f64; 2]>,
 }
 
 impl IndexedAsset {
@@ -48,38 +44,15 @@ impl IndexedAsset {
     }
 
     pub fn new(asset: Asset) -> Self {
-        let (id, kind) = (asset.id, asset.kind());
-        let geometry = &asset.geometry;
-        // A point needs no path: its ECEF envelope is the point itself.
-        let paths: Vec<Vec<EcefPoint>> = match &geometry {
-            Geometry::Point(_) => Vec::new(),
-            Geometry::Polygon(p) => std::iter::once(p.exterior())
-                .chain(p.interiors())
-                .map(|ring| ecef_path(ring.coords().copied()))
-                .collect(),
-            Geometry::MultiPolygon(mp) => mp
-                .iter()
-                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-                .map(|ring| ecef_path(ring.coords().copied()))
-                .collect(),
-            other => vec![ecef_path(other.coords_iter())],
-        };
-        let ecef_envelope = match &geometry {
-            Geometry::Point(p) => AABB::from_point(Ecef::from_point(*p)),
-            _ => AABB::from_points(paths.iter().flatten()),
-        };
-        let lonlat_envelope = match geometry.bounding_rect() {
-            Some(r) => AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-            None => AABB::from_point([0.0, 0.0]),
-        };
-        Self {
-            id,
-            kind,
-            asset,
-            paths,
-            ecef_envelope,
-            lonlat_envelope,
-        }
+        Self { asset }
+    }
+
+    pub fn id(&self) -> AssetId {
+        self.asset.id
+    }
+
+    pub fn kind(&self) -> AssetKind {
+        self.asset.kind()
     }
 
     pub fn geometry(&self) -> &Geometry<f64> {
@@ -93,20 +66,67 @@ impl IndexedAsset {
         )
     }
 
+    /// The envelope of the geometry in longitude/latitude.
+    fn lonlat_envelope(&self) -> AABB<[f64; 2]> {
+        match self.asset.geometry.bounding_rect() {
+            Some(r) => AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+            None => AABB::from_point([0.0, 0.0]),
+        }
+    }
+
+    /// The envelope of the vertices in ECEF (for a point, the point).
+    fn ecef_envelope(&self) -> AABB<EcefPoint> {
+        match &self.asset.geometry {
+            Geometry::Point(p) => AABB::from_point(Ecef::from_point(*p)),
+            other => AABB::from_points(
+                &other
+                    .coords_iter()
+                    .map(|c| Ecef::from_lon_lat(c.x, c.y))
+                    .collect::<Vec<_>>(),
+            ),
+        }
+    }
+
     /// Squared chord from `q` to the nearest point of the asset's
-    /// vertices and edges (for polygons: of their boundary).
+    /// vertices and edges (for polygons: of their boundary), the vertices
+    /// taken into ECEF as they are met.
     fn boundary_chord_2(&self, q: &EcefPoint) -> f64 {
-        if self.paths.is_empty() {
-            return super::geodesy::chord_2(*q, self.ecef_envelope.lower());
+        fn nearest_on_path(
+            q: &EcefPoint,
+            coords: impl Iterator<Item = Coord<f64>>,
+            best: &mut f64,
+        ) {
+            let mut previous: Option<EcefPoint> = None;
+            for c in coords {
+                let p = Ecef::from_lon_lat(c.x, c.y);
+                *best = best.min(match previous {
+                    None => super::geodesy::chord_2(*q, p),
+                    Some(a) => segment_distance_2(*q, a, p),
+                });
+                previous = Some(p);
+            }
         }
         let mut best = f64::INFINITY;
-        for path in &self.paths {
-            if path.len() == 1 {
-                best = best.min(super::geodesy::chord_2(*q, path[0]));
+        match &self.asset.geometry {
+            Geometry::Point(p) => return super::geodesy::chord_2(*q, Ecef::from_point(*p)),
+            Geometry::Polygon(p) => {
+                for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                    nearest_on_path(q, ring.coords().copied(), &mut best);
+                }
             }
-            for pair in path.windows(2) {
-                best = best.min(segment_distance_2(*q, pair[0], pair[1]));
+            Geometry::MultiPolygon(mp) => {
+                for p in mp {
+                    for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                        nearest_on_path(q, ring.coords().copied(), &mut best);
+                    }
+                }
             }
+            Geometry::MultiLineString(lines) => {
+                for line in lines {
+                    nearest_on_path(q, line.coords().copied(), &mut best);
+                }
+            }
+            other => nearest_on_path(q, other.coords_iter(), &mut best),
         }
         best
     }
@@ -115,10 +135,6 @@ impl IndexedAsset {
     pub fn interior_point(&self) -> Option<Point<f64>> {
         self.asset.geometry.interior_point()
     }
-}
-
-fn ecef_path<'a>(coords: impl Iterator<Item = Coord<f64>> + 'a) -> Vec<EcefPoint> {
-    coords.map(|c| Ecef::from_lon_lat(c.x, c.y)).collect()
 }
 
 /// Entries keep their envelope inline so that queries touch the asset
@@ -134,7 +150,7 @@ struct PlanarEntry {
 impl PlanarEntry {
     fn new(asset: &Arc<IndexedAsset>) -> Self {
         Self {
-            envelope: asset.lonlat_envelope,
+            envelope: asset.lonlat_envelope(),
             asset: asset.clone(),
         }
     }
@@ -149,7 +165,7 @@ impl RTreeObject for PlanarEntry {
 
 impl PartialEq for PlanarEntry {
     fn eq(&self, other: &Self) -> bool {
-        self.asset.id == other.asset.id
+        self.asset.id() == other.asset.id()
     }
 }
 
@@ -162,7 +178,7 @@ struct EcefEntry {
 impl EcefEntry {
     fn new(asset: &Arc<IndexedAsset>) -> Self {
         Self {
-            envelope: asset.ecef_envelope,
+            envelope: asset.ecef_envelope(),
             asset: asset.clone(),
         }
     }
@@ -192,7 +208,7 @@ impl PointDistance for EcefEntry {
 
 impl PartialEq for EcefEntry {
     fn eq(&self, other: &Self) -> bool {
-        self.asset.id == other.asset.id
+        self.asset.id() == other.asset.id()
     }
 }
 
@@ -222,13 +238,12 @@ pub struct NearbyHit {
     pub distance_m: f64,
 }
 
-/// Every asset, indexed per kind, plus one ECEF tree of all kinds for
-/// nearest queries that do not filter by kind (one tree walk instead of
-/// merging six).
+/// Every asset, indexed per kind. A nearest query over several kinds
+/// merges their trees' nearest-first walks (a tree of all kinds as well
+/// would hold every asset a third time).
 #[derive(Default)]
 pub struct AssetIndex {
     trees: [KindTrees; 6],
-    ecef_all: RTree<EcefEntry>,
     by_id: HashMap<AssetId, Arc<IndexedAsset>>,
     /// Each kind's ids in order, for paging without a box.
     ids_by_kind: [BTreeSet<AssetId>; 6],
@@ -242,9 +257,9 @@ impl AssetIndex {
         let mut ids_by_kind: [BTreeSet<AssetId>; 6] = Default::default();
         for asset in assets {
             let asset = Arc::new(asset);
-            ids_by_kind[asset.kind.index()].insert(asset.id);
-            per_kind[asset.kind.index()].push(asset.clone());
-            by_id.insert(asset.id, asset);
+            ids_by_kind[asset.kind().index()].insert(asset.id());
+            per_kind[asset.kind().index()].push(asset.clone());
+            by_id.insert(asset.id(), asset);
         }
         let planar_of = |assets: &Vec<Arc<IndexedAsset>>| -> RTree<PlanarEntry> {
             RTree::bulk_load(assets.iter().map(PlanarEntry::new).collect())
@@ -254,20 +269,14 @@ impl AssetIndex {
         };
         // The two families of trees are independent: build them on two
         // threads.
-        let all = || -> RTree<EcefEntry> {
-            RTree::bulk_load(per_kind.iter().flatten().map(EcefEntry::new).collect())
-        };
-        let (planar, ecef, ecef_all) = std::thread::scope(|scope| {
-            let planar = scope.spawn(|| {
-                let planar: Vec<_> = per_kind.iter().map(planar_of).collect();
-                (planar, all())
-            });
+        let (planar, ecef) = std::thread::scope(|scope| {
+            let planar = scope.spawn(|| per_kind.iter().map(planar_of).collect::<Vec<_>>());
             let ecef: Vec<_> = per_kind.iter().map(ecef_of).collect();
             // A thread that panicked (out of memory) is redone here.
-            let (planar, ecef_all) = planar
+            let planar = planar
                 .join()
-                .unwrap_or_else(|_| (per_kind.iter().map(planar_of).collect(), all()));
-            (planar, ecef, ecef_all)
+                .unwrap_or_else(|_| per_kind.iter().map(planar_of).collect());
+            (planar, ecef)
         });
         let mut trees: [KindTrees; 6] = Default::default();
         for ((slot, planar), ecef) in trees.iter_mut().zip(planar).zip(ecef) {
@@ -276,7 +285,6 @@ impl AssetIndex {
         }
         Self {
             trees,
-            ecef_all,
             by_id,
             ids_by_kind,
         }
@@ -348,14 +356,13 @@ impl AssetIndex {
 
     /// Adds an asset or replaces the one with the same id.
     pub fn upsert(&mut self, asset: IndexedAsset) {
-        self.remove(asset.id);
+        self.remove(asset.id());
         let asset = Arc::new(asset);
-        let trees = &mut self.trees[asset.kind.index()];
+        let trees = &mut self.trees[asset.kind().index()];
         trees.planar.insert(PlanarEntry::new(&asset));
         trees.ecef.insert(EcefEntry::new(&asset));
-        self.ecef_all.insert(EcefEntry::new(&asset));
-        self.ids_by_kind[asset.kind.index()].insert(asset.id);
-        self.by_id.insert(asset.id, asset);
+        self.ids_by_kind[asset.kind().index()].insert(asset.id());
+        self.by_id.insert(asset.id(), asset);
     }
 
     /// Removes an asset; returns whether it was there.
@@ -363,11 +370,10 @@ impl AssetIndex {
         let Some(asset) = self.by_id.remove(&id) else {
             return false;
         };
-        let trees = &mut self.trees[asset.kind.index()];
+        let trees = &mut self.trees[asset.kind().index()];
         trees.planar.remove(&PlanarEntry::new(&asset));
         trees.ecef.remove(&EcefEntry::new(&asset));
-        self.ecef_all.remove(&EcefEntry::new(&asset));
-        self.ids_by_kind[asset.kind.index()].remove(&id);
+        self.ids_by_kind[asset.kind().index()].remove(&id);
         true
     }
 
@@ -401,13 +407,13 @@ impl AssetIndex {
             let trees = &self.trees[kind.index()];
             for entry in trees.planar.locate_in_envelope_intersecting(&envelope) {
                 let asset = &entry.asset;
-                let inside = envelope.contains_envelope(&asset.lonlat_envelope);
+                let inside = envelope.contains_envelope(&entry.envelope);
                 if inside || asset.geometry().intersects(&rect) {
                     out.push(asset.clone());
                 }
             }
         }
-        out.sort_by_key(|a| a.id);
+        out.sort_by_key(|a| a.id());
         out
     }
 
@@ -424,7 +430,7 @@ impl AssetIndex {
                 }
             }
         }
-        out.sort_by_key(|a| a.id);
+        out.sort_by_key(|a| a.id());
         out
     }
 
@@ -457,11 +463,8 @@ impl AssetIndex {
 
         // Merge the kinds' nearest-first iterators, pulling only as many
         // candidates as the answer needs.
-        let sources: Vec<&RTree<EcefEntry>> = if kinds.len() == AssetKind::ALL.len() {
-            vec![&self.ecef_all]
-        } else {
-            kinds.iter().map(|k| &self.trees[k.index()].ecef).collect()
-        };
+        let sources: Vec<&RTree<EcefEntry>> =
+            kinds.iter().map(|k| &self.trees[k.index()].ecef).collect();
         let mut iterators: Vec<_> = sources
             .into_iter()
             .filter(|tree| tree.size() > 0)
@@ -486,13 +489,13 @@ impl AssetIndex {
             let Some((entry, _)) = iterators[i].next() else {
                 break;
             };
-            if containing.iter().any(|c| c.id == entry.asset.id) {
+            if containing.iter().any(|c| c.id() == entry.asset.id()) {
                 continue;
             }
             last_d2 = d2;
             hits.push((d2, entry.asset.clone()));
         }
-        hits.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
+        hits.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.id().cmp(&b.1.id())));
         hits.truncate(query.limit);
         hits.into_iter()
             .map(|(d2, asset)| NearbyHit {
@@ -546,7 +549,7 @@ mod tests {
         let truth: Vec<(i64, Point<f64>)> = assets
             .iter()
             .map(|a| match a.asset.geometry {
-                Geometry::Point(p) => (a.id.0, p),
+                Geometry::Point(p) => (a.id().0, p),
                 _ => unreachable!("scatter makes points"),
             })
             .collect();
@@ -567,7 +570,7 @@ mod tests {
                 radius_m: None,
                 limit: 10,
             });
-            let got_ids: Vec<i64> = got.iter().map(|h| h.asset.id.0).collect();
+            let got_ids: Vec<i64> = got.iter().map(|h| h.asset.id().0).collect();
             let want_ids: Vec<i64> = expected.iter().take(10).map(|e| e.1).collect();
             assert_eq!(got_ids, want_ids);
             for (hit, (d, _)) in got.iter().zip(&expected) {
@@ -600,7 +603,7 @@ mod tests {
             radius_m: None,
             limit: 2,
         });
-        assert_eq!(hits[0].asset.id, AssetId(2));
+        assert_eq!(hits[0].asset.id(), AssetId(2));
         assert!(
             (hits[0].distance_m - 10.256).abs() < 0.01,
             "{}",
@@ -627,7 +630,7 @@ mod tests {
             radius_m: None,
             limit: 3,
         });
-        let ids: Vec<i64> = hits.iter().map(|h| h.asset.id.0).collect();
+        let ids: Vec<i64> = hits.iter().map(|h| h.asset.id().0).collect();
         assert_eq!(ids, vec![1, 2, 3]);
         assert_eq!(hits[0].distance_m, 0.0);
         // The other courtyard's nearest edge is at 116.3960: ~76.8 m east.
@@ -668,7 +671,7 @@ mod tests {
         let ids: Vec<i64> = index
             .intersecting(corner, &[])
             .iter()
-            .map(|a| a.id.0)
+            .map(|a| a.id().0)
             .collect();
         assert_eq!(ids, vec![2]);
         let across = LonLatBox {
@@ -680,7 +683,7 @@ mod tests {
         let ids: Vec<i64> = index
             .intersecting(across, &[])
             .iter()
-            .map(|a| a.id.0)
+            .map(|a| a.id().0)
             .collect();
         assert_eq!(ids, vec![1]);
         assert!(index.intersecting(across, &[AssetKind::Light]).is_empty());
@@ -698,7 +701,7 @@ mod tests {
             limit: 5,
         });
         assert_eq!(hits.len(), 1);
-        assert_eq!(hits[0].asset.id, AssetId(7));
+        assert_eq!(hits[0].asset.id(), AssetId(7));
         assert_eq!(index.len(), 100);
         assert!(index.remove(AssetId(7)));
         assert!(!index.remove(AssetId(7)));

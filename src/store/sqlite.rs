@@ -8,6 +8,7 @@ use crate::domain::{
 };
 use async_trait::async_trait;
 use geo::{Geometry, Point};
+use serde_json::value::RawValue;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::str::FromStr;
@@ -71,36 +72,96 @@ fn asset_from_row(row: &SqliteRow) -> Result<Asset, StoreError> {
     asset_of_row(row, parse_geometry_json(&geometry_text)?)
 }
 
-/// Every row of `all_assets`, decoded on as many threads as there are
-/// cores, in row order.
-fn decode_all(rows: &[SqliteRow]) -> Result<Vec<Asset>, StoreError> {
-    let decode = |row: &SqliteRow| {
-        let geometry = match row.try_get::<Option<&str>, _>("geometry")? {
-            Some(text) => parse_geometry_json(text)?,
-            None => Geometry::Point(Point::new(row.try_get("min_lon")?, row.try_get("min_lat")?)),
-        };
-        asset_of_row(row, geometry)
+/// One asset of a start-up page, as SQLite's `json_array` writes it in
+/// `assets_in_range`: id, kind, attributes (the stored JSON), area and
+/// length, version, created and updated times, the point's longitude and
+/// latitude, and the geometry (the stored JSON; null for a point). Reals
+/// come as text written with 17 significant digits, which parse back to
+/// the same doubles (`json_array` writes 15).
+type PageRow<'a> = (
+    i64,
+    &'a str,
+    &'a RawValue,
+    Option<&'a str>,
+    Option<&'a str>,
+    i64,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a RawValue>,
+);
+
+/// A start-up page of assets from its JSON text, in id order. Bulk-imported
+/// assets share their timestamps, so the last text parsed is remembered.
+fn decode_page(text: &str) -> Result<Vec<Asset>, StoreError> {
+    let corrupt = |e: String| StoreError::Corrupt(format!("stored asset: {e}"));
+    let real = |text: &str| {
+        text.parse::<f64>()
+            .map_err(|e| StoreError::Corrupt(format!("stored number {text:?}: {e}")))
     };
-    let threads = std::thread::available_parallelism().map_or(2, usize::from);
-    let chunk = rows.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Vec<Asset>, StoreError>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = rows
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(decode).collect()))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err(StoreError::Corrupt("a decoding thread failed".into())))
-            })
-            .collect()
-    });
-    let mut assets = Vec::with_capacity(rows.len());
-    for part in parts {
-        assets.extend(part?);
-    }
+    let rows: Vec<PageRow> = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+    let mut times = TimestampMemo::default();
+    let mut assets = rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                kind,
+                attributes,
+                area,
+                length,
+                version,
+                created,
+                updated,
+                lon,
+                lat,
+                geometry,
+            )| {
+                let kind = AssetKind::from_str(kind).map_err(corrupt)?;
+                let geometry = match geometry {
+                    Some(g) => parse_geometry_json(g.get())?,
+                    None => Geometry::Point(Point::new(real(lon)?, real(lat)?)),
+                };
+                Ok(Asset {
+                    id: AssetId(id),
+                    geometry,
+                    attributes: AssetAttributes::from_stored(kind, attributes.get())
+                        .map_err(corrupt)?,
+                    derived: Derived {
+                        area_m2: area.map(real).transpose()?,
+                        length_m: length.map(real).transpose()?,
+                    },
+                    version: Version(version),
+                    created_at: times.parse(created)?,
+                    updated_at: times.parse(updated)?,
+                })
+            },
+        )
+        .collect::<Result<Vec<Asset>, StoreError>>()?;
+    // `json_group_array` follows the subquery's order in practice; SQLite
+    // does not promise it, so make sure (no work on a sorted page).
+    assets.sort_by_key(|a| a.id);
     Ok(assets)
+}
+
+/// The last timestamp text parsed and what it parsed to.
+#[derive(Default)]
+struct TimestampMemo {
+    last: Option<(String, OffsetDateTime)>,
+}
+
+impl TimestampMemo {
+    fn parse(&mut self, text: &str) -> Result<OffsetDateTime, StoreError> {
+        if let Some((seen, t)) = &self.last
+            && seen == text
+        {
+            return Ok(*t);
+        }
+        let t = parse_timestamp(text)?;
+        self.last = Some((text.to_string(), t));
+        Ok(t)
+    }
 }
 
 /// An asset from its row and its geometry (decoded by the caller).
@@ -316,37 +377,100 @@ impl AssetStore for SqliteStore {
 
     #[tracing::instrument(skip(self))]
     async fn all_assets(&self) -> Result<Vec<Asset>, StoreError> {
-        // A page of rows at a time, in id order, so that the rows as read
-        // (about a kilobyte each) never all sit in memory at once: the
-        // allocator keeps such a peak as resident memory. Each page is
-        // decoded off the async workers, on every core. Points are rebuilt
-        // from their bounding-box columns without parsing geometry JSON:
-        // they are most of the assets of a city.
-        const PAGE_ROWS: i64 = 50_000;
-        let mut assets = Vec::new();
-        let mut after = i64::MIN;
-        loop {
-            let rows = sqlx::query(
-                "SELECT id, kind, attributes, area_m2, length_m, version, created_at, updated_at, \
-                 min_lon, min_lat, CASE WHEN geometry_type = 'Point' THEN NULL ELSE geometry END AS geometry \
-                 FROM assets WHERE id > ? ORDER BY id LIMIT ?",
-            )
-            .bind(after)
-            .bind(PAGE_ROWS)
-            .fetch_all(&self.pool)
+        // The ids are cut into ranges read at once on their own
+        // connections (SQLite's readers do not block each other in WAL
+        // mode), so that stepping rows and decoding them keep every core
+        // busy. Each range is read a page at a time, so that the rows as
+        // read (about a kilobyte each) never all sit in memory: the
+        // allocator keeps such a peak as resident memory.
+        //
+        // The reads go through connections of their own, closed when
+        // done: without mmap (a connection's map of the file stays
+        // resident for as long as it lives) and with a small page cache,
+        // and with rows handed over in large batches (sqlx's default of 50
+        // wakes the reading task for every few rows).
+        const RANGES: i64 = 2;
+        let options = (*self.pool.connect_options())
+            .clone()
+            .pragma("mmap_size", "0")
+            .pragma("cache_size", "-4096")
+            .row_buffer_size(8_192);
+        let loading = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(RANGES as u32)
+            .connect_with(options)
             .await?;
-            let Some(last) = rows.last() else {
-                return Ok(assets);
-            };
-            after = last.try_get("id")?;
-            let done = (rows.len() as i64) < PAGE_ROWS;
-            let page = tokio::task::spawn_blocking(move || decode_all(&rows))
+        let (low, high): (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT min(id), max(id) FROM assets")
+                .fetch_one(&loading)
+                .await?;
+        let (Some(low), Some(high)) = (low, high) else {
+            return Ok(Vec::new());
+        };
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assets")
+            .fetch_one(&loading)
+            .await?;
+        let step = (high - low) / RANGES + 1;
+        let mut reads = Vec::new();
+        for k in 0..RANGES {
+            let (from, to) = (low + k * step, (low + (k + 1) * step).min(high + 1));
+            let pool = loading.clone();
+            reads.push(tokio::spawn(async move {
+                assets_in_range(&pool, from, to).await
+            }));
+        }
+        let mut assets = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+        for read in reads {
+            let part = read
                 .await
-                .map_err(|e| StoreError::Corrupt(format!("decoding assets: {e}")))??;
-            assets.extend(page);
-            if done {
-                return Ok(assets);
-            }
+                .map_err(|e| StoreError::Corrupt(format!("reading assets: {e}")))??;
+            assets.extend(part);
+        }
+        loading.close().await;
+        Ok(assets)
+    }
+}
+
+/// The assets with `from <= id < to`, in id order, read a page at a time
+/// and decoded off the async workers. Each page comes as one row holding
+/// the page as JSON (built by SQLite), not as a row per asset: sqlx hands
+/// each row from SQLite's thread to the reading task on its own, and at a
+/// million rows that hand-over cost more than all the decoding. Points
+/// are rebuilt from their bounding-box columns without parsing geometry
+/// JSON: they are most of the assets of a city.
+async fn assets_in_range(
+    pool: &sqlx::SqlitePool,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Asset>, StoreError> {
+    const PAGE_ROWS: i64 = 20_000;
+    let mut assets = Vec::new();
+    let mut after = from - 1;
+    loop {
+        let (page, last, rows): (String, Option<i64>, i64) = sqlx::query_as(
+            "SELECT json_group_array(json_array(id, kind, json(attributes), \
+               CASE WHEN area_m2 IS NULL THEN NULL ELSE printf('%!.17g', area_m2) END, \
+               CASE WHEN length_m IS NULL THEN NULL ELSE printf('%!.17g', length_m) END, \
+               version, created_at, updated_at, printf('%!.17g', min_lon), printf('%!.17g', min_lat), \
+               CASE WHEN geometry_type = 'Point' THEN NULL ELSE json(geometry) END)), max(id), count(*) \
+             FROM (SELECT id, kind, attributes, area_m2, length_m, version, created_at, updated_at, \
+                     min_lon, min_lat, geometry_type, geometry \
+                   FROM assets WHERE id > ? AND id < ? ORDER BY id LIMIT ?)",
+        )
+        .bind(after)
+        .bind(to)
+        .bind(PAGE_ROWS)
+        .fetch_one(pool)
+        .await?;
+        let Some(last) = last else {
+            return Ok(assets);
+        };
+        after = last;
+        let decoded = tokio::task::spawn_blocking(move || decode_page(&page))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("decoding assets: {e}")))??;
+        assets.extend(decoded);
+        if rows < PAGE_ROWS {
+            return Ok(assets);
         }
     }
 }

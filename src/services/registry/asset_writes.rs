@@ -120,13 +120,6 @@ impl Registry {
                 index.upsert(Self::index_entry(asset));
             }
         }
-        let ids: Vec<AssetId> = stored.iter().map(|a| a.id).collect();
-        let courtyards: Vec<LonLatBox> = stored
-            .iter()
-            .filter(|a| a.kind() == AssetKind::Courtyard)
-            .filter_map(|a| LonLatBox::of_geometry(&a.geometry))
-            .collect();
-        self.forget_rendered(&ids, &courtyards);
         let changes: Vec<AssetChange> = stored
             .iter()
             .map(|a| AssetChange {
@@ -210,18 +203,6 @@ impl Registry {
             .await
             .map_err(|e| store_error(id, e))?;
         self.write_index().upsert(Self::index_entry(&updated));
-        let courtyards: Vec<LonLatBox> = if updated.kind() == AssetKind::Courtyard {
-            [
-                LonLatBox::of_geometry(&current.geometry),
-                LonLatBox::of_geometry(&updated.geometry),
-            ]
-            .into_iter()
-            .flatten()
-            .collect()
-        } else {
-            Vec::new()
-        };
-        self.forget_rendered(&[id], &courtyards);
         self.notify(&[AssetChange {
             kind: updated.kind(),
             before: LonLatBox::of_geometry(&current.geometry),
@@ -312,14 +293,6 @@ impl Registry {
             .await
             .map_err(|e| store_error(id, e))?;
         self.write_index().remove(id);
-        let courtyards: Vec<LonLatBox> = if deleted.kind() == AssetKind::Courtyard {
-            LonLatBox::of_geometry(&deleted.geometry)
-                .into_iter()
-                .collect()
-        } else {
-            Vec::new()
-        };
-        self.forget_rendered(&[id], &courtyards);
         self.notify(&[AssetChange {
             kind: deleted.kind(),
             before: LonLatBox::of_geometry(&deleted.geometry),

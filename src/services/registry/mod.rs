@@ -10,7 +10,6 @@ use crate::services::query_budget::{Budget, BudgetError};
 use crate::services::store_failure::StoreFailure;
 use crate::spatial::{AssetIndex, GeometryLimits, IndexedAsset, LonLatBox, NearbyQuery};
 use crate::store::{Store, StoreError};
-use rendering_cache::RenderedCache;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
@@ -81,8 +80,6 @@ pub trait AssetObserver: Send + Sync {
 pub struct Registry {
     store: Arc<dyn Store>,
     index: RwLock<AssetIndex>,
-    /// Assets as served, kept from their first read until they change.
-    rendered: RwLock<RenderedCache>,
     writes: tokio::sync::Mutex<()>,
     limits: GeometryLimits,
     observer: std::sync::OnceLock<std::sync::Weak<dyn AssetObserver>>,
@@ -101,7 +98,6 @@ impl Registry {
         Ok(Self {
             store,
             index: RwLock::new(index),
-            rendered: RwLock::new(RenderedCache::default()),
             writes: tokio::sync::Mutex::new(()),
             limits,
             observer: std::sync::OnceLock::new(),
@@ -155,7 +151,7 @@ impl Registry {
                     index
                         .containing(p, &[AssetKind::Courtyard])
                         .first()
-                        .map(|c| c.id)
+                        .map(|c| c.id())
                 })
         } else {
             None
@@ -202,7 +198,7 @@ impl Registry {
                         .iter()
                         .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
                         .take(filter.limit as usize)
-                        .map(|a| a.id)
+                        .map(|a| a.id())
                         .collect();
                     (ids, matched)
                 }
@@ -234,7 +230,7 @@ impl Registry {
                 Some(b) => index
                     .intersecting(b, &[kind])
                     .iter()
-                    .map(|a| a.id)
+                    .map(|a| a.id())
                     .collect(),
                 None => index.ids_of(kind),
             }
@@ -319,5 +315,5 @@ pub async fn build_index(store: &dyn Store) -> Result<AssetIndex, StoreError> {
 }
 
 mod asset_writes;
-mod rendering_cache;
+mod rendering;
 mod replication;

@@ -1,13 +1,12 @@
-//! Keeping this instance's index and renderings in step with writes made
+//! Keeping this instance's index in step with writes made
 //! by other instances on the same database (told by the follower), and
 //! starting over when changes may have been missed.
 
 use super::{Registry, RegistryError, build_index};
-use crate::domain::{Asset, AssetId, AssetKind};
-use crate::spatial::LonLatBox;
+use crate::domain::{Asset, AssetId};
 
 impl Registry {
-    /// Brings the index and the renderings up to date with assets that
+    /// Brings the index up to date with assets that
     /// another instance wrote: each is read from the store again (so the
     /// order of notifications does not matter, and repeats are harmless)
     /// and put in the index, or taken out when it is gone.
@@ -27,42 +26,29 @@ impl Registry {
                 current.insert(asset.id, asset);
             }
         }
-        let mut courtyards = Vec::new();
         {
             let mut index = self.write_index();
             for id in ids {
-                if let Some(old) = index.get(*id)
-                    && old.kind == AssetKind::Courtyard
-                {
-                    courtyards.extend(LonLatBox::of_geometry(old.geometry()));
-                }
                 match current.get(id) {
-                    Some(asset) => {
-                        if asset.kind() == AssetKind::Courtyard {
-                            courtyards.extend(LonLatBox::of_geometry(&asset.geometry));
-                        }
-                        index.upsert(Self::index_entry(asset));
-                    }
+                    Some(asset) => index.upsert(Self::index_entry(asset)),
                     None => {
                         index.remove(*id);
                     }
                 }
             }
         }
-        self.forget_rendered(ids, &courtyards);
         tracing::debug!(assets = ids.len(), "applied other instances' asset writes");
         Ok(())
     }
 
-    /// Rebuilds the whole index from the store and forgets every
-    /// rendering (after changes may have been missed).
+    /// Rebuilds the whole index from the store (after changes may have
+    /// been missed).
     pub async fn rebuild(&self) -> Result<(), RegistryError> {
         let _writer = self.writes.lock().await;
         let index = build_index(self.store.as_ref())
             .await
             .map_err(RegistryError::store)?;
         *self.write_index() = index;
-        self.forget_all_rendered();
         Ok(())
     }
 }
