@@ -2,7 +2,7 @@
 
 use super::auth::AssetEditor;
 use super::extract::{IfMatch, JsonBody, QueryParams, comma_list, non_empty};
-use super::feature::{feature_collection, feature_text, geojson_text_response};
+use super::feature::{feature_collection, feature_text, feature_text_of, geojson_text_response};
 use super::{ApiError, ApiState};
 use crate::domain::AssetView;
 use crate::domain::{AssetId, AssetKind};
@@ -262,7 +262,7 @@ async fn nearby(
     let hits = state.registry.nearby(&query).await?;
     let features: Vec<String> = hits
         .iter()
-        .map(|(view, d)| feature_text(view, Some(*d)))
+        .map(|hit| feature_text_of(&hit.asset.asset, hit.courtyard_id, Some(hit.distance_m)))
         .collect();
     let head = json!({"type": "FeatureCollection", "numberReturned": features.len()});
     let features: Vec<&str> = features.iter().map(String::as_str).collect();

@@ -31,18 +31,39 @@ pub struct UtcText(pub OffsetDateTime);
 
 impl std::fmt::Display for UtcText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Digits written into a fixed buffer: `write!` with padded
+        // integers cost more than the rest of an asset's rendering.
+        fn digits(out: &mut [u8], mut n: u32) {
+            for slot in out.iter_mut().rev() {
+                *slot = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        }
         let t = self.0.to_offset(UtcOffset::UTC);
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.millisecond()
-        )
+        let year = t.year();
+        if !(0..=9999).contains(&year) {
+            return write!(
+                f,
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                year,
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+                t.millisecond()
+            );
+        }
+        let mut text = *b"0000-00-00T00:00:00.000Z";
+        digits(&mut text[0..4], year as u32);
+        digits(&mut text[5..7], u32::from(u8::from(t.month())));
+        digits(&mut text[8..10], u32::from(t.day()));
+        digits(&mut text[11..13], u32::from(t.hour()));
+        digits(&mut text[14..16], u32::from(t.minute()));
+        digits(&mut text[17..19], u32::from(t.second()));
+        digits(&mut text[20..23], u32::from(t.millisecond()));
+        // Only ASCII digits and separators were written.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| std::fmt::Error)?)
     }
 }
 

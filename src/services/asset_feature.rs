@@ -4,7 +4,7 @@
 //! between, so that a page of a thousand features is cheap enough to
 //! render on every read.
 
-use crate::domain::{AssetKind, AssetView, UtcText};
+use crate::domain::{Asset, AssetId, AssetKind, AssetView, UtcText};
 use crate::spatial::vector_tile::{Tag, tags};
 use geo::{Coord, Geometry, LineString, Polygon};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
@@ -14,14 +14,29 @@ use std::sync::OnceLock;
 /// The asset as a GeoJSON Feature with its id at the top level, its kind,
 /// attributes, derived measures and bookkeeping in `properties`.
 pub fn feature(view: &AssetView, distance_m: Option<f64>) -> Value {
-    serde_json::to_value(FeatureOut { view, distance_m }).unwrap_or(Value::Null)
+    serde_json::to_value(FeatureOut::of(view, distance_m)).unwrap_or(Value::Null)
 }
 
 /// [`feature`] as JSON text, written directly.
 pub fn feature_text(view: &AssetView, distance_m: Option<f64>) -> String {
+    feature_text_of(&view.asset, view.courtyard_id, distance_m)
+}
+
+/// [`feature_text`] of an asset and (for a building) its courtyard, as
+/// the index holds them: no copy of the asset is made.
+pub fn feature_text_of(
+    asset: &Asset,
+    courtyard_id: Option<AssetId>,
+    distance_m: Option<f64>,
+) -> String {
+    let feature = FeatureOut {
+        asset,
+        courtyard_id,
+        distance_m,
+    };
     // Serializing plain numbers, strings and structs into a String cannot
     // fail; an empty object would be a bug, not a crash.
-    serde_json::to_string(&FeatureOut { view, distance_m }).unwrap_or_else(|_| "{}".into())
+    serde_json::to_string(&feature).unwrap_or_else(|_| "{}".into())
 }
 
 /// An asset as served: the view, its Feature as JSON text, and, when a
@@ -52,10 +67,7 @@ impl RenderedAsset {
     /// The Feature's properties, as filters and sorts see them.
     pub fn properties(&self) -> &Map<String, Value> {
         self.properties.get_or_init(|| {
-            let properties = PropertiesOut {
-                view: &self.view,
-                distance_m: None,
-            };
+            let properties = FeatureOut::of(&self.view, None).properties();
             match serde_json::to_value(properties) {
                 Ok(Value::Object(map)) => map,
                 _ => Map::new(),
@@ -75,35 +87,41 @@ impl RenderedAsset {
     }
 }
 
+#[derive(Clone, Copy)]
 struct FeatureOut<'a> {
-    view: &'a AssetView,
+    asset: &'a Asset,
+    courtyard_id: Option<AssetId>,
     distance_m: Option<f64>,
+}
+
+impl<'a> FeatureOut<'a> {
+    fn of(view: &'a AssetView, distance_m: Option<f64>) -> Self {
+        Self {
+            asset: &view.asset,
+            courtyard_id: view.courtyard_id,
+            distance_m,
+        }
+    }
+
+    fn properties(self) -> PropertiesOut<'a> {
+        PropertiesOut(self)
+    }
 }
 
 impl Serialize for FeatureOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let asset = &self.view.asset;
         let mut map = s.serialize_map(Some(4))?;
         map.serialize_entry("type", "Feature")?;
-        map.serialize_entry("id", &asset.id.0)?;
-        map.serialize_entry("geometry", &GeometryOut(&asset.geometry))?;
-        map.serialize_entry(
-            "properties",
-            &PropertiesOut {
-                view: self.view,
-                distance_m: self.distance_m,
-            },
-        )?;
+        map.serialize_entry("id", &self.asset.id.0)?;
+        map.serialize_entry("geometry", &GeometryOut(&self.asset.geometry))?;
+        map.serialize_entry("properties", &self.properties())?;
         map.end()
     }
 }
 
 /// `properties`: the kind, the attributes, derived measures, the
 /// building's courtyard, the distance asked about, and bookkeeping.
-struct PropertiesOut<'a> {
-    view: &'a AssetView,
-    distance_m: Option<f64>,
-}
+struct PropertiesOut<'a>(FeatureOut<'a>);
 
 impl Serialize for PropertiesOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -125,15 +143,15 @@ impl Serialize for PropertiesOut<'_> {
             created_at: UtcText,
             updated_at: UtcText,
         }
-        let (view, asset) = (self.view, &self.view.asset);
+        let asset = self.0.asset;
         Properties {
             kind: asset.kind().as_str(),
             attributes: &asset.attributes,
             area_m2: asset.derived.area_m2,
             length_m: asset.derived.length_m,
             courtyard_id: (asset.kind() == AssetKind::Building)
-                .then(|| view.courtyard_id.map(|c| c.0)),
-            distance_m: self.distance_m.map(|d| (d * 100.0).round() / 100.0),
+                .then(|| self.0.courtyard_id.map(|c| c.0)),
+            distance_m: self.0.distance_m.map(|d| (d * 100.0).round() / 100.0),
             version: asset.version.0,
             created_at: UtcText(asset.created_at),
             updated_at: UtcText(asset.updated_at),
@@ -238,7 +256,7 @@ impl Serialize for Rings<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Asset, AssetAttributes, AssetId, Derived, Version};
+    use crate::domain::{AssetAttributes, Derived, Version};
     use geo::{Point, polygon};
 
     fn view(geometry: Geometry<f64>, kind: AssetKind) -> AssetView {

@@ -13,7 +13,7 @@ use super::geodesy::{
 };
 use crate::domain::{Asset, AssetAttributes, AssetId, AssetKind, Derived, Version};
 use geo::{BoundingRect, Coord, CoordsIter, Geometry, InteriorPoint, Intersects, Point, Rect};
-use rstar::{AABB, Envelope, PointDistance, RTree, RTreeObject};
+use rstar::{AABB, Envelope, RTree, RTreeObject};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -169,10 +169,13 @@ impl PartialEq for PlanarEntry {
     }
 }
 
+/// An entry of the ECEF tree of every kind: the kind is kept inline, so
+/// that a walk for some kinds passes the others without touching them.
 #[derive(Clone)]
 struct EcefEntry {
     envelope: AABB<EcefPoint>,
     asset: Arc<IndexedAsset>,
+    kind: AssetKind,
 }
 
 impl EcefEntry {
@@ -180,6 +183,23 @@ impl EcefEntry {
         Self {
             envelope: asset.ecef_envelope(),
             asset: asset.clone(),
+            kind: asset.kind(),
+        }
+    }
+
+    fn is_point(&self) -> bool {
+        self.envelope.lower() == self.envelope.upper()
+    }
+
+    /// Squared chord from `q` to the asset: exact for a point (its
+    /// envelope), measured to the vertices and edges otherwise. Edges are
+    /// straight chords between ECEF vertices, inside the envelope of the
+    /// vertices, so the envelope's distance is a lower bound of this.
+    fn exact_distance_2(&self, q: &EcefPoint) -> f64 {
+        if self.is_point() {
+            super::geodesy::chord_2(*q, self.envelope.lower())
+        } else {
+            self.asset.boundary_chord_2(q)
         }
     }
 }
@@ -191,31 +211,10 @@ impl RTreeObject for EcefEntry {
     }
 }
 
-impl PointDistance for EcefEntry {
-    /// Squared chord to the asset's vertices and edges. Edges are straight
-    /// chords between ECEF vertices, inside the envelope of the vertices,
-    /// so the envelope distance is a lower bound as rstar requires.
-    fn distance_2(&self, point: &EcefPoint) -> f64 {
-        let lower = self.envelope.lower();
-        if lower == self.envelope.upper() {
-            // A point asset: its envelope is the point.
-            super::geodesy::chord_2(*point, lower)
-        } else {
-            self.asset.boundary_chord_2(point)
-        }
-    }
-}
-
 impl PartialEq for EcefEntry {
     fn eq(&self, other: &Self) -> bool {
         self.asset.id() == other.asset.id()
     }
-}
-
-#[derive(Default)]
-struct KindTrees {
-    planar: RTree<PlanarEntry>,
-    ecef: RTree<EcefEntry>,
 }
 
 /// A nearest-neighbour or radius query.
@@ -238,12 +237,13 @@ pub struct NearbyHit {
     pub distance_m: f64,
 }
 
-/// Every asset, indexed per kind. A nearest query over several kinds
-/// merges their trees' nearest-first walks (a tree of all kinds as well
-/// would hold every asset a third time).
+/// Every asset: a longitude/latitude tree per kind (boxes, containment,
+/// tiles, listings are per kind), and one ECEF tree of every kind for
+/// nearest queries, walked by `nearby` and filtered by kind as it goes.
 #[derive(Default)]
 pub struct AssetIndex {
-    trees: [KindTrees; 6],
+    planar: [RTree<PlanarEntry>; 6],
+    ecef: RTree<EcefEntry>,
     by_id: HashMap<AssetId, Arc<IndexedAsset>>,
     /// Each kind's ids in order, for paging without a box.
     ids_by_kind: [BTreeSet<AssetId>; 6],
@@ -264,27 +264,25 @@ impl AssetIndex {
         let planar_of = |assets: &Vec<Arc<IndexedAsset>>| -> RTree<PlanarEntry> {
             RTree::bulk_load(assets.iter().map(PlanarEntry::new).collect())
         };
-        let ecef_of = |assets: &Vec<Arc<IndexedAsset>>| -> RTree<EcefEntry> {
-            RTree::bulk_load(assets.iter().map(EcefEntry::new).collect())
-        };
         // The two families of trees are independent: build them on two
         // threads.
+        let all = || -> RTree<EcefEntry> {
+            RTree::bulk_load(per_kind.iter().flatten().map(EcefEntry::new).collect())
+        };
         let (planar, ecef) = std::thread::scope(|scope| {
-            let planar = scope.spawn(|| per_kind.iter().map(planar_of).collect::<Vec<_>>());
-            let ecef: Vec<_> = per_kind.iter().map(ecef_of).collect();
+            let ecef = scope.spawn(all);
+            let planar: Vec<_> = per_kind.iter().map(planar_of).collect();
             // A thread that panicked (out of memory) is redone here.
-            let planar = planar
-                .join()
-                .unwrap_or_else(|_| per_kind.iter().map(planar_of).collect());
+            let ecef = ecef.join().unwrap_or_else(|_| all());
             (planar, ecef)
         });
-        let mut trees: [KindTrees; 6] = Default::default();
-        for ((slot, planar), ecef) in trees.iter_mut().zip(planar).zip(ecef) {
-            slot.planar = planar;
-            slot.ecef = ecef;
+        let mut trees: [RTree<PlanarEntry>; 6] = Default::default();
+        for (slot, planar) in trees.iter_mut().zip(planar) {
+            *slot = planar;
         }
         Self {
-            trees,
+            planar: trees,
+            ecef,
             by_id,
             ids_by_kind,
         }
@@ -302,14 +300,14 @@ impl AssetIndex {
     pub fn count(&self, kinds: &[AssetKind]) -> usize {
         Self::kinds(kinds)
             .iter()
-            .map(|k| self.trees[k.index()].planar.size())
+            .map(|k| self.planar[k.index()].size())
             .sum()
     }
 
     /// The box around every asset of this kind, or `None` when there is
     /// none (the root of the kind's tree: no walk).
     pub fn extent(&self, kind: AssetKind) -> Option<LonLatBox> {
-        let tree = &self.trees[kind.index()].planar;
+        let tree = &self.planar[kind.index()];
         if tree.size() == 0 {
             return None;
         }
@@ -358,9 +356,8 @@ impl AssetIndex {
     pub fn upsert(&mut self, asset: IndexedAsset) {
         self.remove(asset.id());
         let asset = Arc::new(asset);
-        let trees = &mut self.trees[asset.kind().index()];
-        trees.planar.insert(PlanarEntry::new(&asset));
-        trees.ecef.insert(EcefEntry::new(&asset));
+        self.planar[asset.kind().index()].insert(PlanarEntry::new(&asset));
+        self.ecef.insert(EcefEntry::new(&asset));
         self.ids_by_kind[asset.kind().index()].insert(asset.id());
         self.by_id.insert(asset.id(), asset);
     }
@@ -370,9 +367,8 @@ impl AssetIndex {
         let Some(asset) = self.by_id.remove(&id) else {
             return false;
         };
-        let trees = &mut self.trees[asset.kind().index()];
-        trees.planar.remove(&PlanarEntry::new(&asset));
-        trees.ecef.remove(&EcefEntry::new(&asset));
+        self.planar[asset.kind().index()].remove(&PlanarEntry::new(&asset));
+        self.ecef.remove(&EcefEntry::new(&asset));
         self.ids_by_kind[asset.kind().index()].remove(&id);
         true
     }
@@ -404,8 +400,7 @@ impl AssetIndex {
         );
         let mut out: Vec<Arc<IndexedAsset>> = Vec::new();
         for kind in Self::kinds(kinds) {
-            let trees = &self.trees[kind.index()];
-            for entry in trees.planar.locate_in_envelope_intersecting(&envelope) {
+            for entry in self.planar[kind.index()].locate_in_envelope_intersecting(&envelope) {
                 let asset = &entry.asset;
                 let inside = envelope.contains_envelope(&entry.envelope);
                 if inside || asset.geometry().intersects(&rect) {
@@ -422,9 +417,8 @@ impl AssetIndex {
     pub fn containing(&self, point: Point<f64>, kinds: &[AssetKind]) -> Vec<Arc<IndexedAsset>> {
         let mut out = Vec::new();
         for kind in Self::kinds(kinds) {
-            let trees = &self.trees[kind.index()];
             let at = AABB::from_point([point.x(), point.y()]);
-            for entry in trees.planar.locate_in_envelope_intersecting(&at) {
+            for entry in self.planar[kind.index()].locate_in_envelope_intersecting(&at) {
                 if entry.asset.is_areal() && entry.asset.geometry().intersects(&point) {
                     out.push(entry.asset.clone());
                 }
@@ -461,34 +455,17 @@ impl AssetIndex {
         let mut hits: Vec<(f64, Arc<IndexedAsset>)> =
             containing.iter().map(|a| (0.0, a.clone())).collect();
 
-        // Merge the kinds' nearest-first iterators, pulling only as many
-        // candidates as the answer needs.
-        let sources: Vec<&RTree<EcefEntry>> =
-            kinds.iter().map(|k| &self.trees[k.index()].ecef).collect();
-        let mut iterators: Vec<_> = sources
-            .into_iter()
-            .filter(|tree| tree.size() > 0)
-            .map(|tree| tree.nearest_neighbor_iter_with_distance_2(&q).peekable())
-            .collect();
+        let mut wanted = [false; 6];
+        for k in &kinds {
+            wanted[k.index()] = true;
+        }
         let mut last_d2 = f64::NEG_INFINITY;
-        loop {
-            let mut best: Option<(usize, f64)> = None;
-            for (i, it) in iterators.iter_mut().enumerate() {
-                if let Some((_, d2)) = it.peek() {
-                    if best.is_none_or(|(_, b)| *d2 < b) {
-                        best = Some((i, *d2));
-                    }
-                }
-            }
-            let Some((i, d2)) = best else { break };
-            // Enough: unless the next one ties with the last taken (then it
+        for (entry, d2) in NearestWalk::new(&self.ecef, q, wanted, max_chord_2) {
+            // Enough: unless this one ties with the last taken (then it
             // may have the lower id, which wins ties).
-            if d2 > max_chord_2 || (hits.len() >= query.limit && d2 > last_d2) {
+            if hits.len() >= query.limit && d2 > last_d2 {
                 break;
             }
-            let Some((entry, _)) = iterators[i].next() else {
-                break;
-            };
             if containing.iter().any(|c| c.id() == entry.asset.id()) {
                 continue;
             }
@@ -503,6 +480,115 @@ impl AssetIndex {
                 distance_m: distance_m_from_chord_m(d2.sqrt()),
             })
             .collect()
+    }
+}
+
+/// A best-first walk of the ECEF tree from a point, nearest first: the
+/// tree's nodes and entries in one heap by their distance from the point.
+/// An entry that is not a point goes in by its envelope's distance (a
+/// lower bound) and is measured exactly only when it comes out on top, so
+/// that the walk converts the vertices of only the few shapes that can be
+/// in the answer. Entries of kinds not wanted are passed over unmeasured.
+/// (rstar's own nearest iterator measures every entry it meets and knows
+/// no filter: written here for those two reasons.)
+struct NearestWalk<'a> {
+    q: EcefPoint,
+    wanted: [bool; 6],
+    max_d2: f64,
+    heap: std::collections::BinaryHeap<Candidate<'a>>,
+}
+
+enum Step<'a> {
+    Node(&'a rstar::ParentNode<EcefEntry>),
+    Bound(&'a EcefEntry),
+    Exact(&'a EcefEntry),
+}
+
+struct Candidate<'a> {
+    d2: f64,
+    step: Step<'a>,
+}
+
+impl PartialEq for Candidate<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.d2.total_cmp(&other.d2).is_eq()
+    }
+}
+
+impl Eq for Candidate<'_> {}
+
+impl PartialOrd for Candidate<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Candidate<'_> {
+    /// Reversed: the heap's top is the nearest.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.d2.total_cmp(&self.d2)
+    }
+}
+
+impl<'a> NearestWalk<'a> {
+    fn new(tree: &'a RTree<EcefEntry>, q: EcefPoint, wanted: [bool; 6], max_d2: f64) -> Self {
+        let mut walk = Self {
+            q,
+            wanted,
+            max_d2,
+            heap: std::collections::BinaryHeap::new(),
+        };
+        if tree.size() > 0 {
+            walk.push(
+                tree.root().envelope().distance_2(&q),
+                Step::Node(tree.root()),
+            );
+        }
+        walk
+    }
+
+    fn push(&mut self, d2: f64, step: Step<'a>) {
+        if d2 <= self.max_d2 {
+            self.heap.push(Candidate { d2, step });
+        }
+    }
+}
+
+impl<'a> Iterator for NearestWalk<'a> {
+    type Item = (&'a EcefEntry, f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while let Some(Candidate { d2, step }) = self.heap.pop() {
+            match step {
+                Step::Exact(entry) => return Some((entry, d2)),
+                Step::Bound(entry) => {
+                    let exact = entry.exact_distance_2(&self.q);
+                    self.push(exact, Step::Exact(entry));
+                }
+                Step::Node(node) => {
+                    for child in node.children() {
+                        match child {
+                            rstar::RTreeNode::Parent(p) => {
+                                self.push(p.envelope().distance_2(&self.q), Step::Node(p));
+                            }
+                            rstar::RTreeNode::Leaf(entry) => {
+                                if !self.wanted[entry.kind.index()] {
+                                    continue;
+                                }
+                                if entry.is_point() {
+                                    let exact = entry.exact_distance_2(&self.q);
+                                    self.push(exact, Step::Exact(entry));
+                                } else {
+                                    let bound = entry.envelope.distance_2(&self.q);
+                                    self.push(bound, Step::Bound(entry));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        None
     }
 }
 

@@ -40,6 +40,14 @@ impl RegistryError {
     }
 }
 
+/// One answer of [`Registry::nearby`].
+pub struct NearbyAsset {
+    pub asset: Arc<IndexedAsset>,
+    /// For a building: the courtyard that contains it.
+    pub courtyard_id: Option<AssetId>,
+    pub distance_m: f64,
+}
+
 /// What `If-Match` asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Precondition {
@@ -143,23 +151,24 @@ impl Registry {
     }
 
     pub(super) fn view(&self, index: &AssetIndex, asset: Asset) -> AssetView {
-        let courtyard_id = if asset.kind() == AssetKind::Building {
-            index
-                .get(asset.id)
-                .and_then(|a| a.interior_point())
-                .and_then(|p| {
-                    index
-                        .containing(p, &[AssetKind::Courtyard])
-                        .first()
-                        .map(|c| c.id())
-                })
-        } else {
-            None
-        };
         AssetView {
+            courtyard_id: index
+                .get(asset.id)
+                .and_then(|a| Self::courtyard_of(index, a)),
             asset,
-            courtyard_id,
         }
+    }
+
+    /// For a building: the courtyard that contains it.
+    fn courtyard_of(index: &AssetIndex, asset: &IndexedAsset) -> Option<AssetId> {
+        if asset.kind() != AssetKind::Building {
+            return None;
+        }
+        let inside = asset.interior_point()?;
+        index
+            .containing(inside, &[AssetKind::Courtyard])
+            .first()
+            .map(|c| c.id())
     }
 
     fn views(&self, assets: Vec<Asset>) -> Vec<AssetView> {
@@ -264,16 +273,18 @@ impl Registry {
         Ok((page, matched))
     }
 
-    /// The nearest assets, closest first, with their distances in metres.
-    pub async fn nearby(
-        &self,
-        query: &NearbyQuery,
-    ) -> Result<Vec<(AssetView, f64)>, RegistryError> {
+    /// The nearest assets, closest first, with their distances in metres:
+    /// the assets as the index holds them, not copies.
+    pub async fn nearby(&self, query: &NearbyQuery) -> Result<Vec<NearbyAsset>, RegistryError> {
         let index = self.read_index();
         Ok(index
             .nearby(query)
             .into_iter()
-            .map(|hit| (self.view(&index, hit.asset.asset.clone()), hit.distance_m))
+            .map(|hit| NearbyAsset {
+                courtyard_id: Self::courtyard_of(&index, &hit.asset),
+                asset: hit.asset,
+                distance_m: hit.distance_m,
+            })
             .collect())
     }
 
