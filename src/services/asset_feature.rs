@@ -5,7 +5,6 @@
 //! render on every read.
 
 use crate::domain::{Asset, AssetId, AssetKind, AssetView, UtcText};
-use crate::spatial::vector_tile::{Tag, tags};
 use geo::{Coord, Geometry, LineString, Polygon};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
@@ -39,14 +38,24 @@ pub fn feature_text_of(
     serde_json::to_string(&feature).unwrap_or_else(|_| "{}".into())
 }
 
+/// The Feature's properties as a vector tile has them (written into the
+/// tile's tags as they are serialized, bookkeeping left out by the tile).
+pub fn tile_properties(asset: &Asset, courtyard_id: Option<AssetId>) -> impl Serialize + '_ {
+    FeatureOut {
+        asset,
+        courtyard_id,
+        distance_m: None,
+    }
+    .properties()
+}
+
 /// An asset as served: the view, its Feature as JSON text, and, when a
-/// filter or a tile asks for them, its properties and tile tags.
+/// filter or a sort asks for them, its properties.
 #[derive(Debug)]
 pub struct RenderedAsset {
     pub view: AssetView,
     pub json: Box<str>,
     properties: OnceLock<Map<String, Value>>,
-    tile_tags: OnceLock<Vec<Tag>>,
 }
 
 /// Bookkeeping left out of vector tiles (a different value on every
@@ -60,7 +69,6 @@ impl RenderedAsset {
             view,
             json,
             properties: OnceLock::new(),
-            tile_tags: OnceLock::new(),
         }
     }
 
@@ -72,17 +80,6 @@ impl RenderedAsset {
                 Ok(Value::Object(map)) => map,
                 _ => Map::new(),
             }
-        })
-    }
-
-    /// The properties as vector tile tags, bookkeeping left out.
-    pub fn tile_tags(&self) -> &[Tag] {
-        self.tile_tags.get_or_init(|| {
-            tags(
-                self.properties()
-                    .iter()
-                    .filter(|(k, _)| !NOT_IN_TILES.contains(&k.as_str())),
-            )
         })
     }
 }

@@ -4,14 +4,14 @@
 //! thread.
 
 use crate::domain::{AssetKind, ComplaintFilter, LonLatBox};
-use crate::services::asset_feature::{NOT_IN_TILES, RenderedAsset};
+use crate::services::asset_feature::{NOT_IN_TILES, RenderedAsset, tile_properties};
 use crate::services::collection::Collection;
 use crate::services::complaint_feature::complaint_feature;
 use crate::services::complaints::{ComplaintError, Complaints};
 use crate::services::feature_filter::FeatureFilter;
 use crate::services::query_budget::{BudgetError, Clock, ScanGate};
 use crate::services::registry::{AssetFilter, Registry, RegistryError};
-use crate::spatial::vector_tile::{LayerBuilder, TileId, encode, tags};
+use crate::spatial::vector_tile::{LayerBuilder, TileId, encode};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -305,18 +305,17 @@ impl Features {
             let mut layer = LayerBuilder::new(tile, collection.id());
             match collection {
                 Collection::Assets(kind) => {
-                    let (assets, _) = self
+                    let assets = self
                         .registry
-                        .list(&AssetFilter {
-                            kinds: vec![kind],
-                            bbox: Some(bbox),
-                            limit: MAX_FEATURES_PER_LAYER,
-                            offset: 0,
-                        })
-                        .await?;
-                    for asset in &assets {
-                        let a = &asset.view.asset;
-                        layer.add(a.id.0 as u64, &a.geometry, asset.tile_tags());
+                        .in_box(kind, bbox, MAX_FEATURES_PER_LAYER as usize);
+                    for (asset, courtyard_id) in &assets {
+                        let a = &asset.asset;
+                        layer.add_properties(
+                            a.id.0 as u64,
+                            &a.geometry,
+                            &tile_properties(a, *courtyard_id),
+                            NOT_IN_TILES,
+                        );
                     }
                 }
                 Collection::Complaints => {
@@ -326,14 +325,17 @@ impl Features {
                         ..ComplaintFilter::default()
                     };
                     let complaints = self.complaints.page(&filter).await?;
+                    const NOT_IN_COMPLAINT_TILES: &[&str] =
+                        &["created_at", "updated_at", "raw_coordinates"];
                     for c in &complaints {
                         let f = complaint_feature(c, false, Map::new());
-                        let properties = f["properties"].as_object().cloned().unwrap_or_default();
-                        let tags = tags(properties.iter().filter(|(k, _)| {
-                            !NOT_IN_TILES.contains(&k.as_str()) && *k != "raw_coordinates"
-                        }));
                         let point = geo::Point::new(c.draft.location.0, c.draft.location.1).into();
-                        layer.add(c.id.0 as u64, &point, &tags);
+                        layer.add_properties(
+                            c.id.0 as u64,
+                            &point,
+                            &f["properties"],
+                            NOT_IN_COMPLAINT_TILES,
+                        );
                     }
                 }
             }

@@ -9,6 +9,7 @@ mod crs;
 mod geodesy;
 mod geometry_input;
 mod measure;
+mod tile_tag_serializer;
 pub mod vector_tile;
 
 /// Boxes are a domain value; spatial code names them often.

@@ -10,7 +10,6 @@ use geo::{
 };
 use geozero::ToMvt;
 use geozero::mvt::{Message, Tile, TileValue as MvtValue, tile};
-use serde_json::Value;
 
 /// Tile coordinate space.
 pub const EXTENT: u32 = 4096;
@@ -88,63 +87,10 @@ fn to_lonlat(x: f64, y: f64) -> (f64, f64) {
     (lon, lat)
 }
 
-/// Text of a tag key or value with its hash, worked out once when an
-/// asset is rendered, so that building a tile hashes no strings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TagText {
-    hash: u64,
-    text: Box<str>,
-}
-
-impl TagText {
-    pub fn new(text: &str) -> Self {
-        use std::hash::BuildHasher;
-        let hash = foldhash::fast::FixedState::with_seed(0x68_75_74_6f_6e_67).hash_one(text);
-        TagText {
-            hash,
-            text: text.into(),
-        }
-    }
-}
-
-/// A tag value, ready for a tile.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TagValue {
-    Text(TagText),
-    Int(i64),
-    Double(f64),
-    Bool(bool),
-}
-
-/// One feature property as a tile tag.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tag {
-    key: TagText,
-    value: TagValue,
-}
-
-/// Properties as tags: nulls left out, arrays and objects as JSON text.
-pub fn tags<'a>(properties: impl IntoIterator<Item = (&'a String, &'a Value)>) -> Vec<Tag> {
-    properties
-        .into_iter()
-        .filter_map(|(key, value)| {
-            let value = match value {
-                Value::Null => return None,
-                Value::String(s) => TagValue::Text(TagText::new(s)),
-                Value::Bool(b) => TagValue::Bool(*b),
-                Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-                    (Some(i), _) => TagValue::Int(i),
-                    (None, Some(f)) => TagValue::Double(f),
-                    _ => return None,
-                },
-                other => TagValue::Text(TagText::new(&other.to_string())),
-            };
-            Some(Tag {
-                key: TagText::new(key),
-                value,
-            })
-        })
-        .collect()
+/// The hash a layer finds its keys and text values by.
+pub(super) fn tag_hash(text: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x68_75_74_6f_6e_67).hash_one(text)
 }
 
 /// One layer of a tile being built.
@@ -180,36 +126,39 @@ impl LayerBuilder {
         }
     }
 
-    /// Adds a feature (geometry in lon/lat) with its properties; nulls are
-    /// left out, arrays and objects kept as JSON text. A feature that
-    /// falls outside the buffered tile, or shrinks to nothing at this
-    /// zoom, is skipped.
-    pub fn add(&mut self, id: u64, geometry: &Geometry<f64>, tags: &[Tag]) {
-        let Some(shape) = self.tile_shape(geometry) else {
+    /// Adds a feature (geometry in lon/lat) whose properties are a flat
+    /// object as serde writes it (a struct, or a map), each property
+    /// turned into a tag as it is written, with no copy of the properties
+    /// made: nulls and keys in `skip` are left out, arrays and objects
+    /// kept as JSON text. A feature that falls outside the buffered tile,
+    /// or shrinks to nothing at this zoom, is skipped.
+    pub fn add_properties(
+        &mut self,
+        id: u64,
+        geometry: &Geometry<f64>,
+        properties: &impl serde::Serialize,
+        skip: &[&str],
+    ) {
+        let Some(mut feature) = self.feature(id, geometry) else {
             return;
         };
+        feature.tags = super::tile_tag_serializer::tags_of(self, properties, skip);
+        self.layer.features.push(feature);
+    }
+
+    /// The feature with its geometry in tile units, without tags; `None`
+    /// when it falls outside the buffered tile or shrinks to nothing.
+    fn feature(&self, id: u64, geometry: &Geometry<f64>) -> Option<tile::Feature> {
+        let shape = self.tile_shape(geometry)?;
         let (l, b, r, t) = self.tile.bounds();
-        let Ok(mut feature) = shape.to_mvt(EXTENT, l, b, r, t) else {
-            return;
-        };
+        let mut feature = shape.to_mvt(EXTENT, l, b, r, t).ok()?;
         feature.id = Some(id);
         feature.r#type = Some(match shape {
             Geometry::Point(_) | Geometry::MultiPoint(_) => tile::GeomType::Point,
             Geometry::LineString(_) | Geometry::MultiLineString(_) => tile::GeomType::Linestring,
             _ => tile::GeomType::Polygon,
         } as i32);
-        feature.tags.reserve(tags.len() * 2);
-        for tag in tags {
-            let k = self.key(&tag.key);
-            let v = match &tag.value {
-                TagValue::Text(t) => self.text_value(t),
-                TagValue::Bool(b) => self.bool_value(*b),
-                TagValue::Int(i) => self.number_value(true, *i as u64, MvtValue::Sint(*i)),
-                TagValue::Double(f) => self.number_value(false, f.to_bits(), MvtValue::Double(*f)),
-            };
-            feature.tags.extend([k, v]);
-        }
-        self.layer.features.push(feature);
+        Some(feature)
     }
 
     pub fn len(&self) -> usize {
@@ -220,15 +169,16 @@ impl LayerBuilder {
         self.layer.features.is_empty()
     }
 
-    fn key(&mut self, key: &TagText) -> u32 {
-        if let Some(&i) = self.key_index.get(&key.hash) {
-            if *self.keys[i as usize] == *key.text {
+    /// The index of a key, its text hashed by [`tag_hash`].
+    pub(super) fn key_str(&mut self, hash: u64, key: &str) -> u32 {
+        if let Some(&i) = self.key_index.get(&hash) {
+            if *self.keys[i as usize] == *key {
                 return i;
             }
         }
         let i = self.keys.len() as u32;
-        self.keys.push(key.text.to_string());
-        self.key_index.entry(key.hash).or_insert(i);
+        self.keys.push(key.to_string());
+        self.key_index.entry(hash).or_insert(i);
         i
     }
 
@@ -237,15 +187,24 @@ impl LayerBuilder {
         (self.values.len() - 1) as u32
     }
 
-    fn text_value(&mut self, text: &TagText) -> u32 {
-        if let Some(&i) = self.text_index.get(&text.hash) {
-            if matches!(&self.values[i as usize], MvtValue::Str(s) if **s == *text.text) {
+    /// The index of a text value, hashed by [`tag_hash`].
+    pub(super) fn text_str(&mut self, hash: u64, text: &str) -> u32 {
+        if let Some(&i) = self.text_index.get(&hash) {
+            if matches!(&self.values[i as usize], MvtValue::Str(s) if **s == *text) {
                 return i;
             }
         }
-        let i = self.push_value(MvtValue::Str(text.text.to_string()));
-        self.text_index.entry(text.hash).or_insert(i);
+        let i = self.push_value(MvtValue::Str(text.to_string()));
+        self.text_index.entry(hash).or_insert(i);
         i
+    }
+
+    pub(super) fn int_value(&mut self, i: i64) -> u32 {
+        self.number_value(true, i as u64, MvtValue::Sint(i))
+    }
+
+    pub(super) fn double_value(&mut self, f: f64) -> u32 {
+        self.number_value(false, f.to_bits(), MvtValue::Double(f))
     }
 
     fn number_value(&mut self, integer: bool, bits: u64, value: MvtValue) -> u32 {
@@ -257,7 +216,7 @@ impl LayerBuilder {
         i
     }
 
-    fn bool_value(&mut self, b: bool) -> u32 {
+    pub(super) fn bool_value(&mut self, b: bool) -> u32 {
         if let Some(i) = self.bool_index[usize::from(b)] {
             return i;
         }
@@ -385,7 +344,7 @@ pub fn encode(layers: Vec<LayerBuilder>) -> Vec<u8> {
 mod tests {
     use super::*;
     use geo::{Point, polygon};
-    use serde_json::Map;
+    use serde_json::{Map, Value, json};
 
     #[test]
     fn tile_ids_and_bounds() {
@@ -422,13 +381,16 @@ mod tests {
         props.insert("status".into(), Value::from("working"));
         props.insert("power_w".into(), Value::from(24.5));
         props.insert("sensor".into(), Value::Null);
-        layer.add(7, &Point::new(116.3951, 39.9412).into(), &tags(&props));
-        layer.add(8, &Point::new(116.5, 39.9).into(), &tags(&props));
+        props.insert("updated_at".into(), Value::from("2026-12-02T09:00:00.000Z"));
+        props.insert("ports".into(), json!([1, 2]));
+        let skip = &["updated_at"];
+        layer.add_properties(7, &Point::new(116.3951, 39.9412).into(), &props, skip);
+        layer.add_properties(8, &Point::new(116.5, 39.9).into(), &props, skip);
         assert_eq!(layer.len(), 1, "the far point is outside the tile");
         // A polygon much larger than the tile is clipped to it.
         let big: Geometry<f64> = polygon![(x: 116.3, y: 39.9), (x: 116.5, y: 39.9), (x: 116.5, y: 40.0), (x: 116.3, y: 40.0), (x: 116.3, y: 39.9)].into();
         let mut areas = LayerBuilder::new(tile, "courtyards");
-        areas.add(9, &big, &[]);
+        areas.add_properties(9, &big, &Value::Null, &[]);
         assert_eq!(areas.len(), 1);
         let bytes = encode(vec![layer, areas, LayerBuilder::new(tile, "empty")]);
         let decoded = Tile::decode(bytes.as_slice()).expect("decodes");
@@ -436,10 +398,24 @@ mod tests {
         let lights = &decoded.layers[0];
         assert_eq!(lights.name, "lights");
         assert_eq!(lights.features[0].id, Some(7));
+        // Nulls and skipped keys are left out; an array is its JSON text.
+        let tags: std::collections::BTreeMap<&str, &tile::Value> = lights.features[0]
+            .tags
+            .chunks(2)
+            .map(|kv| {
+                (
+                    lights.keys[kv[0] as usize].as_str(),
+                    &lights.values[kv[1] as usize],
+                )
+            })
+            .collect();
         assert_eq!(
-            lights.keys,
-            vec!["status".to_string(), "power_w".to_string()]
+            tags.keys().copied().collect::<Vec<_>>(),
+            ["ports", "power_w", "status"]
         );
+        assert_eq!(tags["status"].string_value.as_deref(), Some("working"));
+        assert_eq!(tags["power_w"].double_value, Some(24.5));
+        assert_eq!(tags["ports"].string_value.as_deref(), Some("[1,2]"));
         let clipped = &decoded.layers[1].features[0].geometry;
         assert!(
             clipped.len() <= 12,

@@ -220,6 +220,26 @@ impl Registry {
         Ok((self.rendered(&ids).await?, number_matched))
     }
 
+    /// The assets of one kind in a box, at most `limit` (ordered by id),
+    /// each with its courtyard (for a building): the assets as the index
+    /// holds them, for a vector tile.
+    pub fn in_box(
+        &self,
+        kind: AssetKind,
+        bbox: LonLatBox,
+        limit: usize,
+    ) -> Vec<(Arc<IndexedAsset>, Option<AssetId>)> {
+        let index = self.read_index();
+        let mut hits = index.intersecting(bbox, &[kind]);
+        hits.truncate(limit);
+        hits.into_iter()
+            .map(|a| {
+                let courtyard = Self::courtyard_of(&index, &a);
+                (a, courtyard)
+            })
+            .collect()
+    }
+
     /// A page of the assets of one kind (in the box, when given) that
     /// `keep` accepts, and how many it accepts in all. Candidates come
     /// from the index, a chunk at a time.
