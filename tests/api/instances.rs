@@ -148,6 +148,21 @@ async fn writes_through_one_instance_are_seen_by_another_within_a_second() {
     })
     .await;
     assert!(seen.is_some(), "B still renders the light as it was");
+    // B's nearby answer has the new attributes too, not only the position.
+    let near_b = b.url(&format!(
+        "/v1/assets/nearby?lon={lon}&lat={lat}&radius_m=3&kind=light&limit=1"
+    ));
+    let nearby: Value = client
+        .get(near_b)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(nearby["features"][0]["id"], id);
+    assert_eq!(nearby["features"][0]["properties"]["status"], "faulty");
+    assert_eq!(nearby["features"][0]["properties"]["version"], 2);
 
     // Moved on B: A's nearby query follows it away.
     let moved = client
