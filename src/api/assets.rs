@@ -2,10 +2,11 @@
 
 use super::auth::AssetEditor;
 use super::extract::{IfMatch, JsonBody, QueryParams, comma_list, non_empty};
-use super::feature::{feature_collection, feature_text, feature_text_of, geojson_text_response};
+use super::feature::{feature_collection, feature_text, geojson_text_response};
 use super::{ApiError, ApiState};
 use crate::domain::AssetView;
 use crate::domain::{AssetId, AssetKind};
+use crate::services::asset_feature::nearby_collection_text;
 use crate::services::registry::AssetFilter;
 use crate::spatial::{LonLatBox, NearbyQuery};
 use axum::extract::{Path, State};
@@ -260,14 +261,12 @@ async fn nearby(
         limit: limit as usize,
     };
     let hits = state.registry.nearby(&query).await?;
-    let features: Vec<String> = hits
+    let hits: Vec<_> = hits
         .iter()
-        .map(|hit| feature_text_of(&hit.asset.asset, hit.courtyard_id, Some(hit.distance_m)))
+        .map(|h| (&h.asset.asset, h.courtyard_id, h.distance_m))
         .collect();
-    let head = json!({"type": "FeatureCollection", "numberReturned": features.len()});
-    let features: Vec<&str> = features.iter().map(String::as_str).collect();
     Ok(geojson_text_response(
         StatusCode::OK,
-        feature_collection(head.as_object().cloned().unwrap_or_default(), &features),
+        nearby_collection_text(&hits),
     ))
 }

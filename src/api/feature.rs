@@ -1,6 +1,6 @@
 //! GeoJSON responses.
 
-pub use crate::services::asset_feature::{feature, feature_text, feature_text_of};
+pub use crate::services::asset_feature::{feature, feature_text};
 use serde_json::Value;
 
 /// A GeoJSON body (`application/geo+json`) with this status.

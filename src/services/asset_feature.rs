@@ -38,6 +38,42 @@ pub fn feature_text_of(
     serde_json::to_string(&feature).unwrap_or_else(|_| "{}".into())
 }
 
+/// A FeatureCollection of assets with their distances (nearest first, as
+/// given), `{type, numberReturned, features}`, written as text in one
+/// buffer.
+pub fn nearby_collection_text(hits: &[(&Asset, Option<AssetId>, f64)]) -> String {
+    struct Collection<'a>(&'a [(&'a Asset, Option<AssetId>, f64)]);
+    impl Serialize for Collection<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut map = s.serialize_map(Some(3))?;
+            map.serialize_entry("type", "FeatureCollection")?;
+            map.serialize_entry("numberReturned", &self.0.len())?;
+            map.serialize_entry("features", &Features(self.0))?;
+            map.end()
+        }
+    }
+    struct Features<'a>(&'a [(&'a Asset, Option<AssetId>, f64)]);
+    impl Serialize for Features<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(self.0.len()))?;
+            for &(asset, courtyard_id, distance) in self.0 {
+                seq.serialize_element(&FeatureOut {
+                    asset,
+                    courtyard_id,
+                    distance_m: Some(distance),
+                })?;
+            }
+            seq.end()
+        }
+    }
+    let mut out = Vec::with_capacity(512 * hits.len() + 64);
+    // As in `feature_text_of`: cannot fail, and written as UTF-8.
+    match serde_json::to_writer(&mut out, &Collection(hits)) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => "{}".into(),
+    }
+}
+
 /// The Feature's properties as a vector tile has them (written into the
 /// tile's tags as they are serialized, bookkeeping left out by the tile).
 pub fn tile_properties(asset: &Asset, courtyard_id: Option<AssetId>) -> impl Serialize + '_ {
