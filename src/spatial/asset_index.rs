@@ -481,7 +481,8 @@ impl AssetIndex {
             return Vec::new();
         }
         let mut last_d2 = f64::NEG_INFINITY;
-        for (entry, d2) in NearestWalk::new(&self.ecef, query.point, wanted, max_chord_2) {
+        let walk = NearestWalk::new(&self.ecef, query.point, wanted, max_chord_2, query.limit);
+        for (entry, d2) in walk {
             // Enough: unless this one ties with the last taken (then it
             // may have the lower id, which wins ties).
             if hits.len() >= query.limit && d2 > last_d2 {
@@ -517,6 +518,12 @@ struct NearestWalk<'a> {
     wanted: [bool; 6],
     max_d2: f64,
     heap: std::collections::BinaryHeap<Candidate<'a>>,
+    /// How many answers are wanted, and the distances (as ordered bits
+    /// of non-negative squared chords) of the nearest that many entries
+    /// measured so far, the farthest on top: nothing farther than the
+    /// farthest of them can be in the answer, so it is not pushed.
+    limit: usize,
+    nearest: std::collections::BinaryHeap<u64>,
 }
 
 enum Step<'a> {
@@ -557,9 +564,12 @@ impl<'a> NearestWalk<'a> {
         point: Point<f64>,
         wanted: [bool; 6],
         max_d2: f64,
+        limit: usize,
     ) -> Self {
         let q = Ecef::from_point(point);
         let mut walk = Self {
+            limit,
+            nearest: std::collections::BinaryHeap::new(),
             q,
             point,
             wanted,
@@ -576,9 +586,22 @@ impl<'a> NearestWalk<'a> {
     }
 
     fn push(&mut self, d2: f64, step: Step<'a>) {
-        if d2 <= self.max_d2 {
-            self.heap.push(Candidate { d2, step });
+        let bound = match self.nearest.peek() {
+            Some(&farthest) if self.nearest.len() >= self.limit => f64::from_bits(farthest),
+            _ => self.max_d2,
+        };
+        // Ties are kept: the lower id wins them.
+        if d2 > bound.min(self.max_d2) {
+            return;
         }
+        if let Step::Exact(_) = step {
+            // Non-negative doubles order as their bits do.
+            self.nearest.push(d2.to_bits());
+            if self.nearest.len() > self.limit {
+                self.nearest.pop();
+            }
+        }
+        self.heap.push(Candidate { d2, step });
     }
 }
 
