@@ -9,7 +9,6 @@
 //! doubles as themselves, enums by their names, nulls left out, and
 //! arrays or objects as their JSON text.
 
-use super::vector_tile::{LayerBuilder, tag_hash};
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 use std::fmt;
@@ -92,10 +91,20 @@ macro_rules! refuse {
     };
 }
 
+/// Where tags go: a layer's tables of distinct keys and values, each
+/// answering the index of what it is given (adding it when new).
+pub(super) trait TagTables {
+    fn key(&mut self, key: &str) -> u32;
+    fn text(&mut self, text: &str) -> u32;
+    fn int(&mut self, i: i64) -> u32;
+    fn double(&mut self, f: f64) -> u32;
+    fn boolean(&mut self, b: bool) -> u32;
+}
+
 /// The tags (key and value indices, in pairs) of a flat object, keys in
 /// `skip` left out. A property that cannot be a tag is left out too.
 pub(super) fn tags_of(
-    layer: &mut LayerBuilder,
+    layer: &mut dyn TagTables,
     properties: &impl Serialize,
     skip: &[&str],
 ) -> Vec<u32> {
@@ -131,7 +140,7 @@ impl ser::Error for NotATag {
 
 /// The object being written: its keys and values become tags.
 struct Properties<'a> {
-    layer: &'a mut LayerBuilder,
+    layer: &'a mut dyn TagTables,
     tags: &'a mut Vec<u32>,
     skip: &'a [&'a str],
     /// The key written last, unless it is skipped.
@@ -143,7 +152,7 @@ impl Properties<'_> {
         if self.skip.contains(&key) {
             return;
         }
-        let k = self.layer.key_str(tag_hash(key), key);
+        let k = self.layer.key(key);
         self.value(k, value);
     }
 
@@ -153,7 +162,7 @@ impl Properties<'_> {
             Ok(None) => return,
             // An array or an object: its JSON text, as `tags` has it.
             Err(NotATag) => match serde_json::to_string(value) {
-                Ok(text) => self.layer.text_str(tag_hash(&text), &text),
+                Ok(text) => self.layer.text(&text),
                 Err(_) => return,
             },
         };
@@ -242,7 +251,7 @@ impl<'a> ser::Serializer for Properties<'a> {
 
 /// A key becomes the index of a tag key, or `None` when it is skipped.
 struct Key<'a> {
-    layer: &'a mut LayerBuilder,
+    layer: &'a mut dyn TagTables,
     skip: &'a [&'a str],
 }
 
@@ -258,7 +267,7 @@ impl ser::Serializer for Key<'_> {
     type SerializeStructVariant = Impossible<Option<u32>, NotATag>;
 
     fn serialize_str(self, key: &str) -> Result<Option<u32>, NotATag> {
-        Ok((!self.skip.contains(&key)).then(|| self.layer.key_str(tag_hash(key), key)))
+        Ok((!self.skip.contains(&key)).then(|| self.layer.key(key)))
     }
 
     refuse!(Option<u32>;
@@ -269,7 +278,7 @@ impl ser::Serializer for Key<'_> {
 
 /// A value becomes the index of a tag value, or `None` for a null.
 struct Value<'a> {
-    layer: &'a mut LayerBuilder,
+    layer: &'a mut dyn TagTables,
 }
 
 impl ser::Serializer for Value<'_> {
@@ -284,7 +293,7 @@ impl ser::Serializer for Value<'_> {
     type SerializeStructVariant = Impossible<Option<u32>, NotATag>;
 
     fn serialize_bool(self, v: bool) -> Result<Option<u32>, NotATag> {
-        Ok(Some(self.layer.bool_value(v)))
+        Ok(Some(self.layer.boolean(v)))
     }
     fn serialize_i8(self, v: i8) -> Result<Option<u32>, NotATag> {
         self.serialize_i64(i64::from(v))
@@ -296,7 +305,7 @@ impl ser::Serializer for Value<'_> {
         self.serialize_i64(i64::from(v))
     }
     fn serialize_i64(self, v: i64) -> Result<Option<u32>, NotATag> {
-        Ok(Some(self.layer.int_value(v)))
+        Ok(Some(self.layer.int(v)))
     }
     fn serialize_u8(self, v: u8) -> Result<Option<u32>, NotATag> {
         self.serialize_i64(i64::from(v))
@@ -319,13 +328,13 @@ impl ser::Serializer for Value<'_> {
     }
     fn serialize_f64(self, v: f64) -> Result<Option<u32>, NotATag> {
         // JSON has no NaN or infinity: serde_json writes them as null.
-        Ok(v.is_finite().then(|| self.layer.double_value(v)))
+        Ok(v.is_finite().then(|| self.layer.double(v)))
     }
     fn serialize_char(self, v: char) -> Result<Option<u32>, NotATag> {
         self.serialize_str(v.encode_utf8(&mut [0; 4]))
     }
     fn serialize_str(self, v: &str) -> Result<Option<u32>, NotATag> {
-        Ok(Some(self.layer.text_str(tag_hash(v), v)))
+        Ok(Some(self.layer.text(v)))
     }
     fn serialize_none(self) -> Result<Option<u32>, NotATag> {
         Ok(None)

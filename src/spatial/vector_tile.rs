@@ -3,6 +3,7 @@
 //! clipped to the tile and a small buffer, simplified to the tile's
 //! resolution, encoded by geozero's MVT writer).
 
+use super::tile_tag_serializer::{TagTables, tags_of};
 use foldhash::HashMap;
 use geo::{
     BooleanOps, BoundingRect, Coord, Geometry, LineString, MapCoords, MultiLineString,
@@ -88,9 +89,27 @@ fn to_lonlat(x: f64, y: f64) -> (f64, f64) {
 }
 
 /// The hash a layer finds its keys and text values by.
-pub(super) fn tag_hash(text: &str) -> u64 {
+fn tag_hash(text: &str) -> u64 {
     use std::hash::BuildHasher;
     foldhash::fast::FixedState::with_seed(0x68_75_74_6f_6e_67).hash_one(text)
+}
+
+impl TagTables for LayerBuilder {
+    fn key(&mut self, key: &str) -> u32 {
+        self.key_str(tag_hash(key), key)
+    }
+    fn text(&mut self, text: &str) -> u32 {
+        self.text_str(tag_hash(text), text)
+    }
+    fn int(&mut self, i: i64) -> u32 {
+        self.int_value(i)
+    }
+    fn double(&mut self, f: f64) -> u32 {
+        self.double_value(f)
+    }
+    fn boolean(&mut self, b: bool) -> u32 {
+        self.bool_value(b)
+    }
 }
 
 /// One layer of a tile being built.
@@ -142,7 +161,7 @@ impl LayerBuilder {
         let Some(mut feature) = self.feature(id, geometry) else {
             return;
         };
-        feature.tags = super::tile_tag_serializer::tags_of(self, properties, skip);
+        feature.tags = tags_of(self, properties, skip);
         self.layer.features.push(feature);
     }
 
@@ -170,7 +189,7 @@ impl LayerBuilder {
     }
 
     /// The index of a key, its text hashed by [`tag_hash`].
-    pub(super) fn key_str(&mut self, hash: u64, key: &str) -> u32 {
+    fn key_str(&mut self, hash: u64, key: &str) -> u32 {
         if let Some(&i) = self.key_index.get(&hash) {
             if *self.keys[i as usize] == *key {
                 return i;
@@ -188,7 +207,7 @@ impl LayerBuilder {
     }
 
     /// The index of a text value, hashed by [`tag_hash`].
-    pub(super) fn text_str(&mut self, hash: u64, text: &str) -> u32 {
+    fn text_str(&mut self, hash: u64, text: &str) -> u32 {
         if let Some(&i) = self.text_index.get(&hash) {
             if matches!(&self.values[i as usize], MvtValue::Str(s) if **s == *text) {
                 return i;
@@ -199,11 +218,11 @@ impl LayerBuilder {
         i
     }
 
-    pub(super) fn int_value(&mut self, i: i64) -> u32 {
+    fn int_value(&mut self, i: i64) -> u32 {
         self.number_value(true, i as u64, MvtValue::Sint(i))
     }
 
-    pub(super) fn double_value(&mut self, f: f64) -> u32 {
+    fn double_value(&mut self, f: f64) -> u32 {
         self.number_value(false, f.to_bits(), MvtValue::Double(f))
     }
 
@@ -216,7 +235,7 @@ impl LayerBuilder {
         i
     }
 
-    pub(super) fn bool_value(&mut self, b: bool) -> u32 {
+    fn bool_value(&mut self, b: bool) -> u32 {
         if let Some(i) = self.bool_index[usize::from(b)] {
             return i;
         }

@@ -330,7 +330,7 @@ impl Registry {
     }
 }
 
-/// Loads every asset's geometry from the store into a fresh index.
+/// Loads every asset, whole, from the store into a fresh index.
 pub async fn build_index(store: &dyn Store) -> Result<AssetIndex, StoreError> {
     let started = Instant::now();
     let rows = store.all_assets().await?;
