@@ -147,6 +147,7 @@ impl Application {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let scans = ScanGate::per_core(settings.scan_budget);
+        let tiles = ScanGate::per_core(settings.scan_budget);
         Ok(Self {
             listener,
             http: HttpSettings {
@@ -156,7 +157,7 @@ impl Application {
             },
             connections: settings.connections,
             state: ApiState {
-                features: Features::new(registry.clone(), complaints.clone(), scans),
+                features: Features::new(registry.clone(), complaints.clone(), scans, tiles),
                 registry,
                 complaints,
                 tokens,

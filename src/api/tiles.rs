@@ -15,7 +15,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use std::io::Write;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -60,32 +59,46 @@ pub async fn tile(
             .map_err(|_| missing(format!("tile {name} {text:?} is not a whole number")))
     };
     let tile = TileId::new(number(&z, "z")?, number(&x, "x")?, number(y, "y")?).map_err(missing)?;
-    let bytes = state.features.tile(tile).await?;
-    let digest = Sha256::digest(&bytes);
-    let etag = format!("\"{}\"", crate::encoding::hex(&digest[..12]));
+    let built = state.features.tile(tile).await?;
+    let etag = format!("\"{}\"", crate::encoding::hex(&built.digest[..12]));
     let fresh = headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|tag| tag.trim() == etag || tag.trim() == "*");
-    let mut response = if fresh {
-        StatusCode::NOT_MODIFIED.into_response()
+    let body = if fresh {
+        TileBody::NotModified
     } else if accepts_gzip(&headers) {
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        encoder
-            .write_all(&bytes)
-            .map_err(|e| ApiError::Internal(format!("gzip: {e}")))?;
-        let gzipped = encoder
-            .finish()
-            .map_err(|e| ApiError::Internal(format!("gzip: {e}")))?;
-        let mut response = gzipped.into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        response
+        // Compressing a large tile takes milliseconds: off the async
+        // workers, as the tile was built.
+        let bytes = built.bytes;
+        tokio::task::spawn_blocking(move || -> Result<TileBody, ApiError> {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder
+                .write_all(&bytes)
+                .map_err(|e| ApiError::Internal(format!("gzip: {e}")))?;
+            let gzipped = encoder
+                .finish()
+                .map_err(|e| ApiError::Internal(format!("gzip: {e}")))?;
+            Ok(TileBody::Gzipped(gzipped))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("gzip: {e}")))??
     } else {
-        bytes.into_response()
+        TileBody::Plain(built.bytes)
+    };
+    let mut response = match body {
+        TileBody::NotModified => StatusCode::NOT_MODIFIED.into_response(),
+        TileBody::Gzipped(gzipped) => {
+            let mut response = gzipped.into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            response
+        }
+        TileBody::Plain(bytes) => bytes.into_response(),
     };
     let h = response.headers_mut();
     h.insert(
@@ -98,6 +111,13 @@ pub async fn tile(
         h.insert(header::ETAG, etag);
     }
     Ok(response)
+}
+
+/// A tile's answer: unchanged (304), gzipped, or as built.
+enum TileBody {
+    NotModified,
+    Gzipped(Vec<u8>),
+    Plain(Vec<u8>),
 }
 
 #[utoipa::path(get, path = "/tiles.json", tag = "Vector tiles", operation_id = "getTileJson",

@@ -3,7 +3,7 @@
 //! collection. Filters and sorts run within the scan budget, on a blocking
 //! thread.
 
-use crate::domain::{AssetKind, ComplaintFilter, LonLatBox};
+use crate::domain::{AssetId, AssetKind, Complaint, ComplaintFilter, LonLatBox};
 use crate::services::asset_feature::{NOT_IN_TILES, RenderedAsset, tile_properties};
 use crate::services::collection::Collection;
 use crate::services::complaint_feature::complaint_feature;
@@ -11,8 +11,10 @@ use crate::services::complaints::{ComplaintError, Complaints};
 use crate::services::feature_filter::FeatureFilter;
 use crate::services::query_budget::{BudgetError, Clock, ScanGate};
 use crate::services::registry::{AssetFilter, Registry, RegistryError};
+use crate::spatial::IndexedAsset;
 use crate::spatial::vector_tile::{LayerBuilder, TileId, encode};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -85,20 +87,37 @@ impl FeaturePage {
     }
 }
 
+/// A vector tile as built, and the SHA-256 of its bytes.
+pub struct BuiltTile {
+    pub bytes: Vec<u8>,
+    pub digest: [u8; 32],
+}
+
 /// Pages and tiles of the published collections.
 #[derive(Clone)]
 pub struct Features {
     registry: Arc<Registry>,
     complaints: Arc<Complaints>,
     scans: ScanGate,
+    /// Tiles are built off the async workers, a few at a time, within a
+    /// budget: a tile of costly shapes must not hold up other requests.
+    tiles: ScanGate,
 }
 
 impl Features {
-    pub fn new(registry: Arc<Registry>, complaints: Arc<Complaints>, scans: ScanGate) -> Self {
+    /// `scans` admits filtered and sorted reads, `tiles` the building of
+    /// vector tiles (separate gates, so neither waits for the other).
+    pub fn new(
+        registry: Arc<Registry>,
+        complaints: Arc<Complaints>,
+        scans: ScanGate,
+        tiles: ScanGate,
+    ) -> Self {
         Self {
             registry,
             complaints,
             scans,
+            tiles,
         }
     }
 
@@ -288,8 +307,16 @@ impl Features {
     }
 
     /// A vector tile: every collection's features in the tile's box, from
-    /// the zoom at which its layer starts.
-    pub async fn tile(&self, tile: TileId) -> Result<Vec<u8>, FeatureQueryError> {
+    /// the zoom at which its layer starts. The features are gathered here
+    /// (assets from memory, complaints from the store); projecting,
+    /// clipping and encoding them run on a blocking thread within the
+    /// tile gate's budget, looking at the clock between features; so does
+    /// the tile's digest (its entity tag's source).
+    pub async fn tile(&self, tile: TileId) -> Result<BuiltTile, FeatureQueryError> {
+        enum Source {
+            Assets(Vec<(Arc<IndexedAsset>, Option<AssetId>)>),
+            Complaints(Vec<Complaint>),
+        }
         let (west, south, east, north) = tile.lonlat_bounds();
         let bbox = LonLatBox {
             min_lon: west,
@@ -297,51 +324,71 @@ impl Features {
             max_lon: east,
             max_lat: north,
         };
-        let mut layers = Vec::new();
+        let mut sources = Vec::new();
         for collection in Collection::ALL {
             if tile.z < collection.min_zoom() {
                 continue;
             }
-            let mut layer = LayerBuilder::new(tile, collection.id());
-            match collection {
-                Collection::Assets(kind) => {
-                    let assets = self
-                        .registry
-                        .in_box(kind, bbox, MAX_FEATURES_PER_LAYER as usize);
-                    for (asset, courtyard_id) in &assets {
-                        let a = &asset.asset;
-                        layer.add_properties(
-                            a.id.0 as u64,
-                            &a.geometry,
-                            &tile_properties(a, *courtyard_id),
-                            NOT_IN_TILES,
-                        );
-                    }
-                }
+            let source = match collection {
+                Collection::Assets(kind) => Source::Assets(self.registry.in_box(
+                    kind,
+                    bbox,
+                    MAX_FEATURES_PER_LAYER as usize,
+                )),
                 Collection::Complaints => {
                     let filter = ComplaintFilter {
                         bbox: Some(bbox),
                         limit: MAX_FEATURES_PER_LAYER,
                         ..ComplaintFilter::default()
                     };
-                    let complaints = self.complaints.page(&filter).await?;
-                    const NOT_IN_COMPLAINT_TILES: &[&str] =
-                        &["created_at", "updated_at", "raw_coordinates"];
-                    for c in &complaints {
-                        let f = complaint_feature(c, false, Map::new());
-                        let point = geo::Point::new(c.draft.location.0, c.draft.location.1).into();
-                        layer.add_properties(
-                            c.id.0 as u64,
-                            &point,
-                            &f["properties"],
-                            NOT_IN_COMPLAINT_TILES,
-                        );
-                    }
+                    Source::Complaints(self.complaints.page(&filter).await?)
                 }
-            }
-            layers.push(layer);
+            };
+            sources.push((collection.id(), source));
         }
-        Ok(encode(layers))
+        const NOT_IN_COMPLAINT_TILES: &[&str] = &["created_at", "updated_at", "raw_coordinates"];
+        let budget = self.tiles.enter().await?;
+        let bytes = budget
+            .run(move |clock| {
+                let mut layers = Vec::new();
+                for (name, source) in sources {
+                    let mut layer = LayerBuilder::new(tile, name);
+                    match source {
+                        Source::Assets(assets) => {
+                            for (asset, courtyard_id) in &assets {
+                                clock.check()?;
+                                let a = &asset.asset;
+                                layer.add_properties(
+                                    a.id.0 as u64,
+                                    &a.geometry,
+                                    &tile_properties(a, *courtyard_id),
+                                    NOT_IN_TILES,
+                                );
+                            }
+                        }
+                        Source::Complaints(complaints) => {
+                            for c in &complaints {
+                                clock.check()?;
+                                let f = complaint_feature(c, false, Map::new());
+                                let point =
+                                    geo::Point::new(c.draft.location.0, c.draft.location.1).into();
+                                layer.add_properties(
+                                    c.id.0 as u64,
+                                    &point,
+                                    &f["properties"],
+                                    NOT_IN_COMPLAINT_TILES,
+                                );
+                            }
+                        }
+                    }
+                    layers.push(layer);
+                }
+                let bytes = encode(layers);
+                let digest = Sha256::digest(&bytes).into();
+                Ok(BuiltTile { bytes, digest })
+            })
+            .await?;
+        Ok(bytes)
     }
 }
 

@@ -303,3 +303,96 @@ async fn an_attribute_change_shows_at_once_on_every_read() {
     let after = light_type_everywhere(&app, id, lon, lat).await;
     assert!(after.iter().all(|v| v == "street"), "{after:?}");
 }
+
+/// A courtyard shaped like a comb: `teeth` teeth (4 vertices each) along
+/// a base `width` degrees wide, a legal polygon that is costly to clip.
+fn comb(lon: f64, lat: f64, width: f64, teeth: usize) -> Value {
+    let dx = width / teeth as f64;
+    let (low, high) = (lat + 0.0002, lat + 0.0010);
+    let mut ring = vec![[lon, lat], [lon + width, lat]];
+    for i in (0..teeth).rev() {
+        let x = lon + i as f64 * dx;
+        ring.push([x + dx, high]);
+        ring.push([x + dx / 2.0, high]);
+        ring.push([x + dx / 2.0, low]);
+        ring.push([x, low]);
+    }
+    ring.push([lon, lat]);
+    json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": {"kind": "courtyard"}})
+}
+
+/// Issue 11's attack: anonymous clients asking for a tile full of costly
+/// shapes stalled every other request, because tiles were built on the
+/// async workers. Built off them, `/health` answers in a fraction of a
+/// tile's time while the tiles are being built.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn costly_tiles_do_not_stall_other_requests() {
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("stall.db").display());
+    let server = ServerProcess::start(&db);
+    let store = hutong::store::open(&db).await.expect("store opens");
+    let token = hutong::services::tokens::Tokens::new(store)
+        .create(Role::Planner, None, Some("test"))
+        .await
+        .expect("token")
+        .0;
+    let client = reqwest::Client::new();
+    let (lon, lat) = (116.3951, 39.9412);
+    for k in 0..3 {
+        let response = client
+            .post(server.url("/v1/assets"))
+            .bearer_auth(&token)
+            .json(&comb(lon, lat + f64::from(k) * 0.0002, 0.004, 500))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+    }
+    let tile = tile_of(lon + 0.002, lat + 0.0005, 14);
+    let tile_url = server.url(&format!("/tiles/{}/{}/{}.mvt", tile.z, tile.x, tile.y));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut loaders = Vec::new();
+    for _ in 0..4 {
+        let (client, url, stop) = (client.clone(), tile_url.clone(), stop.clone());
+        loaders.push(tokio::spawn(async move {
+            let mut took = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let started = std::time::Instant::now();
+                let response = client.get(&url).send().await.expect("sent");
+                assert_eq!(response.status(), 200);
+                response.bytes().await.expect("tile");
+                took.push(started.elapsed());
+            }
+            took
+        }));
+    }
+    let mut health = Vec::new();
+    let probing = std::time::Instant::now();
+    while probing.elapsed() < std::time::Duration::from_secs(4) {
+        let started = std::time::Instant::now();
+        let response = client
+            .get(server.url("/health"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), 200);
+        health.push(started.elapsed());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut tiles = Vec::new();
+    for loader in loaders {
+        tiles.extend(loader.await.expect("loader"));
+    }
+    tiles.sort();
+    health.sort();
+    let tile_median = tiles[tiles.len() / 2];
+    let health_p90 = health[health.len() * 9 / 10];
+    assert!(
+        health_p90 * 4 < tile_median,
+        "/health took {health_p90:?} (90th percentile of {}) while a tile took {tile_median:?} (median of {})",
+        health.len(),
+        tiles.len()
+    );
+}
