@@ -16,8 +16,10 @@ impl Registry {
         ids: &[AssetId],
     ) -> Result<Vec<Arc<RenderedAsset>>, RegistryError> {
         // Copied out under the read lock a chunk at a time, rendered
-        // outside it, so writers wait for no rendering.
-        const CHUNK: usize = 2_000;
+        // outside it, so writers wait for no rendering; between chunks the
+        // async worker is handed back, so a page of 10,000 features (tens
+        // of milliseconds) does not hold up the requests queued behind it.
+        const CHUNK: usize = 1_000;
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
             let views: Vec<_> = {
@@ -33,6 +35,9 @@ impl Registry {
                     .into_iter()
                     .map(|view| Arc::new(RenderedAsset::new(view))),
             );
+            if out.len() < ids.len() {
+                tokio::task::yield_now().await;
+            }
         }
         Ok(out)
     }
