@@ -1,6 +1,7 @@
 //! Pure types and rules of the domain: asset kinds and their attributes,
 //! roles and the vocabularies they use. No I/O happens here.
 
+mod address;
 mod asset;
 mod asset_kind;
 mod attributes;
@@ -17,6 +18,7 @@ mod timestamp;
 mod validation_error;
 mod vocabulary;
 
+pub use address::{AddressKey, WayClass};
 pub use asset::{Asset, AssetDraft, AssetId, AssetView, Derived, Version};
 pub use asset_kind::{AssetKind, GeometryShape};
 pub use attributes::{
