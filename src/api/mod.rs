@@ -8,6 +8,7 @@ pub mod connections;
 mod cors;
 mod extract;
 mod feature;
+mod geocode;
 mod health;
 mod ogc;
 mod open311;
@@ -94,6 +95,7 @@ pub fn router(state: ApiState, http: &HttpSettings) -> Router {
     let (routes, definition) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::router())
         .merge(assets::router())
+        .merge(geocode::router())
         .merge(complaints::router())
         .merge(open311::router())
         .merge(ogc::router())

@@ -171,6 +171,10 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
             strings([CoordSys::Wgs84, CoordSys::Gcj02, CoordSys::Bd09].map(CoordSys::as_str))
         }
         "bbox" => bbox(),
+        "q" if path == "/v1/geocode" => json!({
+            "type": "string", "minLength": 1, "maxLength": super::geocode::MAX_QUERY_CHARS,
+            "pattern": "\\S",
+        }),
         // Anyone may ask what is near a point, inside the service area or
         // not (the answer is empty far from it).
         "lon" => json!({"type": "number", "minimum": -180, "maximum": 180}),

@@ -8,10 +8,11 @@
 //! in metres, not in degrees.
 
 use super::LonLatBox;
+use super::address_index::{AddressIndex, AddressMatch};
 use super::geodesy::{
     Ecef, EcefPoint, chord_m_for_distance_m, distance_m_from_chord_m, segment_distance_2,
 };
-use crate::domain::{Asset, AssetAttributes, AssetId, AssetKind, Derived, Version};
+use crate::domain::{AddressKey, Asset, AssetAttributes, AssetId, AssetKind, Derived, Version};
 use geo::{BoundingRect, Coord, CoordsIter, Geometry, InteriorPoint, Intersects, Point, Rect};
 use rstar::{AABB, Envelope, RTree, RTreeObject};
 use std::collections::{BTreeSet, HashMap};
@@ -275,6 +276,8 @@ pub struct AssetIndex {
     by_id: HashMap<AssetId, Arc<IndexedAsset>>,
     /// Each kind's ids in order, for paging without a box.
     ids_by_kind: [BTreeSet<AssetId>; 6],
+    /// The gazetteer: addressed assets by their address.
+    addresses: AddressIndex,
 }
 
 impl AssetIndex {
@@ -283,7 +286,9 @@ impl AssetIndex {
         let mut by_id = HashMap::with_capacity(assets.len());
         let mut per_kind: [Vec<Arc<IndexedAsset>>; 6] = Default::default();
         let mut ids_by_kind: [BTreeSet<AssetId>; 6] = Default::default();
+        let mut addresses = AddressIndex::default();
         for asset in assets {
+            addresses.insert(&asset.asset);
             let asset = Arc::new(asset);
             ids_by_kind[asset.kind().index()].insert(asset.id());
             per_kind[asset.kind().index()].push(asset.clone());
@@ -313,7 +318,14 @@ impl AssetIndex {
             ecef,
             by_id,
             ids_by_kind,
+            addresses,
         }
+    }
+
+    /// The asset an address names, and how precisely (see
+    /// [`AddressIndex::lookup`]).
+    pub fn lookup_address(&self, query: &AddressKey) -> Option<AddressMatch> {
+        self.addresses.lookup(query)
     }
 
     pub fn len(&self) -> usize {
@@ -387,6 +399,7 @@ impl AssetIndex {
         self.planar[asset.kind().index()].insert(PlanarEntry::new(&asset));
         self.ecef.insert(EcefEntry::new(&asset));
         self.ids_by_kind[asset.kind().index()].insert(asset.id());
+        self.addresses.insert(&asset.asset);
         self.by_id.insert(asset.id(), asset);
     }
 
@@ -398,6 +411,7 @@ impl AssetIndex {
         self.planar[asset.kind().index()].remove(&PlanarEntry::new(&asset));
         self.ecef.remove(&EcefEntry::new(&asset));
         self.ids_by_kind[asset.kind().index()].remove(&id);
+        self.addresses.remove(&asset.asset);
         true
     }
 

@@ -2,6 +2,7 @@
 //! WGS 84 ellipsoid, and the in-memory R*-tree of every asset. Knows
 //! nothing of HTTP or SQL.
 
+mod address_index;
 mod asset_index;
 mod cell_key;
 mod china_coords;
@@ -14,6 +15,7 @@ pub mod vector_tile;
 
 /// Boxes are a domain value; spatial code names them often.
 pub use crate::domain::LonLatBox;
+pub use address_index::{AddressMatch, AddressPrecision};
 pub use asset_index::{AssetIndex, IndexedAsset, NearbyHit, NearbyQuery};
 pub use cell_key::{cell_key, cell_ranges};
 pub use china_coords::CoordSys;

@@ -10,6 +10,7 @@ mod assets;
 mod bad_input;
 mod cli;
 mod complaints;
+mod geocode;
 mod helpers;
 mod hostile;
 mod http_edges;

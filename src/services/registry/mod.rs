@@ -4,11 +4,13 @@
 //! (SQLite has one writer anyway) so that index updates apply in commit
 //! order.
 
-use crate::domain::{Asset, AssetId, AssetKind, AssetView, ValidationError, Version};
+use crate::domain::{AddressKey, Asset, AssetId, AssetKind, AssetView, ValidationError, Version};
 use crate::services::asset_feature::RenderedAsset;
 use crate::services::query_budget::{Budget, BudgetError};
 use crate::services::store_failure::StoreFailure;
-use crate::spatial::{AssetIndex, GeometryLimits, IndexedAsset, LonLatBox, NearbyQuery};
+use crate::spatial::{
+    AddressMatch, AssetIndex, GeometryLimits, IndexedAsset, LonLatBox, NearbyQuery,
+};
 use crate::store::{Store, StoreError};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
@@ -38,6 +40,13 @@ impl RegistryError {
     fn store(e: StoreError) -> Self {
         RegistryError::Store(e.into())
     }
+}
+
+/// What an address names: the match, the asset's kind and a point on it.
+pub struct GeocodedPlace {
+    pub matched: AddressMatch,
+    pub kind: AssetKind,
+    pub point: geo::Point<f64>,
 }
 
 /// One answer of [`Registry::nearby`].
@@ -218,6 +227,20 @@ impl Registry {
             }
         };
         Ok((self.rendered(&ids).await?, number_matched))
+    }
+
+    /// The asset an address names, from the gazetteer in memory: a
+    /// courtyard by way and house number, else a lane by its name.
+    pub fn geocode(&self, address: &str) -> Option<GeocodedPlace> {
+        let key = AddressKey::parse(address);
+        let index = self.read_index();
+        let matched = index.lookup_address(&key)?;
+        let asset = index.get(matched.asset_id)?;
+        Some(GeocodedPlace {
+            kind: asset.kind(),
+            point: asset.interior_point()?,
+            matched,
+        })
     }
 
     /// The assets of one kind in a box, at most `limit` (ordered by id),
