@@ -112,22 +112,30 @@ fn place_words(words: &[String], front: bool) -> usize {
             part.iter().zip(pattern).all(|(w, p)| w == p)
         }
     };
-    let mut candidates: Vec<Vec<&str>> = PLACES.iter().map(|p| p.to_vec()).collect();
-    for (syllables, word) in DISTRICTS {
-        let mut chinese = syllables.to_vec();
-        chinese.push("qu");
-        candidates.push(chinese);
-        candidates.push(vec![word, "district"]);
-        candidates.push(vec![word, "qu"]);
-        candidates.push(vec![word]);
-    }
-    candidates
+    PLACE_PATTERNS
         .iter()
         .filter(|c| matches(c))
         .map(Vec::len)
         .max()
         .unwrap_or(0)
 }
+
+/// Every word sequence that names a place: [`PLACES`], and each district
+/// as 东城区 (`dong cheng qu`), `Dongcheng District`, `Dongcheng Qu` and
+/// `Dongcheng`. Made once.
+static PLACE_PATTERNS: std::sync::LazyLock<Vec<Vec<&'static str>>> =
+    std::sync::LazyLock::new(|| {
+        let mut patterns: Vec<Vec<&str>> = PLACES.iter().map(|p| p.to_vec()).collect();
+        for (syllables, word) in DISTRICTS {
+            let mut chinese = syllables.to_vec();
+            chinese.push("qu");
+            patterns.push(chinese);
+            patterns.push(vec![word, "district"]);
+            patterns.push(vec![word, "qu"]);
+            patterns.push(vec![word]);
+        }
+        patterns
+    });
 
 impl AddressKey {
     /// The key of an address as written.
