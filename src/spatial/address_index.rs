@@ -79,6 +79,14 @@ fn deletions(name: &str) -> impl Iterator<Item = String> + '_ {
 /// too many others.
 const MIN_TYPO_LETTERS: usize = 4;
 
+/// The longest name searched for typos: no way's name is longer, and a
+/// name's deletions cost its length squared (in memory, for a way).
+const MAX_TYPO_LETTERS: usize = 48;
+
+fn typo_searchable(name: &str) -> bool {
+    (MIN_TYPO_LETTERS..=MAX_TYPO_LETTERS).contains(&name.len()) && name.is_ascii()
+}
+
 /// The key an asset is found by, if it has one: a courtyard's address
 /// (with a house number), a lane's name (without one).
 fn key_of(asset: &Asset) -> Option<AddressKey> {
@@ -97,7 +105,7 @@ fn key_of(asset: &Asset) -> Option<AddressKey> {
 impl AddressIndex {
     pub fn insert(&mut self, asset: &Asset) {
         let Some(key) = key_of(asset) else { return };
-        if !self.ways.contains_key(&key.way) && key.way.len() >= MIN_TYPO_LETTERS {
+        if !self.ways.contains_key(&key.way) && typo_searchable(&key.way) {
             for shorter in deletions(&key.way) {
                 self.deletions
                     .entry(shorter)
@@ -135,7 +143,8 @@ impl AddressIndex {
         }
         if way.is_empty() {
             self.ways.remove(&key.way);
-            for shorter in deletions(&key.way) {
+            let searchable = typo_searchable(&key.way);
+            for shorter in deletions(&key.way).take_while(|_| searchable) {
                 if let Some(ways) = self.deletions.get_mut(&shorter) {
                     ways.retain(|w| *w != key.way);
                     if ways.is_empty() {
@@ -192,7 +201,7 @@ impl AddressIndex {
     /// The known way one edit from `name` (ties to the alphabetically
     /// first), found through the deletions of both.
     fn nearest_way(&self, name: &str) -> Option<(&String, &Way, usize)> {
-        if name.len() < MIN_TYPO_LETTERS || !name.is_ascii() {
+        if !typo_searchable(name) {
             return None;
         }
         let mut candidates: Vec<&str> = Vec::new();
@@ -300,6 +309,8 @@ mod tests {
         assert_eq!(find(&index, "Zhongloouwan Hutong 92"), Some((11, House, 1)));
         // Two edits are too many.
         assert_eq!(find(&index, "Zhonglowam Hutong 92"), None);
+        // A query far longer than any way is not searched for typos.
+        assert_eq!(find(&index, &"钟".repeat(200)), None);
         // Unknown.
         assert_eq!(find(&index, "Doufuchi Hutong 3"), None);
         assert_eq!(find(&index, "北京市东城区"), None);
