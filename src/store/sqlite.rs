@@ -386,15 +386,12 @@ impl AssetStore for SqliteStore {
         //
         // The reads go through connections of their own, closed when
         // done: without mmap (a connection's map of the file stays
-        // resident for as long as it lives) and with a small page cache,
-        // and with rows handed over in large batches (sqlx's default of 50
-        // wakes the reading task for every few rows).
+        // resident for as long as it lives) and with a small page cache.
         const RANGES: i64 = 2;
         let options = (*self.pool.connect_options())
             .clone()
             .pragma("mmap_size", "0")
-            .pragma("cache_size", "-4096")
-            .row_buffer_size(8_192);
+            .pragma("cache_size", "-4096");
         let loading = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(RANGES as u32)
             .connect_with(options)
@@ -409,10 +406,19 @@ impl AssetStore for SqliteStore {
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assets")
             .fetch_one(&loading)
             .await?;
-        let step = (high - low) / RANGES + 1;
+        // Worked out in i128: ids may be anywhere in i64 (a store copied
+        // with `migrate-store` keeps them), and the bounds must not wrap.
+        let step = (i128::from(high) - i128::from(low)) / i128::from(RANGES) + 1;
         let mut reads = Vec::new();
-        for k in 0..RANGES {
-            let (from, to) = (low + k * step, (low + (k + 1) * step).min(high + 1));
+        for k in 0..i128::from(RANGES) {
+            let from = i128::from(low) + k * step;
+            let to = (from + step - 1).min(i128::from(high));
+            let (Ok(from), Ok(to)) = (i64::try_from(from), i64::try_from(to)) else {
+                continue;
+            };
+            if from > to {
+                continue;
+            }
             let pool = loading.clone();
             reads.push(tokio::spawn(async move {
                 assets_in_range(&pool, from, to).await
@@ -430,7 +436,7 @@ impl AssetStore for SqliteStore {
     }
 }
 
-/// The assets with `from <= id < to`, in id order, read a page at a time
+/// The assets with `from <= id <= to`, in id order, read a page at a time
 /// and decoded off the async workers. Each page comes as one row holding
 /// the page as JSON (built by SQLite), not as a row per asset: sqlx hands
 /// each row from SQLite's thread to the reading task on its own, and at a
@@ -444,7 +450,7 @@ async fn assets_in_range(
 ) -> Result<Vec<Asset>, StoreError> {
     const PAGE_ROWS: i64 = 20_000;
     let mut assets = Vec::new();
-    let mut after = from - 1;
+    let mut lowest = from;
     loop {
         let (page, last, rows): (String, Option<i64>, i64) = sqlx::query_as(
             "SELECT json_group_array(json_array(id, kind, json(attributes), \
@@ -454,9 +460,9 @@ async fn assets_in_range(
                CASE WHEN geometry_type = 'Point' THEN NULL ELSE json(geometry) END)), max(id), count(*) \
              FROM (SELECT id, kind, attributes, area_m2, length_m, version, created_at, updated_at, \
                      min_lon, min_lat, geometry_type, geometry \
-                   FROM assets WHERE id > ? AND id < ? ORDER BY id LIMIT ?)",
+                   FROM assets WHERE id >= ? AND id <= ? ORDER BY id LIMIT ?)",
         )
-        .bind(after)
+        .bind(lowest)
         .bind(to)
         .bind(PAGE_ROWS)
         .fetch_one(pool)
@@ -464,14 +470,14 @@ async fn assets_in_range(
         let Some(last) = last else {
             return Ok(assets);
         };
-        after = last;
         let decoded = tokio::task::spawn_blocking(move || decode_page(&page))
             .await
             .map_err(|e| StoreError::Corrupt(format!("decoding assets: {e}")))??;
         assets.extend(decoded);
-        if rows < PAGE_ROWS {
+        if rows < PAGE_ROWS || last >= to {
             return Ok(assets);
         }
+        lowest = last + 1;
     }
 }
 
