@@ -6,7 +6,7 @@ use super::feature::{feature_collection, feature_text, geojson_text_response};
 use super::{ApiError, ApiState};
 use crate::domain::AssetView;
 use crate::domain::{AssetId, AssetKind};
-use crate::services::asset_feature::nearby_collection_text;
+use crate::services::asset_feature::{ServedAsset, nearby_collection_text};
 use crate::services::registry::AssetFilter;
 use crate::spatial::{LonLatBox, NearbyQuery};
 use axum::extract::{Path, State};
@@ -199,7 +199,7 @@ async fn list(
         "numberReturned": returned,
         "links": links,
     });
-    let features: Vec<&str> = assets.iter().map(|a| &*a.json).collect();
+    let features: Vec<&str> = assets.iter().map(ServedAsset::json).collect();
     Ok(geojson_text_response(
         StatusCode::OK,
         feature_collection(head.as_object().cloned().unwrap_or_default(), &features),

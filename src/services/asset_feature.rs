@@ -5,10 +5,11 @@
 //! render on every read.
 
 use crate::domain::{Asset, AssetId, AssetKind, AssetView, UtcText};
+use crate::spatial::IndexedAsset;
 use geo::{Coord, Geometry, LineString, Polygon};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// The asset as a GeoJSON Feature with its id at the top level, its kind,
 /// attributes, derived measures and bookkeeping in `properties`.
@@ -85,12 +86,14 @@ pub fn tile_properties(asset: &Asset, courtyard_id: Option<AssetId>) -> impl Ser
     .properties()
 }
 
-/// An asset as served: the view, its Feature as JSON text, and, when a
-/// filter or a sort asks for them, its properties.
+/// An asset as served: the asset as the index holds it (no copy) and,
+/// for a building, its courtyard; its Feature text and its properties are
+/// made when first asked for, so that a filter renders only what it keeps.
 #[derive(Debug)]
-pub struct RenderedAsset {
-    pub view: AssetView,
-    pub json: Box<str>,
+pub struct ServedAsset {
+    asset: Arc<IndexedAsset>,
+    courtyard_id: Option<AssetId>,
+    json: OnceLock<Box<str>>,
     properties: OnceLock<Map<String, Value>>,
 }
 
@@ -98,25 +101,48 @@ pub struct RenderedAsset {
 /// feature, of no use for drawing): the items API has it.
 pub const NOT_IN_TILES: &[&str] = &["created_at", "updated_at"];
 
-impl RenderedAsset {
-    pub fn new(view: AssetView) -> Self {
-        let json = feature_text(&view, None).into_boxed_str();
-        RenderedAsset {
-            view,
-            json,
+impl ServedAsset {
+    pub fn new(asset: Arc<IndexedAsset>, courtyard_id: Option<AssetId>) -> Self {
+        ServedAsset {
+            asset,
+            courtyard_id,
+            json: OnceLock::new(),
             properties: OnceLock::new(),
         }
     }
 
+    pub fn asset(&self) -> &Asset {
+        &self.asset.asset
+    }
+
+    fn out(&self) -> FeatureOut<'_> {
+        FeatureOut {
+            asset: &self.asset.asset,
+            courtyard_id: self.courtyard_id,
+            distance_m: None,
+        }
+    }
+
+    /// The Feature as JSON text.
+    pub fn json(&self) -> &str {
+        self.json.get_or_init(|| {
+            let out = self.out();
+            feature_text_of(out.asset, out.courtyard_id, None).into_boxed_str()
+        })
+    }
+
+    /// The Feature as a JSON value.
+    pub fn feature(&self) -> Value {
+        serde_json::to_value(self.out()).unwrap_or(Value::Null)
+    }
+
     /// The Feature's properties, as filters and sorts see them.
     pub fn properties(&self) -> &Map<String, Value> {
-        self.properties.get_or_init(|| {
-            let properties = FeatureOut::of(&self.view, None).properties();
-            match serde_json::to_value(properties) {
+        self.properties
+            .get_or_init(|| match serde_json::to_value(self.out().properties()) {
                 Ok(Value::Object(map)) => map,
                 _ => Map::new(),
-            }
-        })
+            })
     }
 }
 
@@ -348,8 +374,23 @@ mod tests {
         assert!(f["properties"].get("length_m").is_none());
         let text: Value = serde_json::from_str(&feature_text(&v, Some(12.3456))).expect("JSON");
         assert_eq!(text, f);
-        let rendered = RenderedAsset::new(v);
-        assert_eq!(rendered.properties()["kind"], "building");
-        assert!(rendered.properties().get("distance_m").is_none());
+        let served = ServedAsset::new(Arc::new(IndexedAsset::new(v.asset.clone())), None);
+        assert_eq!(served.properties()["kind"], "building");
+        // What a filter reads renders nothing: only the page is rendered.
+        assert!(served.json.get().is_none());
+        assert!(served.properties().get("distance_m").is_none());
+        assert_eq!(
+            served.feature()["properties"],
+            f["properties"]
+                .as_object()
+                .map(|p| {
+                    let mut p = p.clone();
+                    p.remove("distance_m");
+                    Value::Object(p)
+                })
+                .unwrap_or_default()
+        );
+        let text: Value = serde_json::from_str(served.json()).expect("JSON");
+        assert_eq!(text, served.feature());
     }
 }

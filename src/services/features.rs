@@ -4,7 +4,7 @@
 //! thread.
 
 use crate::domain::{AssetId, AssetKind, Complaint, ComplaintFilter, LonLatBox};
-use crate::services::asset_feature::{NOT_IN_TILES, RenderedAsset, tile_properties};
+use crate::services::asset_feature::{NOT_IN_TILES, ServedAsset, tile_properties};
 use crate::services::collection::Collection;
 use crate::services::complaint_feature::complaint_feature;
 use crate::services::complaints::{ComplaintError, Complaints};
@@ -57,10 +57,10 @@ pub enum FeatureQueryError {
     TooCostly(String),
 }
 
-/// The features of one page: assets as rendered once and kept, or
-/// complaints rendered now.
+/// The features of one page: assets from memory (their text rendered),
+/// or complaints rendered now.
 pub enum FeaturePage {
-    Assets(Vec<Arc<RenderedAsset>>),
+    Assets(Vec<ServedAsset>),
     Complaints(Vec<Value>),
 }
 
@@ -78,10 +78,7 @@ impl FeaturePage {
 
     pub fn into_values(self) -> Vec<Value> {
         match self {
-            FeaturePage::Assets(assets) => assets
-                .iter()
-                .filter_map(|a| serde_json::from_str(&a.json).ok())
-                .collect(),
+            FeaturePage::Assets(assets) => assets.iter().map(ServedAsset::feature).collect(),
             FeaturePage::Complaints(values) => values,
         }
     }
@@ -170,18 +167,18 @@ impl Features {
         let datetime = query.datetime;
         let filter = query.filter.clone().map(Arc::new);
         // An asset's time is when it last changed (`updated_at`).
-        let keep = move |a: &RenderedAsset| {
+        let keep = move |a: &ServedAsset| {
             let in_time = match datetime {
                 None => true,
                 Some((from, to)) => {
-                    let t = a.view.asset.updated_at;
+                    let t = a.asset().updated_at;
                     from.is_none_or(|f| t >= f) && to.is_none_or(|u| t <= u)
                 }
             };
             in_time
-                && filter.as_ref().is_none_or(|f| {
-                    f.matches(a.view.asset.id.0, a.properties(), &a.view.asset.geometry)
-                })
+                && filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(a.asset().id.0, a.properties(), &a.asset().geometry))
         };
         if query.sortby.is_empty() {
             let (assets, matched) = self
@@ -206,7 +203,7 @@ impl Features {
             .run(move |clock| {
                 sorted_page(
                     all,
-                    |a| sort_key(&sortby, a.view.asset.id.0, a.properties()),
+                    |a| sort_key(&sortby, a.asset().id.0, a.properties()),
                     &sortby,
                     offset,
                     limit,

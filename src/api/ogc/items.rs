@@ -9,6 +9,7 @@ use super::request::{OgcRequest, Representation};
 use crate::api::feature::{feature, feature_collection, geojson_response, geojson_text_response};
 use crate::api::{ApiError, ApiState};
 use crate::domain::{AssetId, ComplaintId, LonLatBox};
+use crate::services::asset_feature::ServedAsset;
 use crate::services::complaint_feature::complaint_feature;
 use crate::services::feature_filter::{FeatureFilter, FilterLang, ValueType};
 use crate::services::features::{FeaturePage, FeatureQuery, MAX_SORTBY_TERMS};
@@ -308,7 +309,7 @@ pub async fn list(
             (Representation::Json, FeaturePage::Assets(assets))
                 if query.crs == Crs::Crs84 && query.properties.is_none() =>
             {
-                let features: Vec<&str> = assets.iter().map(|a| &*a.json).collect();
+                let features: Vec<&str> = assets.iter().map(ServedAsset::json).collect();
                 geojson_text_response(StatusCode::OK, feature_collection(head, &features))
             }
             (Representation::Json, page) => {

@@ -5,7 +5,7 @@
 //! order.
 
 use crate::domain::{AddressKey, Asset, AssetId, AssetKind, AssetView, ValidationError, Version};
-use crate::services::asset_feature::RenderedAsset;
+use crate::services::asset_feature::ServedAsset;
 use crate::services::query_budget::{Budget, BudgetError};
 use crate::services::store_failure::StoreFailure;
 use crate::spatial::{
@@ -205,7 +205,7 @@ impl Registry {
     pub async fn list(
         &self,
         filter: &AssetFilter,
-    ) -> Result<(Vec<Arc<RenderedAsset>>, u64), RegistryError> {
+    ) -> Result<(Vec<ServedAsset>, u64), RegistryError> {
         let (ids, number_matched) = {
             let index = self.read_index();
             match filter.bbox {
@@ -226,7 +226,7 @@ impl Registry {
                 ),
             }
         };
-        Ok((self.rendered(&ids).await?, number_matched))
+        Ok((self.rendered(&ids).await, number_matched))
     }
 
     /// The asset an address names, from the gazetteer in memory: a
@@ -272,9 +272,9 @@ impl Registry {
         bbox: Option<LonLatBox>,
         limit: u32,
         offset: u64,
-        keep: Arc<dyn Fn(&RenderedAsset) -> bool + Send + Sync>,
+        keep: Arc<dyn Fn(&ServedAsset) -> bool + Send + Sync>,
         budget: &Budget,
-    ) -> Result<(Vec<Arc<RenderedAsset>>, u64), RegistryError> {
+    ) -> Result<(Vec<ServedAsset>, u64), RegistryError> {
         const CHUNK: usize = 5_000;
         let candidates: Vec<AssetId> = {
             let index = self.read_index();
@@ -290,14 +290,16 @@ impl Registry {
         let (skip, take) = (offset, u64::from(limit));
         let (mut matched, mut page) = (0u64, Vec::new());
         for chunk in candidates.chunks(CHUNK) {
-            let rendered = self.rendered(chunk).await?;
+            // Not rendered: the filter reads the properties, and only the
+            // page is rendered, at the end.
+            let served = self.served(chunk).await;
             let keep = keep.clone();
             // The filter runs on a blocking thread, looking at the clock
             // between features.
             let kept = budget
                 .run(move |clock| {
                     let mut kept = Vec::new();
-                    for asset in rendered {
+                    for asset in served {
                         clock.check()?;
                         if keep(&asset) {
                             kept.push(asset);
@@ -313,6 +315,15 @@ impl Registry {
                 matched += 1;
             }
         }
+        let page = budget
+            .run(move |clock| {
+                for asset in &page {
+                    clock.check()?;
+                    asset.json();
+                }
+                Ok(page)
+            })
+            .await?;
         Ok((page, matched))
     }
 
