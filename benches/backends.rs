@@ -28,6 +28,7 @@ use hutong::domain::{AssetKind, Role};
 use hutong::sample_data::generate::{ComplaintGenerator, store_city};
 use hutong::services::complaint_import::{self, ImportFormat};
 use hutong::services::complaints::Complaints;
+use hutong::services::hotline_config::Hotline;
 use hutong::services::linking::LinkingRules;
 use hutong::services::registry::Registry;
 use hutong::services::tokens::Tokens;
@@ -152,7 +153,8 @@ async fn bulk_import(url: &str, cases: usize, assets: usize) -> f64 {
         serde_json::to_writer(&mut file, &case).expect("serialized");
         file.push(b'\n');
     }
-    let complaints = Complaints::new(store, registry, LinkingRules::builtin());
+    let hotline = Hotline::builtin(store.as_ref()).await.expect("hotline");
+    let complaints = Complaints::new(store, registry, LinkingRules::builtin(), hotline);
     let started = Instant::now();
     let report = complaint_import::import(
         &complaints,
@@ -182,7 +184,7 @@ async fn start(url: &str) -> SocketAddr {
 
 async fn token(url: &str, role: Role) -> String {
     Tokens::new(store::open(url).await.expect("store"))
-        .create(role, None, Some("bench"))
+        .create(role, None, None, Some("bench"))
         .await
         .expect("token")
         .0

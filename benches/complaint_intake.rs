@@ -12,6 +12,7 @@ use hutong::domain::Role;
 use hutong::sample_data::generate::{ComplaintGenerator, store_city};
 use hutong::services::complaint_import::{self, ImportFormat};
 use hutong::services::complaints::Complaints;
+use hutong::services::hotline_config::Hotline;
 use hutong::services::linking::LinkingRules;
 use hutong::services::registry::Registry;
 use hutong::services::tokens::Tokens;
@@ -57,7 +58,13 @@ async fn main() {
         serde_json::to_writer(&mut file, &case).expect("serialized");
         file.push(b'\n');
     }
-    let complaints = Complaints::new(store.clone(), registry.clone(), LinkingRules::builtin());
+    let hotline = Hotline::builtin(store.as_ref()).await.expect("hotline");
+    let complaints = Complaints::new(
+        store.clone(),
+        registry.clone(),
+        LinkingRules::builtin(),
+        hotline,
+    );
     let started = Instant::now();
     let report = complaint_import::import(
         &complaints,
@@ -91,7 +98,7 @@ async fn main() {
     tokio::spawn(app.run_until(std::future::pending()));
     let token_store = store::open(&url).await.expect("store");
     let (token, _) = Tokens::new(token_store)
-        .create(Role::Operator, None, Some("bench"))
+        .create(Role::Operator, None, None, Some("bench"))
         .await
         .expect("token");
     let client = reqwest::Client::new();

@@ -45,6 +45,9 @@ pub struct Settings {
     pub connections: ConnectionLimits,
     /// Where the service works: positions outside are refused.
     pub service_area: LonLatBox,
+    /// How often callers' names and phones are erased from cases closed
+    /// longer ago than the retention period (`config/hotline.json`).
+    pub erasure_interval: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -55,6 +58,7 @@ impl Default for Settings {
             demo: false,
             require_if_match: false,
             scan_budget: crate::services::query_budget::DEFAULT_SCAN_BUDGET,
+            erasure_interval: std::time::Duration::from_secs(3600),
             public_url: None,
             cors_origins: Vec::new(),
             connections: ConnectionLimits::default(),
@@ -89,6 +93,24 @@ pub struct Application {
     /// Following other instances' writes (shared databases only); stops
     /// with the application.
     follower: Option<AbortOnDrop>,
+    /// Erasing personal data after retention; stops with the application.
+    eraser: AbortOnDrop,
+}
+
+/// Erases expired personal data now and then every `interval`. A failure
+/// is logged and tried again next time (every instance may run this: the
+/// erasure of a case is one idempotent update).
+async fn erase_expired_every(complaints: Arc<Complaints>, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match complaints.erase_expired().await {
+            Ok(0) => {}
+            Ok(erased) => tracing::info!(erased, "caller data erased after the retention period"),
+            Err(e) => tracing::warn!(error = %e, "erasing expired caller data failed"),
+        }
+    }
 }
 
 /// A background task that ends when this is dropped.
@@ -113,11 +135,21 @@ impl Application {
         };
         let registry = Arc::new(Registry::open(store.clone(), limits).await?);
         let follower = feed.map(|feed| AbortOnDrop(follower::spawn(registry.clone(), feed)));
+        let hotline = crate::services::hotline_config::Hotline::builtin(store.as_ref())
+            .await
+            .map_err(AppError::Config)?;
         let complaints = Arc::new(Complaints::new(
             store.clone(),
             registry.clone(),
             LinkingRules::builtin(),
+            hotline,
         ));
+        let eraser = AbortOnDrop(tokio::spawn(erase_expired_every(
+            complaints.clone(),
+            settings
+                .erasure_interval
+                .max(std::time::Duration::from_millis(10)),
+        )));
         let observer: Arc<dyn AssetObserver> = complaints.clone();
         registry.observe(&observer);
         if settings.demo {
@@ -164,6 +196,7 @@ impl Application {
                 require_if_match: settings.require_if_match,
             },
             follower,
+            eraser,
         })
     }
 
@@ -180,6 +213,7 @@ impl Application {
             tracing::info!(%addr, "hutong listening");
         }
         let _follower = self.follower;
+        let _eraser = self.eraser;
         let router = api::router(self.state, &self.http);
         api::connections::serve(self.listener, router, self.connections, shutdown)
             .await

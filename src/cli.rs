@@ -186,6 +186,10 @@ pub enum TokenAction {
         /// Limit the token to one district.
         #[arg(long)]
         district: Option<District>,
+        /// The responsible unit a `unit` token acts for (required with
+        /// `--role unit`, refused otherwise).
+        #[arg(long)]
+        unit: Option<crate::domain::UnitCode>,
         /// A note on whom the token is for.
         #[arg(long)]
         label: Option<String>,
@@ -240,6 +244,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     write_stall: std::time::Duration::from_secs(request_timeout_s),
                     max_age: std::time::Duration::from_secs(connection_max_age_s),
                 },
+                ..Settings::default()
             };
             let app = Application::build(&settings)
                 .await
@@ -266,16 +271,26 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 TokenAction::Create {
                     role,
                     district,
+                    unit,
                     label,
                     db,
                 },
         } => {
+            if let Some(code) = &unit {
+                let units =
+                    crate::services::routing::ResponsibleUnits::builtin().map_err(CliError)?;
+                if units.unit(code).is_none() {
+                    return Err(CliError(format!(
+                        "unknown unit {code}; the units are listed in config/responsible-units.json"
+                    )));
+                }
+            }
             let store = store::open(&db)
                 .await
                 .map_err(|e| fail("cannot open the database")(&e))?;
             let tokens = Tokens::new(store);
             let (token, record) = tokens
-                .create(role, district, label.as_deref())
+                .create(role, district, unit.as_ref(), label.as_deref())
                 .await
                 .map_err(|e| fail("cannot create the token")(&e))?;
             println!(
@@ -324,10 +339,14 @@ async fn open_services(
             .await
             .map_err(|e| fail("cannot open the database")(&e))?,
     );
+    let hotline = crate::services::hotline_config::Hotline::builtin(store.as_ref())
+        .await
+        .map_err(CliError)?;
     let complaints = Arc::new(crate::services::complaints::Complaints::new(
         store,
         registry.clone(),
         crate::services::linking::LinkingRules::builtin(),
+        hotline,
     ));
     let observer: Arc<dyn crate::services::registry::AssetObserver> = complaints.clone();
     registry.observe(&observer);

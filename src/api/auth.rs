@@ -2,6 +2,7 @@
 
 use super::{ApiError, ApiState};
 use crate::domain::{District, Principal, Role};
+use crate::services::complaint_feature::PersonalData;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -17,10 +18,28 @@ pub struct AssetEditor(pub Principal);
 pub struct Requester(pub Option<Principal>);
 
 impl Requester {
-    /// Whether this requester may see the caller data of a case in
-    /// `district`.
-    pub fn sees_personal_data_of(&self, district: Option<District>) -> bool {
-        crate::domain::may_see_personal_data(self.0.as_ref(), district)
+    /// How much of the caller this requester sees of a case in
+    /// `district`: whole on a single case, masked in a list.
+    pub fn personal_data(&self, district: Option<District>, single: bool) -> PersonalData {
+        personal_data(self.0.as_ref(), district, single)
+    }
+}
+
+/// How much of the caller a principal sees of a case in `district`:
+/// nothing unless an operator or admin (in their district); then whole on
+/// a single case and masked in a list.
+pub fn personal_data(
+    principal: Option<&Principal>,
+    district: Option<District>,
+    single: bool,
+) -> PersonalData {
+    match (
+        crate::domain::may_see_personal_data(principal, district),
+        single,
+    ) {
+        (false, _) => PersonalData::Hidden,
+        (true, true) => PersonalData::Full,
+        (true, false) => PersonalData::Masked,
     }
 }
 

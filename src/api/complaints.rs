@@ -1,15 +1,15 @@
 //! `/v1/complaints`: intake, listing, status changes, duplicates, links.
 
-use super::auth::{Authenticated, ComplaintOperator, Requester as Viewer};
+use super::auth::{Authenticated, ComplaintOperator, Requester as Viewer, personal_data};
 use super::extract::{JsonBody, QueryParams, comma_list, non_empty};
 use super::feature::geojson_response;
 use super::{ApiError, ApiState};
 use crate::domain::{
-    Category, ComplaintId, ComplaintStatus, District, Satisfaction, ValidationError,
-    may_see_personal_data,
+    CaseType, Category, Channel, ComplaintId, ComplaintStatus, District, Role, Satisfaction,
+    UnitCode, ValidationError,
 };
 use crate::domain::{ComplaintFilter, ComplaintLink};
-use crate::services::complaint_feature::complaint_feature;
+use crate::services::complaint_feature::{PersonalData, complaint_feature};
 use crate::services::complaints::{
     CaseNumbers, ComplaintError, Intake, TransitionRequest, parse_reported_at,
 };
@@ -59,11 +59,11 @@ fn links_json(links: &[ComplaintLink]) -> Value {
     json!(links)
 }
 
-fn parse_id(text: &str) -> Result<ComplaintId, ApiError> {
+pub(super) fn parse_id(text: &str) -> Result<ComplaintId, ApiError> {
     text.parse::<ComplaintId>().map_err(ApiError::bad_request)
 }
 
-fn intake_response(intake: &Intake, personal: bool) -> Response {
+fn intake_response(intake: &Intake, personal: PersonalData) -> Response {
     let mut extra = Map::new();
     extra.insert("links".into(), links_json(&intake.links));
     let suggested = &intake.suggested_duplicates;
@@ -77,6 +77,19 @@ fn intake_response(intake: &Intake, personal: bool) -> Response {
         "suggested_duplicates_total_exact".into(),
         json!(suggested.exact),
     );
+    // Where routing sends the case: a rule's unit (dispatched already),
+    // or the street office as the fallback for an operator to confirm.
+    if intake.complaint.status == ComplaintStatus::Received {
+        extra.insert(
+            "suggested_unit".into(),
+            json!(
+                intake
+                    .route
+                    .as_ref()
+                    .map(|r| json!({"unit": r.unit.as_str(), "rule": r.rule}))
+            ),
+        );
+    }
     let status = if intake.created {
         StatusCode::CREATED
     } else {
@@ -108,7 +121,7 @@ async fn create(
         .complaints
         .submit(&operator.0, &body, CaseNumbers::Given)
         .await?;
-    let personal = may_see_personal_data(Some(&operator.0), intake.complaint.draft.district);
+    let personal = personal_data(Some(&operator.0), intake.complaint.draft.district, true);
     Ok(intake_response(&intake, personal))
 }
 
@@ -120,14 +133,14 @@ async fn fetch(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let complaint = state.complaints.get(id).await?;
+    let complaint = state.complaints.get_for(viewer.0.as_ref(), id).await?;
     let mut extra = Map::new();
     extra.insert("history".into(), json!(state.complaints.history(id).await?));
     Ok(geojson_response(
         StatusCode::OK,
         complaint_feature(
             &complaint,
-            viewer.sees_personal_data_of(complaint.draft.district),
+            viewer.personal_data(complaint.draft.district, true),
             extra,
         ),
     ))
@@ -200,7 +213,7 @@ async fn transition(
         StatusCode::OK,
         complaint_feature(
             &complaint,
-            may_see_personal_data(Some(&principal), complaint.draft.district),
+            personal_data(Some(&principal), complaint.draft.district, true),
             extra,
         ),
     ))
@@ -242,7 +255,7 @@ async fn mark_duplicate(
         StatusCode::OK,
         complaint_feature(
             &complaint,
-            may_see_personal_data(Some(&operator.0), complaint.draft.district),
+            personal_data(Some(&operator.0), complaint.draft.district, true),
             Map::new(),
         ),
     ))
@@ -257,19 +270,41 @@ struct ListParams {
     from: Option<String>,
     to: Option<String>,
     district: Option<String>,
+    case_type: Option<String>,
+    channel: Option<String>,
+    unit: Option<String>,
+    located: Option<String>,
+    overdue: Option<String>,
     limit: Option<u32>,
     offset: Option<u64>,
 }
 
+/// A `true`/`false` parameter.
+fn flag(value: &Option<String>, name: &str) -> Result<Option<bool>, ApiError> {
+    match non_empty(value) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "{name} must be true or false, got {other:?}"
+        ))),
+    }
+}
+
+/// An optional RFC 3339 time parameter (400 when malformed).
+pub(super) fn time_param(
+    value: &Option<String>,
+    name: &str,
+) -> Result<Option<time::OffsetDateTime>, ApiError> {
+    non_empty(value)
+        .map(|t| {
+            parse_reported_at(t, name).map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
+        })
+        .transpose()
+}
+
 fn filter_of(params: &ListParams) -> Result<ComplaintFilter, ApiError> {
-    let time = |v: &Option<String>, name: &str| {
-        non_empty(v)
-            .map(|t| {
-                parse_reported_at(t, name)
-                    .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
-            })
-            .transpose()
-    };
+    let time = time_param;
     let filter = ComplaintFilter {
         bbox: non_empty(&params.bbox)
             .map(|b| LonLatBox::parse(b).map_err(ApiError::bad_request))
@@ -281,6 +316,21 @@ fn filter_of(params: &ListParams) -> Result<ComplaintFilter, ApiError> {
         district: non_empty(&params.district)
             .map(|d| d.parse::<District>().map_err(ApiError::bad_request))
             .transpose()?,
+        case_types: comma_list::<CaseType>(non_empty(&params.case_type), "case_type")?,
+        channels: comma_list::<Channel>(non_empty(&params.channel), "channel")?,
+        unit: non_empty(&params.unit)
+            .map(|u| u.parse::<UnitCode>().map_err(ApiError::bad_request))
+            .transpose()?,
+        located: flag(&params.located, "located")?,
+        overdue_at: match flag(&params.overdue, "overdue")? {
+            Some(true) => Some(time::OffsetDateTime::now_utc()),
+            Some(false) => {
+                return Err(ApiError::bad_request(
+                    "overdue=false is not a filter; leave it out for every case",
+                ));
+            }
+            None => None,
+        },
         limit: params.limit.unwrap_or(DEFAULT_COMPLAINT_LIMIT),
         offset: params.offset.unwrap_or(0),
         ..ComplaintFilter::default()
@@ -302,24 +352,18 @@ fn filter_of(params: &ListParams) -> Result<ComplaintFilter, ApiError> {
 #[utoipa::path(get, path = "/v1/complaints", tag = "Complaints", security((), ("bearer" = [])),
     params(("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat"), ("category" = Option<String>, Query, description = "Categories, comma-separated"),
         ("status" = Option<String>, Query, description = "Statuses, comma-separated"), ("from" = Option<String>, Query, description = "Reported at or after (RFC 3339)"),
-        ("to" = Option<String>, Query, description = "Reported at or before (RFC 3339)"), ("district" = Option<String>, Query, description = "District"), ("limit" = Option<u32>, Query, description = "Page size, 1-1000 (default 100)"), ("offset" = Option<u64>, Query, description = "Complaints to skip")),
+        ("to" = Option<String>, Query, description = "Reported at or before (RFC 3339)"), ("district" = Option<String>, Query, description = "District"), ("case_type" = Option<String>, Query, description = "Case types, comma-separated"), ("channel" = Option<String>, Query, description = "Channels, comma-separated (grid: grid workers' cases)"), ("unit" = Option<String>, Query, description = "The responsible unit the case is with"), ("located" = Option<String>, Query, description = "true: located cases; false: unlocated cases waiting to be placed"), ("overdue" = Option<String>, Query, description = "true: only cases past a deadline of their dispatch"), ("limit" = Option<u32>, Query, description = "Page size, 1-1000 (default 100)"), ("offset" = Option<u64>, Query, description = "Complaints to skip")),
     responses((status = 200, description = "Newest report first; caller name and phone only for operator and admin tokens, and for a district-scoped token only in its district", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)")))]
 async fn list(
     State(state): State<ApiState>,
     viewer: Viewer,
     QueryParams(params): QueryParams<ListParams>,
 ) -> Result<Response, ApiError> {
-    let filter = filter_of(&params)?;
+    let filter = scoped(filter_of(&params)?, viewer.0.as_ref())?;
     let (complaints, matched) = state.complaints.list(&filter).await?;
     let features: Vec<Value> = complaints
         .iter()
-        .map(|c| {
-            complaint_feature(
-                c,
-                viewer.sees_personal_data_of(c.draft.district),
-                Map::new(),
-            )
-        })
+        .map(|c| complaint_feature(c, viewer.personal_data(c.draft.district, false), Map::new()))
         .collect();
     Ok(geojson_response(
         StatusCode::OK,
@@ -327,9 +371,27 @@ async fn list(
     ))
 }
 
+/// A unit's staff list only their unit's cases.
+fn scoped(
+    mut filter: ComplaintFilter,
+    principal: Option<&crate::domain::Principal>,
+) -> Result<ComplaintFilter, ApiError> {
+    if let Some(p) = principal.filter(|p| p.role == Role::Unit) {
+        match (&filter.unit, &p.unit) {
+            (Some(asked), Some(own)) if asked != own => {
+                return Err(ApiError::Forbidden {
+                    detail: format!("this token sees only the cases of unit {own}"),
+                });
+            }
+            _ => filter.unit = p.unit.clone(),
+        }
+    }
+    Ok(filter)
+}
+
 #[utoipa::path(get, path = "/v1/complaints/stats", tag = "Complaints", params(("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat"), ("category" = Option<String>, Query, description = "Categories, comma-separated"),
         ("status" = Option<String>, Query, description = "Statuses, comma-separated"), ("from" = Option<String>, Query, description = "Reported at or after (RFC 3339)"),
-        ("to" = Option<String>, Query, description = "Reported at or before (RFC 3339)"), ("district" = Option<String>, Query, description = "District")),
+        ("to" = Option<String>, Query, description = "Reported at or before (RFC 3339)"), ("district" = Option<String>, Query, description = "District"), ("case_type" = Option<String>, Query, description = "Case types, comma-separated"), ("channel" = Option<String>, Query, description = "Channels, comma-separated (grid: grid workers' cases)"), ("unit" = Option<String>, Query, description = "The responsible unit the case is with"), ("located" = Option<String>, Query, description = "true: located cases; false: unlocated cases waiting to be placed"), ("overdue" = Option<String>, Query, description = "true: only cases past a deadline of their dispatch")),
     responses((status = 200, description = "Counts by category and status, duplicates not counted", body = Object), (status = 400, description = "Bad parameter (problem+json)")))]
 async fn stats(
     State(state): State<ApiState>,

@@ -10,6 +10,7 @@ mod extract;
 mod feature;
 mod geocode;
 mod health;
+mod hotline;
 mod ogc;
 mod open311;
 mod openapi;
@@ -97,6 +98,7 @@ pub fn router(state: ApiState, http: &HttpSettings) -> Router {
         .merge(assets::router())
         .merge(geocode::router())
         .merge(complaints::router())
+        .merge(hotline::router())
         .merge(open311::router())
         .merge(ogc::router())
         .merge(tiles::router())

@@ -12,6 +12,7 @@ use super::ApiState;
 use crate::domain::ComplaintFilter;
 use crate::domain::{CaseNumber, Category, Complaint, ComplaintId, ComplaintStatus, CoordSys};
 use crate::services::complaints::{CaseNumbers, ComplaintError};
+use crate::services::routing::ResponsibleUnits;
 use crate::services::store_failure::StoreFailure;
 use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
@@ -240,11 +241,57 @@ fn status_of(status: ComplaintStatus) -> &'static str {
     if status.is_open() { "open" } else { "closed" }
 }
 
-fn request_json(c: &Complaint) -> Value {
+/// The state of a case in words, for `status_notes`: where it is in the
+/// loop, with which unit, and by when.
+fn status_notes(c: &Complaint, units: &ResponsibleUnits) -> String {
+    let unit = c.handling.as_ref().map(|h| {
+        units
+            .unit(&h.unit)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| h.unit.to_string())
+    });
+    let due = |t: time::OffsetDateTime| w3c(t);
+    let overdue = if c.is_overdue(time::OffsetDateTime::now_utc()) {
+        "; overdue"
+    } else {
+        ""
+    };
+    let mut notes = match (c.status, &c.handling, unit) {
+        (ComplaintStatus::Received, _, _) if c.draft.location.is_none() => {
+            "received; waiting for an operator to place it".to_string()
+        }
+        (ComplaintStatus::Received, _, _) => "received; waiting to be dispatched".to_string(),
+        (ComplaintStatus::Dispatched, Some(h), Some(unit)) => format!(
+            "dispatched to {unit}; to be accepted by {} and resolved by {}{overdue}",
+            due(h.response_due),
+            due(h.resolution_due)
+        ),
+        (ComplaintStatus::InProgress, Some(h), Some(unit)) => format!(
+            "accepted by {unit}; to be resolved by {}{overdue}",
+            due(h.resolution_due)
+        ),
+        (ComplaintStatus::Resolved, _, Some(unit)) => {
+            format!("resolved by {unit}; waiting for the call-back")
+        }
+        (status, _, _) => status.as_str().replace('_', " "),
+    };
+    if let Some(r) = &c.resolution {
+        notes.push_str(&format!(": {r}"));
+    }
+    notes
+}
+
+fn request_json(c: &Complaint, units: &ResponsibleUnits) -> Value {
     let d = &c.draft;
-    let notes = match (&c.resolution, c.status) {
-        (Some(r), _) => format!("{}: {r}", c.status),
-        (None, s) => s.as_str().replace('_', " "),
+    let notes = status_notes(c, units);
+    let agency = match &c.handling {
+        Some(h) => Some(
+            units
+                .unit(&h.unit)
+                .map(|u| u.name.clone())
+                .unwrap_or_else(|| h.unit.to_string()),
+        ),
+        None => d.district.map(|x| format!("{} district", x.as_str())),
     };
     json!({
         "service_request_id": c.id.0.to_string(),
@@ -253,7 +300,7 @@ fn request_json(c: &Complaint) -> Value {
         "service_name": d.category.title(),
         "service_code": d.category.as_str(),
         "description": d.description,
-        "agency_responsible": d.district.map(|x| format!("{} district", x.as_str())),
+        "agency_responsible": agency,
         "service_notice": Value::Null,
         "requested_datetime": w3c(d.reported_at),
         "updated_datetime": w3c(c.updated_at),
@@ -261,8 +308,8 @@ fn request_json(c: &Complaint) -> Value {
         "address": d.address,
         "address_id": Value::Null,
         "zipcode": Value::Null,
-        "lat": d.location.1,
-        "long": d.location.0,
+        "lat": d.location.map(|l| l.1),
+        "long": d.location.map(|l| l.0),
         "media_url": Value::Null,
     })
 }
@@ -481,7 +528,7 @@ async fn requests(
         let items: Vec<Value> = wanted
             .iter()
             .filter_map(|id| found.get(id))
-            .map(|c| request_json(c))
+            .map(|c| request_json(c, &state.complaints.hotline().units))
             .collect();
         return Ok(list_response(
             format,
@@ -554,7 +601,8 @@ async fn requests(
         .page(&filter)
         .await
         .map_err(|e| from_complaint_error(format, e))?;
-    let items: Vec<Value> = complaints.iter().map(request_json).collect();
+    let units = &state.complaints.hotline().units;
+    let items: Vec<Value> = complaints.iter().map(|c| request_json(c, units)).collect();
     Ok(list_response(
         format,
         StatusCode::OK,
@@ -589,7 +637,7 @@ async fn request(
         StatusCode::OK,
         "service_requests",
         "request",
-        &[request_json(&complaint)],
+        &[request_json(&complaint, &state.complaints.hotline().units)],
     ))
 }
 

@@ -1,7 +1,9 @@
 //! Citizen complaints: 12345 case numbers, channels, categories, the
 //! status lifecycle and satisfaction.
 
-use super::{District, Principal, Role};
+use super::{Caller, Role};
+#[cfg(test)]
+use super::{District, Principal};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -122,7 +124,8 @@ macro_rules! vocabulary {
 }
 
 vocabulary! {
-    /// How a complaint arrived.
+    /// How a complaint arrived. `grid`: found by a grid worker (网格员)
+    /// patrolling their cell, counted apart from citizens' cases.
     Channel {
         Phone => "phone",
         Web => "web",
@@ -130,6 +133,47 @@ vocabulary! {
         Weibo => "weibo",
         App => "app",
         Open311 => "open311",
+        Grid => "grid",
+    }
+}
+
+vocabulary! {
+    /// The kind of contact, as the hotline regulation names them (咨询 /
+    /// 求助 / 投诉 / 举报 / 建议 / 表扬). Which ones need a unit to act is
+    /// configured (`config/hotline.json`).
+    CaseType {
+        Inquiry => "inquiry",
+        Help => "help",
+        Complaint => "complaint",
+        Report => "report",
+        Suggestion => "suggestion",
+        Praise => "praise",
+    }
+}
+
+vocabulary! {
+    /// How a case got its location: sent coordinates, the gazetteer
+    /// matching its address to a house (courtyard or building) or only to
+    /// a way (lane or street), an operator placing it by hand, or not at
+    /// all (it waits for an operator).
+    LocatedBy {
+        Coordinates => "coordinates",
+        AddressHouse => "address_house",
+        AddressWay => "address_way",
+        Operator => "operator",
+        Unlocated => "unlocated",
+    }
+}
+
+vocabulary! {
+    /// The deadline tier of a dispatch (`config/hotline.json` gives each
+    /// its response and resolution times): an emergency or a risk to life
+    /// or property; water, power, gas or heating; general; complex.
+    DeadlineTier {
+        Emergency => "emergency",
+        Utilities => "utilities",
+        General => "general",
+        Complex => "complex",
     }
 }
 
@@ -153,8 +197,11 @@ vocabulary! {
 }
 
 vocabulary! {
-    /// Where a complaint is in its lifecycle: received → dispatched →
-    /// in_progress → resolved → closed, or rejected.
+    /// Where a complaint is in its lifecycle: received → dispatched (to a
+    /// unit) → in_progress (the unit accepted) → resolved → closed (after
+    /// the call-back), or rejected. A unit may send a dispatched case back
+    /// (→ received); a call-back "not solved" reopens a resolved one
+    /// (→ dispatched); a case that needs no unit may be closed at once.
     ComplaintStatus {
         Received => "received",
         Dispatched => "dispatched",
@@ -235,10 +282,10 @@ impl ComplaintStatus {
     pub fn next(self) -> &'static [ComplaintStatus] {
         use ComplaintStatus::*;
         match self {
-            Received => &[Dispatched, Rejected],
-            Dispatched => &[InProgress, Rejected],
+            Received => &[Dispatched, Closed, Rejected],
+            Dispatched => &[InProgress, Received, Rejected],
             InProgress => &[Resolved, Rejected],
-            Resolved => &[Closed, InProgress],
+            Resolved => &[Closed, InProgress, Dispatched],
             Closed | Rejected => &[],
         }
     }
@@ -248,11 +295,11 @@ impl ComplaintStatus {
     }
 
     /// Who may move a complaint into this status: hotline operators and
-    /// admins always; crews may start and resolve work.
+    /// admins always; crews and a unit's staff may start and resolve work.
     pub fn may_be_set_by(self, role: Role) -> bool {
         match role {
             Role::Admin | Role::Operator => true,
-            Role::Crew => matches!(
+            Role::Crew | Role::Unit => matches!(
                 self,
                 ComplaintStatus::InProgress | ComplaintStatus::Resolved
             ),
@@ -292,23 +339,10 @@ impl From<Satisfaction> for u8 {
     }
 }
 
-/// The caller's personal data: shown only to operators and admins.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Caller {
-    pub name: Option<String>,
-    pub phone: Option<String>,
-}
-
-/// Whether a viewer may see the personal data of a caller whose case is
-/// in `district`: hotline operators and admins, and of those with a
-/// district-scoped token only inside their district.
-pub fn may_see_personal_data(viewer: Option<&Principal>, district: Option<District>) -> bool {
-    viewer.is_some_and(|p| p.role.takes_complaints() && p.may_act_in(district))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::may_see_personal_data;
 
     #[test]
     fn case_numbers_are_checked() {
@@ -327,8 +361,11 @@ mod tests {
         use ComplaintStatus::*;
         let legal = [
             (Received, Dispatched),
+            (Received, Closed),
             (Received, Rejected),
             (Dispatched, InProgress),
+            (Dispatched, Received),
+            (Resolved, Dispatched),
             (Dispatched, Rejected),
             (InProgress, Resolved),
             (InProgress, Rejected),
@@ -364,6 +401,7 @@ mod tests {
             token_id: 1,
             role: Role::Operator,
             district: None,
+            unit: None,
         };
         let scoped = Principal {
             district: Some(District::Dongcheng),
@@ -397,7 +435,8 @@ mod tests {
             assert_eq!(c.as_str().parse::<Category>(), Ok(*c));
             assert!(!c.title().is_empty() && !c.group().is_empty());
         }
-        assert_eq!(Channel::ALL.len(), 6);
+        assert_eq!(Channel::ALL.len(), 7);
+        assert_eq!(CaseType::ALL.len(), 6);
         assert!("fax".parse::<Channel>().is_err());
         assert!(
             "pothole"
@@ -415,17 +454,36 @@ mod tests {
 pub struct ComplaintDraft {
     pub case_number: CaseNumber,
     pub channel: Channel,
+    pub case_type: CaseType,
     pub category: Category,
     pub description: String,
     pub address: Option<String>,
     pub district: Option<super::District>,
-    /// WGS 84 longitude/latitude.
-    pub location: (f64, f64),
-    /// The coordinates as received, in `coord_sys`.
-    pub raw_location: (f64, f64),
+    /// WGS 84 longitude/latitude; `None` for an unlocated case.
+    pub location: Option<(f64, f64)>,
+    /// The coordinates as received, in `coord_sys` (the location itself
+    /// when it came from the address or an operator).
+    pub raw_location: Option<(f64, f64)>,
+    pub located_by: LocatedBy,
     pub coord_sys: super::CoordSys,
     pub reported_at: time::OffsetDateTime,
     pub caller: Caller,
+    /// The caller's phone as a keyed hash (see `caller.rs`), for finding
+    /// their earlier cases.
+    pub caller_phone_hash: Option<String>,
+    /// An inquiry answered on the call: closed at intake, never dispatched.
+    pub answered_on_call: bool,
+}
+
+impl ComplaintDraft {
+    /// The status a case has when it is taken in.
+    pub fn initial_status(&self) -> ComplaintStatus {
+        if self.answered_on_call {
+            ComplaintStatus::Closed
+        } else {
+            ComplaintStatus::Received
+        }
+    }
 }
 
 /// A stored complaint.
@@ -441,6 +499,36 @@ pub struct Complaint {
     pub flags: Vec<String>,
     pub created_at: time::OffsetDateTime,
     pub updated_at: time::OffsetDateTime,
+    /// The unit the case is with and its deadlines, once dispatched.
+    pub handling: Option<super::Handling>,
+    pub closed_at: Option<time::OffsetDateTime>,
+    /// Why the case is kept out of the rates, and the admin who approved.
+    pub not_assessable: Option<NotAssessable>,
+    /// When the caller's name and phone were erased after retention.
+    pub personal_data_erased_at: Option<time::OffsetDateTime>,
+}
+
+impl Complaint {
+    /// Whether the case is past a deadline of its dispatch at `now`: not
+    /// accepted by the response deadline, or not resolved by the
+    /// resolution deadline.
+    pub fn is_overdue(&self, now: time::OffsetDateTime) -> bool {
+        match (&self.handling, self.status) {
+            (Some(h), ComplaintStatus::Dispatched) => {
+                now > h.response_due || now > h.resolution_due
+            }
+            (Some(h), ComplaintStatus::InProgress) => now > h.resolution_due,
+            _ => false,
+        }
+    }
+}
+
+/// A case kept out of the rates: an unreasonable demand, say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotAssessable {
+    pub reason: String,
+    /// The token of the admin who approved.
+    pub approved_by: i64,
 }
 
 /// One step of a complaint's history.
@@ -448,6 +536,16 @@ pub struct Complaint {
 pub struct StatusChange {
     pub from: Option<ComplaintStatus>,
     pub to: ComplaintStatus,
+    /// The step of the loop (dispatched, accepted, sent_back, reopened,
+    /// called_back, located, not_assessable, personal_data_erased);
+    /// absent for a plain status change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// The step's own facts: deadlines, call-back answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
     pub note: Option<String>,
     /// Role of whoever made the change (`system` for intake).
     pub by: String,

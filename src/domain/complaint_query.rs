@@ -1,7 +1,10 @@
 //! Questions asked of the complaints: the filters of a listing, and the
 //! extent and counts that answer for a whole set.
 
-use super::{CaseNumber, Category, ComplaintId, ComplaintStatus, District, LonLatBox};
+use super::{
+    CaseNumber, CaseType, Category, Channel, ComplaintId, ComplaintStatus, District, LonLatBox,
+    UnitCode,
+};
 use time::OffsetDateTime;
 
 /// Filters of a complaint listing.
@@ -18,6 +21,16 @@ pub struct ComplaintFilter {
     pub ids: Vec<ComplaintId>,
     /// Leave out complaints marked as duplicates of another.
     pub exclude_duplicates: bool,
+    pub case_types: Vec<CaseType>,
+    pub channels: Vec<Channel>,
+    /// Only the cases with this unit now.
+    pub unit: Option<UnitCode>,
+    /// Only located (`true`) or unlocated (`false`) cases.
+    pub located: Option<bool>,
+    /// Only the cases past a deadline of their dispatch at this time.
+    pub overdue_at: Option<OffsetDateTime>,
+    /// Only this caller's cases (the keyed hash of their phone).
+    pub caller_phone_hash: Option<String>,
     /// Keyset paging: only complaints after this one in the listing
     /// order (newest report first, then highest id), so that walking many
     /// pages does not rescan the ones before (as `offset` does).
@@ -46,25 +59,57 @@ impl ComplaintExtent {
 }
 
 /// Counts of a filtered set of complaints, duplicates left out.
+/// Citizens' cases and grid workers' are counted apart, and so are
+/// inquiries answered on the call (closed without a dispatch).
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ComplaintStats {
     pub total: u64,
     pub duplicates_excluded: u64,
     pub by_category: std::collections::BTreeMap<String, u64>,
     pub by_status: std::collections::BTreeMap<String, u64>,
+    pub by_case_type: std::collections::BTreeMap<String, u64>,
+    pub by_channel: std::collections::BTreeMap<String, u64>,
+    /// Cases from citizens (every channel but `grid`).
+    pub citizen_cases: u64,
+    /// Cases grid workers found on patrol.
+    pub grid_cases: u64,
+    /// Inquiries closed without a dispatch: answered on the call.
+    pub inquiries_answered: u64,
+}
+
+/// One group of [`ComplaintStats`] as the store counts it.
+#[derive(Debug, Clone)]
+pub struct StatsGroup {
+    pub category: String,
+    pub status: String,
+    pub case_type: String,
+    pub channel: String,
+    pub duplicate: bool,
+    /// An inquiry closed without ever being dispatched.
+    pub answered: bool,
+    pub count: i64,
 }
 
 impl ComplaintStats {
-    /// Counts `n` complaints of a category and status; duplicates are
-    /// counted apart.
-    pub fn add(&mut self, category: String, status: String, duplicate: bool, n: i64) {
-        let n = u64::try_from(n).unwrap_or_default();
-        if duplicate {
+    /// Counts a group; duplicates are counted apart.
+    pub fn add(&mut self, g: StatsGroup) {
+        let n = u64::try_from(g.count).unwrap_or_default();
+        if g.duplicate {
             self.duplicates_excluded += n;
             return;
         }
         self.total += n;
-        *self.by_category.entry(category).or_default() += n;
-        *self.by_status.entry(status).or_default() += n;
+        if g.channel == "grid" {
+            self.grid_cases += n;
+        } else {
+            self.citizen_cases += n;
+        }
+        if g.answered {
+            self.inquiries_answered += n;
+        }
+        *self.by_category.entry(g.category).or_default() += n;
+        *self.by_status.entry(g.status).or_default() += n;
+        *self.by_case_type.entry(g.case_type).or_default() += n;
+        *self.by_channel.entry(g.channel).or_default() += n;
     }
 }

@@ -8,7 +8,7 @@ use std::str::FromStr;
 macro_rules! districts {
     ($($variant:ident => $id:literal),+ $(,)?) => {
         /// A district of Beijing, identified by its lower-case pinyin name.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum District { $($variant),+ }
 

@@ -5,6 +5,8 @@ mod address;
 mod asset;
 mod asset_kind;
 mod attributes;
+mod callback;
+mod caller;
 mod complaint;
 mod complaint_link;
 mod complaint_query;
@@ -13,6 +15,7 @@ mod coord_sys;
 mod district;
 mod free_text;
 mod lon_lat_box;
+mod responsible_unit;
 mod role;
 mod timestamp;
 mod validation_error;
@@ -25,17 +28,22 @@ pub use attributes::{
     AssetAttributes, BuildingAttributes, ChargerAttributes, CourtyardAttributes,
     DrainageAttributes, LaneAttributes, LightAttributes, READ_ONLY_PROPERTIES,
 };
+pub use callback::{CallbackAnswers, CallbackRates};
+pub use caller::{
+    Caller, mask_name, mask_phone, may_see_personal_data, phone_digest, phone_digits,
+};
 pub use complaint::{
-    Caller, CaseNumber, Category, Channel, Complaint, ComplaintDraft, ComplaintId, ComplaintStatus,
-    Satisfaction, StatusChange, may_see_personal_data,
+    CaseNumber, CaseType, Category, Channel, Complaint, ComplaintDraft, ComplaintId,
+    ComplaintStatus, DeadlineTier, LocatedBy, NotAssessable, Satisfaction, StatusChange,
 };
 pub use complaint_link::{ComplaintLink, Linking};
-pub use complaint_query::{ComplaintExtent, ComplaintFilter, ComplaintStats};
+pub use complaint_query::{ComplaintExtent, ComplaintFilter, ComplaintStats, StatsGroup};
 pub use condition::Condition;
 pub use coord_sys::CoordSys;
 pub use district::District;
 pub use free_text::free_text_problem;
 pub use lon_lat_box::LonLatBox;
+pub use responsible_unit::{Handling, Unit, UnitCode, UnitKind};
 pub use role::{Principal, Role};
 pub use timestamp::{UtcText, to_millis, utc_text};
 pub use validation_error::{FieldError, ValidationError};

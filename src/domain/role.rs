@@ -14,6 +14,9 @@ pub enum Role {
     Designer,
     Crew,
     Operator,
+    /// Staff of a responsible unit (承办单位): sees and acts on the cases
+    /// dispatched to that unit only.
+    Unit,
 }
 
 impl Role {
@@ -23,6 +26,7 @@ impl Role {
         Role::Designer,
         Role::Crew,
         Role::Operator,
+        Role::Unit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -32,6 +36,7 @@ impl Role {
             Role::Designer => "designer",
             Role::Crew => "crew",
             Role::Operator => "operator",
+            Role::Unit => "unit",
         }
     }
 
@@ -56,7 +61,7 @@ impl FromStr for Role {
             .find(|r| r.as_str() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown role {s:?}; expected one of: admin, planner, designer, crew, operator"
+                    "unknown role {s:?}; expected one of: admin, planner, designer, crew, operator, unit"
                 )
             })
     }
@@ -69,12 +74,13 @@ impl fmt::Display for Role {
 }
 
 /// An authenticated caller: the role of its token and, when the token is
-/// scoped, the one district it may act in.
+/// scoped, the one district it may act in; a unit token's unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub token_id: i64,
     pub role: Role,
     pub district: Option<District>,
+    pub unit: Option<super::UnitCode>,
 }
 
 impl Principal {
@@ -117,6 +123,7 @@ mod tests {
             token_id: 1,
             role: Role::Designer,
             district: Some(District::Dongcheng),
+            unit: None,
         };
         assert!(scoped.may_act_in(Some(District::Dongcheng)));
         assert!(!scoped.may_act_in(Some(District::Changping)));

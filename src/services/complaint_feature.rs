@@ -8,13 +8,32 @@ fn time_text(t: time::OffsetDateTime) -> String {
     crate::domain::utc_text(t)
 }
 
-/// A complaint as a GeoJSON Feature (WGS 84). Caller name and phone only
-/// when `personal` (operators and admins).
-pub fn complaint_feature(c: &Complaint, personal: bool, extra: Map<String, Value>) -> Value {
+/// How much of the caller a rendering shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonalData {
+    /// Nothing: everyone but operators and admins.
+    Hidden,
+    /// The phone as `138****0000`, the name's first character: every
+    /// list an operator sees.
+    Masked,
+    /// Name and phone whole: an operator looking at a single case.
+    Full,
+}
+
+/// A complaint as a GeoJSON Feature (WGS 84; `null` geometry while it
+/// is unlocated). Caller data as `personal` allows. `overdue` is judged
+/// at the time of rendering.
+pub fn complaint_feature(
+    c: &Complaint,
+    personal: PersonalData,
+    extra: Map<String, Value>,
+) -> Value {
     let d = &c.draft;
+    let now = time::OffsetDateTime::now_utc();
     let mut p = Map::new();
     p.insert("case_number".into(), json!(d.case_number.as_str()));
     p.insert("channel".into(), json!(d.channel.as_str()));
+    p.insert("case_type".into(), json!(d.case_type.as_str()));
     p.insert("category".into(), json!(d.category.as_str()));
     p.insert("description".into(), json!(d.description));
     p.insert("address".into(), json!(d.address));
@@ -23,9 +42,30 @@ pub fn complaint_feature(c: &Complaint, personal: bool, extra: Map<String, Value
     p.insert("coord_sys".into(), json!(d.coord_sys.as_str()));
     p.insert(
         "raw_coordinates".into(),
-        json!([d.raw_location.0, d.raw_location.1]),
+        json!(d.raw_location.map(|r| [r.0, r.1])),
     );
+    p.insert("located_by".into(), json!(d.located_by.as_str()));
     p.insert("status".into(), json!(c.status.as_str()));
+    let h = c.handling.as_ref();
+    p.insert("unit".into(), json!(h.map(|h| h.unit.as_str())));
+    p.insert("deadline_tier".into(), json!(h.map(|h| h.tier.as_str())));
+    p.insert(
+        "dispatched_at".into(),
+        json!(h.map(|h| time_text(h.dispatched_at))),
+    );
+    p.insert(
+        "response_due".into(),
+        json!(h.map(|h| time_text(h.response_due))),
+    );
+    p.insert(
+        "resolution_due".into(),
+        json!(h.map(|h| time_text(h.resolution_due))),
+    );
+    p.insert(
+        "accepted_at".into(),
+        json!(h.and_then(|h| h.accepted_at).map(time_text)),
+    );
+    p.insert("overdue".into(), json!(c.is_overdue(now)));
     p.insert("resolution".into(), json!(c.resolution));
     p.insert(
         "satisfaction".into(),
@@ -33,17 +73,39 @@ pub fn complaint_feature(c: &Complaint, personal: bool, extra: Map<String, Value
     );
     p.insert("duplicate_of".into(), json!(c.duplicate_of.map(|d| d.0)));
     p.insert("flags".into(), json!(c.flags));
+    p.insert("closed_at".into(), json!(c.closed_at.map(time_text)));
+    p.insert(
+        "not_assessable".into(),
+        json!(
+            c.not_assessable
+                .as_ref()
+                .map(|n| json!({"reason": n.reason, "approved_by_token": n.approved_by}))
+        ),
+    );
+    p.insert(
+        "personal_data_erased_at".into(),
+        json!(c.personal_data_erased_at.map(time_text)),
+    );
     p.insert("created_at".into(), json!(time_text(c.created_at)));
     p.insert("updated_at".into(), json!(time_text(c.updated_at)));
-    if personal {
-        p.insert("caller_name".into(), json!(d.caller.name));
-        p.insert("caller_phone".into(), json!(d.caller.phone));
+    let caller = match personal {
+        PersonalData::Hidden => None,
+        PersonalData::Masked => Some(d.caller.masked()),
+        PersonalData::Full => Some(d.caller.clone()),
+    };
+    if let Some(caller) = caller {
+        p.insert("caller_name".into(), json!(caller.name));
+        p.insert("caller_phone".into(), json!(caller.phone));
     }
     p.extend(extra);
+    let geometry = match d.location {
+        Some((lon, lat)) => json!({"type": "Point", "coordinates": [lon, lat]}),
+        None => Value::Null,
+    };
     json!({
         "type": "Feature",
         "id": c.id.0,
-        "geometry": {"type": "Point", "coordinates": [d.location.0, d.location.1]},
+        "geometry": geometry,
         "properties": p,
         "links": [
             {"rel": "self", "type": "application/geo+json", "href": format!("/v1/complaints/{}", c.id)},

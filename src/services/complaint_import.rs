@@ -5,9 +5,13 @@
 //! their line numbers.
 //!
 //! Columns (CSV header, or JSON Lines keys): `case_number`, `channel`,
-//! `category`, `description`, `lon`, `lat`, and optionally `address`,
+//! `category`, `description`, and optionally `case_type` (default
+//! `complaint`), `lon` and `lat` (both or neither), `address`,
 //! `district`, `coord_sys` (default `wgs84`), `reported_at` (RFC 3339),
-//! `caller_name`, `caller_phone`. Empty cells count as absent.
+//! `caller_name`, `caller_phone`. Empty cells count as absent. A row
+//! without coordinates is located by its address (the gazetteer), or
+//! stored unlocated for an operator to place: no row is dropped for want
+//! of coordinates.
 
 use crate::domain::Linking;
 use crate::domain::{ComplaintDraft, ValidationError};
@@ -22,11 +26,12 @@ use std::io::{BufRead, Read};
 pub const BATCH_ROWS: usize = 50_000;
 
 /// Columns of `hutong export-complaints` that an import ignores.
-const EXPORT_ONLY_COLUMNS: &[&str] = &["id", "status", "duplicate_of"];
+const EXPORT_ONLY_COLUMNS: &[&str] = &["id", "status", "duplicate_of", "located_by", "unit"];
 
 const COLUMNS: &[&str] = &[
     "case_number",
     "channel",
+    "case_type",
     "category",
     "description",
     "lon",
@@ -97,7 +102,9 @@ pub fn row_of(c: &crate::domain::Complaint, personal: bool) -> Value {
     let d = &c.draft;
     let mut row = json!({
         "id": c.id.0, "case_number": d.case_number.as_str(), "channel": d.channel.as_str(),
-        "category": d.category.as_str(), "description": d.description, "lon": d.location.0, "lat": d.location.1,
+        "case_type": d.case_type.as_str(), "located_by": d.located_by.as_str(),
+        "unit": c.handling.as_ref().map(|h| h.unit.as_str()),
+        "category": d.category.as_str(), "description": d.description, "lon": d.location.map(|l| l.0), "lat": d.location.map(|l| l.1),
         "address": d.address, "district": d.district.map(|x| x.as_str()), "coord_sys": "wgs84",
         "reported_at": d.reported_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
         "status": c.status.as_str(), "duplicate_of": c.duplicate_of.map(|x| x.0),
@@ -109,8 +116,9 @@ pub fn row_of(c: &crate::domain::Complaint, personal: bool) -> Value {
     row
 }
 
-/// A complaint's properties and its location as sent.
-type RowParts = (Map<String, Value>, (f64, f64));
+/// A complaint's properties and its location as sent (none: located by
+/// its address).
+type RowParts = (Map<String, Value>, Option<(f64, f64)>);
 
 /// A flat row as a complaint's properties (values moved, not copied;
 /// empty ones dropped) and its location as sent.
@@ -120,20 +128,30 @@ fn properties_of(mut row: Map<String, Value>) -> Result<RowParts, ValidationErro
             return Err(ValidationError::single(format!("/{key}"), "unknown column"));
         }
     }
-    let mut coordinate = |key: &str| -> Result<f64, ValidationError> {
+    let mut coordinate = |key: &str| -> Result<Option<f64>, ValidationError> {
         match row.remove(key) {
             Some(Value::Number(n)) => n
                 .as_f64()
+                .map(Some)
                 .ok_or_else(|| ValidationError::single(format!("/{key}"), "is not a number")),
             Some(Value::String(s)) if !s.trim().is_empty() => {
-                s.trim().parse::<f64>().map_err(|_| {
+                s.trim().parse::<f64>().map(Some).map_err(|_| {
                     ValidationError::single(format!("/{key}"), format!("{s:?} is not a number"))
                 })
             }
-            _ => Err(ValidationError::single(format!("/{key}"), "is required")),
+            Some(Value::String(_)) | Some(Value::Null) | None => Ok(None),
+            Some(_) => Err(ValidationError::single(
+                format!("/{key}"),
+                "is not a number",
+            )),
         }
     };
-    let (lon, lat) = (coordinate("lon")?, coordinate("lat")?);
+    let location = match (coordinate("lon")?, coordinate("lat")?) {
+        (Some(lon), Some(lat)) => Some((lon, lat)),
+        (None, None) => None,
+        (Some(_), None) => return Err(ValidationError::single("/lat", "is required with lon")),
+        (None, Some(_)) => return Err(ValidationError::single("/lon", "is required with lat")),
+    };
     row.retain(|key, value| {
         !EXPORT_ONLY_COLUMNS.contains(&key.as_str())
             && match value {
@@ -142,7 +160,7 @@ fn properties_of(mut row: Map<String, Value>) -> Result<RowParts, ValidationErro
                 _ => true,
             }
     });
-    Ok((row, (lon, lat)))
+    Ok((row, location))
 }
 
 /// A row as a flat object, or why it could not be read.

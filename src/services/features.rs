@@ -6,7 +6,7 @@
 use crate::domain::{AssetId, AssetKind, Complaint, ComplaintFilter, LonLatBox};
 use crate::services::asset_feature::{NOT_IN_TILES, ServedAsset, tile_properties};
 use crate::services::collection::Collection;
-use crate::services::complaint_feature::complaint_feature;
+use crate::services::complaint_feature::{PersonalData, complaint_feature};
 use crate::services::complaints::{ComplaintError, Complaints};
 use crate::services::feature_filter::FeatureFilter;
 use crate::services::query_budget::{BudgetError, Clock, ScanGate};
@@ -237,7 +237,7 @@ impl Features {
             let (complaints, matched) = self.complaints.list(&filter).await?;
             let features = complaints
                 .iter()
-                .map(|c| complaint_feature(c, false, Map::new()))
+                .map(|c| complaint_feature(c, PersonalData::Hidden, Map::new()))
                 .collect();
             return Ok((FeaturePage::Complaints(features), matched));
         }
@@ -259,21 +259,28 @@ impl Features {
             filter.before = complaints.last().map(|c| (c.draft.reported_at, c.id));
             let done = complaints.len() < SCAN_PAGE as usize;
             let cql = cql.clone();
-            let kept = budget
-                .run(move |clock| {
-                    let mut kept = Vec::new();
-                    for c in &complaints {
-                        clock.check()?;
-                        let f = complaint_feature(c, false, Map::new());
-                        let point: geo::Geometry<f64> =
-                            geo::Point::new(c.draft.location.0, c.draft.location.1).into();
-                        if cql.as_ref().is_none_or(|cql| passes(cql, &f, &point)) {
-                            kept.push(f);
+            let kept =
+                budget
+                    .run(move |clock| {
+                        let mut kept = Vec::new();
+                        for c in &complaints {
+                            clock.check()?;
+                            let f = complaint_feature(c, PersonalData::Hidden, Map::new());
+                            // An unlocated case has no geometry: no spatial
+                            // predicate holds for it.
+                            let point: geo::Geometry<f64> = match c.draft.location {
+                                Some((lon, lat)) => geo::Point::new(lon, lat).into(),
+                                None => geo::Geometry::GeometryCollection(
+                                    geo::GeometryCollection::default(),
+                                ),
+                            };
+                            if cql.as_ref().is_none_or(|cql| passes(cql, &f, &point)) {
+                                kept.push(f);
+                            }
                         }
-                    }
-                    Ok(kept)
-                })
-                .await?;
+                        Ok(kept)
+                    })
+                    .await?;
             features.extend(kept);
             if done {
                 let matched = features.len() as u64;
@@ -366,9 +373,11 @@ impl Features {
                         Source::Complaints(complaints) => {
                             for c in &complaints {
                                 clock.check()?;
-                                let f = complaint_feature(c, false, Map::new());
-                                let point =
-                                    geo::Point::new(c.draft.location.0, c.draft.location.1).into();
+                                let Some((lon, lat)) = c.draft.location else {
+                                    continue;
+                                };
+                                let f = complaint_feature(c, PersonalData::Hidden, Map::new());
+                                let point = geo::Point::new(lon, lat).into();
                                 layer.add_properties(
                                     c.id.0 as u64,
                                     &point,

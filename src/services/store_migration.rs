@@ -48,20 +48,24 @@ pub struct StoreDigest {
     pub complaints: TableDigest,
     pub events: TableDigest,
     pub links: TableDigest,
+    pub callbacks: TableDigest,
 }
 
 impl StoreDigest {
     /// Table name, digest: for reports.
-    pub fn tables(&self) -> [(&'static str, TableDigest); 5] {
+    pub fn tables(&self) -> [(&'static str, TableDigest); 6] {
         [
             ("assets", self.assets),
             ("api_tokens", self.tokens),
             ("complaints", self.complaints),
             ("complaint_events", self.events),
             ("complaint_links", self.links),
+            ("complaint_callbacks", self.callbacks),
         ]
     }
 }
+
+use crate::services::hotline_config::PHONE_KEY;
 
 /// Reads every row of `store` into its digest.
 pub async fn digest(store: &dyn Store) -> Result<StoreDigest, StoreError> {
@@ -97,6 +101,13 @@ pub async fn digest(store: &dyn Store) -> Result<StoreDigest, StoreError> {
         let Some(last) = page.last() else { break };
         after = last.id;
         page.iter().for_each(|e| d.events.add(e));
+    }
+    let mut after = 0;
+    loop {
+        let page = store.callbacks_after(after, PAGE_ROWS).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        page.iter().for_each(|c| d.callbacks.add(c));
     }
     Ok(d)
 }
@@ -158,6 +169,26 @@ pub async fn copy_store(
         to.restore_events(&page).await?;
         copied += page.len() as u64;
         progress(copied);
+    }
+    let mut after = 0;
+    loop {
+        let page = from.callbacks_after(after, PAGE_ROWS).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        to.restore_callbacks(&page).await?;
+        copied += page.len() as u64;
+        progress(copied);
+    }
+    // The callers' phone hashes are keyed: the copy keeps the key, or its
+    // hashes would match nothing.
+    let mut fresh = [0u8; 32];
+    getrandom::fill(&mut fresh).map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
+    let key = from.service_key(PHONE_KEY, &fresh).await?;
+    if to.service_key(PHONE_KEY, &key).await? != key {
+        return Err(StoreError::Conflict(
+            "the target already has a different caller-phone key".into(),
+        )
+        .into());
     }
     to.finish_restore().await?;
     Ok(())

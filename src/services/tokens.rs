@@ -2,7 +2,7 @@
 //! shown once; only its SHA-256 is stored. (A fast hash is right here:
 //! the tokens are random, not passwords, so there is nothing to guess.)
 
-use crate::domain::{District, Principal, Role};
+use crate::domain::{District, Principal, Role, UnitCode};
 use crate::services::store_failure::StoreFailure;
 use crate::store::{Store, StoreError, TokenRecord};
 use sha2::{Digest, Sha256};
@@ -38,19 +38,26 @@ impl Tokens {
     }
 
     /// Creates a token; returns the token text (shown once) and its record.
+    /// A `unit` token must name its unit, and no other role may.
     pub async fn create(
         &self,
         role: Role,
         district: Option<District>,
+        unit: Option<&UnitCode>,
         label: Option<&str>,
     ) -> Result<(String, TokenRecord), StoreError> {
+        if (role == Role::Unit) != unit.is_some() {
+            return Err(StoreError::Conflict(
+                "a unit token names its unit (--unit), and only a unit token does".into(),
+            ));
+        }
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret)
             .map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
         let token = format!("{TOKEN_PREFIX}{}", hex(&secret));
         let record = self
             .store
-            .insert_token(&token_hash(&token), role, district, label)
+            .insert_token(&token_hash(&token), role, district, unit, label)
             .await?;
         Ok((token, record))
     }
@@ -74,6 +81,7 @@ impl Tokens {
             token_id: r.id,
             role: r.role,
             district: r.district,
+            unit: r.unit,
         });
         if let Ok(mut cache) = self.cache.lock() {
             // Bounded: unknown tokens sent by an attacker must not grow it

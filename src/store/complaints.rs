@@ -2,9 +2,9 @@
 
 use super::StoreError;
 use crate::domain::{
-    Caller, CaseNumber, Category, Complaint, ComplaintDraft, ComplaintExtent, ComplaintFilter,
-    ComplaintId, ComplaintLink, ComplaintStats, ComplaintStatus, CoordSys, District, Linking,
-    Satisfaction, StatusChange,
+    CallbackAnswers, CallbackRates, Caller, CaseNumber, Category, Complaint, ComplaintDraft,
+    ComplaintExtent, ComplaintFilter, ComplaintId, ComplaintLink, ComplaintStats, ComplaintStatus,
+    CoordSys, District, Handling, Linking, NotAssessable, Satisfaction, StatusChange, UnitCode,
 };
 use crate::spatial::LonLatBox;
 use async_trait::async_trait;
@@ -23,6 +23,72 @@ pub struct Transition {
     pub satisfaction: Option<Satisfaction>,
     pub actor_token: Option<i64>,
     pub actor_role: String,
+}
+
+/// A value to set a column to in a [`Step`].
+#[derive(Debug, Clone)]
+pub enum Cell {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Time(Option<OffsetDateTime>),
+}
+
+/// A step of the hotline loop (dispatch, acceptance, sending back, a
+/// call-back, placing, marking not assessable), applied in one
+/// transaction: the case is checked to still be as the service saw it,
+/// its columns set, and the step recorded in its history.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The status the case must still have (`None`: any).
+    pub expect_status: Option<ComplaintStatus>,
+    /// The unit the case must still be with (a unit acting on it).
+    pub expect_unit: Option<UnitCode>,
+    /// The new status (`None`: unchanged).
+    pub to: Option<ComplaintStatus>,
+    /// What the history calls the step.
+    pub action: &'static str,
+    /// The unit the step concerns, recorded in the history.
+    pub unit: Option<UnitCode>,
+    /// Columns to set. Names come from the service's code, never from a
+    /// request.
+    pub set: Vec<(&'static str, Cell)>,
+    /// A new location (WGS 84) with its links and flags: placing a case.
+    pub location: Option<((f64, f64), Linking)>,
+    pub note: Option<String>,
+    pub detail: Option<serde_json::Value>,
+    pub callback: Option<CallbackAnswers>,
+    pub actor_token: Option<i64>,
+    pub actor_role: String,
+}
+
+impl Step {
+    /// A step that checks and changes nothing yet, taken by `actor` (the
+    /// service itself when `None`).
+    pub fn new(action: &'static str, actor: Option<&crate::domain::Principal>) -> Self {
+        Step {
+            expect_status: None,
+            expect_unit: None,
+            to: None,
+            action,
+            unit: None,
+            set: Vec::new(),
+            location: None,
+            note: None,
+            detail: None,
+            callback: None,
+            actor_token: actor.map(|p| p.token_id),
+            actor_role: actor.map_or("system", |p| p.role.as_str()).to_string(),
+        }
+    }
+}
+
+/// Which call-backs the rates are computed over.
+#[derive(Debug, Clone, Default)]
+pub struct RatesFilter {
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+    pub district: Option<District>,
+    pub unit: Option<UnitCode>,
 }
 
 #[async_trait]
@@ -92,6 +158,41 @@ pub trait ComplaintStore: Send + Sync {
         duplicate_of: Option<ComplaintId>,
     ) -> Result<Complaint, StoreError>;
 
+    /// Applies a step of the loop if the case is still as expected (else
+    /// a `Conflict`), recording it in the history.
+    async fn apply_step(&self, id: ComplaintId, step: &Step) -> Result<Complaint, StoreError>;
+
+    /// The call-back rates over the latest valid call-back of each case.
+    async fn callback_rates(
+        &self,
+        filter: &RatesFilter,
+        weights: &[(String, f64)],
+    ) -> Result<CallbackRates, StoreError>;
+
+    /// Erases the caller's name and phone of up to `limit` cases closed
+    /// before `closed_before`, recording each erasure in the case's
+    /// history. Returns how many were erased.
+    async fn erase_personal_data(
+        &self,
+        closed_before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
+
+    /// Up to `limit` call-backs with ids above `after`, by id (for
+    /// `migrate-store`).
+    async fn callbacks_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<super::CallbackRow>, StoreError>;
+
+    /// Stores call-backs as they were, ids and all (for `migrate-store`).
+    async fn restore_callbacks(&self, rows: &[super::CallbackRow]) -> Result<(), StoreError>;
+
+    /// The key of this name the service keeps in the database, made from
+    /// `fresh` the first time (every instance then reads the same one).
+    async fn service_key(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
+
     async fn links(&self, id: ComplaintId) -> Result<Vec<ComplaintLink>, StoreError>;
 
     /// Replaces the links and flags of these complaints, in one transaction.
@@ -127,8 +228,10 @@ pub(super) struct ComplaintRow {
     pub description: String,
     pub address: Option<String>,
     pub district: Option<String>,
-    pub location: (f64, f64),
-    pub raw_location: (f64, f64),
+    pub case_type: String,
+    pub location: Option<(f64, f64)>,
+    pub raw_location: Option<(f64, f64)>,
+    pub located_by: String,
     pub coord_sys: String,
     pub reported_at: OffsetDateTime,
     pub status: String,
@@ -136,10 +239,21 @@ pub(super) struct ComplaintRow {
     pub satisfaction: Option<i64>,
     pub caller_name: Option<String>,
     pub caller_phone: Option<String>,
+    pub caller_phone_hash: Option<String>,
     pub duplicate_of: Option<i64>,
     pub flags: String,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    pub unit: Option<String>,
+    pub urgency: Option<String>,
+    pub dispatched_at: Option<OffsetDateTime>,
+    pub response_due: Option<OffsetDateTime>,
+    pub resolution_due: Option<OffsetDateTime>,
+    pub accepted_at: Option<OffsetDateTime>,
+    pub closed_at: Option<OffsetDateTime>,
+    pub not_assessable_reason: Option<String>,
+    pub not_assessable_by: Option<i64>,
+    pub personal_data_erased_at: Option<OffsetDateTime>,
 }
 
 pub(super) fn corrupt(what: &str) -> impl Fn(String) -> StoreError + '_ {
@@ -151,12 +265,36 @@ impl ComplaintRow {
     pub fn into_complaint(self) -> Result<Complaint, StoreError> {
         let flags: Vec<String> =
             serde_json::from_str(&self.flags).map_err(|e| corrupt("flags")(e.to_string()))?;
+        let handling = match (
+            self.unit,
+            self.urgency,
+            self.dispatched_at,
+            self.response_due,
+            self.resolution_due,
+        ) {
+            (
+                Some(unit),
+                Some(tier),
+                Some(dispatched_at),
+                Some(response_due),
+                Some(resolution_due),
+            ) => Some(Handling {
+                unit: UnitCode::parse(&unit).map_err(corrupt("unit"))?,
+                tier: tier.parse().map_err(corrupt("urgency"))?,
+                dispatched_at,
+                response_due,
+                resolution_due,
+                accepted_at: self.accepted_at,
+            }),
+            _ => None,
+        };
         Ok(Complaint {
             id: ComplaintId(self.id),
             draft: ComplaintDraft {
                 case_number: CaseNumber::parse(&self.case_number)
                     .map_err(corrupt("case number"))?,
                 channel: self.channel.parse().map_err(corrupt("channel"))?,
+                case_type: self.case_type.parse().map_err(corrupt("case_type"))?,
                 category: self.category.parse().map_err(corrupt("category"))?,
                 description: self.description,
                 address: self.address,
@@ -167,6 +305,7 @@ impl ComplaintRow {
                     .map_err(corrupt("district"))?,
                 location: self.location,
                 raw_location: self.raw_location,
+                located_by: self.located_by.parse().map_err(corrupt("located_by"))?,
                 coord_sys: self
                     .coord_sys
                     .parse::<CoordSys>()
@@ -176,6 +315,8 @@ impl ComplaintRow {
                     name: self.caller_name,
                     phone: self.caller_phone,
                 },
+                caller_phone_hash: self.caller_phone_hash,
+                answered_on_call: false,
             },
             status: self.status.parse().map_err(corrupt("status"))?,
             resolution: self.resolution,
@@ -188,6 +329,16 @@ impl ComplaintRow {
             flags,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            handling,
+            closed_at: self.closed_at,
+            not_assessable: match (self.not_assessable_reason, self.not_assessable_by) {
+                (Some(reason), Some(approved_by)) => Some(NotAssessable {
+                    reason,
+                    approved_by,
+                }),
+                _ => None,
+            },
+            personal_data_erased_at: self.personal_data_erased_at,
         })
     }
 }
@@ -199,26 +350,52 @@ pub(super) fn intake_event(complaint: &Complaint) -> StatusChange {
     StatusChange {
         from: None,
         to: ComplaintStatus::Received,
+        action: None,
+        unit: None,
+        detail: None,
         note: Some(format!("received by {}", complaint.draft.channel)),
         by: "system".into(),
         at: complaint.created_at,
     }
 }
 
+/// A stored event's columns, as read.
+pub(super) struct EventColumns {
+    pub from: Option<String>,
+    pub to: String,
+    pub action: Option<String>,
+    pub unit: Option<String>,
+    pub detail: Option<String>,
+    pub note: Option<String>,
+    pub by: String,
+    pub at: OffsetDateTime,
+}
+
 /// A stored event's columns, checked.
-pub(super) fn status_change(
-    from: Option<String>,
-    to: &str,
-    note: Option<String>,
-    by: String,
-    at: OffsetDateTime,
-) -> Result<StatusChange, StoreError> {
+pub(super) fn status_change(e: EventColumns) -> Result<StatusChange, StoreError> {
+    let EventColumns {
+        from,
+        to,
+        action,
+        unit,
+        detail,
+        note,
+        by,
+        at,
+    } = e;
     Ok(StatusChange {
         from: from
             .map(|f| f.parse())
             .transpose()
             .map_err(corrupt("status"))?,
         to: to.parse().map_err(corrupt("status"))?,
+        action,
+        unit,
+        // Keys sorted: PostgreSQL's jsonb orders them its own way.
+        detail: detail
+            .map(|d| serde_json::from_str(&d).map(super::transfer::sorted))
+            .transpose()
+            .map_err(|e| corrupt("detail")(e.to_string()))?,
         note,
         by,
         at,
@@ -272,13 +449,17 @@ pub(super) fn intake_answers(
                 Complaint {
                     id: ComplaintId(*id),
                     draft: draft.clone(),
-                    status: ComplaintStatus::Received,
+                    status: draft.initial_status(),
                     resolution: None,
                     satisfaction: None,
                     duplicate_of: None,
                     flags: linking.flags.clone(),
                     created_at: at,
                     updated_at: at,
+                    handling: None,
+                    closed_at: draft.answered_on_call.then_some(at),
+                    not_assessable: None,
+                    personal_data_erased_at: None,
                 },
                 true,
             )),

@@ -19,13 +19,13 @@ mod sqlite_transfer;
 mod transfer;
 
 pub use changes::{AssetChangeFeed, ChangeBatch, PgChangeFeed};
-pub use complaints::{ComplaintStore, Transition};
+pub use complaints::{Cell, ComplaintStore, RatesFilter, Step, Transition};
 pub use error::{DATABASE_UNAVAILABLE, StoreError};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
-pub use transfer::{EventRow, LinkRow, TableCounts, TokenRow, TransferStore};
+pub use transfer::{CallbackRow, EventRow, LinkRow, TableCounts, TokenRow, TransferStore};
 
-use crate::domain::{Asset, AssetDraft, AssetId, District, Role, Version};
+use crate::domain::{Asset, AssetDraft, AssetId, District, Role, UnitCode, Version};
 use async_trait::async_trait;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -36,6 +36,8 @@ pub struct TokenRecord {
     pub id: i64,
     pub role: Role,
     pub district: Option<District>,
+    /// The unit a `unit` token acts for.
+    pub unit: Option<UnitCode>,
     pub label: Option<String>,
 }
 
@@ -83,6 +85,7 @@ pub trait TokenStore: Send + Sync {
         token_sha256: &str,
         role: Role,
         district: Option<District>,
+        unit: Option<&UnitCode>,
         label: Option<&str>,
     ) -> Result<TokenRecord, StoreError>;
 
@@ -96,11 +99,12 @@ fn now() -> time::OffsetDateTime {
     crate::domain::to_millis(time::OffsetDateTime::now_utc())
 }
 
-/// A token record from its stored columns (id, role, district, label).
-fn token_record(
-    row: Option<(i64, String, Option<String>, Option<String>)>,
-) -> Result<Option<TokenRecord>, StoreError> {
-    let Some((id, role, district, label)) = row else {
+/// A token's stored columns: id, role, district, unit, label.
+type TokenColumns = (i64, String, Option<String>, Option<String>, Option<String>);
+
+/// A token record from its stored columns.
+fn token_record(row: Option<TokenColumns>) -> Result<Option<TokenRecord>, StoreError> {
+    let Some((id, role, district, unit, label)) = row else {
         return Ok(None);
     };
     Ok(Some(TokenRecord {
@@ -108,6 +112,10 @@ fn token_record(
         role: Role::from_str(&role).map_err(StoreError::Corrupt)?,
         district: district
             .map(|d| District::from_str(&d))
+            .transpose()
+            .map_err(StoreError::Corrupt)?,
+        unit: unit
+            .map(|u| UnitCode::parse(&u))
             .transpose()
             .map_err(StoreError::Corrupt)?,
         label,

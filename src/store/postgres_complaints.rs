@@ -3,12 +3,15 @@
 
 use super::StoreError;
 use super::complaint_sql::{self, Dialect, complaint_from_row, dialect_common};
-use super::complaints::{ComplaintStore, Transition, intake_answers, open_filter, rounded_box};
+use super::complaints::{
+    ComplaintStore, RatesFilter, Step, Transition, intake_answers, open_filter, rounded_box,
+};
 use super::now;
 use super::pg_copy::CopyRows;
 use super::postgres::PgStore;
 use crate::domain::{
-    Category, Complaint, ComplaintDraft, ComplaintId, District, StatusChange, to_millis, utc_text,
+    CallbackRates, Category, Complaint, ComplaintDraft, ComplaintId, District, StatusChange,
+    to_millis, utc_text,
 };
 use crate::domain::{ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintStats, Linking};
 use crate::spatial::LonLatBox;
@@ -19,10 +22,12 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
-const COLUMNS: &str = "c.id, c.case_number, c.channel, c.category, c.description, c.address, c.district, \
-    ST_X(c.location) AS lon, ST_Y(c.location) AS lat, c.raw_lon, c.raw_lat, c.coord_sys, c.reported_at, \
-    c.status, c.resolution, c.satisfaction::int8 AS satisfaction, c.caller_name, c.caller_phone, c.duplicate_of, \
-    c.flags::text AS flags, c.created_at, c.updated_at";
+const COLUMNS: &str = "c.id, c.case_number, c.channel, c.case_type, c.category, c.description, c.address, \
+    c.district, ST_X(c.location) AS lon, ST_Y(c.location) AS lat, c.raw_lon, c.raw_lat, c.located_by, \
+    c.coord_sys, c.reported_at, c.status, c.resolution, c.satisfaction::int8 AS satisfaction, c.caller_name, \
+    c.caller_phone, c.caller_phone_hash, c.duplicate_of, c.flags::text AS flags, c.created_at, c.updated_at, \
+    c.unit, c.urgency, c.dispatched_at, c.response_due, c.resolution_due, c.accepted_at, c.closed_at, \
+    c.not_assessable_reason, c.not_assessable_by, c.personal_data_erased_at";
 
 /// How long an inserted complaint may stay uncommitted: ids come from a
 /// sequence, so with several writers a smaller id can commit after a
@@ -36,11 +41,33 @@ impl Dialect for Postgres {
     const COMPLAINT_COLUMNS: &'static str = COLUMNS;
     const LOCK_ROWS: &'static str = " FOR UPDATE";
     const LON_LAT: &'static str = "ST_X(c.location) AS lon, ST_Y(c.location) AS lat";
+    const DETAIL_TEXT: &'static str = "detail::text";
+    const DETAIL_CAST: &'static str = "::jsonb";
 
     dialect_common!(PgRow);
 
     fn push_time(q: &mut QueryBuilder<'_, Self>, value: OffsetDateTime) {
         q.push_bind(value);
+    }
+
+    fn push_opt_time(q: &mut QueryBuilder<'_, Self>, value: Option<OffsetDateTime>) {
+        q.push_bind(value);
+    }
+
+    fn push_set_location(q: &mut QueryBuilder<'_, Self>, (lon, lat): (f64, f64)) {
+        q.push("location = ST_SetSRID(ST_MakePoint(")
+            .push_bind(lon)
+            .push(", ")
+            .push_bind(lat)
+            .push("), 4326), raw_lon = ")
+            .push_bind(lon)
+            .push(", raw_lat = ")
+            .push_bind(lat)
+            .push(", coord_sys = 'wgs84'");
+    }
+
+    fn opt_time(row: &PgRow, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+        Ok(row.try_get(column)?)
     }
 
     async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, StoreError> {
@@ -98,6 +125,37 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a ComplaintFilter) {
     if f.exclude_duplicates {
         q.push(" AND c.duplicate_of IS NULL");
     }
+    if !f.case_types.is_empty() {
+        let names: Vec<&str> = f.case_types.iter().map(|t| t.as_str()).collect();
+        q.push(" AND c.case_type = ANY(").push_bind(names).push(")");
+    }
+    if !f.channels.is_empty() {
+        let names: Vec<&str> = f.channels.iter().map(|c| c.as_str()).collect();
+        q.push(" AND c.channel = ANY(").push_bind(names).push(")");
+    }
+    if let Some(unit) = &f.unit {
+        q.push(" AND c.unit = ").push_bind(unit.as_str());
+    }
+    match f.located {
+        Some(true) => {
+            q.push(" AND c.location IS NOT NULL");
+        }
+        Some(false) => {
+            q.push(" AND c.location IS NULL");
+        }
+        None => {}
+    }
+    if let Some(at) = f.overdue_at {
+        q.push(" AND c.status IN ('dispatched', 'in_progress') AND (c.resolution_due < ")
+            .push_bind(at)
+            .push(" OR (c.status = 'dispatched' AND c.response_due < ")
+            .push_bind(at)
+            .push("))");
+    }
+    if let Some(hash) = &f.caller_phone_hash {
+        q.push(" AND c.caller_phone_hash = ")
+            .push_bind(hash.as_str());
+    }
     if !f.ids.is_empty() {
         q.push(" AND c.id = ANY(")
             .push_bind(f.ids.iter().map(|id| id.0).collect::<Vec<i64>>())
@@ -117,21 +175,26 @@ fn incoming_rows(items: &[(ComplaintDraft, Linking)]) -> CopyRows {
     let mut rows = CopyRows::with_capacity(items.len() * 256);
     for (ord, (draft, linking)) in items.iter().enumerate() {
         let flags = serde_json::Value::from(linking.flags.clone()).to_string();
+        let number = |v: Option<f64>| v.map(|v| v.to_string());
         rows.number(ord)
             .text(Some(draft.case_number.as_str()))
             .text(Some(draft.channel.as_str()))
+            .text(Some(draft.case_type.as_str()))
             .text(Some(draft.category.as_str()))
             .text(Some(&draft.description))
             .text(draft.address.as_deref())
             .text(draft.district.map(District::as_str))
-            .number(draft.location.0)
-            .number(draft.location.1)
-            .number(draft.raw_location.0)
-            .number(draft.raw_location.1)
+            .text(number(draft.location.map(|l| l.0)).as_deref())
+            .text(number(draft.location.map(|l| l.1)).as_deref())
+            .text(number(draft.raw_location.map(|l| l.0)).as_deref())
+            .text(number(draft.raw_location.map(|l| l.1)).as_deref())
+            .text(Some(draft.located_by.as_str()))
             .text(Some(draft.coord_sys.as_str()))
             .text(Some(&utc_text(draft.reported_at)))
+            .text(Some(draft.initial_status().as_str()))
             .text(draft.caller.name.as_deref())
             .text(draft.caller.phone.as_deref())
+            .text(draft.caller_phone_hash.as_deref())
             .text(Some(&flags))
             .end_row();
     }
@@ -148,12 +211,13 @@ const SMALL_BATCH_ROWS: usize = 64;
 macro_rules! insert_new_from {
     ($incoming:literal) => {
         concat!(
-            "INSERT INTO complaints (case_number, channel, category, description, address, district, \
-             location, raw_lon, raw_lat, coord_sys, reported_at, status, caller_name, caller_phone, \
-             flags, created_at, updated_at) \
-             SELECT case_number, channel, category, description, address, district, \
-             ST_SetSRID(ST_MakePoint(lon, lat), 4326), raw_lon, raw_lat, coord_sys, reported_at, \
-             'received', caller_name, caller_phone, flags::jsonb, $1, $1 FROM ",
+            "INSERT INTO complaints (case_number, channel, case_type, category, description, address, \
+             district, location, raw_lon, raw_lat, located_by, coord_sys, reported_at, status, caller_name, \
+             caller_phone, caller_phone_hash, flags, created_at, updated_at, closed_at) \
+             SELECT case_number, channel, case_type, category, description, address, district, \
+             CASE WHEN lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(lon, lat), 4326) END, raw_lon, raw_lat, \
+             located_by, coord_sys, reported_at, status, caller_name, caller_phone, caller_phone_hash, \
+             flags::jsonb, $1, $1, CASE WHEN status IN ('closed', 'rejected') THEN $1 END FROM ",
             $incoming,
             " ORDER BY ord ON CONFLICT (case_number) DO NOTHING RETURNING id, case_number"
         )
@@ -163,13 +227,14 @@ macro_rules! insert_new_from {
 /// From the staging table COPY filled.
 const INSERT_FROM_STAGING: &str = insert_new_from!("incoming");
 
-/// From array parameters $2…$16, one per column.
+/// From array parameters $2…$21, one per column.
 const INSERT_FROM_ARRAYS: &str = insert_new_from!(
-    "unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-     $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::text[], $13::timestamptz[], \
-     $14::text[], $15::text[], $16::text[]) WITH ORDINALITY AS incoming(case_number, channel, \
-     category, description, address, district, lon, lat, raw_lon, raw_lat, coord_sys, reported_at, \
-     caller_name, caller_phone, flags, ord)"
+    "unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+     $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::text[], $14::text[], \
+     $15::timestamptz[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[]) \
+     WITH ORDINALITY AS incoming(case_number, channel, case_type, category, description, address, \
+     district, lon, lat, raw_lon, raw_lat, located_by, coord_sys, reported_at, status, caller_name, \
+     caller_phone, caller_phone_hash, flags, ord)"
 );
 
 /// Stores a large batch: COPY into a staging table, then one INSERT …
@@ -180,10 +245,11 @@ async fn insert_by_copy(
     at: OffsetDateTime,
 ) -> Result<Vec<(i64, String)>, StoreError> {
     sqlx::query(
-            "CREATE TEMP TABLE incoming (ord int8, case_number text, channel text, category text, \
-             description text, address text, district text, lon float8, lat float8, raw_lon float8, \
-             raw_lat float8, coord_sys text, reported_at timestamptz, caller_name text, \
-             caller_phone text, flags text) ON COMMIT DROP",
+            "CREATE TEMP TABLE incoming (ord int8, case_number text, channel text, case_type text, \
+             category text, description text, address text, district text, lon float8, lat float8, \
+             raw_lon float8, raw_lat float8, located_by text, coord_sys text, reported_at timestamptz, \
+             status text, caller_name text, caller_phone text, caller_phone_hash text, flags text) \
+             ON COMMIT DROP",
         )
         .execute(&mut **tx)
         .await?;
@@ -205,8 +271,9 @@ async fn insert_small(
     let text = |f: fn(&ComplaintDraft) -> Option<&str>| -> Vec<Option<&str>> {
         items.iter().map(|(d, _)| f(d)).collect()
     };
-    let number =
-        |f: fn(&ComplaintDraft) -> f64| -> Vec<f64> { items.iter().map(|(d, _)| f(d)).collect() };
+    let number = |f: fn(&ComplaintDraft) -> Option<f64>| -> Vec<Option<f64>> {
+        items.iter().map(|(d, _)| f(d)).collect()
+    };
     let reported: Vec<OffsetDateTime> = items
         .iter()
         .map(|(d, _)| to_millis(d.reported_at))
@@ -219,18 +286,22 @@ async fn insert_small(
         .bind(at)
         .bind(text(|d| Some(d.case_number.as_str())))
         .bind(text(|d| Some(d.channel.as_str())))
+        .bind(text(|d| Some(d.case_type.as_str())))
         .bind(text(|d| Some(d.category.as_str())))
         .bind(text(|d| Some(d.description.as_str())))
         .bind(text(|d| d.address.as_deref()))
         .bind(text(|d| d.district.map(District::as_str)))
-        .bind(number(|d| d.location.0))
-        .bind(number(|d| d.location.1))
-        .bind(number(|d| d.raw_location.0))
-        .bind(number(|d| d.raw_location.1))
+        .bind(number(|d| d.location.map(|l| l.0)))
+        .bind(number(|d| d.location.map(|l| l.1)))
+        .bind(number(|d| d.raw_location.map(|l| l.0)))
+        .bind(number(|d| d.raw_location.map(|l| l.1)))
+        .bind(text(|d| Some(d.located_by.as_str())))
         .bind(text(|d| Some(d.coord_sys.as_str())))
         .bind(reported)
+        .bind(text(|d| Some(d.initial_status().as_str())))
         .bind(text(|d| d.caller.name.as_deref()))
         .bind(text(|d| d.caller.phone.as_deref()))
+        .bind(text(|d| d.caller_phone_hash.as_deref()))
         .bind(flags)
         .fetch_all(&mut **tx)
         .await?)
@@ -446,6 +517,48 @@ impl ComplaintStore for PgStore {
     #[tracing::instrument(skip(self))]
     async fn links(&self, id: ComplaintId) -> Result<Vec<ComplaintLink>, StoreError> {
         complaint_sql::links(&self.pool, id).await
+    }
+
+    #[tracing::instrument(skip(self, step), fields(action = step.action))]
+    async fn apply_step(&self, id: ComplaintId, step: &Step) -> Result<Complaint, StoreError> {
+        complaint_sql::apply_step(&self.pool, id, step).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn callback_rates(
+        &self,
+        filter: &RatesFilter,
+        weights: &[(String, f64)],
+    ) -> Result<CallbackRates, StoreError> {
+        complaint_sql::callback_rates(&self.pool, filter, weights).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn erase_personal_data(
+        &self,
+        closed_before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        complaint_sql::erase_personal_data(&self.pool, closed_before, limit).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn callbacks_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<super::CallbackRow>, StoreError> {
+        complaint_sql::callbacks_after(&self.pool, after, limit).await
+    }
+
+    #[tracing::instrument(skip_all, fields(count = rows.len()))]
+    async fn restore_callbacks(&self, rows: &[super::CallbackRow]) -> Result<(), StoreError> {
+        complaint_sql::restore_callbacks(&self.pool, rows).await
+    }
+
+    #[tracing::instrument(skip(self, fresh))]
+    async fn service_key(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
+        complaint_sql::service_key(&self.pool, name, fresh).await
     }
 
     #[tracing::instrument(skip_all, fields(count = updates.len()))]

@@ -4,7 +4,9 @@
 use super::StoreError;
 use super::pg_copy::CopyRows;
 use super::postgres::{AssetColumns, PgStore};
-use super::transfer::{COUNT_TABLES, EventRow, LinkRow, TableCounts, TokenRow, TransferStore};
+use super::transfer::{
+    COUNT_TABLES, EventRow, LinkRow, TableCounts, TokenRow, TransferStore, canonical_json,
+};
 use crate::domain::{Asset, Complaint, ComplaintId, District, to_millis, utc_text};
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -26,11 +28,12 @@ impl TransferStore for PgStore {
             String,
             Option<String>,
             Option<String>,
+            Option<String>,
             OffsetDateTime,
             Option<OffsetDateTime>,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, token_sha256, role, district, label, created_at, revoked_at FROM api_tokens \
+            "SELECT id, token_sha256, role, district, unit, label, created_at, revoked_at FROM api_tokens \
              WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after)
@@ -40,14 +43,17 @@ impl TransferStore for PgStore {
         Ok(rows
             .into_iter()
             .map(
-                |(id, token_sha256, role, district, label, created_at, revoked_at)| TokenRow {
-                    id,
-                    token_sha256,
-                    role,
-                    district,
-                    label,
-                    created_at,
-                    revoked_at,
+                |(id, token_sha256, role, district, unit, label, created_at, revoked_at)| {
+                    TokenRow {
+                        id,
+                        token_sha256,
+                        role,
+                        district,
+                        unit,
+                        label,
+                        created_at,
+                        revoked_at,
+                    }
                 },
             )
             .collect())
@@ -63,20 +69,34 @@ impl TransferStore for PgStore {
             Option<i64>,
             String,
             OffsetDateTime,
+            Option<String>,
+            Option<String>,
+            Option<String>,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, complaint_id, from_status, to_status, note, actor_token, actor_role, at \
-             FROM complaint_events WHERE id > $1 ORDER BY id LIMIT $2",
+            "SELECT id, complaint_id, from_status, to_status, note, actor_token, actor_role, at, \
+             action, unit, detail::text FROM complaint_events WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(
-                |(id, complaint_id, from_status, to_status, note, actor_token, actor_role, at)| {
-                    EventRow {
+                |(
+                    id,
+                    complaint_id,
+                    from_status,
+                    to_status,
+                    note,
+                    actor_token,
+                    actor_role,
+                    at,
+                    action,
+                    unit,
+                    detail,
+                )| {
+                    Ok(EventRow {
                         id,
                         complaint_id,
                         from_status,
@@ -85,10 +105,13 @@ impl TransferStore for PgStore {
                         actor_token,
                         actor_role,
                         at,
-                    }
+                        action,
+                        unit,
+                        detail: canonical_json(detail)?,
+                    })
                 },
             )
-            .collect())
+            .collect()
     }
 
     async fn links_between(
@@ -161,9 +184,9 @@ impl TransferStore for PgStore {
     async fn restore_tokens(&self, tokens: &[TokenRow]) -> Result<(), StoreError> {
         let column = |f: fn(&TokenRow) -> Option<String>| tokens.iter().map(f).collect::<Vec<_>>();
         sqlx::query(
-            "INSERT INTO api_tokens (id, token_sha256, role, district, label, created_at, revoked_at) \
+            "INSERT INTO api_tokens (id, token_sha256, role, district, label, created_at, revoked_at, unit) \
              SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], \
-             $6::timestamptz[], $7::timestamptz[])",
+             $6::timestamptz[], $7::timestamptz[], $8::text[])",
         )
         .bind(tokens.iter().map(|t| t.id).collect::<Vec<_>>())
         .bind(column(|t| Some(t.token_sha256.clone())))
@@ -177,6 +200,7 @@ impl TransferStore for PgStore {
                 .map(|t| t.revoked_at.map(to_millis))
                 .collect::<Vec<_>>(),
         )
+        .bind(column(|t| t.unit.clone()))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -190,6 +214,9 @@ impl TransferStore for PgStore {
         let mut rows = CopyRows::with_capacity(complaints.len() * 320);
         for c in complaints {
             let d = &c.draft;
+            let h = c.handling.as_ref();
+            let time = |t: Option<time::OffsetDateTime>| t.map(utc_text);
+            let number = |v: Option<f64>| v.map(|v| v.to_string());
             rows.number(c.id.0)
                 .text(Some(d.case_number.as_str()))
                 .text(Some(d.channel.as_str()))
@@ -197,12 +224,13 @@ impl TransferStore for PgStore {
                 .text(Some(&d.description))
                 .text(d.address.as_deref())
                 .text(d.district.map(District::as_str))
-                .text(Some(&format!(
-                    "SRID=4326;POINT({} {})",
-                    d.location.0, d.location.1
-                )))
-                .number(d.raw_location.0)
-                .number(d.raw_location.1)
+                .text(
+                    d.location
+                        .map(|(lon, lat)| format!("SRID=4326;POINT({lon} {lat})"))
+                        .as_deref(),
+                )
+                .text(number(d.raw_location.map(|l| l.0)).as_deref())
+                .text(number(d.raw_location.map(|l| l.1)).as_deref())
                 .text(Some(d.coord_sys.as_str()))
                 .text(Some(&utc_text(d.reported_at)))
                 .text(Some(c.status.as_str()))
@@ -215,6 +243,24 @@ impl TransferStore for PgStore {
                 .text(Some(&serde_json::Value::from(c.flags.clone()).to_string()))
                 .text(Some(&utc_text(c.created_at)))
                 .text(Some(&utc_text(c.updated_at)))
+                .text(Some(d.case_type.as_str()))
+                .text(Some(d.located_by.as_str()))
+                .text(d.caller_phone_hash.as_deref())
+                .text(h.map(|h| h.unit.as_str()))
+                .text(h.map(|h| h.tier.as_str()))
+                .text(time(h.map(|h| h.dispatched_at)).as_deref())
+                .text(time(h.map(|h| h.response_due)).as_deref())
+                .text(time(h.map(|h| h.resolution_due)).as_deref())
+                .text(time(h.and_then(|h| h.accepted_at)).as_deref())
+                .text(time(c.closed_at).as_deref())
+                .text(c.not_assessable.as_ref().map(|n| n.reason.as_str()))
+                .text(
+                    c.not_assessable
+                        .as_ref()
+                        .map(|n| n.approved_by.to_string())
+                        .as_deref(),
+                )
+                .text(time(c.personal_data_erased_at).as_deref())
                 .end_row();
         }
         let mut tx = self.pool.begin().await?;
@@ -222,7 +268,9 @@ impl TransferStore for PgStore {
             &mut tx,
             "COPY complaints (id, case_number, channel, category, description, address, district, location, \
              raw_lon, raw_lat, coord_sys, reported_at, status, resolution, satisfaction, caller_name, \
-             caller_phone, duplicate_of, flags, created_at, updated_at) FROM STDIN",
+             caller_phone, duplicate_of, flags, created_at, updated_at, case_type, located_by, \
+             caller_phone_hash, unit, urgency, dispatched_at, response_due, resolution_due, accepted_at, \
+             closed_at, not_assessable_reason, not_assessable_by, personal_data_erased_at) FROM STDIN",
         )
         .await?;
         for chunk in links.chunks(CHUNK_ROWS) {
@@ -258,9 +306,12 @@ impl TransferStore for PgStore {
     async fn restore_events(&self, events: &[EventRow]) -> Result<(), StoreError> {
         for chunk in events.chunks(CHUNK_ROWS) {
             sqlx::query(
-                "INSERT INTO complaint_events (id, complaint_id, from_status, to_status, note, actor_token, actor_role, at) \
-                 SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[], \
-                 $7::text[], $8::timestamptz[])",
+                "INSERT INTO complaint_events (id, complaint_id, from_status, to_status, note, actor_token, actor_role, at, \
+                 action, unit, detail) \
+                 SELECT id, complaint_id, from_status, to_status, note, actor_token, actor_role, at, action, unit, detail::jsonb \
+                 FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[], \
+                 $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::text[]) \
+                 AS e(id, complaint_id, from_status, to_status, note, actor_token, actor_role, at, action, unit, detail)",
             )
             .bind(chunk.iter().map(|e| e.id).collect::<Vec<_>>())
             .bind(chunk.iter().map(|e| e.complaint_id).collect::<Vec<_>>())
@@ -270,6 +321,9 @@ impl TransferStore for PgStore {
             .bind(chunk.iter().map(|e| e.actor_token).collect::<Vec<_>>())
             .bind(chunk.iter().map(|e| e.actor_role.clone()).collect::<Vec<_>>())
             .bind(chunk.iter().map(|e| to_millis(e.at)).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|e| e.action.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|e| e.unit.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|e| e.detail.clone()).collect::<Vec<_>>())
             .execute(&self.pool)
             .await?;
         }
@@ -277,7 +331,13 @@ impl TransferStore for PgStore {
     }
 
     async fn finish_restore(&self) -> Result<(), StoreError> {
-        for table in ["assets", "api_tokens", "complaints", "complaint_events"] {
+        for table in [
+            "assets",
+            "api_tokens",
+            "complaints",
+            "complaint_events",
+            "complaint_callbacks",
+        ] {
             sqlx::query(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
             ))

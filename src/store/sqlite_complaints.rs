@@ -3,10 +3,14 @@
 
 use super::StoreError;
 use super::complaint_sql::{self, Dialect, complaint_from_row, dialect_common};
-use super::complaints::{ComplaintStore, Transition, intake_answers, open_filter, rounded_box};
+use super::complaints::{
+    ComplaintStore, RatesFilter, Step, Transition, intake_answers, open_filter, rounded_box,
+};
 use super::now;
 use super::sqlite::{SqliteStore, parse_timestamp, timestamp};
-use crate::domain::{Category, Complaint, ComplaintDraft, ComplaintId, District, StatusChange};
+use crate::domain::{
+    CallbackRates, Category, Complaint, ComplaintDraft, ComplaintId, District, StatusChange,
+};
 use crate::domain::{ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintStats, Linking};
 use crate::spatial::{LonLatBox, cell_key, cell_ranges};
 use async_trait::async_trait;
@@ -16,7 +20,8 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
-/// Rows per multi-row INSERT of complaints (19 parameters a row).
+/// Rows per multi-row INSERT of complaints (23 parameters a row; SQLite
+/// takes at most 32,766).
 const COMPLAINT_CHUNK_ROWS: usize = 1_000;
 /// Case numbers per look-up of the known ones.
 const KNOWN_CHUNK_ROWS: usize = 10_000;
@@ -24,9 +29,11 @@ const KNOWN_CHUNK_ROWS: usize = 10_000;
 /// Rows per multi-row INSERT of links (4 parameters a row).
 const LINK_CHUNK_ROWS: usize = 5_000;
 
-const COLUMNS: &str = "c.id, c.case_number, c.channel, c.category, c.description, c.address, c.district, \
-    c.lon, c.lat, c.raw_lon, c.raw_lat, c.coord_sys, c.reported_at, c.status, c.resolution, c.satisfaction, \
-    c.caller_name, c.caller_phone, c.duplicate_of, c.flags, c.created_at, c.updated_at";
+const COLUMNS: &str = "c.id, c.case_number, c.channel, c.case_type, c.category, c.description, c.address, \
+    c.district, c.lon, c.lat, c.raw_lon, c.raw_lat, c.located_by, c.coord_sys, c.reported_at, c.status, \
+    c.resolution, c.satisfaction, c.caller_name, c.caller_phone, c.caller_phone_hash, c.duplicate_of, c.flags, \
+    c.created_at, c.updated_at, c.unit, c.urgency, c.dispatched_at, c.response_due, c.resolution_due, \
+    c.accepted_at, c.closed_at, c.not_assessable_reason, c.not_assessable_by, c.personal_data_erased_at";
 
 fn utc(t: OffsetDateTime) -> String {
     timestamp(t)
@@ -38,11 +45,36 @@ impl Dialect for Sqlite {
     const COMPLAINT_COLUMNS: &'static str = COLUMNS;
     const LOCK_ROWS: &'static str = "";
     const LON_LAT: &'static str = "c.lon, c.lat";
+    const DETAIL_TEXT: &'static str = "detail";
+    const DETAIL_CAST: &'static str = "";
 
     dialect_common!(SqliteRow);
 
     fn push_time(q: &mut QueryBuilder<'_, Self>, value: OffsetDateTime) {
         q.push_bind(timestamp(value));
+    }
+
+    fn push_opt_time(q: &mut QueryBuilder<'_, Self>, value: Option<OffsetDateTime>) {
+        q.push_bind(value.map(timestamp));
+    }
+
+    fn push_set_location(q: &mut QueryBuilder<'_, Self>, (lon, lat): (f64, f64)) {
+        q.push("lon = ")
+            .push_bind(lon)
+            .push(", lat = ")
+            .push_bind(lat)
+            .push(", raw_lon = ")
+            .push_bind(lon)
+            .push(", raw_lat = ")
+            .push_bind(lat)
+            .push(", coord_sys = 'wgs84', cell = ")
+            .push_bind(cell_key(lon, lat));
+    }
+
+    fn opt_time(row: &SqliteRow, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+        row.try_get::<Option<&str>, _>(column)?
+            .map(parse_timestamp)
+            .transpose()
     }
 
     async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, StoreError> {
@@ -114,6 +146,45 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a ComplaintFilter) {
     if f.exclude_duplicates {
         q.push(" AND c.duplicate_of IS NULL");
     }
+    if !f.case_types.is_empty() {
+        q.push(col).push("case_type IN (");
+        let mut list = q.separated(", ");
+        for t in &f.case_types {
+            list.push_bind(t.as_str());
+        }
+        q.push(")");
+    }
+    if !f.channels.is_empty() {
+        q.push(col).push("channel IN (");
+        let mut list = q.separated(", ");
+        for c in &f.channels {
+            list.push_bind(c.as_str());
+        }
+        q.push(")");
+    }
+    if let Some(unit) = &f.unit {
+        q.push(col).push("unit = ").push_bind(unit.as_str());
+    }
+    match f.located {
+        Some(true) => {
+            q.push(" AND c.lon IS NOT NULL");
+        }
+        Some(false) => {
+            q.push(" AND c.lon IS NULL");
+        }
+        None => {}
+    }
+    if let Some(at) = f.overdue_at {
+        q.push(" AND c.status IN ('dispatched', 'in_progress') AND (c.resolution_due < ")
+            .push_bind(utc(at))
+            .push(" OR (c.status = 'dispatched' AND c.response_due < ")
+            .push_bind(utc(at))
+            .push("))");
+    }
+    if let Some(hash) = &f.caller_phone_hash {
+        q.push(" AND c.caller_phone_hash = ")
+            .push_bind(hash.as_str());
+    }
     if !f.ids.is_empty() {
         q.push(" AND c.id IN (");
         let mut list = q.separated(", ");
@@ -168,30 +239,36 @@ fn complaint_insert<'a>(
     at_text: &str,
 ) -> QueryBuilder<'a, Sqlite> {
     let mut insert = QueryBuilder::<Sqlite>::new(
-        "INSERT INTO complaints (case_number, channel, category, description, address, district, lon, lat, \
-             raw_lon, raw_lat, coord_sys, reported_at, status, caller_name, caller_phone, flags, created_at, updated_at, cell) ",
+        "INSERT INTO complaints (case_number, channel, case_type, category, description, address, district, lon, lat, \
+             raw_lon, raw_lat, located_by, coord_sys, reported_at, status, caller_name, caller_phone, caller_phone_hash, \
+             flags, created_at, updated_at, closed_at, cell) ",
     );
     // In arrival order: the other indexes then take appends.
     insert.push_values(chunk, |mut row, (draft, linking)| {
+        let status = draft.initial_status();
         row.push_bind(draft.case_number.as_str())
             .push_bind(draft.channel.as_str())
+            .push_bind(draft.case_type.as_str())
             .push_bind(draft.category.as_str())
             .push_bind(draft.description.as_str())
             .push_bind(draft.address.as_deref())
             .push_bind(draft.district.map(District::as_str))
-            .push_bind(draft.location.0)
-            .push_bind(draft.location.1)
-            .push_bind(draft.raw_location.0)
-            .push_bind(draft.raw_location.1)
+            .push_bind(draft.location.map(|l| l.0))
+            .push_bind(draft.location.map(|l| l.1))
+            .push_bind(draft.raw_location.map(|l| l.0))
+            .push_bind(draft.raw_location.map(|l| l.1))
+            .push_bind(draft.located_by.as_str())
             .push_bind(draft.coord_sys.as_str())
             .push_bind(utc(draft.reported_at))
-            .push_bind("received")
+            .push_bind(status.as_str())
             .push_bind(draft.caller.name.as_deref())
             .push_bind(draft.caller.phone.as_deref())
+            .push_bind(draft.caller_phone_hash.as_deref())
             .push_bind(serde_json::Value::from(linking.flags.clone()).to_string())
             .push_bind(at_text.to_string())
             .push_bind(at_text.to_string())
-            .push_bind(cell_key(draft.location.0, draft.location.1));
+            .push_bind((!status.is_open()).then(|| at_text.to_string()))
+            .push_bind(draft.location.map(|(lon, lat)| cell_key(lon, lat)));
     });
     insert
 }
@@ -215,7 +292,7 @@ fn link_insert<'a>(chunk: &'a [(i64, &'a ComplaintLink)]) -> QueryBuilder<'a, Sq
 pub(super) async fn backfill_cells(pool: &sqlx::SqlitePool) -> Result<(), StoreError> {
     loop {
         let rows: Vec<(i64, f64, f64)> =
-            sqlx::query_as("SELECT id, lon, lat FROM complaints WHERE cell IS NULL LIMIT 20000")
+            sqlx::query_as("SELECT id, lon, lat FROM complaints WHERE cell IS NULL AND lon IS NOT NULL LIMIT 20000")
                 .fetch_all(pool)
                 .await?;
         if rows.is_empty() {
@@ -464,6 +541,48 @@ impl ComplaintStore for SqliteStore {
     #[tracing::instrument(skip(self))]
     async fn links(&self, id: ComplaintId) -> Result<Vec<ComplaintLink>, StoreError> {
         complaint_sql::links(&self.pool, id).await
+    }
+
+    #[tracing::instrument(skip(self, step), fields(action = step.action))]
+    async fn apply_step(&self, id: ComplaintId, step: &Step) -> Result<Complaint, StoreError> {
+        complaint_sql::apply_step(&self.pool, id, step).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn callback_rates(
+        &self,
+        filter: &RatesFilter,
+        weights: &[(String, f64)],
+    ) -> Result<CallbackRates, StoreError> {
+        complaint_sql::callback_rates(&self.pool, filter, weights).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn erase_personal_data(
+        &self,
+        closed_before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        complaint_sql::erase_personal_data(&self.pool, closed_before, limit).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn callbacks_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<super::CallbackRow>, StoreError> {
+        complaint_sql::callbacks_after(&self.pool, after, limit).await
+    }
+
+    #[tracing::instrument(skip_all, fields(count = rows.len()))]
+    async fn restore_callbacks(&self, rows: &[super::CallbackRow]) -> Result<(), StoreError> {
+        complaint_sql::restore_callbacks(&self.pool, rows).await
+    }
+
+    #[tracing::instrument(skip(self, fresh))]
+    async fn service_key(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
+        complaint_sql::service_key(&self.pool, name, fresh).await
     }
 
     #[tracing::instrument(skip_all, fields(count = updates.len()))]

@@ -2,7 +2,9 @@
 
 use super::StoreError;
 use super::sqlite::{DRAFT_COLUMNS, SqliteStore, bind_draft, parse_timestamp, timestamp};
-use super::transfer::{COUNT_TABLES, EventRow, LinkRow, TableCounts, TokenRow, TransferStore};
+use super::transfer::{
+    COUNT_TABLES, EventRow, LinkRow, TableCounts, TokenRow, TransferStore, canonical_json,
+};
 use crate::domain::{Asset, AssetDraft, Complaint, ComplaintId, District};
 use crate::spatial::cell_key;
 use async_trait::async_trait;
@@ -29,11 +31,12 @@ impl TransferStore for SqliteStore {
             String,
             Option<String>,
             Option<String>,
+            Option<String>,
             String,
             Option<String>,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, token_sha256, role, district, label, created_at, revoked_at FROM api_tokens \
+            "SELECT id, token_sha256, role, district, unit, label, created_at, revoked_at FROM api_tokens \
              WHERE id > ? ORDER BY id LIMIT ?",
         )
         .bind(after)
@@ -42,12 +45,13 @@ impl TransferStore for SqliteStore {
         .await?;
         rows.into_iter()
             .map(
-                |(id, token_sha256, role, district, label, created, revoked)| {
+                |(id, token_sha256, role, district, unit, label, created, revoked)| {
                     Ok(TokenRow {
                         id,
                         token_sha256,
                         role,
                         district,
+                        unit,
                         label,
                         created_at: parse_timestamp(&created)?,
                         revoked_at: time_opt(revoked)?,
@@ -67,10 +71,13 @@ impl TransferStore for SqliteStore {
             Option<i64>,
             String,
             String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, complaint_id, from_status, to_status, note, actor_token, actor_role, at \
-             FROM complaint_events WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, complaint_id, from_status, to_status, note, actor_token, actor_role, at, \
+             action, unit, detail FROM complaint_events WHERE id > ? ORDER BY id LIMIT ?",
         )
         .bind(after)
         .bind(i64::from(limit))
@@ -78,7 +85,19 @@ impl TransferStore for SqliteStore {
         .await?;
         rows.into_iter()
             .map(
-                |(id, complaint_id, from_status, to_status, note, actor_token, actor_role, at)| {
+                |(
+                    id,
+                    complaint_id,
+                    from_status,
+                    to_status,
+                    note,
+                    actor_token,
+                    actor_role,
+                    at,
+                    action,
+                    unit,
+                    detail,
+                )| {
                     Ok(EventRow {
                         id,
                         complaint_id,
@@ -88,6 +107,9 @@ impl TransferStore for SqliteStore {
                         actor_token,
                         actor_role,
                         at: parse_timestamp(&at)?,
+                        action,
+                        unit,
+                        detail: canonical_json(detail)?,
                     })
                 },
             )
@@ -154,13 +176,14 @@ impl TransferStore for SqliteStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in tokens.chunks(CHUNK_ROWS) {
             let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO api_tokens (id, token_sha256, role, district, label, created_at, revoked_at) ",
+                "INSERT INTO api_tokens (id, token_sha256, role, district, unit, label, created_at, revoked_at) ",
             );
             insert.push_values(chunk, |mut row, t| {
                 row.push_bind(t.id)
                     .push_bind(&t.token_sha256)
                     .push_bind(&t.role)
                     .push_bind(&t.district)
+                    .push_bind(&t.unit)
                     .push_bind(&t.label)
                     .push_bind(timestamp(t.created_at))
                     .push_bind(t.revoked_at.map(timestamp));
@@ -177,14 +200,19 @@ impl TransferStore for SqliteStore {
         links: &[LinkRow],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for chunk in complaints.chunks(CHUNK_ROWS) {
+        // 36 parameters a row: SQLite takes at most 32,766 a statement.
+        for chunk in complaints.chunks(CHUNK_ROWS / 2) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO complaints (id, case_number, channel, category, description, address, district, \
                  lon, lat, raw_lon, raw_lat, coord_sys, reported_at, status, resolution, satisfaction, \
-                 caller_name, caller_phone, duplicate_of, flags, created_at, updated_at, cell) ",
+                 caller_name, caller_phone, duplicate_of, flags, created_at, updated_at, cell, \
+                 case_type, located_by, caller_phone_hash, unit, urgency, dispatched_at, response_due, \
+                 resolution_due, accepted_at, closed_at, not_assessable_reason, not_assessable_by, \
+                 personal_data_erased_at) ",
             );
             insert.push_values(chunk, |mut row, c| {
                 let d = &c.draft;
+                let h = c.handling.as_ref();
                 row.push_bind(c.id.0)
                     .push_bind(d.case_number.as_str())
                     .push_bind(d.channel.as_str())
@@ -192,10 +220,10 @@ impl TransferStore for SqliteStore {
                     .push_bind(d.description.as_str())
                     .push_bind(d.address.as_deref())
                     .push_bind(d.district.map(District::as_str))
-                    .push_bind(d.location.0)
-                    .push_bind(d.location.1)
-                    .push_bind(d.raw_location.0)
-                    .push_bind(d.raw_location.1)
+                    .push_bind(d.location.map(|l| l.0))
+                    .push_bind(d.location.map(|l| l.1))
+                    .push_bind(d.raw_location.map(|l| l.0))
+                    .push_bind(d.raw_location.map(|l| l.1))
                     .push_bind(d.coord_sys.as_str())
                     .push_bind(timestamp(d.reported_at))
                     .push_bind(c.status.as_str())
@@ -207,7 +235,20 @@ impl TransferStore for SqliteStore {
                     .push_bind(serde_json::Value::from(c.flags.clone()).to_string())
                     .push_bind(timestamp(c.created_at))
                     .push_bind(timestamp(c.updated_at))
-                    .push_bind(cell_key(d.location.0, d.location.1));
+                    .push_bind(d.location.map(|(lon, lat)| cell_key(lon, lat)))
+                    .push_bind(d.case_type.as_str())
+                    .push_bind(d.located_by.as_str())
+                    .push_bind(d.caller_phone_hash.as_deref())
+                    .push_bind(h.map(|h| h.unit.as_str()))
+                    .push_bind(h.map(|h| h.tier.as_str()))
+                    .push_bind(h.map(|h| timestamp(h.dispatched_at)))
+                    .push_bind(h.map(|h| timestamp(h.response_due)))
+                    .push_bind(h.map(|h| timestamp(h.resolution_due)))
+                    .push_bind(h.and_then(|h| h.accepted_at).map(timestamp))
+                    .push_bind(c.closed_at.map(timestamp))
+                    .push_bind(c.not_assessable.as_ref().map(|n| n.reason.clone()))
+                    .push_bind(c.not_assessable.as_ref().map(|n| n.approved_by))
+                    .push_bind(c.personal_data_erased_at.map(timestamp));
             });
             insert.build().execute(&mut *tx).await?;
         }
@@ -247,7 +288,7 @@ impl TransferStore for SqliteStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in events.chunks(CHUNK_ROWS) {
             let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO complaint_events (id, complaint_id, from_status, to_status, note, actor_token, actor_role, at) ",
+                "INSERT INTO complaint_events (id, complaint_id, from_status, to_status, note, actor_token, actor_role, at, action, unit, detail) ",
             );
             insert.push_values(chunk, |mut row, e| {
                 row.push_bind(e.id)
@@ -257,7 +298,10 @@ impl TransferStore for SqliteStore {
                     .push_bind(&e.note)
                     .push_bind(e.actor_token)
                     .push_bind(&e.actor_role)
-                    .push_bind(timestamp(e.at));
+                    .push_bind(timestamp(e.at))
+                    .push_bind(&e.action)
+                    .push_bind(&e.unit)
+                    .push_bind(&e.detail);
             });
             insert.build().execute(&mut *tx).await?;
         }

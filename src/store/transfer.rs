@@ -14,6 +14,7 @@ pub struct TokenRow {
     pub token_sha256: String,
     pub role: String,
     pub district: Option<String>,
+    pub unit: Option<String>,
     pub label: Option<String>,
     pub created_at: OffsetDateTime,
     pub revoked_at: Option<OffsetDateTime>,
@@ -27,6 +28,22 @@ pub struct EventRow {
     pub from_status: Option<String>,
     pub to_status: String,
     pub note: Option<String>,
+    pub actor_token: Option<i64>,
+    pub actor_role: String,
+    pub at: OffsetDateTime,
+    pub action: Option<String>,
+    pub unit: Option<String>,
+    /// A JSON object, as text.
+    pub detail: Option<String>,
+}
+
+/// A call-back, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallbackRow {
+    pub id: i64,
+    pub complaint_id: i64,
+    pub unit: Option<String>,
+    pub answers: crate::domain::CallbackAnswers,
     pub actor_token: Option<i64>,
     pub actor_role: String,
     pub at: OffsetDateTime,
@@ -119,4 +136,32 @@ pub trait TransferStore: Send + Sync {
 
     /// After restoring: new rows get ids above the restored ones.
     async fn finish_restore(&self) -> Result<(), StoreError>;
+}
+
+/// A JSON value with the keys of every object sorted.
+pub(super) fn sorted(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sorted).collect())
+        }
+        other => other,
+    }
+}
+
+/// A stored JSON object in one form on every store: PostgreSQL's `jsonb`
+/// prints its own spacing and key order, SQLite gives back the text as
+/// written, and digests must agree. Keys are sorted at every level
+/// (serde_json keeps insertion order in this build).
+pub(super) fn canonical_json(text: Option<String>) -> Result<Option<String>, StoreError> {
+    text.map(|t| {
+        serde_json::from_str::<serde_json::Value>(&t)
+            .map(|v| sorted(v).to_string())
+            .map_err(|e| StoreError::Corrupt(format!("stored JSON: {e}")))
+    })
+    .transpose()
 }

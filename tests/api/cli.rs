@@ -499,7 +499,7 @@ async fn migrate_store_copies_everything_and_proves_it() {
     // History, a duplicate pointing forwards, personal data, an edited asset.
     let file = |case: &str| {
         json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [116.3951, 39.9412]},
-            "properties": {"case_number": case, "channel": "wechat", "category": "dark_lane",
+            "properties": {"case_number": case, "channel": "wechat", "category": "dark_lane", "district": "dongcheng",
                 "description": "dark\tlane\\n \"quoted\" 胡同", "caller_name": "Zhao Lei", "caller_phone": "13711112222"}})
     };
     let mut ids = Vec::new();
@@ -518,9 +518,9 @@ async fn migrate_store_copies_everything_and_proves_it() {
     }
     let response = app
         .client
-        .post(app.url(&format!("/v1/complaints/{}/transitions", ids[0])))
+        .post(app.url(&format!("/v1/complaints/{}/dispatch", ids[0])))
         .bearer_auth(&operator)
-        .json(&json!({"to": "dispatched", "note": "to the street office"}))
+        .json(&json!({"unit": "dongcheng-jiaodaokou-street", "note": "to the street office"}))
         .send()
         .await
         .expect("sent");

@@ -211,8 +211,12 @@ async fn personal_data_reaches_only_operators_and_admins() {
     ] {
         viewers.push((Some(app.token(role, None).await), sees));
     }
+    // Whole on a single case; masked in a list; nothing for the others.
     for (token, sees) in viewers {
-        for url in [path.clone(), "/v1/complaints?limit=10".to_string()] {
+        for (url, single) in [
+            (path.clone(), true),
+            ("/v1/complaints?limit=10".to_string(), false),
+        ] {
             let mut request = app.client.get(app.url(&url));
             if let Some(t) = &token {
                 request = request.bearer_auth(t);
@@ -224,8 +228,12 @@ async fn personal_data_reaches_only_operators_and_admins() {
                 .text()
                 .await
                 .expect("body");
-            assert_eq!(text.contains("13912345678"), sees, "{url} as {token:?}");
-            assert_eq!(text.contains("Wang Fang"), sees, "{url} as {token:?}");
+            let whole = sees && single;
+            let masked = sees && !single;
+            assert_eq!(text.contains("13912345678"), whole, "{url} as {token:?}");
+            assert_eq!(text.contains("Wang Fang"), whole, "{url} as {token:?}");
+            assert_eq!(text.contains("139****5678"), masked, "{url} as {token:?}");
+            assert_eq!(text.contains("\"W*\""), masked, "{url} as {token:?}");
             assert_eq!(text.contains("caller_phone"), sees, "{url} as {token:?}");
         }
     }
@@ -302,11 +310,27 @@ async fn the_lifecycle_is_enforced_and_recorded() {
     )
     .await;
 
-    for (token, body) in [
-        (
+    // Moving to dispatched takes a unit: the dispatch step.
+    assert_problem(
+        step(
             &operator,
-            json!({"to": "dispatched", "note": "sent to the Jiaodaokou street office"}),
-        ),
+            json!({"to": "dispatched", "note": "to the street office"}),
+        )
+        .await
+        .expect("sent"),
+        409,
+        "dispatched without a unit",
+    )
+    .await;
+    let dispatched = app
+        .post_json(
+            &format!("/v1/complaints/{}/dispatch", created["id"]),
+            &operator,
+            &json!({"unit": "dongcheng-jiaodaokou-street", "note": "sent to the Jiaodaokou street office"}),
+        )
+        .await;
+    assert_eq!(dispatched.status(), 200);
+    for (token, body) in [
         (&crew, json!({"to": "in_progress"})),
         (
             &crew,

@@ -28,7 +28,18 @@ impl TestApp {
     pub async fn token(&self, role: Role, district: Option<District>) -> String {
         let store = store::open(&self.db_url).await.expect("store opens");
         let (token, _) = Tokens::new(store)
-            .create(role, district, Some("test"))
+            .create(role, district, None, Some("test"))
+            .await
+            .expect("token created");
+        token
+    }
+
+    /// A token of a responsible unit's staff.
+    pub async fn unit_token(&self, unit: &str) -> String {
+        let store = store::open(&self.db_url).await.expect("store opens");
+        let code = hutong::domain::UnitCode::parse(unit).expect("unit code");
+        let (token, _) = Tokens::new(store)
+            .create(Role::Unit, None, Some(&code), Some("test"))
             .await
             .expect("token created");
         token

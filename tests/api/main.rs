@@ -13,6 +13,7 @@ mod complaints;
 mod geocode;
 mod helpers;
 mod hostile;
+mod hotline_loop;
 mod http_edges;
 mod instances;
 mod nearby;

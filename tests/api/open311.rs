@@ -175,8 +175,15 @@ async fn georeport_json_and_xml() {
     );
 
     // Closing the case maps to closed, with the resolution as notes.
+    let dispatched = app
+        .post_json(
+            &format!("/v1/complaints/{id}/dispatch"),
+            &operator,
+            &json!({"unit": "dongcheng-jiaodaokou-street"}),
+        )
+        .await;
+    assert_eq!(dispatched.status(), 200);
     for (to, extra) in [
-        ("dispatched", json!({})),
         ("in_progress", json!({})),
         ("resolved", json!({"resolution": "gully cleared"})),
     ] {

@@ -10,7 +10,7 @@ use crate::api::feature::{feature, feature_collection, geojson_response, geojson
 use crate::api::{ApiError, ApiState};
 use crate::domain::{AssetId, ComplaintId, LonLatBox};
 use crate::services::asset_feature::ServedAsset;
-use crate::services::complaint_feature::complaint_feature;
+use crate::services::complaint_feature::{PersonalData, complaint_feature};
 use crate::services::feature_filter::{FeatureFilter, FilterLang, ValueType};
 use crate::services::features::{FeaturePage, FeatureQuery, MAX_SORTBY_TERMS};
 use axum::extract::{Path, State};
@@ -389,7 +389,10 @@ pub async fn fetch(
         Collection::Complaints => {
             let complaint_id: ComplaintId = feature_id.parse().map_err(|_| missing())?;
             let complaint = state.complaints.get(complaint_id).await?;
-            (complaint_feature(&complaint, false, Map::new()), None)
+            (
+                complaint_feature(&complaint, PersonalData::Hidden, Map::new()),
+                None,
+            )
         }
     };
     let mut body = in_crs(body, crs)?;

@@ -5,9 +5,10 @@
 
 use super::Complaints;
 use crate::domain::{
-    Caller, CaseNumber, Category, Channel, ComplaintDraft, CoordSys, District, ValidationError,
+    Caller, CaseNumber, CaseType, Category, Channel, ComplaintDraft, CoordSys, District, LocatedBy,
+    ValidationError, phone_digest,
 };
-use crate::spatial::LonLatBox;
+use crate::spatial::{AddressPrecision, LonLatBox};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -90,7 +91,7 @@ fn check_phone(phone: &str) -> Result<(), ValidationError> {
 }
 
 /// Parses the location of a complaint, in `coord_sys`, to WGS 84.
-fn location_to_wgs84(
+pub(super) fn location_to_wgs84(
     lon: f64,
     lat: f64,
     coord_sys: CoordSys,
@@ -137,6 +138,8 @@ pub fn parse_reported_at(text: &str, pointer: &str) -> Result<OffsetDateTime, Va
 const KNOWN_PROPERTIES: &[&str] = &[
     "case_number",
     "channel",
+    "case_type",
+    "answered_on_call",
     "category",
     "description",
     "address",
@@ -159,6 +162,19 @@ const KNOWN_PROPERTIES: &[&str] = &[
     "suggested_duplicates_total",
     "suggested_duplicates_total_exact",
     "history",
+    "located_by",
+    "unit",
+    "deadline_tier",
+    "dispatched_at",
+    "response_due",
+    "resolution_due",
+    "accepted_at",
+    "overdue",
+    "closed_at",
+    "not_assessable",
+    "personal_data_erased_at",
+    "suggested_unit",
+    "address_match",
 ];
 
 impl Complaints {
@@ -176,12 +192,11 @@ impl Complaints {
                 ));
             }
         };
-        let geometry = feature
-            .get("geometry")
-            .filter(|g| !g.is_null())
-            .ok_or_else(|| {
-                ValidationError::single("/geometry", "is required: a Point where the problem is")
-            })?;
+        // No geometry: the case is located by its address, or stored
+        // unlocated for an operator to place.
+        let Some(geometry) = feature.get("geometry").filter(|g| !g.is_null()) else {
+            return self.draft_from_properties(properties, None);
+        };
         if geometry.get("type").and_then(Value::as_str) != Some("Point") {
             return Err(ValidationError::single(
                 "/geometry/type",
@@ -206,16 +221,18 @@ impl Complaints {
             ));
         }
         let raw = (number(0)?, number(1)?);
-        self.draft_from_properties(properties, raw)
+        self.draft_from_properties(properties, Some(raw))
     }
 
     /// A checked draft from a complaint's properties and its location as
-    /// sent (in the properties' `coord_sys`). Error pointers are those of
-    /// a Feature (`/properties/…`).
+    /// sent (in the properties' `coord_sys`). Without a location, the
+    /// address is looked up in the gazetteer: a house or a way found
+    /// locates the case there; nothing found leaves it unlocated. Error
+    /// pointers are those of a Feature (`/properties/…`).
     pub fn draft_from_properties(
         &self,
         properties: &Map<String, Value>,
-        raw: (f64, f64),
+        raw: Option<(f64, f64)>,
     ) -> Result<ComplaintDraft, ValidationError> {
         for key in properties.keys() {
             if !KNOWN_PROPERTIES.contains(&key.as_str()) {
@@ -234,25 +251,100 @@ impl Complaints {
         if let Some(phone) = &caller_phone {
             check_phone(phone)?;
         }
+        let case_type =
+            parsed::<CaseType>(properties, "case_type", false)?.unwrap_or(CaseType::Complaint);
+        let Some(type_rule) = self.hotline.config.case_type(case_type) else {
+            return Err(ValidationError::single(
+                "/properties/case_type",
+                format!("case type {case_type} is not taken by this hotline"),
+            ));
+        };
+        let answered_on_call = match properties.get("answered_on_call") {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+            Some(Value::Bool(true)) if type_rule.answer_on_call => true,
+            Some(Value::Bool(true)) => {
+                return Err(ValidationError::single(
+                    "/properties/answered_on_call",
+                    format!("a {case_type} cannot be answered on the call; only an inquiry can"),
+                ));
+            }
+            Some(_) => {
+                return Err(ValidationError::single(
+                    "/properties/answered_on_call",
+                    "must be true or false",
+                ));
+            }
+        };
+        let address = text_field(properties, "address", TEXT_MAX_CHARS, false)?;
+        let mut district = parsed::<District>(properties, "district", false)?;
+        let (location, located_by) = match raw {
+            Some(raw) => (
+                Some(location_to_wgs84(
+                    raw.0,
+                    raw.1,
+                    coord_sys,
+                    self.registry.service_area(),
+                )?),
+                LocatedBy::Coordinates,
+            ),
+            None => {
+                let Some(address) = &address else {
+                    return Err(ValidationError::single(
+                        "/geometry",
+                        "is required when there is no address: a Point where the problem is",
+                    ));
+                };
+                match self.registry.geocode(address) {
+                    Some(place) => {
+                        if district.is_none() {
+                            district = place.district;
+                        }
+                        let by = match place.matched.precision {
+                            AddressPrecision::House => LocatedBy::AddressHouse,
+                            AddressPrecision::Way => LocatedBy::AddressWay,
+                        };
+                        (Some((place.point.x(), place.point.y())), by)
+                    }
+                    None => (None, LocatedBy::Unlocated),
+                }
+            }
+        };
+        if district.is_none() {
+            district = location.and_then(|at| self.registry.district_at(at));
+        }
+        let raw_location = match located_by {
+            LocatedBy::Coordinates => raw,
+            _ => location,
+        };
         Ok(ComplaintDraft {
             case_number: parsed::<CaseNumber>(properties, "case_number", true)?
                 .ok_or_else(|| ValidationError::single("/properties/case_number", "is required"))?,
             channel: parsed::<Channel>(properties, "channel", true)?
                 .ok_or_else(|| ValidationError::single("/properties/channel", "is required"))?,
+            case_type,
             category: parsed::<Category>(properties, "category", true)?
                 .ok_or_else(|| ValidationError::single("/properties/category", "is required"))?,
             description: text_field(properties, "description", DESCRIPTION_MAX_CHARS, true)?
                 .unwrap_or_default(),
-            address: text_field(properties, "address", TEXT_MAX_CHARS, false)?,
-            district: parsed::<District>(properties, "district", false)?,
-            location: location_to_wgs84(raw.0, raw.1, coord_sys, self.registry.service_area())?,
-            raw_location: raw,
-            coord_sys,
+            address,
+            district,
+            location,
+            raw_location,
+            located_by,
+            coord_sys: if located_by == LocatedBy::Coordinates {
+                coord_sys
+            } else {
+                CoordSys::default()
+            },
             reported_at,
+            caller_phone_hash: caller_phone
+                .as_deref()
+                .map(|p| phone_digest(&self.hotline.phone_key, p)),
             caller: Caller {
                 name: text_field(properties, "caller_name", 100, false)?,
                 phone: caller_phone,
             },
+            answered_on_call,
         })
     }
 }

@@ -74,7 +74,11 @@ pub(super) fn link_drafts(
         drafts
             .into_iter()
             .map(|d| {
-                let linking = rules.link(index, d.category, d.location);
+                // An unlocated case links to nothing until it is placed.
+                let linking = d
+                    .location
+                    .map(|at| rules.link(index, d.category, at))
+                    .unwrap_or_default();
                 (d, linking)
             })
             .collect()

@@ -7,8 +7,10 @@ use crate::domain::{
     StatusChange, ValidationError,
 };
 use crate::domain::{ComplaintExtent, ComplaintFilter, ComplaintLink, ComplaintStats, Linking};
+use crate::services::hotline_config::Hotline;
 use crate::services::linking::LinkingRules;
 use crate::services::registry::Registry;
+use crate::services::routing::Route;
 use crate::services::store_failure::StoreFailure;
 use crate::spatial::LonLatBox;
 use crate::store::{Store, StoreError, Transition};
@@ -81,6 +83,9 @@ pub struct Intake {
     /// likely few, and how many.
     pub suggested_duplicates: Suggested,
     pub links: Vec<ComplaintLink>,
+    /// Where routing sends the case: dispatched there at intake when a
+    /// rule decided, else a suggestion for the operator.
+    pub route: Option<Route>,
 }
 
 /// Who numbers a case submitted online.
@@ -141,6 +146,7 @@ pub struct Complaints {
     store: Arc<dyn Store>,
     registry: Arc<Registry>,
     rules: Arc<LinkingRules>,
+    hotline: Arc<Hotline>,
     writer: mpsc::Sender<Queued>,
     /// The extent of the complaints up to an id, extended by the newer
     /// ones at each ask (so the table is scanned once, not per request).
@@ -150,7 +156,12 @@ pub struct Complaints {
 impl Complaints {
     /// Must be called inside a tokio runtime: it starts the group-commit
     /// writer of online intake.
-    pub fn new(store: Arc<dyn Store>, registry: Arc<Registry>, rules: LinkingRules) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        registry: Arc<Registry>,
+        rules: LinkingRules,
+        hotline: Hotline,
+    ) -> Self {
         let rules = Arc::new(rules);
         let (writer, queue) = mpsc::channel(4 * GROUP_COMMIT_MAX);
         tokio::spawn(group_commit_writer(
@@ -164,6 +175,7 @@ impl Complaints {
             store,
             registry,
             rules,
+            hotline: Arc::new(hotline),
             extent: Arc::default(),
         }
     }
@@ -235,11 +247,21 @@ impl Complaints {
         } else {
             (Suggested::default(), self.store.links(complaint.id).await?)
         };
+        let route = (complaint.status == ComplaintStatus::Received
+            && complaint.draft.location.is_some())
+        .then(|| self.route_of(&complaint, &links))
+        .flatten();
+        let complaint = if created {
+            self.dispatch_at_intake(complaint, route.as_ref()).await?
+        } else {
+            complaint
+        };
         Ok(Intake {
             complaint,
             created,
             suggested_duplicates,
             links,
+            route,
         })
     }
 
@@ -258,6 +280,7 @@ impl Complaints {
                 created,
                 suggested_duplicates: Suggested::default(),
                 links: linking.links,
+                route: None,
             });
         }
         Ok(out)
@@ -270,20 +293,26 @@ impl Complaints {
     /// the check costs the same however long the history.
     async fn similar_open(&self, complaint: &Complaint) -> Result<Suggested, ComplaintError> {
         let d = &complaint.draft;
+        let Some(location) = d.location else {
+            return Ok(Suggested {
+                exact: true,
+                ..Suggested::default()
+            });
+        };
         let radius = self.rules.duplicate_radius_m(d.category);
         let window = time::Duration::days(i64::from(self.rules.duplicates.window_days));
         let candidates = self
             .store
             .open_in(
                 d.category,
-                LonLatBox::around(d.location, radius),
+                LonLatBox::around(location, radius),
                 d.reported_at - window,
                 d.reported_at,
                 DUPLICATE_CANDIDATES_READ,
             )
             .await?;
         let read_all = candidates.len() < DUPLICATE_CANDIDATES_READ as usize;
-        let here = geo::Point::new(d.location.0, d.location.1);
+        let here = geo::Point::new(location.0, location.1);
         let mut near: Vec<(f64, std::cmp::Reverse<OffsetDateTime>, ComplaintId)> = candidates
             .into_iter()
             .filter(|(id, _, _)| *id != complaint.id)
@@ -391,6 +420,11 @@ impl Complaints {
                 "this token may not act outside its district".into(),
             ));
         }
+        if principal.role == crate::domain::Role::Unit && !self.may_see(Some(principal), &current) {
+            return Err(ComplaintError::Forbidden(format!(
+                "complaint {id} is not with this token's unit"
+            )));
+        }
         if !request.to.may_be_set_by(principal.role) {
             return Err(ComplaintError::Forbidden(format!(
                 "role {} may not move a complaint to {}",
@@ -416,6 +450,28 @@ impl Complaints {
         ] {
             if let Some(text) = text {
                 check_text(pointer, text, NOTE_MAX_CHARS)?;
+            }
+            // Moves with their own step, which records more than a status.
+            use ComplaintStatus::{Closed, Dispatched, Received};
+            let own_step = match (current.status, request.to) {
+                (_, Dispatched) => {
+                    Some("POST /v1/complaints/{id}/dispatch (a dispatch names a unit)")
+                }
+                (Dispatched, Received) => {
+                    Some("POST /v1/complaints/{id}/send-back (by the unit, with a reason)")
+                }
+                (Received, Closed) if !self.closes_without_dispatch(current.draft.case_type) => {
+                    Some(
+                        "POST /v1/complaints/{id}/dispatch: a case of this type is closed after its call-back",
+                    )
+                }
+                _ => None,
+            };
+            if let Some(route) = own_step {
+                return Err(ComplaintError::Conflict(format!(
+                    "a {} complaint becomes {} through {route}",
+                    current.status, request.to
+                )));
             }
         }
         if request.satisfaction.is_some() && request.to != ComplaintStatus::Closed {
@@ -500,8 +556,10 @@ impl Complaints {
 
 mod draft;
 mod group_commit;
+mod hotline_loop;
 mod relinking;
 
 use draft::check_text;
 pub use draft::{DESCRIPTION_MAX_CHARS, parse_reported_at};
 use group_commit::{GROUP_COMMIT_MAX, Queued, group_commit_writer, link_drafts};
+pub use hotline_loop::{CALLER_HISTORY_MAX, CallbackRequest, DispatchRequest};

@@ -47,6 +47,8 @@ pub struct GeocodedPlace {
     pub matched: AddressMatch,
     pub kind: AssetKind,
     pub point: geo::Point<f64>,
+    /// The district recorded on the asset found.
+    pub district: Option<crate::domain::District>,
 }
 
 /// One answer of [`Registry::nearby`].
@@ -229,6 +231,24 @@ impl Registry {
         Ok((self.rendered(&ids).await, number_matched))
     }
 
+    /// The district a point lies in, from the assets around it: the
+    /// nearest asset within 1 km that records one (a courtyard or
+    /// building containing the point is at 0 m, so it wins). Until
+    /// administrative areas are imported this is how a case's district is
+    /// derived from its location.
+    pub fn district_at(&self, (lon, lat): (f64, f64)) -> Option<crate::domain::District> {
+        let query = NearbyQuery {
+            point: geo::Point::new(lon, lat),
+            kinds: Vec::new(),
+            radius_m: Some(1_000.0),
+            limit: 8,
+        };
+        self.read_index()
+            .nearby(&query)
+            .into_iter()
+            .find_map(|hit| hit.asset.asset.attributes.district())
+    }
+
     /// The asset an address names, from the gazetteer in memory: a
     /// courtyard by way and house number, else a lane by its name.
     pub fn geocode(&self, address: &str) -> Option<GeocodedPlace> {
@@ -239,6 +259,7 @@ impl Registry {
         Some(GeocodedPlace {
             kind: asset.kind(),
             point: asset.interior_point()?,
+            district: asset.asset.attributes.district(),
             matched,
         })
     }
