@@ -5,7 +5,10 @@
 //!   from 64 concurrent clients on this machine.
 //!
 //! `cargo bench --bench complaint_intake` (sizes: HUTONG_BENCH_CASES,
-//! default 1,000,000; HUTONG_BENCH_ONLINE, default 30,000).
+//! default 1,000,000; HUTONG_BENCH_ONLINE, default 30,000). Of every 100
+//! bulk cases, HUTONG_BENCH_ADDRESS_ONLY (default 50) come with an
+//! address in a messy form and no coordinates, located by the gazetteer
+//! of the generated courtyards' addresses (or left unlocated).
 
 use hutong::app::{Application, Settings};
 use hutong::domain::Role;
@@ -39,6 +42,7 @@ async fn main() {
     hutong::telemetry::init();
     let cases = env_count("HUTONG_BENCH_CASES", 1_000_000);
     let online = env_count("HUTONG_BENCH_ONLINE", 30_000);
+    let address_only = env_count("HUTONG_BENCH_ADDRESS_ONLY", 50);
     let dir = tempfile::TempDir::new().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
 
@@ -54,7 +58,8 @@ async fn main() {
 
     // Bulk: the JSON Lines file is made in memory first, so only the import is timed.
     let mut file = Vec::new();
-    for case in ComplaintGenerator::new(SEED, ASSETS).take(cases as usize) {
+    for case in ComplaintGenerator::with_addresses(SEED, ASSETS, address_only).take(cases as usize)
+    {
         serde_json::to_writer(&mut file, &case).expect("serialized");
         file.push(b'\n');
     }
@@ -77,12 +82,20 @@ async fn main() {
     let seconds = started.elapsed().as_secs_f64();
     let links: i64 = sqlx_count(&url).await;
     println!(
-        "bulk import: {} cases ({} new, {} rejected) over {ASSETS} assets in {seconds:.1} s = {:.0} cases/s; {links} links",
+        "bulk import: {} cases ({} new, {} rejected; {address_only} in 100 by address only) over {ASSETS} assets in {seconds:.1} s = {:.0} cases/s; {links} links",
         report.rows,
         report.created,
         report.rejected.len(),
         report.rows as f64 / seconds
     );
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("pool");
+    let located: Vec<(String, i64)> =
+        sqlx::query_as("SELECT located_by, count(*) FROM complaints GROUP BY 1 ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .expect("located");
+    println!("located by: {located:?}");
+    pool.close().await;
     drop((complaints, registry, store));
 
     // Online: the real server, 64 clients, each POST answered after commit.

@@ -271,7 +271,10 @@ fn status_notes(c: &Complaint, units: &ResponsibleUnits) -> String {
             due(h.resolution_due)
         ),
         (ComplaintStatus::Resolved, _, Some(unit)) => {
-            format!("resolved by {unit}; waiting for the call-back")
+            return match &c.resolution {
+                Some(r) => format!("resolved by {unit}: {r}; waiting for the call-back"),
+                None => format!("resolved by {unit}; waiting for the call-back"),
+            };
         }
         (status, _, _) => status.as_str().replace('_', " "),
     };

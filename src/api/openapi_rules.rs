@@ -22,7 +22,8 @@ use super::assets::{MAX_LIST_LIMIT, MAX_NEARBY_LIMIT, MAX_RADIUS_M};
 use super::complaints::MAX_COMPLAINT_LIMIT;
 use super::ogc::{Collection, queryables};
 use crate::domain::{
-    AssetKind, Category, Channel, ComplaintStatus, CoordSys, District, GeometryShape, LonLatBox,
+    AssetKind, CaseType, Category, Channel, ComplaintStatus, CoordSys, District, GeometryShape,
+    LonLatBox,
 };
 use crate::services::complaints::{DESCRIPTION_MAX_CHARS, MAX_COMPLAINT_OFFSET};
 use crate::services::feature_filter::MAX_FILTER_CHARS;
@@ -167,6 +168,11 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
         "category" => string_list(strings(Category::ALL.iter().map(|c| c.as_str()))),
         "status" => string_list(strings(ComplaintStatus::ALL.iter().map(|s| s.as_str()))),
         "district" => strings(District::ALL.iter().map(|d| d.as_str())),
+        "case_type" => string_list(strings(CaseType::ALL.iter().map(|t| t.as_str()))),
+        "channel" => string_list(strings(Channel::ALL.iter().map(|c| c.as_str()))),
+        "unit" => json!({"type": "string", "pattern": "^[a-z0-9-]{1,64}$"}),
+        "located" => strings(["true", "false"]),
+        "overdue" => strings(["true"]),
         "coord_sys" => {
             strings([CoordSys::Wgs84, CoordSys::Gcj02, CoordSys::Bd09].map(CoordSys::as_str))
         }
@@ -323,6 +329,7 @@ fn complaint_feature(area: LonLatBox) -> Value {
                 "properties": {
                     "case_number": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
                     "channel": strings(Channel::ALL.iter().map(|c| c.as_str())),
+                    "case_type": strings(CaseType::ALL.iter().map(|t| t.as_str())),
                     "category": strings(Category::ALL.iter().map(|c| c.as_str())),
                     "description": text(DESCRIPTION_MAX_CHARS),
                     "address": text(300),

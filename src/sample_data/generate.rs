@@ -30,6 +30,29 @@ pub struct CityGenerator {
     centre: (f64, f64),
     left_in_cluster: u32,
     points_only: bool,
+    /// Neighbourhoods begun so far: each is a hutong of its own name.
+    clusters: u64,
+    /// Courtyards numbered so far in the current neighbourhood.
+    houses: u32,
+}
+
+/// The pinyin syllables the generated hutong names are made of.
+const SYLLABLES: [&str; 20] = [
+    "an", "bai", "chang", "dong", "fu", "gu", "hua", "jin", "kang", "long", "ma", "nan", "ping",
+    "qian", "shi", "tai", "wang", "xi", "yang", "zhong",
+];
+
+/// The name of the `n`th generated hutong: three syllables, capitalised
+/// (`Changfuhua`); 8,000 distinct names.
+pub fn way_name(n: u64) -> String {
+    let mut name: String = [n / 400 % 20, n / 20 % 20, n % 20]
+        .iter()
+        .map(|&i| SYLLABLES[i as usize])
+        .collect();
+    if let Some(first) = name.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    name
 }
 
 impl CityGenerator {
@@ -41,6 +64,8 @@ impl CityGenerator {
             centre: (116.4, 39.9),
             left_in_cluster: 0,
             points_only,
+            clusters: 0,
+            houses: 0,
         }
     }
 
@@ -53,6 +78,8 @@ impl CityGenerator {
                 self.rng.random_range(SOUTH..NORTH),
             );
             self.left_in_cluster = self.rng.random_range(100..600);
+            self.clusters += 1;
+            self.houses = 0;
         }
         self.left_in_cluster -= 1;
         let dx = self.rng.random_range(-400.0..400.0) / METRES_PER_DEGREE_LON;
@@ -88,8 +115,12 @@ impl CityGenerator {
             70..=79 => {
                 let w = self.rng.random_range(15.0..40.0) / METRES_PER_DEGREE_LON;
                 let h = self.rng.random_range(15.0..40.0) / METRES_PER_DEGREE_LAT;
+                // Numbered in the order they are made (no random draw, so
+                // the city is the same as before courtyards had addresses).
+                self.houses += 1;
+                let address = format!("{} Hutong {}", way_name(self.clusters), self.houses);
                 json!({"type": "Feature", "geometry": rect(lon, lat, w, h),
-                    "properties": {"kind": "courtyard", "district": district,
+                    "properties": {"kind": "courtyard", "district": district, "address": address,
                         "households": self.rng.random_range(1..=12), "condition": self.rng.random_range(1..=5)}})
             }
             80..=94 => {
@@ -150,12 +181,33 @@ pub struct ComplaintGenerator {
     rng: Pcg64Mcg,
     near: Vec<(f64, f64)>,
     next: u64,
+    /// Courtyards with their addresses, for the cases phoned in with an
+    /// address only.
+    courtyards: Vec<String>,
+    /// Of every 100 cases, how many come with an address and no
+    /// coordinates.
+    address_only_per_100: u64,
 }
 
 impl ComplaintGenerator {
     pub fn new(seed: u64, assets: usize) -> Self {
-        let near = CityGenerator::new(seed, false)
+        Self::with_addresses(seed, assets, 0)
+    }
+
+    /// Cases of which `address_only_per_100` in every 100 come as phone
+    /// calls do: an address (in the messy forms callers give) and no
+    /// coordinates. One in six of those names a place that does not
+    /// exist, and stays unlocated.
+    pub fn with_addresses(seed: u64, assets: usize, address_only_per_100: u64) -> Self {
+        let city: Vec<Value> = CityGenerator::new(seed, false)
             .take(assets.max(1))
+            .collect();
+        let courtyards = city
+            .iter()
+            .filter_map(|f| f["properties"]["address"].as_str().map(str::to_string))
+            .collect();
+        let near = city
+            .iter()
             .map(|f| {
                 let mut c = &f["geometry"]["coordinates"];
                 while c[0].is_array() {
@@ -171,6 +223,39 @@ impl ComplaintGenerator {
             rng: Pcg64Mcg::seed_from_u64(seed ^ 0x1234_5678),
             near,
             next: 1,
+            courtyards,
+            address_only_per_100: address_only_per_100.min(100),
+        }
+    }
+
+    /// The `n`th address-only case's address: a courtyard's, written one
+    /// of six ways (plain, long English form with district and city,
+    /// full-width digits, lower case, a letter dropped from the name), or
+    /// a place that does not exist.
+    fn messy_address(&mut self, n: u64) -> String {
+        let plain = &self.courtyards[self.rng.random_range(0..self.courtyards.len())];
+        let (way, house) = plain
+            .rsplit_once(" Hutong ")
+            .unwrap_or((plain.as_str(), "1"));
+        match n % 6 {
+            0 => plain.clone(),
+            1 => format!("No. {house}, {way} Hutong, Dongcheng District, Beijing"),
+            2 => format!(
+                "{way} Hutong {}",
+                house
+                    .chars()
+                    .map(|c| char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap_or(c))
+                    .collect::<String>()
+            ),
+            3 => plain.to_lowercase(),
+            4 => {
+                let mut typo: String = way.to_string();
+                if typo.len() > 5 {
+                    typo.remove(typo.len() / 2);
+                }
+                format!("{typo} Hutong {house}")
+            }
+            _ => format!("Nowhere Lane {house}"),
         }
     }
 }
@@ -183,6 +268,8 @@ impl Iterator for ComplaintGenerator {
     fn next(&mut self) -> Option<Value> {
         let n = self.next;
         self.next += 1;
+        let address_only = n % 100 < self.address_only_per_100 && !self.courtyards.is_empty();
+        let address = address_only.then(|| self.messy_address(n));
         let (lon, lat) = self.near[self.rng.random_range(0..self.near.len())];
         let lon = round7(lon + self.rng.random_range(-150.0..150.0) / METRES_PER_DEGREE_LON);
         let lat = round7(lat + self.rng.random_range(-150.0..150.0) / METRES_PER_DEGREE_LAT);
@@ -205,12 +292,17 @@ impl Iterator for ComplaintGenerator {
             (second / 60) % 60,
             second % 60
         );
-        Some(
-            json!({"case_number": format!("BJ12345-GEN-{n:09}"), "channel": channel, "category": category,
+        let mut case = json!({"case_number": format!("BJ12345-GEN-{n:09}"), "channel": channel, "category": category,
             "description": format!("Generated case {n} about {category}"), "lon": lon, "lat": lat,
             "district": district, "reported_at": reported,
-            "caller_name": format!("Caller {n}"), "caller_phone": format!("1380{:07}", n % 10_000_000)}),
-        )
+            "caller_name": format!("Caller {n}"), "caller_phone": format!("1380{:07}", n % 10_000_000)});
+        if let (Some(address), Some(row)) = (address, case.as_object_mut()) {
+            row.remove("lon");
+            row.remove("lat");
+            row.remove("district");
+            row.insert("address".into(), Value::String(address));
+        }
+        Some(case)
     }
 }
 
