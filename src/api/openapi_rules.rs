@@ -22,8 +22,8 @@ use super::assets::{MAX_LIST_LIMIT, MAX_NEARBY_LIMIT, MAX_RADIUS_M};
 use super::complaints::MAX_COMPLAINT_LIMIT;
 use super::ogc::{Collection, queryables};
 use crate::domain::{
-    AssetKind, CaseType, Category, Channel, ComplaintStatus, CoordSys, District, GeometryShape,
-    LonLatBox,
+    AssetKind, CaseType, Category, Channel, ComplaintStatus, CoordSys, DeadlineTier, District,
+    GeometryShape, LonLatBox,
 };
 use crate::services::complaints::{DESCRIPTION_MAX_CHARS, MAX_COMPLAINT_OFFSET};
 use crate::services::feature_filter::MAX_FILTER_CHARS;
@@ -317,12 +317,16 @@ fn any_asset_feature(kind_required: bool, area: LonLatBox) -> Value {
 
 fn complaint_feature(area: LonLatBox) -> Value {
     let text = |max: usize| json!({"type": "string", "minLength": 1, "maxLength": max});
+    // null: located by the address (or stored unlocated); without an
+    // address a null geometry is a 422.
+    let mut point = geometry(GeometryShape::Point, area);
+    point["nullable"] = json!(true);
     json!({
         "type": "object",
         "required": ["type", "geometry", "properties"],
         "properties": {
             "type": {"type": "string", "enum": ["Feature"]},
-            "geometry": geometry(GeometryShape::Point, area),
+            "geometry": point,
             "properties": {
                 "type": "object",
                 "required": ["case_number", "channel", "category", "description"],
@@ -413,6 +417,83 @@ fn request_body(path: &str, method: &str, area: LonLatBox) -> Option<Value> {
                 "additionalProperties": false,
             }),
             "The status to move to, with a note; resolution and the caller's satisfaction when resolving or closing",
+        ),
+        ("post", "/v1/complaints/{id}/dispatch") => body(
+            "application/json",
+            json!({
+                "type": "object",
+                "properties": {
+                    "unit": {"type": "string", "pattern": "^[a-z0-9-]{1,64}$"},
+                    "deadline_tier": strings(DeadlineTier::ALL.iter().map(|t| t.as_str())),
+                    "note": {"type": "string", "maxLength": 1_000},
+                },
+                "additionalProperties": false,
+            }),
+            "The unit (default: the one routing chooses), the deadline tier (default: the category's) and a note",
+        ),
+        ("post", "/v1/complaints/{id}/accept") => body(
+            "application/json",
+            json!({
+                "type": "object",
+                "properties": {"note": {"type": "string", "maxLength": 1_000}},
+                "additionalProperties": false,
+            }),
+            "A note (the body may be {})",
+        ),
+        ("post", "/v1/complaints/{id}/send-back")
+        | ("post", "/v1/complaints/{id}/not-assessable") => body(
+            "application/json",
+            json!({
+                "type": "object",
+                "required": ["reason"],
+                "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 1_000, "pattern": "\\S"}},
+                "additionalProperties": false,
+            }),
+            "Why (required)",
+        ),
+        ("post", "/v1/complaints/{id}/callback") => body(
+            "application/json",
+            json!({
+                "type": "object",
+                "required": ["reached"],
+                "properties": {
+                    "reached": {"type": "boolean"},
+                    "attempts": {"type": "integer", "minimum": 1, "maximum": 20},
+                    "unit_contacted": {"type": "boolean"},
+                    "solved": {"type": "boolean"},
+                    "satisfaction": strings(["satisfied", "basically_satisfied", "unsatisfied"]),
+                    "comment": {"type": "string", "maxLength": 1_000},
+                },
+                "additionalProperties": false,
+            }),
+            "The caller's answers: unit_contacted, solved and satisfaction only, and all three, when the caller was reached",
+        ),
+        ("post", "/v1/complaints/{id}/location") => body(
+            "application/json",
+            json!({
+                "type": "object",
+                "required": ["type", "coordinates"],
+                "properties": {
+                    "type": strings(["Point"]),
+                    "coordinates": geometry(GeometryShape::Point, area)["properties"]["coordinates"].clone(),
+                    "coord_sys": strings([CoordSys::Wgs84, CoordSys::Gcj02, CoordSys::Bd09].map(CoordSys::as_str)),
+                },
+                "additionalProperties": false,
+            }),
+            "Where the case is: a GeoJSON Point, with the coordinate system",
+        ),
+        ("post", "/v1/caller-history") => body(
+            "application/json",
+            json!({
+                "type": "object",
+                "required": ["phone"],
+                "properties": {
+                    "phone": {"type": "string", "pattern": "^[+]?[0-9][0-9 ()-]{1,30}[0-9]$"},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 200, "nullable": true},
+                },
+                "additionalProperties": false,
+            }),
+            "The caller's phone, as they give it",
         ),
         ("patch", "/v1/complaints/{id}") => body(
             "application/json",

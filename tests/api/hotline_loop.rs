@@ -873,3 +873,53 @@ async fn bad_loop_input_is_refused_and_nothing_is_stored() {
         assert_problem(app.get(&format!("/v1/complaints/rates?{q}")).await, 400, q).await;
     }
 }
+
+#[tokio::test]
+async fn racing_steps_on_one_case_leave_one_winner() {
+    let app = spawn_demo().await;
+    let operator = app.token(Role::Operator, None).await;
+    let other = app.token(Role::Operator, None).await;
+    let street = app.unit_token("dongcheng-jiaodaokou-street").await;
+    let mut case = phone_case(
+        "RACE-1",
+        "illegal_construction",
+        "钟楼湾胡同11号",
+        "13400000000",
+    );
+    case["properties"]["description"] = json!("A shed across the lane");
+    let id = app.file_complaint(&operator, &case).await["id"]
+        .as_i64()
+        .expect("id");
+    // Two operators dispatch the same case to two units at once.
+    let path = format!("/v1/complaints/{id}/dispatch");
+    let (to_street, to_city) = (
+        json!({"unit": "dongcheng-jiaodaokou-street"}),
+        json!({"unit": "dongcheng-city-management"}),
+    );
+    let (a, b) = tokio::join!(
+        app.post_json(&path, &operator, &to_street),
+        app.post_json(&path, &other, &to_city),
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "one dispatch wins");
+    let stored = app.get_json(&format!("/v1/complaints/{id}")).await;
+    let history = stored["properties"]["history"].as_array().expect("history");
+    assert_eq!(history.len(), 2, "intake and one dispatch: {history:?}");
+    // The unit the winner chose is the one the case is with.
+    let unit = stored["properties"]["unit"]
+        .as_str()
+        .expect("unit")
+        .to_string();
+    assert_eq!(history[1]["unit"], unit.as_str());
+    if unit == "dongcheng-jiaodaokou-street" {
+        // The unit accepts while an operator tries a second dispatch.
+        let (accept_path, empty) = (format!("/v1/complaints/{id}/accept"), json!({}));
+        let (accept, again) = tokio::join!(
+            app.post_json(&accept_path, &street, &empty),
+            app.post_json(&path, &operator, &to_city),
+        );
+        assert_eq!(accept.status(), 200);
+        assert_eq!(again.status(), 409);
+    }
+}

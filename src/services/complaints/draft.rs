@@ -75,7 +75,12 @@ fn parsed<T: std::str::FromStr<Err = String>>(
 
 /// Checks a phone number loosely: digits with optional +, spaces, dashes
 /// and parentheses, 3 to 20 digits.
-fn check_phone(phone: &str) -> Result<(), ValidationError> {
+pub(super) fn check_phone(phone: &str) -> Result<(), ValidationError> {
+    check_phone_at(phone, "/properties/caller_phone")
+}
+
+/// The same check, reported at `pointer`.
+pub(super) fn check_phone_at(phone: &str, pointer: &str) -> Result<(), ValidationError> {
     let digits = phone.chars().filter(char::is_ascii_digit).count();
     let allowed = phone
         .chars()
@@ -84,7 +89,7 @@ fn check_phone(phone: &str) -> Result<(), ValidationError> {
         Ok(())
     } else {
         Err(ValidationError::single(
-            "/properties/caller_phone",
+            pointer,
             "must be a phone number of 3 to 20 digits",
         ))
     }
@@ -194,9 +199,16 @@ impl Complaints {
         };
         // No geometry: the case is located by its address, or stored
         // unlocated for an operator to place.
-        let Some(geometry) = feature.get("geometry").filter(|g| !g.is_null()) else {
-            return self.draft_from_properties(properties, None);
+        // RFC 7946: a Feature has a geometry member, null when unknown.
+        let Some(geometry) = feature.get("geometry") else {
+            return Err(ValidationError::single(
+                "/geometry",
+                "is required: a Point where the problem is, or null when only the address is known",
+            ));
         };
+        if geometry.is_null() {
+            return self.draft_from_properties(properties, None);
+        }
         if geometry.get("type").and_then(Value::as_str) != Some("Point") {
             return Err(ValidationError::single(
                 "/geometry/type",

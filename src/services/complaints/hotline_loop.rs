@@ -634,14 +634,10 @@ impl Complaints {
                 "only operators and admins see a caller's earlier cases",
             ));
         }
-        let digits = crate::domain::phone_digits(phone);
-        if !(3..=20).contains(&digits.len()) || phone.chars().count() > 32 {
-            return Err(ValidationError::single(
-                "/phone",
-                "must be a phone number of 3 to 20 digits",
-            )
-            .into());
+        if phone.chars().count() > 32 {
+            return Err(ValidationError::single("/phone", "must be at most 32 characters").into());
         }
+        super::draft::check_phone_at(phone, "/phone")?;
         let filter = ComplaintFilter {
             caller_phone_hash: Some(phone_digest(&self.hotline.phone_key, phone)),
             district: principal.district,
