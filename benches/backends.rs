@@ -153,7 +153,9 @@ async fn bulk_import(url: &str, cases: usize, assets: usize) -> f64 {
         serde_json::to_writer(&mut file, &case).expect("serialized");
         file.push(b'\n');
     }
-    let hotline = Hotline::builtin(store.as_ref()).await.expect("hotline");
+    let hotline = Hotline::builtin(&store, GeometryLimits::default())
+        .await
+        .expect("hotline");
     let complaints = Complaints::new(store, registry, LinkingRules::builtin(), hotline);
     let started = Instant::now();
     let report = complaint_import::import(

@@ -63,7 +63,9 @@ async fn main() {
         serde_json::to_writer(&mut file, &case).expect("serialized");
         file.push(b'\n');
     }
-    let hotline = Hotline::builtin(store.as_ref()).await.expect("hotline");
+    let hotline = Hotline::builtin(&store, GeometryLimits::default())
+        .await
+        .expect("hotline");
     let complaints = Complaints::new(
         store.clone(),
         registry.clone(),

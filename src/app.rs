@@ -135,7 +135,7 @@ impl Application {
         };
         let registry = Arc::new(Registry::open(store.clone(), limits).await?);
         let follower = feed.map(|feed| AbortOnDrop(follower::spawn(registry.clone(), feed)));
-        let hotline = crate::services::hotline_config::Hotline::builtin(store.as_ref())
+        let hotline = crate::services::hotline_config::Hotline::builtin(&store, limits)
             .await
             .map_err(AppError::Config)?;
         let complaints = Arc::new(Complaints::new(
@@ -152,6 +152,7 @@ impl Application {
         )));
         let observer: Arc<dyn AssetObserver> = complaints.clone();
         registry.observe(&observer);
+        registry.use_areas(complaints.hotline().areas.clone());
         if settings.demo {
             demo::load_if_empty(&registry, &complaints).await?;
         }

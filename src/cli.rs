@@ -104,6 +104,14 @@ pub enum Command {
         #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
         db: String,
     },
+    /// Import administrative areas (districts, streets, communities) from
+    /// a GeoJSON FeatureCollection: all or nothing; an area with a known
+    /// code is replaced.
+    ImportAreas {
+        file: PathBuf,
+        #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
+        db: String,
+    },
     /// Import 12345 hotline cases from CSV or JSON Lines (streamed;
     /// idempotent on case number; rejected rows reported by line).
     ImportComplaints {
@@ -258,6 +266,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::ExportComplaints { out, token, db } => {
             export_complaints(out, token.as_deref(), &db).await
         }
+        Command::ImportAreas { file, db } => import_areas(&file, &db, limits).await,
         Command::ImportComplaints { file, format, db } => {
             import_complaints(&file, format, &db, limits).await
         }
@@ -339,7 +348,7 @@ async fn open_services(
             .await
             .map_err(|e| fail("cannot open the database")(&e))?,
     );
-    let hotline = crate::services::hotline_config::Hotline::builtin(store.as_ref())
+    let hotline = crate::services::hotline_config::Hotline::builtin(&store, limits)
         .await
         .map_err(CliError)?;
     let complaints = Arc::new(crate::services::complaints::Complaints::new(
@@ -350,7 +359,33 @@ async fn open_services(
     ));
     let observer: Arc<dyn crate::services::registry::AssetObserver> = complaints.clone();
     registry.observe(&observer);
+    registry.use_areas(complaints.hotline().areas.clone());
     Ok((registry, complaints))
+}
+
+/// `hutong import-areas`: checked like every import; nothing is stored
+/// when one area is wrong.
+async fn import_areas(
+    file: &std::path::Path,
+    db: &str,
+    limits: GeometryLimits,
+) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError(format!("cannot read {}: {e}", file.display())))?;
+    let collection: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError(format!("{} is not JSON: {e}", file.display())))?;
+    let store = store::open(db)
+        .await
+        .map_err(|e| fail("cannot open the database")(&e))?;
+    let areas = crate::services::areas::Areas::open(store, limits)
+        .await
+        .map_err(|e| fail("cannot read the stored areas")(&e))?;
+    let stored = areas
+        .import(&collection)
+        .await
+        .map_err(|e| CliError(format!("{}: {e}", file.display())))?;
+    println!("imported {stored} areas from {}", file.display());
+    Ok(())
 }
 
 /// A progress bar over `size` bytes of input.

@@ -270,6 +270,8 @@ struct ListParams {
     from: Option<String>,
     to: Option<String>,
     district: Option<String>,
+    street: Option<String>,
+    community: Option<String>,
     case_type: Option<String>,
     channel: Option<String>,
     unit: Option<String>,
@@ -287,6 +289,24 @@ fn flag(value: &Option<String>, name: &str) -> Result<Option<bool>, ApiError> {
         Some("false") => Ok(Some(false)),
         Some(other) => Err(ApiError::bad_request(format!(
             "{name} must be true or false, got {other:?}"
+        ))),
+    }
+}
+
+/// An optional area code parameter (400 when malformed).
+fn area_code(value: &Option<String>, name: &str) -> Result<Option<String>, ApiError> {
+    match non_empty(value) {
+        None => Ok(None),
+        Some(code)
+            if code.len() <= 64
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') =>
+        {
+            Ok(Some(code.to_string()))
+        }
+        Some(_) => Err(ApiError::bad_request(format!(
+            "{name} is an area code: 1 to 64 lower-case letters, digits and '-'"
         ))),
     }
 }
@@ -316,6 +336,8 @@ fn filter_of(params: &ListParams) -> Result<ComplaintFilter, ApiError> {
         district: non_empty(&params.district)
             .map(|d| d.parse::<District>().map_err(ApiError::bad_request))
             .transpose()?,
+        street: area_code(&params.street, "street")?,
+        community: area_code(&params.community, "community")?,
         case_types: comma_list::<CaseType>(non_empty(&params.case_type), "case_type")?,
         channels: comma_list::<Channel>(non_empty(&params.channel), "channel")?,
         unit: non_empty(&params.unit)
@@ -352,7 +374,7 @@ fn filter_of(params: &ListParams) -> Result<ComplaintFilter, ApiError> {
 #[utoipa::path(get, path = "/v1/complaints", tag = "Complaints", security((), ("bearer" = [])),
     params(("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat"), ("category" = Option<String>, Query, description = "Categories, comma-separated"),
         ("status" = Option<String>, Query, description = "Statuses, comma-separated"), ("from" = Option<String>, Query, description = "Reported at or after (RFC 3339)"),
-        ("to" = Option<String>, Query, description = "Reported at or before (RFC 3339)"), ("district" = Option<String>, Query, description = "District"), ("case_type" = Option<String>, Query, description = "Case types, comma-separated"), ("channel" = Option<String>, Query, description = "Channels, comma-separated (grid: grid workers' cases)"), ("unit" = Option<String>, Query, description = "The responsible unit the case is with"), ("located" = Option<String>, Query, description = "true: located cases; false: unlocated cases waiting to be placed"), ("overdue" = Option<String>, Query, description = "true: only cases past a deadline of their dispatch"), ("limit" = Option<u32>, Query, description = "Page size, 1-1000 (default 100)"), ("offset" = Option<u64>, Query, description = "Complaints to skip")),
+        ("to" = Option<String>, Query, description = "Reported at or before (RFC 3339)"), ("district" = Option<String>, Query, description = "District"), ("street" = Option<String>, Query, description = "The street (街道) by area code"), ("community" = Option<String>, Query, description = "The community (社区) by area code"), ("case_type" = Option<String>, Query, description = "Case types, comma-separated"), ("channel" = Option<String>, Query, description = "Channels, comma-separated (grid: grid workers' cases)"), ("unit" = Option<String>, Query, description = "The responsible unit the case is with"), ("located" = Option<String>, Query, description = "true: located cases; false: unlocated cases waiting to be placed"), ("overdue" = Option<String>, Query, description = "true: only cases past a deadline of their dispatch"), ("limit" = Option<u32>, Query, description = "Page size, 1-1000 (default 100)"), ("offset" = Option<u64>, Query, description = "Complaints to skip")),
     responses((status = 200, description = "Newest report first; caller name and phone only for operator and admin tokens, and for a district-scoped token only in its district", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)")))]
 async fn list(
     State(state): State<ApiState>,
@@ -391,7 +413,7 @@ fn scoped(
 
 #[utoipa::path(get, path = "/v1/complaints/stats", tag = "Complaints", params(("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat"), ("category" = Option<String>, Query, description = "Categories, comma-separated"),
         ("status" = Option<String>, Query, description = "Statuses, comma-separated"), ("from" = Option<String>, Query, description = "Reported at or after (RFC 3339)"),
-        ("to" = Option<String>, Query, description = "Reported at or before (RFC 3339)"), ("district" = Option<String>, Query, description = "District"), ("case_type" = Option<String>, Query, description = "Case types, comma-separated"), ("channel" = Option<String>, Query, description = "Channels, comma-separated (grid: grid workers' cases)"), ("unit" = Option<String>, Query, description = "The responsible unit the case is with"), ("located" = Option<String>, Query, description = "true: located cases; false: unlocated cases waiting to be placed"), ("overdue" = Option<String>, Query, description = "true: only cases past a deadline of their dispatch")),
+        ("to" = Option<String>, Query, description = "Reported at or before (RFC 3339)"), ("district" = Option<String>, Query, description = "District"), ("street" = Option<String>, Query, description = "The street (街道) by area code"), ("community" = Option<String>, Query, description = "The community (社区) by area code"), ("case_type" = Option<String>, Query, description = "Case types, comma-separated"), ("channel" = Option<String>, Query, description = "Channels, comma-separated (grid: grid workers' cases)"), ("unit" = Option<String>, Query, description = "The responsible unit the case is with"), ("located" = Option<String>, Query, description = "true: located cases; false: unlocated cases waiting to be placed"), ("overdue" = Option<String>, Query, description = "true: only cases past a deadline of their dispatch")),
     responses((status = 200, description = "Counts by category and status, duplicates not counted", body = Object), (status = 400, description = "Bad parameter (problem+json)")))]
 async fn stats(
     State(state): State<ApiState>,

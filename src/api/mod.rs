@@ -1,6 +1,7 @@
 //! HTTP surface. Handlers are thin: extract → authorise → one service
 //! call → render. Every error is an RFC 9457 problem+json.
 
+mod areas;
 mod assets;
 mod auth;
 mod complaints;
@@ -97,6 +98,7 @@ pub fn router(state: ApiState, http: &HttpSettings) -> Router {
         .merge(health::router())
         .merge(assets::router())
         .merge(geocode::router())
+        .merge(areas::router())
         .merge(complaints::router())
         .merge(hotline::router())
         .merge(open311::router())

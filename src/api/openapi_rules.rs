@@ -173,6 +173,8 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
         "unit" => json!({"type": "string", "pattern": "^[a-z0-9-]{1,64}$"}),
         "located" => strings(["true", "false"]),
         "overdue" => strings(["true"]),
+        "level" if path == "/v1/areas" => strings(["district", "street", "community"]),
+        "street" | "community" => json!({"type": "string", "pattern": "^[a-z0-9-]{1,64}$"}),
         "coord_sys" => {
             strings([CoordSys::Wgs84, CoordSys::Gcj02, CoordSys::Bd09].map(CoordSys::as_str))
         }

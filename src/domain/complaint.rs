@@ -459,6 +459,10 @@ pub struct ComplaintDraft {
     pub description: String,
     pub address: Option<String>,
     pub district: Option<super::District>,
+    /// The street (街道/乡镇) and community (社区/村) the location lies in,
+    /// by the imported areas' codes.
+    pub street: Option<String>,
+    pub community: Option<String>,
     /// WGS 84 longitude/latitude; `None` for an unlocated case.
     pub location: Option<(f64, f64)>,
     /// The coordinates as received, in `coord_sys` (the location itself

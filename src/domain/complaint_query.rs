@@ -16,6 +16,9 @@ pub struct ComplaintFilter {
     pub reported_from: Option<OffsetDateTime>,
     pub reported_to: Option<OffsetDateTime>,
     pub district: Option<District>,
+    /// Only the cases in this street (街道) or community (社区), by code.
+    pub street: Option<String>,
+    pub community: Option<String>,
     pub case_number: Option<CaseNumber>,
     /// Only these complaints (when not empty).
     pub ids: Vec<ComplaintId>,

@@ -2,6 +2,7 @@
 //! roles and the vocabularies they use. No I/O happens here.
 
 mod address;
+mod admin_area;
 mod asset;
 mod asset_kind;
 mod attributes;
@@ -22,6 +23,7 @@ mod validation_error;
 mod vocabulary;
 
 pub use address::{AddressKey, WayClass};
+pub use admin_area::{AdminArea, AreaLevel, AreaPath};
 pub use asset::{Asset, AssetDraft, AssetId, AssetView, Derived, Version};
 pub use asset_kind::{AssetKind, GeometryShape};
 pub use attributes::{

@@ -89,6 +89,10 @@ pub struct Unit {
     pub kind: UnitKind,
     /// The districts it works in (at least one).
     pub districts: Vec<District>,
+    /// A street office: the streets (街道/乡镇) it is, by area code; the
+    /// routing fallback for cases in them.
+    #[serde(default)]
+    pub streets: Vec<String>,
     #[serde(default)]
     pub categories: Vec<Category>,
     #[serde(default)]

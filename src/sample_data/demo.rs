@@ -11,6 +11,9 @@ use serde_json::Value;
 /// The demo assets as a GeoJSON FeatureCollection.
 pub const DEMO_ASSETS: &str = include_str!("../../fixtures/demo-assets.geojson");
 
+/// The demo's administrative areas (drawn by hand, marked approximate).
+pub const DEMO_AREAS: &str = include_str!("../../fixtures/demo-areas.geojson");
+
 /// The demo's 12345 cases of 2024, as JSON Lines.
 pub const DEMO_COMPLAINTS: &str = include_str!("../../fixtures/demo-complaints.jsonl");
 
@@ -49,6 +52,15 @@ pub async fn load_if_empty(
         );
     }
     let stored = registry.insert_all(&drafts).await?;
+    // Areas before cases, so that cases get their street and community.
+    let areas: Value = serde_json::from_str(DEMO_AREAS)
+        .map_err(|e| ValidationError::single("", format!("demo areas are not JSON: {e}")))?;
+    complaints
+        .hotline()
+        .areas
+        .import(&areas)
+        .await
+        .map_err(|e| ValidationError::single("/areas", format!("demo areas: {e}")))?;
     let report = complaint_import::import(
         complaints,
         DEMO_COMPLAINTS.as_bytes(),

@@ -38,6 +38,8 @@ pub fn complaint_feature(
     p.insert("description".into(), json!(d.description));
     p.insert("address".into(), json!(d.address));
     p.insert("district".into(), json!(d.district.map(District::as_str)));
+    p.insert("street".into(), json!(d.street));
+    p.insert("community".into(), json!(d.community));
     p.insert("reported_at".into(), json!(time_text(d.reported_at)));
     p.insert("coord_sys".into(), json!(d.coord_sys.as_str()));
     p.insert(

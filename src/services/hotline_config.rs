@@ -162,6 +162,58 @@ impl HotlineConfig {
     }
 }
 
+/// What the hotline loop runs on: the configuration, the responsible
+/// units and the key callers' phones are hashed under.
+pub struct Hotline {
+    pub config: HotlineConfig,
+    pub units: crate::services::routing::ResponsibleUnits,
+    pub phone_key: Vec<u8>,
+    /// The administrative areas a case's district, street and community
+    /// are derived from.
+    pub areas: std::sync::Arc<crate::services::areas::Areas>,
+}
+
+/// The name of the caller-phone key in the store.
+pub const PHONE_KEY: &str = "caller_phone_hmac";
+
+impl Hotline {
+    /// The built-in configuration and units, with the store's phone key
+    /// (made now if this database has none).
+    pub async fn builtin(
+        store: &std::sync::Arc<dyn crate::store::Store>,
+        limits: crate::spatial::GeometryLimits,
+    ) -> Result<Self, String> {
+        Self::open(
+            store,
+            limits,
+            HotlineConfig::builtin()?,
+            crate::services::routing::ResponsibleUnits::builtin()?,
+        )
+        .await
+        .map_err(|e| format!("cannot read the caller-phone key or the areas: {e}"))
+    }
+
+    pub async fn open(
+        store: &std::sync::Arc<dyn crate::store::Store>,
+        limits: crate::spatial::GeometryLimits,
+        config: HotlineConfig,
+        units: crate::services::routing::ResponsibleUnits,
+    ) -> Result<Self, crate::store::StoreError> {
+        let mut fresh = [0u8; 32];
+        getrandom::fill(&mut fresh).map_err(|e| {
+            crate::store::StoreError::Corrupt(format!("no randomness for the phone key: {e}"))
+        })?;
+        let phone_key = store.service_key(PHONE_KEY, &fresh).await?;
+        let areas = crate::services::areas::Areas::open(store.clone(), limits).await?;
+        Ok(Self {
+            config,
+            units,
+            phone_key,
+            areas: std::sync::Arc::new(areas),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,48 +257,5 @@ mod tests {
         for bad in [no_tier, bad_weight, slow_response] {
             assert!(HotlineConfig::parse(&bad.to_string()).is_err(), "{bad}");
         }
-    }
-}
-
-/// What the hotline loop runs on: the configuration, the responsible
-/// units and the key callers' phones are hashed under.
-#[derive(Debug, Clone)]
-pub struct Hotline {
-    pub config: HotlineConfig,
-    pub units: crate::services::routing::ResponsibleUnits,
-    pub phone_key: Vec<u8>,
-}
-
-/// The name of the caller-phone key in the store.
-pub const PHONE_KEY: &str = "caller_phone_hmac";
-
-impl Hotline {
-    /// The built-in configuration and units, with the store's phone key
-    /// (made now if this database has none).
-    pub async fn builtin(store: &dyn crate::store::Store) -> Result<Self, String> {
-        Self::open(
-            store,
-            HotlineConfig::builtin()?,
-            crate::services::routing::ResponsibleUnits::builtin()?,
-        )
-        .await
-        .map_err(|e| format!("cannot read the caller-phone key: {e}"))
-    }
-
-    pub async fn open(
-        store: &dyn crate::store::Store,
-        config: HotlineConfig,
-        units: crate::services::routing::ResponsibleUnits,
-    ) -> Result<Self, crate::store::StoreError> {
-        let mut fresh = [0u8; 32];
-        getrandom::fill(&mut fresh).map_err(|e| {
-            crate::store::StoreError::Corrupt(format!("no randomness for the phone key: {e}"))
-        })?;
-        let phone_key = store.service_key(PHONE_KEY, &fresh).await?;
-        Ok(Self {
-            config,
-            units,
-            phone_key,
-        })
     }
 }

@@ -3,6 +3,7 @@
 //! rules (roles, district scopes, limits, linking) and turn store errors
 //! into their own.
 
+pub mod areas;
 pub mod asset_feature;
 pub mod collection;
 pub mod complaint_feature;

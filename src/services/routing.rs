@@ -4,7 +4,7 @@
 //! the street office of the case's district is the fallback, suggested
 //! for an operator to dispatch by hand.
 
-use crate::domain::{AssetKind, Category, District, Unit, UnitCode};
+use crate::domain::{AssetKind, Category, District, Unit, UnitCode, UnitKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -116,13 +116,15 @@ impl ResponsibleUnits {
         &self.rules
     }
 
-    /// The unit for a case of `category` in `district`, linked to assets
-    /// of `linked` kinds.
+    /// The unit for a case of `category` in `district` (and `street`, an
+    /// area code), linked to assets of `linked` kinds. The fallback is the
+    /// street office of the case's street, else of its district.
     pub fn route(
         &self,
         category: Category,
         linked: &[AssetKind],
         district: Option<District>,
+        street: Option<&str>,
     ) -> Option<Route> {
         let decided = self.rules.iter().find(|rule| {
             (rule.categories.is_empty() || rule.categories.contains(&category))
@@ -137,8 +139,16 @@ impl ResponsibleUnits {
                 rule: Some(rule.name.clone()),
             });
         }
-        district
-            .and_then(|d| self.fallback.get(&d))
+        let by_street = street.and_then(|street| {
+            self.units.values().find(|u| {
+                u.kind == UnitKind::StreetOffice
+                    && u.streets.iter().any(|s| s == street)
+                    && district.is_none_or(|d| u.districts.contains(&d))
+            })
+        });
+        by_street
+            .map(|u| &u.code)
+            .or_else(|| district.and_then(|d| self.fallback.get(&d)))
             .map(|unit| Route {
                 unit: unit.clone(),
                 rule: None,
@@ -157,7 +167,7 @@ mod tests {
     #[test]
     fn rules_decide_in_order_and_the_street_office_catches_the_rest() {
         let units = ResponsibleUnits::parse(DEFAULT_UNITS).expect("valid");
-        let routed = |c, k: &[AssetKind], d| units.route(c, k, Some(d));
+        let routed = |c, k: &[AssetKind], d| units.route(c, k, Some(d), None);
         let drain = routed(
             Category::WaterPooling,
             &[AssetKind::Drainage, AssetKind::Courtyard],
@@ -189,7 +199,18 @@ mod tests {
             District::Changping,
         );
         assert_eq!(charger.map(|r| r.unit), Some(code("huilongguan-property")));
-        assert_eq!(units.route(Category::Other, &[], None), None);
+        assert_eq!(units.route(Category::Other, &[], None, None), None);
+        // By street, the street's own office.
+        let by_street = units.route(
+            Category::Other,
+            &[],
+            Some(District::Changping),
+            Some("changping-huilongguan"),
+        );
+        assert_eq!(
+            by_street.map(|r| r.unit),
+            Some(code("changping-huilongguan-street"))
+        );
     }
 
     #[test]

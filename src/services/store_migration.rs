@@ -49,11 +49,12 @@ pub struct StoreDigest {
     pub events: TableDigest,
     pub links: TableDigest,
     pub callbacks: TableDigest,
+    pub areas: TableDigest,
 }
 
 impl StoreDigest {
     /// Table name, digest: for reports.
-    pub fn tables(&self) -> [(&'static str, TableDigest); 6] {
+    pub fn tables(&self) -> [(&'static str, TableDigest); 7] {
         [
             ("assets", self.assets),
             ("api_tokens", self.tokens),
@@ -61,6 +62,7 @@ impl StoreDigest {
             ("complaint_events", self.events),
             ("complaint_links", self.links),
             ("complaint_callbacks", self.callbacks),
+            ("admin_areas", self.areas),
         ]
     }
 }
@@ -109,6 +111,7 @@ pub async fn digest(store: &dyn Store) -> Result<StoreDigest, StoreError> {
         after = last.id;
         page.iter().for_each(|c| d.callbacks.add(c));
     }
+    store.all_areas().await?.iter().for_each(|a| d.areas.add(a));
     Ok(d)
 }
 
@@ -124,6 +127,9 @@ pub async fn copy_store(
         return Err(MigrationError::TargetNotEmpty(existing));
     }
     let mut copied = 0u64;
+    let areas = from.all_areas().await?;
+    to.upsert_areas(&areas).await?;
+    copied += areas.len() as u64;
     let mut after = 0;
     loop {
         let page = from.tokens_after(after, PAGE_ROWS).await?;

@@ -3,6 +3,7 @@
 //! nothing of HTTP or SQL.
 
 mod address_index;
+mod area_index;
 mod asset_index;
 mod cell_key;
 mod china_coords;
@@ -16,6 +17,7 @@ pub mod vector_tile;
 /// Boxes are a domain value; spatial code names them often.
 pub use crate::domain::LonLatBox;
 pub use address_index::{AddressMatch, AddressPrecision};
+pub use area_index::AreaIndex;
 pub use asset_index::{AssetIndex, IndexedAsset, NearbyHit, NearbyQuery};
 pub use cell_key::{cell_key, cell_ranges};
 pub use china_coords::CoordSys;

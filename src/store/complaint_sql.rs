@@ -223,6 +223,8 @@ pub(super) fn complaint_from_row<D: Dialect>(row: &D::Row) -> Result<Complaint, 
         description: D::text(row, "description")?,
         address: D::opt_text(row, "address")?,
         district: D::opt_text(row, "district")?,
+        street: D::opt_text(row, "street")?,
+        community: D::opt_text(row, "community")?,
         case_type: D::text(row, "case_type")?,
         location: D::opt_float(row, "lon")?.zip(D::opt_float(row, "lat")?),
         raw_location: D::opt_float(row, "raw_lon")?.zip(D::opt_float(row, "raw_lat")?),
@@ -652,6 +654,10 @@ pub(super) async fn apply_step<D: Dialect>(
     if let Some((location, linking)) = &step.location {
         update.push(", ");
         D::push_set_location(&mut update, *location);
+        update.push(", street = ");
+        D::push_opt_text(&mut update, step.area.street.as_deref());
+        update.push(", community = ");
+        D::push_opt_text(&mut update, step.area.community.as_deref());
         update.push(", located_by = 'operator', flags = ");
         D::push_string(
             &mut update,

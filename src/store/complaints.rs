@@ -54,6 +54,8 @@ pub struct Step {
     pub set: Vec<(&'static str, Cell)>,
     /// A new location (WGS 84) with its links and flags: placing a case.
     pub location: Option<((f64, f64), Linking)>,
+    /// The street and community of the new location.
+    pub area: crate::domain::AreaPath,
     pub note: Option<String>,
     pub detail: Option<serde_json::Value>,
     pub callback: Option<CallbackAnswers>,
@@ -73,6 +75,7 @@ impl Step {
             unit: None,
             set: Vec::new(),
             location: None,
+            area: crate::domain::AreaPath::default(),
             note: None,
             detail: None,
             callback: None,
@@ -228,6 +231,8 @@ pub(super) struct ComplaintRow {
     pub description: String,
     pub address: Option<String>,
     pub district: Option<String>,
+    pub street: Option<String>,
+    pub community: Option<String>,
     pub case_type: String,
     pub location: Option<(f64, f64)>,
     pub raw_location: Option<(f64, f64)>,
@@ -303,6 +308,8 @@ impl ComplaintRow {
                     .map(|d| District::from_str(&d))
                     .transpose()
                     .map_err(corrupt("district"))?,
+                street: self.street,
+                community: self.community,
                 location: self.location,
                 raw_location: self.raw_location,
                 located_by: self.located_by.parse().map_err(corrupt("located_by"))?,

@@ -4,6 +4,7 @@
 //! implementation, [`PgStore`] the PostgreSQL/PostGIS one for several
 //! instances on one database. [`open`] picks one by URL.
 
+mod areas;
 mod changes;
 mod complaint_sql;
 mod complaints;
@@ -18,6 +19,7 @@ mod sqlite_open;
 mod sqlite_transfer;
 mod transfer;
 
+pub use areas::{AreaRow, AreaStore};
 pub use changes::{AssetChangeFeed, ChangeBatch, PgChangeFeed};
 pub use complaints::{Cell, ComplaintStore, RatesFilter, Step, Transition};
 pub use error::{DATABASE_UNAVAILABLE, StoreError};
@@ -123,8 +125,8 @@ fn token_record(row: Option<TokenColumns>) -> Result<Option<TokenRecord>, StoreE
 }
 
 /// Everything the services need from storage.
-pub trait Store: AssetStore + TokenStore + ComplaintStore + TransferStore {}
-impl<T: AssetStore + TokenStore + ComplaintStore + TransferStore> Store for T {}
+pub trait Store: AssetStore + TokenStore + ComplaintStore + TransferStore + AreaStore {}
+impl<T: AssetStore + TokenStore + ComplaintStore + TransferStore + AreaStore> Store for T {}
 
 /// An opened store, and the feed of other instances' asset writes when
 /// the database is shared (PostgreSQL).

@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
 const COLUMNS: &str = "c.id, c.case_number, c.channel, c.case_type, c.category, c.description, c.address, \
-    c.district, ST_X(c.location) AS lon, ST_Y(c.location) AS lat, c.raw_lon, c.raw_lat, c.located_by, \
+    c.district, c.street, c.community, ST_X(c.location) AS lon, ST_Y(c.location) AS lat, c.raw_lon, c.raw_lat, c.located_by, \
     c.coord_sys, c.reported_at, c.status, c.resolution, c.satisfaction::int8 AS satisfaction, c.caller_name, \
     c.caller_phone, c.caller_phone_hash, c.duplicate_of, c.flags::text AS flags, c.created_at, c.updated_at, \
     c.unit, c.urgency, c.dispatched_at, c.response_due, c.resolution_due, c.accepted_at, c.closed_at, \
@@ -119,6 +119,12 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a ComplaintFilter) {
     if let Some(d) = f.district {
         q.push(" AND c.district = ").push_bind(d.as_str());
     }
+    if let Some(street) = &f.street {
+        q.push(" AND c.street = ").push_bind(street.as_str());
+    }
+    if let Some(community) = &f.community {
+        q.push(" AND c.community = ").push_bind(community.as_str());
+    }
     if let Some(case) = &f.case_number {
         q.push(" AND c.case_number = ").push_bind(case.as_str());
     }
@@ -196,6 +202,8 @@ fn incoming_rows(items: &[(ComplaintDraft, Linking)]) -> CopyRows {
             .text(draft.caller.phone.as_deref())
             .text(draft.caller_phone_hash.as_deref())
             .text(Some(&flags))
+            .text(draft.street.as_deref())
+            .text(draft.community.as_deref())
             .end_row();
     }
     rows
@@ -213,11 +221,11 @@ macro_rules! insert_new_from {
         concat!(
             "INSERT INTO complaints (case_number, channel, case_type, category, description, address, \
              district, location, raw_lon, raw_lat, located_by, coord_sys, reported_at, status, caller_name, \
-             caller_phone, caller_phone_hash, flags, created_at, updated_at, closed_at) \
+             caller_phone, caller_phone_hash, flags, created_at, updated_at, closed_at, street, community) \
              SELECT case_number, channel, case_type, category, description, address, district, \
              CASE WHEN lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(lon, lat), 4326) END, raw_lon, raw_lat, \
              located_by, coord_sys, reported_at, status, caller_name, caller_phone, caller_phone_hash, \
-             flags::jsonb, $1, $1, CASE WHEN status IN ('closed', 'rejected') THEN $1 END FROM ",
+             flags::jsonb, $1, $1, CASE WHEN status IN ('closed', 'rejected') THEN $1 END, street, community FROM ",
             $incoming,
             " ORDER BY ord ON CONFLICT (case_number) DO NOTHING RETURNING id, case_number"
         )
@@ -227,14 +235,15 @@ macro_rules! insert_new_from {
 /// From the staging table COPY filled.
 const INSERT_FROM_STAGING: &str = insert_new_from!("incoming");
 
-/// From array parameters $2…$21, one per column.
+/// From array parameters $2…$22, one per column.
 const INSERT_FROM_ARRAYS: &str = insert_new_from!(
     "unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
      $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::text[], $14::text[], \
-     $15::timestamptz[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[]) \
+     $15::timestamptz[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], \
+     $21::text[], $22::text[]) \
      WITH ORDINALITY AS incoming(case_number, channel, case_type, category, description, address, \
      district, lon, lat, raw_lon, raw_lat, located_by, coord_sys, reported_at, status, caller_name, \
-     caller_phone, caller_phone_hash, flags, ord)"
+     caller_phone, caller_phone_hash, flags, street, community, ord)"
 );
 
 /// Stores a large batch: COPY into a staging table, then one INSERT …
@@ -248,8 +257,8 @@ async fn insert_by_copy(
             "CREATE TEMP TABLE incoming (ord int8, case_number text, channel text, case_type text, \
              category text, description text, address text, district text, lon float8, lat float8, \
              raw_lon float8, raw_lat float8, located_by text, coord_sys text, reported_at timestamptz, \
-             status text, caller_name text, caller_phone text, caller_phone_hash text, flags text) \
-             ON COMMIT DROP",
+             status text, caller_name text, caller_phone text, caller_phone_hash text, flags text, \
+             street text, community text) ON COMMIT DROP",
         )
         .execute(&mut **tx)
         .await?;
@@ -303,6 +312,8 @@ async fn insert_small(
         .bind(text(|d| d.caller.phone.as_deref()))
         .bind(text(|d| d.caller_phone_hash.as_deref()))
         .bind(flags)
+        .bind(text(|d| d.street.as_deref()))
+        .bind(text(|d| d.community.as_deref()))
         .fetch_all(&mut **tx)
         .await?)
 }

@@ -261,6 +261,8 @@ impl TransferStore for PgStore {
                         .as_deref(),
                 )
                 .text(time(c.personal_data_erased_at).as_deref())
+                .text(d.street.as_deref())
+                .text(d.community.as_deref())
                 .end_row();
         }
         let mut tx = self.pool.begin().await?;
@@ -270,7 +272,8 @@ impl TransferStore for PgStore {
              raw_lon, raw_lat, coord_sys, reported_at, status, resolution, satisfaction, caller_name, \
              caller_phone, duplicate_of, flags, created_at, updated_at, case_type, located_by, \
              caller_phone_hash, unit, urgency, dispatched_at, response_due, resolution_due, accepted_at, \
-             closed_at, not_assessable_reason, not_assessable_by, personal_data_erased_at) FROM STDIN",
+             closed_at, not_assessable_reason, not_assessable_by, personal_data_erased_at, street, community) \
+             FROM STDIN",
         )
         .await?;
         for chunk in links.chunks(CHUNK_ROWS) {

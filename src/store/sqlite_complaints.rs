@@ -20,7 +20,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
-/// Rows per multi-row INSERT of complaints (23 parameters a row; SQLite
+/// Rows per multi-row INSERT of complaints (25 parameters a row; SQLite
 /// takes at most 32,766).
 const COMPLAINT_CHUNK_ROWS: usize = 1_000;
 /// Batches at least this large are bulk imports.
@@ -32,7 +32,7 @@ const KNOWN_CHUNK_ROWS: usize = 10_000;
 const LINK_CHUNK_ROWS: usize = 5_000;
 
 const COLUMNS: &str = "c.id, c.case_number, c.channel, c.case_type, c.category, c.description, c.address, \
-    c.district, c.lon, c.lat, c.raw_lon, c.raw_lat, c.located_by, c.coord_sys, c.reported_at, c.status, \
+    c.district, c.street, c.community, c.lon, c.lat, c.raw_lon, c.raw_lat, c.located_by, c.coord_sys, c.reported_at, c.status, \
     c.resolution, c.satisfaction, c.caller_name, c.caller_phone, c.caller_phone_hash, c.duplicate_of, c.flags, \
     c.created_at, c.updated_at, c.unit, c.urgency, c.dispatched_at, c.response_due, c.resolution_due, \
     c.accepted_at, c.closed_at, c.not_assessable_reason, c.not_assessable_by, c.personal_data_erased_at";
@@ -142,6 +142,14 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a ComplaintFilter) {
     if let Some(d) = f.district {
         q.push(col).push("district = ").push_bind(d.as_str());
     }
+    if let Some(street) = &f.street {
+        q.push(col).push("street = ").push_bind(street.as_str());
+    }
+    if let Some(community) = &f.community {
+        q.push(col)
+            .push("community = ")
+            .push_bind(community.as_str());
+    }
     if let Some(case) = &f.case_number {
         q.push(" AND c.case_number = ").push_bind(case.as_str());
     }
@@ -243,7 +251,7 @@ fn complaint_insert<'a>(
     let mut insert = QueryBuilder::<Sqlite>::new(
         "INSERT INTO complaints (case_number, channel, case_type, category, description, address, district, lon, lat, \
              raw_lon, raw_lat, located_by, coord_sys, reported_at, status, caller_name, caller_phone, caller_phone_hash, \
-             flags, created_at, updated_at, closed_at, cell) ",
+             flags, created_at, updated_at, closed_at, cell, street, community) ",
     );
     // In arrival order: the other indexes then take appends.
     insert.push_values(chunk, |mut row, (draft, linking)| {
@@ -270,7 +278,9 @@ fn complaint_insert<'a>(
             .push_bind(at_text.to_string())
             .push_bind(at_text.to_string())
             .push_bind((!status.is_open()).then(|| at_text.to_string()))
-            .push_bind(draft.location.map(|(lon, lat)| cell_key(lon, lat)));
+            .push_bind(draft.location.map(|(lon, lat)| cell_key(lon, lat)))
+            .push_bind(draft.street.as_deref())
+            .push_bind(draft.community.as_deref());
     });
     insert
 }

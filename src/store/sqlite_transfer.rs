@@ -200,7 +200,7 @@ impl TransferStore for SqliteStore {
         links: &[LinkRow],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        // 36 parameters a row: SQLite takes at most 32,766 a statement.
+        // 38 parameters a row: SQLite takes at most 32,766 a statement.
         for chunk in complaints.chunks(CHUNK_ROWS / 2) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO complaints (id, case_number, channel, category, description, address, district, \
@@ -208,7 +208,7 @@ impl TransferStore for SqliteStore {
                  caller_name, caller_phone, duplicate_of, flags, created_at, updated_at, cell, \
                  case_type, located_by, caller_phone_hash, unit, urgency, dispatched_at, response_due, \
                  resolution_due, accepted_at, closed_at, not_assessable_reason, not_assessable_by, \
-                 personal_data_erased_at) ",
+                 personal_data_erased_at, street, community) ",
             );
             insert.push_values(chunk, |mut row, c| {
                 let d = &c.draft;
@@ -248,7 +248,9 @@ impl TransferStore for SqliteStore {
                     .push_bind(c.closed_at.map(timestamp))
                     .push_bind(c.not_assessable.as_ref().map(|n| n.reason.clone()))
                     .push_bind(c.not_assessable.as_ref().map(|n| n.approved_by))
-                    .push_bind(c.personal_data_erased_at.map(timestamp));
+                    .push_bind(c.personal_data_erased_at.map(timestamp))
+                    .push_bind(d.street.as_deref())
+                    .push_bind(d.community.as_deref());
             });
             insert.build().execute(&mut *tx).await?;
         }

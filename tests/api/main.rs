@@ -6,6 +6,7 @@
 // Tests may fail loudly.
 #![allow(clippy::panic)]
 
+mod areas;
 mod assets;
 mod bad_input;
 mod cli;

@@ -180,6 +180,8 @@ const KNOWN_PROPERTIES: &[&str] = &[
     "personal_data_erased_at",
     "suggested_unit",
     "address_match",
+    "street",
+    "community",
 ];
 
 impl Complaints {
@@ -321,6 +323,20 @@ impl Complaints {
                 }
             }
         };
+        // District, street and community come from the imported areas
+        // the location lies in; a district typed in gives way to them.
+        // Where no area covers the location, the district is the one
+        // given, else that of the assets around it.
+        let path = location
+            .map(|at| self.hotline.areas.path_at(at))
+            .unwrap_or_default();
+        if let Some(derived) = path
+            .district
+            .as_deref()
+            .and_then(|d| d.parse::<District>().ok())
+        {
+            district = Some(derived);
+        }
         if district.is_none() {
             district = location.and_then(|at| self.registry.district_at(at));
         }
@@ -340,6 +356,8 @@ impl Complaints {
                 .unwrap_or_default(),
             address,
             district,
+            street: path.street,
+            community: path.community,
             location,
             raw_location,
             located_by,

@@ -116,6 +116,7 @@ impl Complaints {
             complaint.draft.category,
             &self.linked_kinds(links),
             complaint.draft.district,
+            complaint.draft.street.as_deref(),
         )
     }
 
@@ -588,10 +589,14 @@ impl Complaints {
         let linking = self
             .registry
             .with_index(|index| self.rules.link(index, current.draft.category, at));
-        // A case without a district gets the one of its new place.
-        let district = current
-            .draft
+        // The district, street and community of the new place (from the
+        // areas; else a district given stays, or the assets' around it).
+        let area = self.hotline.areas.path_at(at);
+        let district = area
             .district
+            .as_deref()
+            .and_then(|d| d.parse::<crate::domain::District>().ok())
+            .or(current.draft.district)
             .or_else(|| self.registry.district_at(at));
         let step = Step {
             expect_status: Some(current.status),
@@ -600,6 +605,7 @@ impl Complaints {
                 Cell::Text(district.map(|d| d.as_str().to_string())),
             )],
             location: Some((at, linking)),
+            area,
             detail: Some(json!({
                 "from": current.draft.located_by.as_str(),
                 "coordinates": [at.0, at.1],

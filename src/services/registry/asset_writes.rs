@@ -92,15 +92,35 @@ impl Registry {
         })
     }
 
-    fn check_scope(principal: &Principal, asset: &AssetDraft) -> Result<(), RegistryError> {
+    /// A district-scoped token writes only assets of its district: by the
+    /// district recorded on the asset, and, when the district's boundary
+    /// is imported, by where the asset is (a point of it must lie inside).
+    fn check_scope(&self, principal: &Principal, asset: &AssetDraft) -> Result<(), RegistryError> {
         let district = asset.attributes.district();
-        if principal.may_act_in(district) {
-            Ok(())
-        } else {
-            Err(RegistryError::Forbidden(format!(
+        if !principal.may_act_in(district) {
+            return Err(RegistryError::Forbidden(format!(
                 "this token is limited to district {}; the asset is in {}",
                 principal.district.map(|d| d.as_str()).unwrap_or("none"),
                 district.map(|d| d.as_str()).unwrap_or("no district")
+            )));
+        }
+        let (Some(own), Some(areas)) = (principal.district, self.areas.get()) else {
+            return Ok(());
+        };
+        let index = areas.snapshot();
+        let Some(boundary) = index.get(own.as_str()).map(|a| &a.boundary) else {
+            return Ok(());
+        };
+        use geo::{InteriorPoint, Intersects};
+        let inside = asset
+            .geometry
+            .interior_point()
+            .is_some_and(|p| boundary.intersects(&p));
+        if inside {
+            Ok(())
+        } else {
+            Err(RegistryError::Forbidden(format!(
+                "this token is limited to district {own}, and the asset's geometry lies outside it"
             )))
         }
     }
@@ -138,7 +158,7 @@ impl Registry {
         feature: &Value,
     ) -> Result<AssetView, RegistryError> {
         let draft = self.draft_from_feature(feature)?;
-        Self::check_scope(principal, &draft)?;
+        self.check_scope(principal, &draft)?;
         let stored = self.insert_all(std::slice::from_ref(&draft)).await?;
         Ok(self.views(stored).remove(0))
     }
@@ -195,8 +215,8 @@ impl Registry {
             attributes: current.attributes.clone(),
             derived: current.derived,
         };
-        Self::check_scope(principal, &before)?;
-        Self::check_scope(principal, &draft)?;
+        self.check_scope(principal, &before)?;
+        self.check_scope(principal, &draft)?;
         let updated = self
             .store
             .update_asset(id, expected, &draft)

@@ -102,6 +102,9 @@ pub struct Registry {
     writes: tokio::sync::Mutex<()>,
     limits: GeometryLimits,
     observer: std::sync::OnceLock<std::sync::Weak<dyn AssetObserver>>,
+    /// The administrative areas a district-scoped token's writes are
+    /// checked against.
+    areas: std::sync::OnceLock<Arc<crate::services::areas::Areas>>,
 }
 
 impl Registry {
@@ -120,12 +123,18 @@ impl Registry {
             writes: tokio::sync::Mutex::new(()),
             limits,
             observer: std::sync::OnceLock::new(),
+            areas: std::sync::OnceLock::new(),
         })
     }
 
     /// Registers the one observer of asset changes (held weakly).
     pub fn observe(&self, observer: &Arc<dyn AssetObserver>) {
         let _ = self.observer.set(Arc::downgrade(observer));
+    }
+
+    /// Checks district-scoped writes against these areas' boundaries.
+    pub fn use_areas(&self, areas: Arc<crate::services::areas::Areas>) {
+        let _ = self.areas.set(areas);
     }
 
     async fn notify(&self, changes: &[AssetChange]) {

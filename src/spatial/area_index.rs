@@ -1,0 +1,126 @@
+//! The administrative areas in memory: which district, street and
+//! community a point lies in. An R*-tree of boundary envelopes per level
+//! finds the candidates; the exact test is `geo`'s point-in-polygon.
+
+use crate::domain::{AdminArea, AreaLevel, AreaPath};
+use geo::{BoundingRect, Intersects, Point};
+use rstar::RTree;
+use rstar::primitives::{GeomWithData, Rectangle};
+
+type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+#[derive(Debug, Default)]
+pub struct AreaIndex {
+    areas: Vec<AdminArea>,
+    /// Per level (district, street, community), the envelopes of its
+    /// areas with their index in `areas`.
+    trees: [RTree<Entry>; 3],
+}
+
+fn level_slot(level: AreaLevel) -> usize {
+    match level {
+        AreaLevel::District => 0,
+        AreaLevel::Street => 1,
+        AreaLevel::Community => 2,
+    }
+}
+
+impl AreaIndex {
+    pub fn new(areas: Vec<AdminArea>) -> Self {
+        let mut entries: [Vec<Entry>; 3] = Default::default();
+        for (i, area) in areas.iter().enumerate() {
+            if let Some(rect) = area.boundary.bounding_rect() {
+                let envelope = Rectangle::from_corners(
+                    [rect.min().x, rect.min().y],
+                    [rect.max().x, rect.max().y],
+                );
+                entries[level_slot(area.level)].push(GeomWithData::new(envelope, i));
+            }
+        }
+        let [d, s, c] = entries;
+        Self {
+            areas,
+            trees: [
+                RTree::bulk_load(d),
+                RTree::bulk_load(s),
+                RTree::bulk_load(c),
+            ],
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.areas.is_empty()
+    }
+
+    pub fn all(&self) -> &[AdminArea] {
+        &self.areas
+    }
+
+    pub fn get(&self, code: &str) -> Option<&AdminArea> {
+        self.areas.iter().find(|a| a.code == code)
+    }
+
+    /// The area of this level a point lies in (on a shared border, the
+    /// one with the smallest code, so the answer does not depend on load
+    /// order).
+    pub fn at_level(&self, level: AreaLevel, (lon, lat): (f64, f64)) -> Option<&AdminArea> {
+        let point = Point::new(lon, lat);
+        self.trees[level_slot(level)]
+            .locate_all_at_point(&[lon, lat])
+            .map(|entry| &self.areas[entry.data])
+            .filter(|area| area.boundary.intersects(&point))
+            .min_by(|a, b| a.code.cmp(&b.code))
+    }
+
+    /// The district, street and community a point lies in.
+    pub fn path_at(&self, at: (f64, f64)) -> AreaPath {
+        let code = |level| self.at_level(level, at).map(|a| a.code.clone());
+        AreaPath {
+            district: code(AreaLevel::District),
+            street: code(AreaLevel::Street),
+            community: code(AreaLevel::Community),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{MultiPolygon, polygon};
+
+    fn square(code: &str, level: AreaLevel, x: f64, y: f64, size: f64) -> AdminArea {
+        AdminArea {
+            code: code.into(),
+            level,
+            name: code.into(),
+            name_zh: None,
+            parent: None,
+            boundary: MultiPolygon(vec![polygon![
+                (x: x, y: y), (x: x + size, y: y), (x: x + size, y: y + size), (x: x, y: y + size), (x: x, y: y)
+            ]]),
+            approximate: true,
+        }
+    }
+
+    #[test]
+    fn a_point_finds_the_areas_it_lies_in_at_each_level() {
+        let index = AreaIndex::new(vec![
+            square("dongcheng", AreaLevel::District, 116.0, 39.0, 1.0),
+            square("a", AreaLevel::Street, 116.0, 39.0, 0.5),
+            square("b", AreaLevel::Street, 116.5, 39.0, 0.5),
+            square("a-1", AreaLevel::Community, 116.1, 39.1, 0.1),
+        ]);
+        let path = index.path_at((116.15, 39.15));
+        assert_eq!(path.district.as_deref(), Some("dongcheng"));
+        assert_eq!(path.street.as_deref(), Some("a"));
+        assert_eq!(path.community.as_deref(), Some("a-1"));
+        let east = index.path_at((116.7, 39.2));
+        assert_eq!(east.street.as_deref(), Some("b"));
+        assert_eq!(east.community, None);
+        // On the border of a and b: the smaller code, whatever the order.
+        assert_eq!(index.path_at((116.5, 39.2)).street.as_deref(), Some("a"));
+        assert_eq!(index.path_at((120.0, 39.2)), AreaPath::default());
+        // Inside the envelope but outside the polygon is outside.
+        assert!(AreaIndex::default().is_empty());
+    }
+}
