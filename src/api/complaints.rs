@@ -9,7 +9,7 @@ use crate::domain::{
     UnitCode, ValidationError,
 };
 use crate::domain::{ComplaintFilter, ComplaintLink};
-use crate::services::complaint_feature::{PersonalData, complaint_feature};
+use crate::services::complaint_feature::{PersonalData, complaint_feature, history_for};
 use crate::services::complaints::{
     CaseNumbers, ComplaintError, Intake, TransitionRequest, parse_reported_at,
 };
@@ -134,15 +134,15 @@ async fn fetch(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let complaint = state.complaints.get_for(viewer.0.as_ref(), id).await?;
+    let personal = viewer.personal_data(complaint.draft.district, true);
     let mut extra = Map::new();
-    extra.insert("history".into(), json!(state.complaints.history(id).await?));
+    extra.insert(
+        "history".into(),
+        json!(history_for(state.complaints.history(id).await?, personal)),
+    );
     Ok(geojson_response(
         StatusCode::OK,
-        complaint_feature(
-            &complaint,
-            viewer.personal_data(complaint.draft.district, true),
-            extra,
-        ),
+        complaint_feature(&complaint, personal, extra),
     ))
 }
 
@@ -207,15 +207,15 @@ async fn transition(
             .map_err(|e| ApiError::Invalid(ValidationError::single("/satisfaction", e)))?,
     };
     let complaint = state.complaints.transition(&principal, id, request).await?;
+    let personal = personal_data(Some(&principal), complaint.draft.district, true);
     let mut extra = Map::new();
-    extra.insert("history".into(), json!(state.complaints.history(id).await?));
+    extra.insert(
+        "history".into(),
+        json!(history_for(state.complaints.history(id).await?, personal)),
+    );
     Ok(geojson_response(
         StatusCode::OK,
-        complaint_feature(
-            &complaint,
-            personal_data(Some(&principal), complaint.draft.district, true),
-            extra,
-        ),
+        complaint_feature(&complaint, personal, extra),
     ))
 }
 

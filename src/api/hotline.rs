@@ -11,7 +11,7 @@ use crate::domain::{
     CallbackAnswers, Complaint, CoordSys, DeadlineTier, District, Principal, UnitCode,
     ValidationError,
 };
-use crate::services::complaint_feature::{PersonalData, complaint_feature};
+use crate::services::complaint_feature::{PersonalData, complaint_feature, history_for};
 use crate::services::complaints::{CALLER_HISTORY_MAX, CallbackRequest, DispatchRequest};
 use crate::store::RatesFilter;
 use axum::Json;
@@ -51,18 +51,18 @@ async fn answered(
     principal: &Principal,
     complaint: Complaint,
 ) -> Result<Response, ApiError> {
+    let personal = personal_data(Some(principal), complaint.draft.district, true);
     let mut extra = Map::new();
     extra.insert(
         "history".into(),
-        json!(state.complaints.history(complaint.id).await?),
+        json!(history_for(
+            state.complaints.history(complaint.id).await?,
+            personal
+        )),
     );
     Ok(geojson_response(
         StatusCode::OK,
-        complaint_feature(
-            &complaint,
-            personal_data(Some(principal), complaint.draft.district, true),
-            extra,
-        ),
+        complaint_feature(&complaint, personal, extra),
     ))
 }
 

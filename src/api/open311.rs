@@ -761,19 +761,28 @@ async fn create(
         .ok_or_else(|| Open311Error::bad(format, "service_code is required"))?
         .parse::<Category>()
         .map_err(|_| Open311Error::new(format, StatusCode::NOT_FOUND, "unknown service_code"))?;
-    let number = |k: &str| -> Result<f64, Open311Error> {
+    // GeoReport v2: lat and long, or an address_string (located by the
+    // gazetteer, else stored unlocated for an operator to place).
+    let number = |k: &str| -> Result<Option<f64>, Open311Error> {
         form.get(k)
-            .ok_or_else(|| {
-                Open311Error::bad(
-                    format,
-                    "lat and long are required: this service places every request",
-                )
-            })?
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| Open311Error::bad(format, format!("{k} is not a number")))
+            .map(|v| {
+                v.trim()
+                    .parse::<f64>()
+                    .map_err(|_| Open311Error::bad(format, format!("{k} is not a number")))
+            })
+            .transpose()
     };
-    let (lat, lon) = (number("lat")?, number("long")?);
+    let geometry = match (number("lat")?, number("long")?) {
+        (Some(lat), Some(lon)) => json!({"type": "Point", "coordinates": [lon, lat]}),
+        (None, None) if form.contains_key("address_string") => Value::Null,
+        (None, None) => {
+            return Err(Open311Error::bad(
+                format,
+                "lat and long, or address_string, are required",
+            ));
+        }
+        _ => return Err(Open311Error::bad(format, "lat and long go together")),
+    };
     for code in attributes.keys() {
         if code != "coord_sys" {
             return Err(Open311Error::bad(
@@ -802,7 +811,7 @@ async fn create(
     // The same service as the native API: it checks the role, the
     // district, every text (lengths, characters, phone), and numbers the
     // case.
-    let feature = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+    let feature = json!({"type": "Feature", "geometry": geometry,
         "properties": {"channel": "open311", "category": category.as_str(),
             "description": description, "address": form.get("address_string"), "coord_sys": coord_sys.as_str(),
             "caller_name": (!name.is_empty()).then_some(name), "caller_phone": form.get("phone")}});

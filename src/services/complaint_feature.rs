@@ -115,3 +115,25 @@ pub fn complaint_feature(
         ],
     })
 }
+
+/// A case's history as `personal` allows: what the caller said (a
+/// call-back's answers and comment) and why a case was kept out of the
+/// rates are for operators and admins; everyone else sees that the step
+/// happened, by whom and when.
+pub fn history_for(
+    mut history: Vec<crate::domain::StatusChange>,
+    personal: PersonalData,
+) -> Vec<crate::domain::StatusChange> {
+    if personal == PersonalData::Hidden {
+        for step in &mut history {
+            if matches!(
+                step.action.as_deref(),
+                Some("called_back" | "reopened" | "not_assessable")
+            ) {
+                step.note = None;
+                step.detail = None;
+            }
+        }
+    }
+    history
+}

@@ -634,6 +634,11 @@ pub(super) async fn apply_step<D: Dialect>(
             )));
         }
     }
+    if step.expect_assessable && current.not_assessable.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "complaint {id} is already marked not assessable"
+        )));
+    }
     if let Some(unit) = &step.expect_unit {
         let with = current.handling.as_ref().map(|h| &h.unit);
         if with != Some(unit) {

@@ -43,6 +43,8 @@ pub struct Step {
     pub expect_status: Option<ComplaintStatus>,
     /// The unit the case must still be with (a unit acting on it).
     pub expect_unit: Option<UnitCode>,
+    /// Refuse (conflict) a case already marked not assessable.
+    pub expect_assessable: bool,
     /// The new status (`None`: unchanged).
     pub to: Option<ComplaintStatus>,
     /// What the history calls the step.
@@ -70,6 +72,7 @@ impl Step {
         Step {
             expect_status: None,
             expect_unit: None,
+            expect_assessable: false,
             to: None,
             action,
             unit: None,

@@ -923,3 +923,158 @@ async fn racing_steps_on_one_case_leave_one_winner() {
         assert_eq!(again.status(), 409);
     }
 }
+
+#[tokio::test]
+async fn an_open311_request_with_only_an_address_is_located_by_it() {
+    let app = spawn_demo().await;
+    let operator = app.token(Role::Operator, None).await;
+    let created = app
+        .post_open311(&[
+            ("api_key", &operator),
+            ("service_code", "water_pooling"),
+            ("description", "Water stands by the gate"),
+            ("address_string", "钟楼湾胡同1号"),
+        ])
+        .await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.expect("JSON");
+    let id = created[0]["service_request_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let request = app
+        .get_json(&format!("/open311/v2/requests/{id}.json"))
+        .await;
+    assert!(request[0]["lat"].is_number(), "{request}");
+    assert_eq!(request[0]["address"], "钟楼湾胡同1号");
+    let case = app.get_json(&format!("/v1/complaints/{id}")).await;
+    assert_eq!(case["properties"]["located_by"], "address_house");
+    for (form, what) in [
+        (
+            vec![("service_code", "water_pooling")],
+            "neither a location nor an address",
+        ),
+        (
+            vec![("service_code", "water_pooling"), ("lat", "39.94")],
+            "lat without long",
+        ),
+    ] {
+        let mut form = form;
+        form.push(("api_key", &operator));
+        let response = app.post_open311(&form).await;
+        assert_eq!(response.status(), 400, "{what}");
+    }
+}
+
+#[tokio::test]
+async fn what_the_caller_said_is_for_operators_and_scopes_hold_on_every_step() {
+    let app = spawn_demo().await;
+    let operator = app.token(Role::Operator, None).await;
+    let admin = app.token(Role::Admin, None).await;
+    let changping_operator = app
+        .token(Role::Operator, Some(hutong::domain::District::Changping))
+        .await;
+    let street = app.unit_token("dongcheng-jiaodaokou-street").await;
+    let mut case = phone_case(
+        "SAID-1",
+        "illegal_construction",
+        "钟楼湾胡同13号",
+        "13300000000",
+    );
+    case["properties"]["description"] = json!("A shed across the lane");
+    let id = app.file_complaint(&operator, &case).await["id"]
+        .as_i64()
+        .expect("id");
+    step(
+        &app,
+        &operator,
+        id,
+        "dispatch",
+        json!({"unit": "dongcheng-jiaodaokou-street"}),
+    )
+    .await;
+    step(&app, &street, id, "accept", json!({})).await;
+    step(
+        &app,
+        &street,
+        id,
+        "transitions",
+        json!({"to": "resolved", "resolution": "removed"}),
+    )
+    .await;
+    step(
+        &app,
+        &operator,
+        id,
+        "callback",
+        json!({"reached": true, "unit_contacted": true, "solved": false,
+               "satisfaction": "unsatisfied", "comment": "caller 13300000000 says it is back"}),
+    )
+    .await;
+    // Anonymous readers see the step, not what the caller said.
+    let public = app
+        .get(&format!("/v1/complaints/{id}"))
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(!public.contains("13300000000"), "{public}");
+    assert!(!public.contains("unsatisfied"), "{public}");
+    assert!(public.contains("\"reopened\""));
+    let seen = app
+        .get_json_as(&operator, &format!("/v1/complaints/{id}"))
+        .await
+        .to_string();
+    assert!(seen.contains("says it is back"));
+
+    // Twenty admins marking it at once: one mark.
+    let path = format!("/v1/complaints/{id}/not-assessable");
+    let mut racing = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (client, url, admin) = (app.client.clone(), app.url(&path), admin.clone());
+        racing.spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(admin)
+                .json(&json!({"reason": format!("r{i}")}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        });
+    }
+    let mut ok = 0;
+    while let Some(status) = racing.join_next().await {
+        if status.unwrap_or(0) == 200 {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 1, "one mark wins");
+    let history = app.get_json(&format!("/v1/complaints/{id}")).await["properties"]["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|h| h["action"] == "not_assessable")
+        .count();
+    assert_eq!(history, 1);
+
+    // A Changping operator cannot move a case into Dongcheng by placing it.
+    let lost = app
+        .file_complaint(
+            &changping_operator,
+            &phone_case("SAID-2", "other", "火星路1号", "13300000001"),
+        )
+        .await;
+    let lost_id = lost["id"].as_i64().expect("id");
+    assert_problem(
+        app.post_json(
+            &format!("/v1/complaints/{lost_id}/location"),
+            &changping_operator,
+            &json!({"type": "Point", "coordinates": [116.3940, 39.9435]}),
+        )
+        .await,
+        403,
+        "placing into another district",
+    )
+    .await;
+}

@@ -185,24 +185,20 @@ async fn georeport_json_and_xml() {
         )
         .await;
     assert_eq!(dispatched.status(), 200);
-    for (to, extra) in [
-        ("in_progress", json!({})),
-        ("resolved", json!({"resolution": "gully cleared"})),
-    ] {
-        let mut body = json!({"to": to});
-        if let (Some(b), Value::Object(more)) = (body.as_object_mut(), extra) {
-            b.extend(more);
-        }
-        let response = app
-            .client
-            .post(app.url(&format!("/v1/complaints/{id}/transitions")))
-            .bearer_auth(&operator)
-            .json(&body)
-            .send()
-            .await
-            .expect("sent");
-        assert_eq!(response.status(), 200);
-    }
+    // The street office accepts and resolves.
+    let street = app.unit_token("dongcheng-jiaodaokou-street").await;
+    let accepted = app
+        .post_json(&format!("/v1/complaints/{id}/accept"), &street, &json!({}))
+        .await;
+    assert_eq!(accepted.status(), 200);
+    let resolved = app
+        .post_json(
+            &format!("/v1/complaints/{id}/transitions"),
+            &street,
+            &json!({"to": "resolved", "resolution": "gully cleared"}),
+        )
+        .await;
+    assert_eq!(resolved.status(), 200);
     let done = app
         .get_json(&format!("/open311/v2/requests/{id}.json"))
         .await;
@@ -244,7 +240,10 @@ async fn open311_errors_follow_the_spec_and_store_nothing() {
         ),
         (
             "no location",
-            form(&operator, &[("lat", ""), ("long", "")]),
+            form(
+                &operator,
+                &[("lat", ""), ("long", ""), ("address_string", "")],
+            ),
             400,
             "lat and long",
         ),

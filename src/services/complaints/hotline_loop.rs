@@ -292,6 +292,9 @@ impl Complaints {
             )));
         };
         let current = self.get(id).await?;
+        if !principal.may_act_in(current.draft.district) {
+            return Err(forbidden("this token may not act outside its district"));
+        }
         if current.handling.as_ref().map(|h| &h.unit) != Some(&own) {
             return Err(forbidden(format!("complaint {id} is not with unit {own}")));
         }
@@ -535,6 +538,7 @@ impl Complaints {
         }
         let step = Step {
             expect_status: Some(current.status),
+            expect_assessable: true,
             unit: current.handling.as_ref().map(|h| h.unit.clone()),
             set: vec![
                 ("not_assessable_reason", Cell::Text(Some(reason.clone()))),
@@ -598,6 +602,11 @@ impl Complaints {
             .and_then(|d| d.parse::<crate::domain::District>().ok())
             .or(current.draft.district)
             .or_else(|| self.registry.district_at(at));
+        if !principal.may_act_in(district) {
+            return Err(forbidden(
+                "this token may not place a case outside its district",
+            ));
+        }
         let step = Step {
             expect_status: Some(current.status),
             set: vec![(

@@ -451,28 +451,42 @@ impl Complaints {
             if let Some(text) = text {
                 check_text(pointer, text, NOTE_MAX_CHARS)?;
             }
-            // Moves with their own step, which records more than a status.
-            use ComplaintStatus::{Closed, Dispatched, Received};
-            let own_step = match (current.status, request.to) {
-                (_, Dispatched) => {
-                    Some("POST /v1/complaints/{id}/dispatch (a dispatch names a unit)")
-                }
-                (Dispatched, Received) => {
-                    Some("POST /v1/complaints/{id}/send-back (by the unit, with a reason)")
-                }
-                (Received, Closed) if !self.closes_without_dispatch(current.draft.case_type) => {
-                    Some(
-                        "POST /v1/complaints/{id}/dispatch: a case of this type is closed after its call-back",
-                    )
-                }
-                _ => None,
-            };
-            if let Some(route) = own_step {
-                return Err(ComplaintError::Conflict(format!(
-                    "a {} complaint becomes {} through {route}",
-                    current.status, request.to
-                )));
+        }
+        // Moves with a step of their own, which records more than a status.
+        use ComplaintStatus::{Closed, Dispatched, InProgress, Received, Resolved};
+        let dispatched = current.handling.is_some();
+        let admin = principal.role == crate::domain::Role::Admin;
+        let own_step = match (current.status, request.to) {
+            (_, Dispatched) => Some("POST /v1/complaints/{id}/dispatch (a dispatch names a unit)"),
+            (Dispatched, Received) => {
+                Some("POST /v1/complaints/{id}/send-back (by the unit, with a reason)")
             }
+            (Dispatched, InProgress) => {
+                Some("POST /v1/complaints/{id}/accept (by the unit it is with)")
+            }
+            (Resolved, Closed) if dispatched && !admin => Some(
+                "POST /v1/complaints/{id}/callback: a dispatched case is closed by its call-back (an admin may close it without one)",
+            ),
+            (Received, Closed) if !self.closes_without_dispatch(current.draft.case_type) => Some(
+                "POST /v1/complaints/{id}/dispatch: a case of this type is closed after its call-back",
+            ),
+            _ => None,
+        };
+        if let Some(route) = own_step {
+            return Err(ComplaintError::Conflict(format!(
+                "a {} complaint becomes {} through {route}",
+                current.status, request.to
+            )));
+        }
+        // A dispatched case is resolved by the staff of its unit.
+        if request.to == Resolved
+            && dispatched
+            && !admin
+            && principal.role != crate::domain::Role::Unit
+        {
+            return Err(ComplaintError::Forbidden(format!(
+                "complaint {id} is with a unit: its staff resolve it (a unit token)"
+            )));
         }
         if request.satisfaction.is_some() && request.to != ComplaintStatus::Closed {
             return Err(ValidationError::single(
