@@ -10,9 +10,7 @@ use crate::domain::{
 };
 use crate::domain::{ComplaintFilter, ComplaintLink};
 use crate::services::complaint_feature::{PersonalData, complaint_feature, history_for};
-use crate::services::complaints::{
-    CaseNumbers, ComplaintError, Intake, TransitionRequest, parse_reported_at,
-};
+use crate::services::complaints::{CaseNumbers, ComplaintError, Intake, TransitionRequest};
 use crate::spatial::LonLatBox;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -316,9 +314,16 @@ pub(super) fn time_param(
     value: &Option<String>,
     name: &str,
 ) -> Result<Option<time::OffsetDateTime>, ApiError> {
+    // Any instant, past or future: a filter's bound, not a report time.
     non_empty(value)
         .map(|t| {
-            parse_reported_at(t, name).map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .map(|t| t.to_offset(time::UtcOffset::UTC))
+                .map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "{name} must be an RFC 3339 date-time with a time zone, got {t:?}"
+                    ))
+                })
         })
         .transpose()
 }

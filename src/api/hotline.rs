@@ -343,6 +343,13 @@ async fn rates(
             return Err(ApiError::bad_request("from is later than to"));
         }
     }
+    if let Some(unit) = &filter.unit {
+        if state.complaints.hotline().units.unit(unit).is_none() {
+            return Err(ApiError::bad_request(format!(
+                "unknown unit {unit}; GET /v1/units lists them"
+            )));
+        }
+    }
     let rates = state.complaints.rates(&filter).await?;
     let scale: Vec<Value> = state
         .complaints

@@ -25,7 +25,7 @@
 
 use super::complaints::{
     Cell, ComplaintRow, EventColumns, RatesFilter, Step, Transition, check_duplicate_mark, corrupt,
-    intake_event, status_change,
+    intake_events, status_change,
 };
 use super::{StoreError, now};
 use crate::domain::{
@@ -358,7 +358,7 @@ pub(super) async fn history<D: Dialect>(
     ));
     D::push_int(&mut q, id.0);
     q.push(" ORDER BY id");
-    let mut history = vec![intake_event(&complaint)];
+    let mut history = intake_events(&complaint);
     for row in D::rows(pool, q).await? {
         history.push(status_change(EventColumns {
             from: D::opt_text(&row, "from_status")?,

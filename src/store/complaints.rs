@@ -353,11 +353,12 @@ impl ComplaintRow {
     }
 }
 
-/// The first entry of every history: intake, which is not stored as an
+/// The first entries of every history: intake, which is not stored as an
 /// event (at bulk rates that row would cost 13 % of an import) but is the
-/// complaint's creation.
-pub(super) fn intake_event(complaint: &Complaint) -> StatusChange {
-    StatusChange {
+/// complaint's creation, and, for an inquiry answered on the call, its
+/// closing at the same moment.
+pub(super) fn intake_events(complaint: &Complaint) -> Vec<StatusChange> {
+    let mut events = vec![StatusChange {
         from: None,
         to: ComplaintStatus::Received,
         action: None,
@@ -366,7 +367,20 @@ pub(super) fn intake_event(complaint: &Complaint) -> StatusChange {
         note: Some(format!("received by {}", complaint.draft.channel)),
         by: "system".into(),
         at: complaint.created_at,
+    }];
+    if complaint.handling.is_none() && complaint.closed_at == Some(complaint.created_at) {
+        events.push(StatusChange {
+            from: Some(ComplaintStatus::Received),
+            to: ComplaintStatus::Closed,
+            action: Some("answered_on_call".into()),
+            unit: None,
+            detail: None,
+            note: Some("answered on the call".into()),
+            by: "system".into(),
+            at: complaint.created_at,
+        });
     }
+    events
 }
 
 /// A stored event's columns, as read.

@@ -557,6 +557,12 @@ async fn phones_are_masked_in_lists_whole_only_to_operators_and_erased_after_ret
     let answered = app.file_complaint(&operator, &inquiry).await;
     assert_eq!(answered["properties"]["status"], "closed");
     assert_eq!(answered["properties"]["unit"], Value::Null);
+    let steps = app
+        .get_json(&format!("/v1/complaints/{}", answered["id"]))
+        .await["properties"]["history"]
+        .clone();
+    assert_eq!(steps[1]["action"], "answered_on_call", "{steps}");
+    assert_eq!(steps[1]["to"], "closed");
 
     // Lists: masked for operators, absent for everyone else.
     let listed = app
