@@ -300,6 +300,18 @@ impl AssetAttributes {
         }
     }
 
+    /// Sets the district (derived from where the asset is).
+    pub fn set_district(&mut self, district: Option<District>) {
+        match self {
+            AssetAttributes::Courtyard(a) => a.district = district,
+            AssetAttributes::Building(a) => a.district = district,
+            AssetAttributes::Lane(a) => a.district = district,
+            AssetAttributes::Drainage(a) => a.district = district,
+            AssetAttributes::Light(a) => a.district = district,
+            AssetAttributes::Charger(a) => a.district = district,
+        }
+    }
+
     /// The attributes as a JSON object (absent values left out).
     pub fn to_json(&self) -> Map<String, Value> {
         match serde_json::to_value(self) {

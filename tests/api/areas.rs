@@ -285,4 +285,10 @@ async fn a_district_scoped_token_writes_only_inside_its_districts_boundary() {
     let mut home = light(116.3940, 39.9435);
     home["properties"]["district"] = json!("dongcheng");
     app.create(&dongcheng, &home).await;
+    // An asset's district is where it is: typed wrong, it is derived.
+    let planner = app.token(Role::Planner, None).await;
+    let mut mislabelled = light(116.3300, 40.0690);
+    mislabelled["properties"]["district"] = json!("dongcheng");
+    let stored = app.create(&planner, &mislabelled).await;
+    assert_eq!(stored["properties"]["district"], "changping", "{stored}");
 }

@@ -82,8 +82,20 @@ impl Registry {
             .ok_or_else(|| ValidationError::single("/geometry", "is required"))?;
         let geometry = parse_geometry(geometry_value, kind.shape(), self.limits)
             .map_err(|e| e.nested_under("/geometry"))?;
-        let attributes =
+        let mut attributes =
             AssetAttributes::parse(kind, properties).map_err(|e| e.nested_under("/properties"))?;
+        // The district is where the asset is, when the imported areas
+        // cover it: a district typed in gives way.
+        if let Some(areas) = self.areas.get() {
+            use geo::InteriorPoint;
+            let district = geometry
+                .interior_point()
+                .and_then(|p| areas.path_at((p.x(), p.y())).district)
+                .and_then(|d| d.parse::<crate::domain::District>().ok());
+            if district.is_some() {
+                attributes.set_district(district);
+            }
+        }
         let derived = derive_measures(&geometry);
         Ok(AssetDraft {
             geometry,
