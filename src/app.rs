@@ -116,6 +116,14 @@ async fn erase_expired_every(complaints: Arc<Complaints>, interval: std::time::D
 /// A background task that ends when this is dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
+impl AbortOnDrop {
+    /// Aborts the task and waits until it has stopped.
+    async fn stop(mut self) {
+        self.0.abort();
+        let _ = (&mut self.0).await;
+    }
+}
+
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
@@ -214,11 +222,16 @@ impl Application {
             tracing::info!(%addr, "hutong listening");
         }
         let _follower = self.follower;
-        let _eraser = self.eraser;
+        let eraser = self.eraser;
         let router = api::router(self.state, &self.http);
-        api::connections::serve(self.listener, router, self.connections, shutdown)
+        let served = api::connections::serve(self.listener, router, self.connections, shutdown)
             .await
-            .map_err(AppError::Serve)
+            .map_err(AppError::Serve);
+        // Stopped for good before this returns: an erasure cut short rolls
+        // back now, not whenever the runtime next polls it (a write
+        // transaction left open would hold SQLite's write lock).
+        eraser.stop().await;
+        served
     }
 }
 

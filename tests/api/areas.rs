@@ -96,7 +96,10 @@ async fn cases_take_district_street_and_community_from_the_areas() {
     assert_problem(app.get("/v1/complaints?street=Bad!").await, 400, "street").await;
 }
 
-#[tokio::test]
+// Several threads: `hutong()` blocks its thread while the CLI runs, and a
+// server task frozen on a one-thread runtime could hold SQLite's write
+// lock the whole time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_areas_checks_everything_and_stores_all_or_nothing() {
     // `import-areas` is an offline command: the server reads areas when
     // it starts. It runs here with the server stopped.
