@@ -25,10 +25,17 @@ pub fn router() -> OpenApiRouter<ApiState> {
 #[serde(deny_unknown_fields)]
 struct ListParams {
     level: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
 }
 
+/// Most areas a page holds: boundaries are large (a district's runs to
+/// tens of thousands of vertices), so an answer is kept bounded.
+pub const MAX_AREA_LIMIT: u32 = 100;
+
 #[utoipa::path(get, path = "/v1/areas", tag = "Areas",
-    params(("level" = Option<String>, Query, description = "district, street or community (default: all)")),
+    params(("level" = Option<String>, Query, description = "district, street or community (default: all)"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1-100 (default 20)"), ("offset" = Option<u32>, Query, description = "Areas to skip")),
     responses((status = 200, description = "The areas as GeoJSON Features (MultiPolygon), with level, code, names, parent and whether the boundary is approximate", body = Object, content_type = "application/geo+json"),
         (status = 400, description = "Bad parameter (problem+json)")))]
 async fn list(
@@ -38,16 +45,28 @@ async fn list(
     let level = non_empty(&params.level)
         .map(|l| l.parse::<AreaLevel>().map_err(ApiError::bad_request))
         .transpose()?;
+    let limit = params.limit.unwrap_or(20);
+    if !(1..=MAX_AREA_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_AREA_LIMIT}, got {limit}"
+        )));
+    }
     let index = state.complaints.hotline().areas.snapshot();
-    let features: Vec<Value> = index
-        .all()
-        .iter()
-        .filter(|a| level.is_none_or(|l| a.level == l))
+    let matching = || {
+        index
+            .all()
+            .iter()
+            .filter(|a| level.is_none_or(|l| a.level == l))
+    };
+    let features: Vec<Value> = matching()
+        .skip(params.offset.unwrap_or(0) as usize)
+        .take(limit as usize)
         .map(area_feature)
         .collect();
     Ok(geojson_response(
         StatusCode::OK,
-        json!({"type": "FeatureCollection", "numberReturned": features.len(), "features": features}),
+        json!({"type": "FeatureCollection", "numberMatched": matching().count(),
+               "numberReturned": features.len(), "features": features}),
     ))
 }
 

@@ -133,10 +133,24 @@ async fn fetch(
     let id = parse_id(&id)?;
     let complaint = state.complaints.get_for(viewer.0.as_ref(), id).await?;
     let personal = viewer.personal_data(complaint.draft.district, true);
+    with_history(&state, complaint, personal).await
+}
+
+/// One case with its history, as a viewer with `personal` sees it: every
+/// answer about a single case (a read, a status change, a step of the
+/// loop) is rendered here.
+pub(super) async fn with_history(
+    state: &ApiState,
+    complaint: crate::domain::Complaint,
+    personal: PersonalData,
+) -> Result<Response, ApiError> {
     let mut extra = Map::new();
     extra.insert(
         "history".into(),
-        json!(history_for(state.complaints.history(id).await?, personal)),
+        json!(history_for(
+            state.complaints.history(complaint.id).await?,
+            personal
+        )),
     );
     Ok(geojson_response(
         StatusCode::OK,
@@ -206,15 +220,7 @@ async fn transition(
     };
     let complaint = state.complaints.transition(&principal, id, request).await?;
     let personal = personal_data(Some(&principal), complaint.draft.district, true);
-    let mut extra = Map::new();
-    extra.insert(
-        "history".into(),
-        json!(history_for(state.complaints.history(id).await?, personal)),
-    );
-    Ok(geojson_response(
-        StatusCode::OK,
-        complaint_feature(&complaint, personal, extra),
-    ))
+    with_history(&state, complaint, personal).await
 }
 
 #[utoipa::path(patch, path = "/v1/complaints/{id}", tag = "Complaints", security(("bearer" = [])), params(("id" = String, Path, description = "Complaint id")),

@@ -11,8 +11,8 @@ use crate::domain::{
     CallbackAnswers, Complaint, CoordSys, DeadlineTier, District, Principal, UnitCode,
     ValidationError,
 };
-use crate::services::complaint_feature::{PersonalData, complaint_feature, history_for};
-use crate::services::complaints::{CALLER_HISTORY_MAX, CallbackRequest, DispatchRequest};
+use crate::services::complaint_feature::{PersonalData, complaint_feature};
+use crate::services::complaints::{CALLER_HISTORY_MAX, DispatchRequest};
 use crate::store::RatesFilter;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -52,18 +52,7 @@ async fn answered(
     complaint: Complaint,
 ) -> Result<Response, ApiError> {
     let personal = personal_data(Some(principal), complaint.draft.district, true);
-    let mut extra = Map::new();
-    extra.insert(
-        "history".into(),
-        json!(history_for(
-            state.complaints.history(complaint.id).await?,
-            personal
-        )),
-    );
-    Ok(geojson_response(
-        StatusCode::OK,
-        complaint_feature(&complaint, personal, extra),
-    ))
+    super::complaints::with_history(state, complaint, personal).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,17 +176,15 @@ async fn callback(
                 format!("must be 1 to 20, got {attempts}"),
             ))
         })?;
-    let request = CallbackRequest {
-        answers: CallbackAnswers {
-            reached: body.reached,
-            attempts,
-            unit_contacted: body.unit_contacted,
-            solved: body.solved,
-            satisfaction: body.satisfaction,
-            comment: body.comment.filter(|c| !c.trim().is_empty()),
-        },
+    let answers = CallbackAnswers {
+        reached: body.reached,
+        attempts,
+        unit_contacted: body.unit_contacted,
+        solved: body.solved,
+        satisfaction: body.satisfaction,
+        comment: body.comment.filter(|c| !c.trim().is_empty()),
     };
-    let complaint = state.complaints.callback(&operator.0, id, request).await?;
+    let complaint = state.complaints.callback(&operator.0, id, answers).await?;
     answered(&state, &operator.0, complaint).await
 }
 

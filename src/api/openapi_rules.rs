@@ -153,6 +153,7 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
                 "/v1/assets" => MAX_LIST_LIMIT,
                 "/v1/assets/nearby" => MAX_NEARBY_LIMIT,
                 "/v1/complaints" => MAX_COMPLAINT_LIMIT,
+                "/v1/areas" => super::areas::MAX_AREA_LIMIT,
                 _ => return None,
             };
             json!({"type": "integer", "minimum": 1, "maximum": max})
@@ -162,6 +163,9 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
         // paged through whole by clients such as GDAL).
         "offset" if path == "/v1/complaints" => {
             json!({"type": "integer", "minimum": 0, "maximum": MAX_COMPLAINT_OFFSET})
+        }
+        "offset" if path == "/v1/areas" => {
+            json!({"type": "integer", "minimum": 0, "maximum": u32::MAX})
         }
         "offset" => json!({"type": "integer", "minimum": 0, "maximum": u64::MAX}),
         "kind" => string_list(asset_kinds()),

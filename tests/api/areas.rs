@@ -46,6 +46,9 @@ async fn cases_take_district_street_and_community_from_the_areas() {
     );
     let streets = app.get_json("/v1/areas?level=street").await;
     assert_eq!(streets["numberReturned"], 2);
+    let page = app.get_json("/v1/areas?limit=4&offset=4").await;
+    assert_eq!(page["numberMatched"], 6);
+    assert_eq!(page["numberReturned"], 2);
     let at = app.get_json("/v1/areas/at?lon=116.3940&lat=39.9435").await;
     assert_eq!(
         at,
@@ -87,7 +90,13 @@ async fn cases_take_district_street_and_community_from_the_areas() {
         .get_json("/v1/complaints?community=changping-huilongguan-longze&limit=1")
         .await;
     assert!(in_community["numberMatched"].as_u64().expect("count") > 0);
-    for q in ["level=county", "colour=1"] {
+    for q in [
+        "level=county",
+        "colour=1",
+        "limit=0",
+        "limit=101",
+        "offset=-1",
+    ] {
         assert_problem(app.get(&format!("/v1/areas?{q}")).await, 400, q).await;
     }
     for q in ["lon=116.39", "lon=200&lat=39.9", "lon=x&lat=1"] {

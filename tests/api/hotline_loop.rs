@@ -885,7 +885,6 @@ async fn racing_steps_on_one_case_leave_one_winner() {
     let app = spawn_demo().await;
     let operator = app.token(Role::Operator, None).await;
     let other = app.token(Role::Operator, None).await;
-    let street = app.unit_token("dongcheng-jiaodaokou-street").await;
     let mut case = phone_case(
         "RACE-1",
         "illegal_construction",
@@ -918,16 +917,15 @@ async fn racing_steps_on_one_case_leave_one_winner() {
         .expect("unit")
         .to_string();
     assert_eq!(history[1]["unit"], unit.as_str());
-    if unit == "dongcheng-jiaodaokou-street" {
-        // The unit accepts while an operator tries a second dispatch.
-        let (accept_path, empty) = (format!("/v1/complaints/{id}/accept"), json!({}));
-        let (accept, again) = tokio::join!(
-            app.post_json(&accept_path, &street, &empty),
-            app.post_json(&path, &operator, &to_city),
-        );
-        assert_eq!(accept.status(), 200);
-        assert_eq!(again.status(), 409);
-    }
+    // The winning unit accepts while an operator tries a second dispatch.
+    let winner = app.unit_token(&unit).await;
+    let (accept_path, empty) = (format!("/v1/complaints/{id}/accept"), json!({}));
+    let (accept, again) = tokio::join!(
+        app.post_json(&accept_path, &winner, &empty),
+        app.post_json(&path, &operator, &to_city),
+    );
+    assert_eq!(accept.status(), 200);
+    assert_eq!(again.status(), 409);
 }
 
 #[tokio::test]

@@ -31,12 +31,6 @@ pub struct DispatchRequest {
     pub note: Option<String>,
 }
 
-/// A call-back as an operator records it.
-#[derive(Debug, Clone)]
-pub struct CallbackRequest {
-    pub answers: CallbackAnswers,
-}
-
 fn forbidden(detail: impl Into<String>) -> ComplaintError {
     ComplaintError::Forbidden(detail.into())
 }
@@ -434,7 +428,7 @@ impl Complaints {
         &self,
         principal: &Principal,
         id: ComplaintId,
-        request: CallbackRequest,
+        answers: CallbackAnswers,
     ) -> Result<Complaint, ComplaintError> {
         if !principal.role.takes_complaints() {
             return Err(forbidden(format!(
@@ -442,7 +436,7 @@ impl Complaints {
                 principal.role
             )));
         }
-        self.check_answers(&request.answers)?;
+        self.check_answers(&answers)?;
         let current = self.get(id).await?;
         if !principal.may_act_in(current.draft.district) {
             return Err(forbidden("this token may not act outside its district"));
@@ -453,7 +447,6 @@ impl Complaints {
                 current.status
             )));
         }
-        let answers = request.answers;
         let mut detail = json!({
             "reached": answers.reached,
             "attempts": answers.attempts,

@@ -573,7 +573,7 @@ mod group_commit;
 mod hotline_loop;
 mod relinking;
 
+pub use draft::DESCRIPTION_MAX_CHARS;
 use draft::check_text;
-pub use draft::{DESCRIPTION_MAX_CHARS, parse_reported_at};
 use group_commit::{GROUP_COMMIT_MAX, Queued, group_commit_writer, link_drafts};
-pub use hotline_loop::{CALLER_HISTORY_MAX, CallbackRequest, DispatchRequest};
+pub use hotline_loop::{CALLER_HISTORY_MAX, DispatchRequest};
