@@ -5,7 +5,7 @@ use super::extract::{QueryParams, non_empty};
 use super::feature::geojson_response;
 use super::{ApiError, ApiState};
 use crate::domain::AreaLevel;
-use crate::services::areas::area_feature;
+use crate::services::areas::{area_page_features, area_properties};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -58,11 +58,12 @@ async fn list(
             .iter()
             .filter(|a| level.is_none_or(|l| a.level == l))
     };
-    let features: Vec<Value> = matching()
-        .skip(params.offset.unwrap_or(0) as usize)
-        .take(limit as usize)
-        .map(area_feature)
-        .collect();
+    let features: Vec<Value> = area_page_features(
+        matching()
+            .skip(params.offset.unwrap_or(0) as usize)
+            .take(limit as usize)
+            .map(|a| (a, area_properties(a))),
+    );
     Ok(geojson_response(
         StatusCode::OK,
         json!({"type": "FeatureCollection", "numberMatched": matching().count(),

@@ -86,7 +86,7 @@ fn collection_ids(writable: bool) -> Value {
     strings(
         Collection::ALL
             .into_iter()
-            .filter(|c| !writable || matches!(c, Collection::Assets(_)))
+            .filter(|c| !writable || c.writable())
             .map(Collection::id),
     )
 }
@@ -117,6 +117,11 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
     Some(match name {
         "f" if ogc => strings(["json", "html"]),
         "collectionId" => collection_ids(matches!(method, "post" | "put" | "patch" | "delete")),
+        // An area's feature id is its code.
+        "featureId" if method == "get" || method == "options" => json!({"anyOf": [
+            id_schema(),
+            {"type": "string", "pattern": "^[a-z0-9-]{1,64}$"},
+        ]}),
         "featureId" => id_schema(),
         "id" if path.starts_with("/v1/") => id_schema(),
         "id" if open311 => {

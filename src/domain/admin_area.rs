@@ -54,6 +54,15 @@ impl fmt::Display for AreaLevel {
     }
 }
 
+/// Whether a text is an area code: 1 to 64 lower-case letters, digits
+/// and `-`.
+pub fn is_area_code(code: &str) -> bool {
+    (1..=64).contains(&code.len())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 /// An area as imported: its code (for a district, the district's own
 /// name, e.g. `dongcheng`; below, any code of lower-case letters, digits
 /// and `-`), names, parent and boundary.

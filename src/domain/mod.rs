@@ -23,7 +23,7 @@ mod validation_error;
 mod vocabulary;
 
 pub use address::{AddressKey, WayClass};
-pub use admin_area::{AdminArea, AreaLevel, AreaPath};
+pub use admin_area::{AdminArea, AreaLevel, AreaPath, is_area_code};
 pub use asset::{Asset, AssetDraft, AssetId, AssetView, Derived, Version};
 pub use asset_kind::{AssetKind, GeometryShape};
 pub use attributes::{

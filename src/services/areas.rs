@@ -2,10 +2,12 @@
 //! checked like every input, stored, and held in memory so that a case's
 //! district, street and community are derived from its location.
 
-use crate::domain::{AdminArea, AreaLevel, AreaPath, District, GeometryShape, ValidationError};
+use crate::domain::{
+    AdminArea, AreaLevel, AreaPath, District, GeometryShape, ValidationError, is_area_code,
+};
 use crate::spatial::{AreaIndex, GeometryLimits, parse_geometry};
 use crate::store::{AreaRow, Store, StoreError};
-use geo::{Geometry, InteriorPoint, Intersects, MultiPolygon};
+use geo::{CoordsIter, Geometry, InteriorPoint, Intersects, MultiPolygon};
 use serde_json::{Map, Value};
 use std::sync::{Arc, RwLock};
 
@@ -155,11 +157,7 @@ impl Areas {
                 .parse()
                 .map_err(|e| ValidationError::single(at("/properties/level"), e))?;
             let code = text("code", true)?.unwrap_or_default();
-            let well_formed = code.len() <= 64
-                && code
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !well_formed {
+            if !is_area_code(&code) {
                 return Err(ValidationError::single(
                     at("/properties/code"),
                     "must be 1 to 64 lower-case letters, digits and '-'",
@@ -296,8 +294,31 @@ impl Areas {
     }
 }
 
-/// An area as a GeoJSON Feature.
-pub fn area_feature(area: &AdminArea) -> Value {
+/// Most boundary vertices on one page of areas: a page that would pass
+/// it ends early (with at least one area), and its `next` link goes on
+/// from there.
+pub const MAX_AREA_VERTICES_PER_PAGE: usize = 500_000;
+
+/// The features of a page of areas, each with its properties, ending
+/// before the page would pass [`MAX_AREA_VERTICES_PER_PAGE`] (but with
+/// at least one area).
+pub fn area_page_features<'a>(
+    page: impl IntoIterator<Item = (&'a AdminArea, Map<String, Value>)>,
+) -> Vec<Value> {
+    let mut features = Vec::new();
+    let mut vertices = 0usize;
+    for (area, properties) in page {
+        vertices = vertices.saturating_add(area.boundary.coords_count());
+        if vertices > MAX_AREA_VERTICES_PER_PAGE && !features.is_empty() {
+            break;
+        }
+        features.push(area_feature_with(area, properties));
+    }
+    features
+}
+
+/// An area's properties, as its feature and its tile features carry them.
+pub fn area_properties(area: &AdminArea) -> Map<String, Value> {
     let mut p = Map::new();
     p.insert("level".into(), Value::from(area.level.as_str()));
     p.insert("code".into(), Value::from(area.code.clone()));
@@ -311,6 +332,54 @@ pub fn area_feature(area: &AdminArea) -> Value {
         area.parent.clone().map_or(Value::Null, Value::from),
     );
     p.insert("approximate".into(), Value::from(area.approximate));
+    p
+}
+
+/// An area as a GeoJSON Feature: its id is its code.
+pub fn area_feature(area: &AdminArea) -> Value {
+    area_feature_with(area, area_properties(area))
+}
+
+/// An area's feature with these properties.
+pub fn area_feature_with(area: &AdminArea, p: Map<String, Value>) -> Value {
     let geometry = geojson::Geometry::from(&Geometry::MultiPolygon(area.boundary.clone()));
     serde_json::json!({"type": "Feature", "id": area.code, "geometry": geometry, "properties": p})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{LineString, Polygon};
+
+    /// An area whose boundary is a ring of `n` vertices.
+    fn ring_area(code: &str, n: usize) -> AdminArea {
+        let ring: LineString<f64> = (0..n)
+            .map(|i| {
+                let a = i as f64 / n as f64 * std::f64::consts::TAU;
+                (116.4 + 0.01 * a.cos(), 39.9 + 0.01 * a.sin())
+            })
+            .collect();
+        AdminArea {
+            code: code.into(),
+            level: AreaLevel::Street,
+            name: code.into(),
+            name_zh: None,
+            parent: None,
+            boundary: MultiPolygon(vec![Polygon::new(ring, vec![])]),
+            approximate: false,
+        }
+    }
+
+    #[test]
+    fn a_page_of_areas_ends_before_its_vertex_budget() {
+        let big: Vec<AdminArea> = ["a", "b", "c"].map(|c| ring_area(c, 300_000)).into();
+        let page = area_page_features(big.iter().map(|a| (a, area_properties(a))));
+        // The first always goes; the second would pass 500,000 vertices.
+        assert_eq!(page.len(), 1);
+        assert_eq!(page[0]["id"], "a");
+        let small: Vec<AdminArea> = ["a", "b", "c"].map(|c| ring_area(c, 1_000)).into();
+        let page = area_page_features(small.iter().map(|a| (a, area_properties(a))));
+        assert_eq!(page.len(), 3);
+        assert_eq!(page[2]["properties"]["code"], "c");
+    }
 }

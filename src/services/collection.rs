@@ -1,17 +1,20 @@
 //! The feature collections the service publishes (OGC API collections and
-//! vector tile layers): one per asset kind, and the complaints (always
-//! without personal data).
+//! vector tile layers): one per asset kind, the complaints (always
+//! without personal data), and the administrative areas, one per level.
 
-use crate::domain::AssetKind;
+use crate::domain::{AreaLevel, AssetKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Collection {
     Assets(AssetKind),
     Complaints,
+    /// Administrative areas of one level (read-only here: they come in
+    /// through `hutong import-areas`).
+    Areas(AreaLevel),
 }
 
 impl Collection {
-    pub const ALL: [Collection; 7] = [
+    pub const ALL: [Collection; 10] = [
         Collection::Assets(AssetKind::Courtyard),
         Collection::Assets(AssetKind::Building),
         Collection::Assets(AssetKind::Lane),
@@ -19,12 +22,18 @@ impl Collection {
         Collection::Assets(AssetKind::Light),
         Collection::Assets(AssetKind::Charger),
         Collection::Complaints,
+        Collection::Areas(AreaLevel::District),
+        Collection::Areas(AreaLevel::Street),
+        Collection::Areas(AreaLevel::Community),
     ];
 
     pub fn id(self) -> &'static str {
         match self {
             Collection::Assets(kind) => kind.collection(),
             Collection::Complaints => "complaints",
+            Collection::Areas(AreaLevel::District) => "districts",
+            Collection::Areas(AreaLevel::Street) => "streets",
+            Collection::Areas(AreaLevel::Community) => "communities",
         }
     }
 
@@ -46,6 +55,9 @@ impl Collection {
             Collection::Assets(AssetKind::Building) => 12,
             Collection::Assets(_) => 13,
             Collection::Complaints => 12,
+            Collection::Areas(AreaLevel::District) => 8,
+            Collection::Areas(AreaLevel::Street) => 11,
+            Collection::Areas(AreaLevel::Community) => 12,
         }
     }
 
@@ -58,7 +70,16 @@ impl Collection {
             Collection::Assets(AssetKind::Light) => "Street lights",
             Collection::Assets(AssetKind::Charger) => "E-bike chargers",
             Collection::Complaints => "Citizen complaints",
+            Collection::Areas(AreaLevel::District) => "Districts",
+            Collection::Areas(AreaLevel::Street) => "Streets and towns",
+            Collection::Areas(AreaLevel::Community) => "Communities and villages",
         }
+    }
+
+    /// Whether features can be written through the collection (assets
+    /// only).
+    pub fn writable(self) -> bool {
+        matches!(self, Collection::Assets(_))
     }
 
     pub fn description(self) -> &'static str {
@@ -83,6 +104,15 @@ impl Collection {
             }
             Collection::Complaints => {
                 "Complaints from the 12345 hotline, Open311 clients and WeChat. Never carries the caller's name or phone."
+            }
+            Collection::Areas(AreaLevel::District) => {
+                "Districts (区) as imported, with code and names; feature ids are the codes."
+            }
+            Collection::Areas(AreaLevel::Street) => {
+                "Streets and towns (街道/乡镇), each inside its parent district; feature ids are the codes."
+            }
+            Collection::Areas(AreaLevel::Community) => {
+                "Communities and villages (社区/村), each inside its parent street; feature ids are the codes."
             }
         }
     }

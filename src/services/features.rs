@@ -3,7 +3,8 @@
 //! collection. Filters and sorts run within the scan budget, on a blocking
 //! thread.
 
-use crate::domain::{AssetId, AssetKind, Complaint, ComplaintFilter, LonLatBox};
+use crate::domain::{AreaLevel, AssetId, AssetKind, Complaint, ComplaintFilter, LonLatBox};
+use crate::services::areas::{area_page_features, area_properties};
 use crate::services::asset_feature::{NOT_IN_TILES, ServedAsset, tile_properties};
 use crate::services::collection::Collection;
 use crate::services::complaint_feature::{PersonalData, complaint_feature};
@@ -11,8 +12,8 @@ use crate::services::complaints::{ComplaintError, Complaints};
 use crate::services::feature_filter::FeatureFilter;
 use crate::services::query_budget::{BudgetError, Clock, ScanGate};
 use crate::services::registry::{AssetFilter, Registry, RegistryError};
-use crate::spatial::IndexedAsset;
 use crate::spatial::vector_tile::{LayerBuilder, TileId, encode};
+use crate::spatial::{AreaIndex, IndexedAsset};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -29,6 +30,10 @@ pub const MAX_COMPLAINTS_SCANNED: u64 = 200_000;
 /// Most features of one layer in one tile: a tile is for a map, not for
 /// download (use the items API for that).
 pub const MAX_FEATURES_PER_LAYER: u32 = 20_000;
+
+/// Most areas on one page of an area collection, whatever `limit` asks:
+/// a boundary runs to tens of thousands of vertices.
+pub const MAX_AREAS_PER_PAGE: u32 = 100;
 
 /// What a page of features is asked for.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -58,17 +63,17 @@ pub enum FeatureQueryError {
 }
 
 /// The features of one page: assets from memory (their text rendered),
-/// or complaints rendered now.
+/// or complaints and areas rendered now.
 pub enum FeaturePage {
     Assets(Vec<ServedAsset>),
-    Complaints(Vec<Value>),
+    Rendered(Vec<Value>),
 }
 
 impl FeaturePage {
     pub fn len(&self) -> usize {
         match self {
             FeaturePage::Assets(a) => a.len(),
-            FeaturePage::Complaints(c) => c.len(),
+            FeaturePage::Rendered(c) => c.len(),
         }
     }
 
@@ -79,7 +84,7 @@ impl FeaturePage {
     pub fn into_values(self) -> Vec<Value> {
         match self {
             FeaturePage::Assets(assets) => assets.iter().map(ServedAsset::feature).collect(),
-            FeaturePage::Complaints(values) => values,
+            FeaturePage::Rendered(values) => values,
         }
     }
 }
@@ -135,10 +140,11 @@ impl Features {
         };
         match bbox {
             // The filter's box and the bbox do not overlap: nothing matches.
-            None => Ok((FeaturePage::Complaints(Vec::new()), 0)),
+            None => Ok((FeaturePage::Rendered(Vec::new()), 0)),
             Some(bbox) => match collection {
                 Collection::Assets(kind) => self.asset_page(kind, bbox, query).await,
                 Collection::Complaints => self.complaint_page(bbox, query).await,
+                Collection::Areas(level) => self.area_page(level, bbox, query).await,
             },
         }
     }
@@ -239,7 +245,7 @@ impl Features {
                 .iter()
                 .map(|c| complaint_feature(c, PersonalData::Hidden, Map::new()))
                 .collect();
-            return Ok((FeaturePage::Complaints(features), matched));
+            return Ok((FeaturePage::Rendered(features), matched));
         }
         let budget = self.scans.enter().await?;
         let cql = query.filter.clone().map(Arc::new);
@@ -305,9 +311,66 @@ impl Features {
                         )
                     })
                     .await?;
-                return Ok((FeaturePage::Complaints(page), matched));
+                return Ok((FeaturePage::Rendered(page), matched));
             }
         }
+    }
+
+    /// A page of administrative areas of one level, in order of code, and
+    /// how many match. Areas are held in memory; filtering, sorting and
+    /// rendering run on a blocking thread within the scan budget. Areas
+    /// have no time: `datetime` does not narrow them (OGC API - Features
+    /// 1, for collections without temporal information).
+    async fn area_page(
+        &self,
+        level: AreaLevel,
+        bbox: Option<LonLatBox>,
+        query: &FeatureQuery,
+    ) -> Result<(FeaturePage, u64), FeatureQueryError> {
+        let areas = self.complaints.hotline().areas.snapshot();
+        let budget = self.scans.enter().await?;
+        let filter = query.filter.clone();
+        let sortby = query.sortby.clone();
+        let offset = usize::try_from(query.offset).unwrap_or(usize::MAX);
+        let limit = query.limit.min(MAX_AREAS_PER_PAGE) as usize;
+        let (features, matched) = budget
+            .run(move |clock| {
+                // Ranked by code: the rank breaks ties in a sort.
+                let mut kept = Vec::new();
+                for (rank, i) in areas.in_box(level, bbox).into_iter().enumerate() {
+                    clock.check()?;
+                    let area = &areas.all()[i];
+                    let properties = area_properties(area);
+                    if let Some(f) = &filter {
+                        let geometry = geo::Geometry::MultiPolygon(area.boundary.clone());
+                        if !f.matches(0, &properties, &geometry) {
+                            continue;
+                        }
+                    }
+                    kept.push((rank as i64, i, properties));
+                }
+                let matched = kept.len() as u64;
+                let page = if sortby.is_empty() {
+                    kept.into_iter().skip(offset).take(limit).collect()
+                } else {
+                    sorted_page(
+                        kept,
+                        |(rank, _, p)| sort_key(&sortby, *rank, p),
+                        &sortby,
+                        offset as u64,
+                        limit as u32,
+                        clock,
+                    )?
+                };
+                clock.check()?;
+                let features = area_page_features(
+                    page.into_iter()
+                        .map(|(_, i, properties)| (&areas.all()[i], properties)),
+                );
+                Ok((features, matched))
+            })
+            .await?;
+        Ok((FeaturePage::Rendered(features), matched))
     }
 
     /// A vector tile: every collection's features in the tile's box, from
@@ -320,6 +383,8 @@ impl Features {
         enum Source {
             Assets(Vec<(Arc<IndexedAsset>, Option<AssetId>)>),
             Complaints(Vec<Complaint>),
+            /// Positions in the snapshot of the areas.
+            Areas(Arc<AreaIndex>, Vec<usize>),
         }
         let (west, south, east, north) = tile.lonlat_bounds();
         let bbox = LonLatBox {
@@ -346,6 +411,12 @@ impl Features {
                         ..ComplaintFilter::default()
                     };
                     Source::Complaints(self.complaints.page(&filter).await?)
+                }
+                Collection::Areas(level) => {
+                    let areas = self.complaints.hotline().areas.snapshot();
+                    let mut found = areas.in_box(level, Some(bbox));
+                    found.truncate(MAX_FEATURES_PER_LAYER as usize);
+                    Source::Areas(areas, found)
                 }
             };
             sources.push((collection.id(), source));
@@ -383,6 +454,21 @@ impl Features {
                                     &point,
                                     &f["properties"],
                                     NOT_IN_COMPLAINT_TILES,
+                                );
+                            }
+                        }
+                        Source::Areas(areas, found) => {
+                            for i in found {
+                                clock.check()?;
+                                let area = &areas.all()[i];
+                                let boundary = geo::Geometry::MultiPolygon(area.boundary.clone());
+                                // The feature's number is its place in the
+                                // layer; its code is a property.
+                                layer.add_properties(
+                                    i as u64 + 1,
+                                    &boundary,
+                                    &area_properties(area),
+                                    &[],
                                 );
                             }
                         }

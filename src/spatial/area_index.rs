@@ -2,10 +2,10 @@
 //! community a point lies in. An R*-tree of boundary envelopes per level
 //! finds the candidates; the exact test is `geo`'s point-in-polygon.
 
-use crate::domain::{AdminArea, AreaLevel, AreaPath};
-use geo::{BoundingRect, Intersects, Point};
-use rstar::RTree;
+use crate::domain::{AdminArea, AreaLevel, AreaPath, LonLatBox};
+use geo::{BoundingRect, Intersects, Point, Rect};
 use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
@@ -72,6 +72,42 @@ impl AreaIndex {
             .min_by(|a, b| a.code.cmp(&b.code))
     }
 
+    /// The areas of a level whose boundary meets the box (every area of
+    /// the level without one), as positions in [`AreaIndex::all`], in
+    /// order of code.
+    pub fn in_box(&self, level: AreaLevel, bbox: Option<LonLatBox>) -> Vec<usize> {
+        let tree = &self.trees[level_slot(level)];
+        let mut found: Vec<usize> = match bbox {
+            None => tree.iter().map(|entry| entry.data).collect(),
+            Some(b) => {
+                let envelope = AABB::from_corners([b.min_lon, b.min_lat], [b.max_lon, b.max_lat]);
+                let rect = Rect::new((b.min_lon, b.min_lat), (b.max_lon, b.max_lat));
+                tree.locate_in_envelope_intersecting(&envelope)
+                    .map(|entry| entry.data)
+                    .filter(|&i| self.areas[i].boundary.intersects(&rect))
+                    .collect()
+            }
+        };
+        found.sort_unstable_by(|&a, &b| self.areas[a].code.cmp(&self.areas[b].code));
+        found
+    }
+
+    /// The box around every area of a level, if it has any.
+    pub fn extent(&self, level: AreaLevel) -> Option<LonLatBox> {
+        let tree = &self.trees[level_slot(level)];
+        if tree.size() == 0 {
+            return None;
+        }
+        let envelope = tree.root().envelope();
+        let (lower, upper) = (envelope.lower(), envelope.upper());
+        Some(LonLatBox {
+            min_lon: lower[0],
+            min_lat: lower[1],
+            max_lon: upper[0],
+            max_lat: upper[1],
+        })
+    }
+
     /// The district, street and community a point lies in.
     pub fn path_at(&self, at: (f64, f64)) -> AreaPath {
         let code = |level| self.at_level(level, at).map(|a| a.code.clone());
@@ -120,6 +156,23 @@ mod tests {
         // On the border of a and b: the smaller code, whatever the order.
         assert_eq!(index.path_at((116.5, 39.2)).street.as_deref(), Some("a"));
         assert_eq!(index.path_at((120.0, 39.2)), AreaPath::default());
+        let codes = |found: Vec<usize>| -> Vec<String> {
+            found
+                .into_iter()
+                .map(|i| index.all()[i].code.clone())
+                .collect()
+        };
+        let west = LonLatBox {
+            min_lon: 116.05,
+            min_lat: 39.05,
+            max_lon: 116.2,
+            max_lat: 39.2,
+        };
+        assert_eq!(codes(index.in_box(AreaLevel::Street, Some(west))), ["a"]);
+        assert_eq!(codes(index.in_box(AreaLevel::Street, None)), ["a", "b"]);
+        let extent = index.extent(AreaLevel::Street).expect("streets");
+        assert_eq!((extent.min_lon, extent.max_lon), (116.0, 117.0));
+        assert!(index.extent(AreaLevel::Community).is_some());
         // Inside the envelope but outside the polygon is outside.
         assert!(AreaIndex::default().is_empty());
     }

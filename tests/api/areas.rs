@@ -304,3 +304,199 @@ async fn a_district_scoped_token_writes_only_inside_its_districts_boundary() {
     let stored = app.create(&planner, &mislabelled).await;
     assert_eq!(stored["properties"]["district"], "changping", "{stored}");
 }
+
+/// The names of a vector tile's layers and, for each, the `code` tags of
+/// its features.
+async fn tile_codes(app: &TestApp, z: u32, x: u32, y: u32) -> Vec<(String, Vec<String>)> {
+    use geozero::mvt::{Message, Tile};
+    let response = app
+        .client
+        .get(app.url(&format!("/tiles/{z}/{x}/{y}.mvt")))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let bytes = response.bytes().await.expect("body");
+    let tile = Tile::decode(bytes.as_ref()).expect("a vector tile");
+    tile.layers
+        .iter()
+        .map(|layer| {
+            let codes = layer
+                .features
+                .iter()
+                .filter_map(|f| {
+                    f.tags.chunks(2).find_map(|kv| {
+                        (layer.keys[kv[0] as usize] == "code")
+                            .then(|| layer.values[kv[1] as usize].string_value.clone())
+                            .flatten()
+                    })
+                })
+                .collect();
+            (layer.name.clone(), codes)
+        })
+        .collect()
+}
+
+fn ids(page: &Value) -> Vec<&str> {
+    page["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn areas_are_ogc_collections_and_tile_layers() {
+    let app = spawn_demo().await;
+    let collections = app.get_json("/collections").await;
+    let streets = collections["collections"]
+        .as_array()
+        .expect("collections")
+        .iter()
+        .find(|c| c["id"] == "streets")
+        .expect("a streets collection")
+        .clone();
+    let bbox = &streets["extent"]["spatial"]["bbox"][0];
+    // The two demo streets: Jiaodaokou (Dongcheng) to Huilongguan (Changping).
+    assert!(bbox[0].as_f64().expect("west") > 116.2, "{streets}");
+    assert!(bbox[3].as_f64().expect("north") > 40.0, "{streets}");
+
+    let page = app.get_json("/collections/streets/items").await;
+    assert_eq!(page["numberMatched"], 2, "{page}");
+    assert_eq!(
+        ids(&page),
+        ["changping-huilongguan", "dongcheng-jiaodaokou"]
+    );
+    let first = &page["features"][0];
+    assert_eq!(first["geometry"]["type"], "MultiPolygon");
+    assert_eq!(first["properties"]["level"], "street");
+    assert_eq!(first["properties"]["parent"], "changping");
+    assert_eq!(first["properties"]["approximate"], true);
+
+    // A box, a CQL2 filter and a sort, as on every collection.
+    let inner = app
+        .get_json("/collections/communities/items?bbox=116.390,39.940,116.398,39.946")
+        .await;
+    assert_eq!(ids(&inner), ["dongcheng-jiaodaokou-zhonglouwan"]);
+    let filtered = app
+        .get_json("/collections/streets/items?filter=parent%3D%27dongcheng%27")
+        .await;
+    assert_eq!(ids(&filtered), ["dongcheng-jiaodaokou"]);
+    let zh = app
+        .get_json(
+            "/collections/districts/items?filter=name_zh%20LIKE%20%27%25%E6%98%8C%E5%B9%B3%25%27",
+        )
+        .await;
+    assert_eq!(ids(&zh), ["changping"]);
+    let sorted = app
+        .get_json("/collections/districts/items?sortby=-code")
+        .await;
+    assert_eq!(ids(&sorted), ["dongcheng", "changping"]);
+    let paged = app.get_json("/collections/districts/items?limit=1").await;
+    assert_eq!(
+        (
+            paged["numberMatched"].as_u64(),
+            paged["numberReturned"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
+    let next = paged["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .and_then(|l| l["href"].as_str())
+        .expect("a next link");
+    assert!(next.contains("offset=1"), "{next}");
+
+    // One area by its code, only in its own level's collection.
+    let one = app
+        .get_json("/collections/communities/items/dongcheng-jiaodaokou-zhonglouwan")
+        .await;
+    assert_eq!(one["properties"]["name_zh"], "钟楼湾社区（示意）");
+    for path in [
+        "/collections/streets/items/dongcheng-jiaodaokou-zhonglouwan",
+        "/collections/streets/items/no-such-street",
+        "/collections/streets/items/NOT%20A%20CODE",
+    ] {
+        assert_problem(app.get(path).await, 404, path).await;
+    }
+    let queryables = app.get_json("/collections/streets/queryables").await;
+    for name in [
+        "code",
+        "name",
+        "name_zh",
+        "parent",
+        "approximate",
+        "geometry",
+    ] {
+        assert!(
+            queryables["properties"][name].is_object(),
+            "{name}: {queryables}"
+        );
+    }
+    // Codes are the ids: there is no numeric id to filter or sort on.
+    for path in [
+        "/collections/streets/items?filter=id%3D1",
+        "/collections/streets/items?sortby=id",
+        "/collections/streets/items?filter=population%3E1",
+    ] {
+        assert_problem(app.get(path).await, 400, path).await;
+    }
+    // Read-only: areas come in through `hutong import-areas`.
+    let admin = app.token(Role::Admin, None).await;
+    let written = app
+        .client
+        .post(app.url("/collections/districts/items"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/geo+json")
+        .json(&area(
+            "district",
+            "dongcheng",
+            None,
+            rect(116.3, 39.9, 116.4, 40.0),
+        ))
+        .send()
+        .await
+        .expect("sent");
+    assert_problem(written, 405, "POST to districts").await;
+    let stored = app.get_json("/collections/districts/items").await;
+    assert_eq!(stored["numberMatched"], 2);
+
+    // The tile over Zhonglouwan has the area layers from their zooms on.
+    let layers = tile_codes(&app, 14, 13489, 6205).await;
+    let codes_of = |name: &str| {
+        layers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, codes)| codes.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(codes_of("districts"), ["dongcheng"], "{layers:?}");
+    assert_eq!(codes_of("streets"), ["dongcheng-jiaodaokou"]);
+    assert_eq!(
+        codes_of("communities"),
+        ["dongcheng-jiaodaokou-zhonglouwan"]
+    );
+    let shallow = tile_codes(&app, 9, 421, 193).await;
+    assert!(
+        shallow
+            .iter()
+            .any(|(n, c)| n == "districts" && c.contains(&"dongcheng".to_string())),
+        "{shallow:?}"
+    );
+    assert!(
+        !shallow
+            .iter()
+            .any(|(n, _)| n == "streets" || n == "communities")
+    );
+    let tilejson = app.get_json("/tiles.json").await;
+    let layer_ids: Vec<&str> = tilejson["vector_layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .filter_map(|l| l["id"].as_str())
+        .collect();
+    assert!(layer_ids.contains(&"communities"), "{layer_ids:?}");
+}

@@ -4,6 +4,10 @@ use crate::helpers::*;
 use serde_json::{Value, json};
 use std::process::Command;
 
+/// Runs the binary and waits for it. The tests that call this while a
+/// server runs in the same process use a multi-threaded runtime: on one
+/// thread, the blocking wait would freeze a server task that holds
+/// SQLite's write lock, and the command would fail with SQLITE_BUSY.
 fn hutong(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_hutong"))
         .args(args)
@@ -12,7 +16,7 @@ fn hutong(args: &[&str]) -> std::process::Output {
         .expect("hutong runs")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_create_prints_a_working_token_last() {
     let app = spawn_app().await;
     let out = hutong(&[
@@ -56,7 +60,7 @@ async fn token_create_prints_a_working_token_last() {
     assert!(!bad.status.success());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_is_all_or_nothing_and_export_round_trips() {
     let app = spawn_app().await;
     let dir = tempfile::TempDir::new().expect("tempdir");
@@ -266,7 +270,7 @@ fn serve_runs_the_demo_and_stops_on_sigterm() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hotline_cases_import_from_csv_and_json_lines_once() {
     let app = spawn_app().await;
     let dir = tempfile::TempDir::new().expect("tempdir");
@@ -387,7 +391,7 @@ fn import_cases(app: &TestApp, dir: &tempfile::TempDir, jsonl: &str) -> std::pro
     ])
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn importing_assets_relinks_the_complaints_near_them() {
     let app = spawn_app().await;
     let dir = tempfile::TempDir::new().expect("tempdir");
@@ -421,7 +425,7 @@ async fn importing_assets_relinks_the_complaints_near_them() {
     assert_eq!(links["links"].as_array().map(Vec::len), Some(1));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn complaint_exports_carry_personal_data_only_for_operators() {
     let app = spawn_app().await;
     let dir = tempfile::TempDir::new().expect("tempdir");
@@ -480,7 +484,7 @@ async fn complaint_exports_carry_personal_data_only_for_operators() {
 /// PostgreSQL database in the PostgreSQL run, another SQLite file in the
 /// SQLite run) with everything in it, and says the counts and checksums
 /// match; the server on the copy answers as the one on the original did.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_store_copies_everything_and_proves_it() {
     let source_dir = tempfile::TempDir::new().expect("tempdir");
     let source_db = format!("sqlite://{}", source_dir.path().join("source.db").display());

@@ -39,6 +39,10 @@ async fn describe_one(
             ),
             None => (None, json!([[null, null]])),
         },
+        Collection::Areas(level) => (
+            state.complaints.hotline().areas.snapshot().extent(level),
+            json!([[null, null]]),
+        ),
     };
     let id = collection.id();
     let path = format!("/collections/{id}");

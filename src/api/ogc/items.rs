@@ -9,6 +9,7 @@ use super::request::{OgcRequest, Representation};
 use crate::api::feature::{feature, feature_collection, geojson_response, geojson_text_response};
 use crate::api::{ApiError, ApiState};
 use crate::domain::{AssetId, ComplaintId, LonLatBox};
+use crate::services::areas::area_feature;
 use crate::services::asset_feature::ServedAsset;
 use crate::services::complaint_feature::{PersonalData, complaint_feature};
 use crate::services::feature_filter::{FeatureFilter, FilterLang, ValueType};
@@ -393,6 +394,14 @@ pub async fn fetch(
                 complaint_feature(&complaint, PersonalData::Hidden, Map::new()),
                 None,
             )
+        }
+        Collection::Areas(level) => {
+            let areas = state.complaints.hotline().areas.snapshot();
+            let area = areas
+                .get(&feature_id)
+                .filter(|a| a.level == level)
+                .ok_or_else(missing)?;
+            (area_feature(area), None)
         }
     };
     let mut body = in_crs(body, crs)?;

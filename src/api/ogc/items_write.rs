@@ -26,6 +26,11 @@ fn asset_kind(collection: Collection) -> Result<AssetKind, ApiError> {
             detail: "complaints are taken in through /v1/complaints or Open311, not written here"
                 .into(),
         }),
+        Collection::Areas(_) => Err(ApiError::Rejected {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            detail: "administrative areas come in through `hutong import-areas`, not written here"
+                .into(),
+        }),
     }
 }
 
@@ -288,9 +293,10 @@ fn allow(methods: &'static str) -> Response {
     params(("collectionId" = String, Path, description = "Collection id")),
     responses((status = 204, description = "The methods allowed, in Allow"), (status = 404, description = "No such collection")))]
 pub async fn options_items(Path(id): Path<String>) -> Result<Response, ApiError> {
-    Ok(match collection_named(&id)? {
-        Collection::Assets(_) => allow("GET, HEAD, POST, OPTIONS"),
-        Collection::Complaints => allow("GET, HEAD, OPTIONS"),
+    Ok(if collection_named(&id)?.writable() {
+        allow("GET, HEAD, POST, OPTIONS")
+    } else {
+        allow("GET, HEAD, OPTIONS")
     })
 }
 
@@ -301,13 +307,18 @@ pub async fn options_item(
     Path((id, feature)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let collection = collection_named(&id)?;
-    if feature.parse::<crate::domain::ComplaintId>().is_err() {
+    let well_formed = match collection {
+        Collection::Areas(_) => crate::domain::is_area_code(&feature),
+        _ => feature.parse::<crate::domain::ComplaintId>().is_ok(),
+    };
+    if !well_formed {
         return Err(ApiError::NotFound {
             detail: format!("collection {id} has no feature {feature:?}"),
         });
     }
-    Ok(match collection {
-        Collection::Assets(_) => allow("GET, HEAD, PUT, PATCH, DELETE, OPTIONS"),
-        Collection::Complaints => allow("GET, HEAD, OPTIONS"),
+    Ok(if collection.writable() {
+        allow("GET, HEAD, PUT, PATCH, DELETE, OPTIONS")
+    } else {
+        allow("GET, HEAD, OPTIONS")
     })
 }

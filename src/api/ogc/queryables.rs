@@ -137,10 +137,13 @@ pub fn attribute_schema(kind: AssetKind) -> Value {
 
 fn build_properties(collection: Collection) -> Map<String, Value> {
     let mut p = Map::new();
-    p.insert(
-        "id".into(),
-        json!({"type": "integer", "title": "Feature id", "x-ogc-role": "id"}),
-    );
+    // An area's feature id is its code (a property already).
+    if !matches!(collection, Collection::Areas(_)) {
+        p.insert(
+            "id".into(),
+            json!({"type": "integer", "title": "Feature id", "x-ogc-role": "id"}),
+        );
+    }
     match collection {
         Collection::Assets(kind) => {
             let attributes = attribute_schema(kind);
@@ -231,6 +234,32 @@ fn build_properties(collection: Collection) -> Map<String, Value> {
             );
             p.insert("updated_at".into(), date_time("When it last changed"));
             p.insert("geometry".into(), geometry("geometry-point"));
+        }
+        Collection::Areas(level) => {
+            p.insert("level".into(), string_enum([level.as_str()]));
+            p.insert(
+                "code".into(),
+                json!({"type": "string", "title": "The area's code (its feature id)", "x-ogc-role": "id"}),
+            );
+            p.insert("name".into(), json!({"type": "string"}));
+            p.insert(
+                "name_zh".into(),
+                json!({"type": "string", "title": "Chinese name"}),
+            );
+            if let Some(parent) = level.parent() {
+                p.insert(
+                    "parent".into(),
+                    json!({"type": "string", "title": format!("The code of the {parent} it lies in")}),
+                );
+            }
+            p.insert(
+                "approximate".into(),
+                json!({"type": "boolean", "title": "Drawn by hand, not surveyed"}),
+            );
+            p.insert(
+                "geometry".into(),
+                geometry("geometry-polygon-or-multipolygon"),
+            );
         }
     }
     p
