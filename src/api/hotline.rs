@@ -9,7 +9,7 @@ use super::feature::geojson_response;
 use super::{ApiError, ApiState};
 use crate::domain::{
     CallbackAnswers, Complaint, CoordSys, DeadlineTier, District, Principal, UnitCode,
-    ValidationError,
+    ValidationError, utc_text,
 };
 use crate::services::complaint_feature::{PersonalData, complaint_feature};
 use crate::services::complaints::{CALLER_HISTORY_MAX, DispatchRequest};
@@ -21,6 +21,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -297,6 +298,12 @@ async fn caller_history(
     ))
 }
 
+/// The call-backs the rates are over when no `from` is given: 31 days
+/// up to `to`.
+const DEFAULT_RATES_WINDOW: time::Duration = time::Duration::days(31);
+/// The longest window of call-backs one request may aggregate.
+const MAX_RATES_WINDOW: time::Duration = time::Duration::days(366);
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RatesParams {
@@ -307,7 +314,7 @@ struct RatesParams {
 }
 
 #[utoipa::path(get, path = "/v1/complaints/rates", tag = "Hotline loop",
-    params(("from" = Option<String>, Query, description = "Call-backs at or after (RFC 3339)"), ("to" = Option<String>, Query, description = "Call-backs at or before (RFC 3339)"),
+    params(("from" = Option<String>, Query, description = "Call-backs at or after (RFC 3339; default 31 days before to; at most 366 days before to)"), ("to" = Option<String>, Query, description = "Call-backs at or before (RFC 3339; default now)"),
         ("district" = Option<String>, Query, description = "District"), ("unit" = Option<String>, Query, description = "The unit whose work was assessed")),
     responses((status = 200, description = "Response, resolution and satisfaction rates over valid call-backs (the latest of each case), with their counts", body = Object), (status = 400, description = "Bad parameter (problem+json)")))]
 async fn rates(
@@ -315,9 +322,24 @@ async fn rates(
     QueryParams(params): QueryParams<RatesParams>,
 ) -> Result<Json<Value>, ApiError> {
     let time = super::complaints::time_param;
+    // A bounded window: the city grades by month; without one, a public
+    // request would aggregate every call-back ever made.
+    let to = time(&params.to, "to")?.unwrap_or_else(OffsetDateTime::now_utc);
+    let from = time(&params.from, "from")?.unwrap_or(to - DEFAULT_RATES_WINDOW);
+    if from > to {
+        return Err(ApiError::bad_request("from is later than to"));
+    }
+    if to - from > MAX_RATES_WINDOW {
+        return Err(ApiError::bad_request(format!(
+            "the window from {} to {} is longer than {} days; ask for a shorter one",
+            utc_text(from),
+            utc_text(to),
+            MAX_RATES_WINDOW.whole_days()
+        )));
+    }
     let filter = RatesFilter {
-        from: time(&params.from, "from")?,
-        to: time(&params.to, "to")?,
+        from: Some(from),
+        to: Some(to),
         district: non_empty(&params.district)
             .map(|d| d.parse::<District>().map_err(ApiError::bad_request))
             .transpose()?,
@@ -325,11 +347,6 @@ async fn rates(
             .map(|u| u.parse::<UnitCode>().map_err(ApiError::bad_request))
             .transpose()?,
     };
-    if let (Some(a), Some(b)) = (filter.from, filter.to) {
-        if a > b {
-            return Err(ApiError::bad_request("from is later than to"));
-        }
-    }
     if let Some(unit) = &filter.unit {
         if state.complaints.hotline().units.unit(unit).is_none() {
             return Err(ApiError::bad_request(format!(
@@ -337,6 +354,14 @@ async fn rates(
             )));
         }
     }
+    // An aggregate over up to a year of call-backs: a few at a time, as
+    // filtered reads are, so that many cannot crowd out other requests.
+    let _turn = state
+        .features
+        .scans()
+        .enter()
+        .await
+        .map_err(ApiError::from)?;
     let rates = state.complaints.rates(&filter).await?;
     let scale: Vec<Value> = state
         .complaints
@@ -348,6 +373,8 @@ async fn rates(
         .collect();
     let mut body = json!(rates);
     body["satisfaction_scale"] = json!(scale);
+    body["from"] = json!(utc_text(from));
+    body["to"] = json!(utc_text(to));
     Ok(Json(body))
 }
 

@@ -45,6 +45,15 @@ pub struct CourtyardAttributes {
     pub hutong: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub district: Option<District>,
+    /// Derived from the administrative areas the asset lies in; a value
+    /// sent is replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub street: Option<String>,
+    /// Derived like `street`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub community: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heritage_grade: Option<HeritageGrade>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,6 +75,15 @@ pub struct BuildingAttributes {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub district: Option<District>,
+    /// Derived from the administrative areas the asset lies in; a value
+    /// sent is replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub street: Option<String>,
+    /// Derived like `street`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub community: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storeys: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,6 +109,15 @@ pub struct LaneAttributes {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub district: Option<District>,
+    /// Derived from the administrative areas the asset lies in; a value
+    /// sent is replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub street: Option<String>,
+    /// Derived like `street`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub community: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width_m: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,6 +136,15 @@ pub struct DrainageAttributes {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub district: Option<District>,
+    /// Derived from the administrative areas the asset lies in; a value
+    /// sent is replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub street: Option<String>,
+    /// Derived like `street`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub community: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<Condition>,
     /// Date of the last clearing, `YYYY-MM-DD`.
@@ -128,6 +164,15 @@ pub struct LightAttributes {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub district: Option<District>,
+    /// Derived from the administrative areas the asset lies in; a value
+    /// sent is replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub street: Option<String>,
+    /// Derived like `street`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub community: Option<String>,
     #[serde(default = "default_sensor")]
     pub sensor: LightSensor,
     #[serde(default = "default_light_status")]
@@ -156,6 +201,15 @@ pub struct ChargerAttributes {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub district: Option<District>,
+    /// Derived from the administrative areas the asset lies in; a value
+    /// sent is replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub street: Option<String>,
+    /// Derived like `street`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub community: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power_kw: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -197,6 +251,8 @@ impl AssetAttributes {
                 drainage_type: DrainageType::Inlet,
                 name: None,
                 district: None,
+                street: None,
+                community: None,
                 condition: None,
                 last_cleared: None,
                 ponding_risk: None,
@@ -206,6 +262,8 @@ impl AssetAttributes {
                 light_type: LightType::Street,
                 name: None,
                 district: None,
+                street: None,
+                community: None,
                 sensor: default_sensor(),
                 status: default_light_status(),
                 power_w: None,
@@ -216,6 +274,8 @@ impl AssetAttributes {
                 ports: 1,
                 name: None,
                 district: None,
+                street: None,
+                community: None,
                 power_kw: None,
                 operator: None,
                 access: None,
@@ -310,6 +370,20 @@ impl AssetAttributes {
             AssetAttributes::Light(a) => a.district = district,
             AssetAttributes::Charger(a) => a.district = district,
         }
+    }
+
+    /// Sets the street and community (derived from where the asset is).
+    pub fn set_areas(&mut self, street: Option<String>, community: Option<String>) {
+        let (s, c) = match self {
+            AssetAttributes::Courtyard(a) => (&mut a.street, &mut a.community),
+            AssetAttributes::Building(a) => (&mut a.street, &mut a.community),
+            AssetAttributes::Lane(a) => (&mut a.street, &mut a.community),
+            AssetAttributes::Drainage(a) => (&mut a.street, &mut a.community),
+            AssetAttributes::Light(a) => (&mut a.street, &mut a.community),
+            AssetAttributes::Charger(a) => (&mut a.street, &mut a.community),
+        };
+        *s = street;
+        *c = community;
     }
 
     /// The attributes as a JSON object (absent values left out).

@@ -41,6 +41,15 @@ pub async fn load_if_empty(
         tracing::info!("database already has assets; demo not loaded");
         return Ok(0);
     }
+    // Areas first, so that assets and cases get their street and community.
+    let areas: Value = serde_json::from_str(DEMO_AREAS)
+        .map_err(|e| ValidationError::single("", format!("demo areas are not JSON: {e}")))?;
+    complaints
+        .hotline()
+        .areas
+        .import(&areas)
+        .await
+        .map_err(|e| ValidationError::single("/areas", format!("demo areas: {e}")))?;
     let collection: Value = serde_json::from_str(DEMO_ASSETS)
         .map_err(|e| ValidationError::single("", format!("demo fixtures are not JSON: {e}")))?;
     let mut drafts = Vec::new();
@@ -52,15 +61,6 @@ pub async fn load_if_empty(
         );
     }
     let stored = registry.insert_all(&drafts).await?;
-    // Areas before cases, so that cases get their street and community.
-    let areas: Value = serde_json::from_str(DEMO_AREAS)
-        .map_err(|e| ValidationError::single("", format!("demo areas are not JSON: {e}")))?;
-    complaints
-        .hotline()
-        .areas
-        .import(&areas)
-        .await
-        .map_err(|e| ValidationError::single("/areas", format!("demo areas: {e}")))?;
     let report = complaint_import::import(
         complaints,
         DEMO_COMPLAINTS.as_bytes(),

@@ -123,6 +123,12 @@ impl Features {
         }
     }
 
+    /// The gate of filtered reads, for other costly reads to take turns
+    /// at.
+    pub fn scans(&self) -> &ScanGate {
+        &self.scans
+    }
+
     /// A page of a collection and how many features match in all.
     pub async fn page(
         &self,

@@ -105,6 +105,60 @@ async fn cases_take_district_street_and_community_from_the_areas() {
     assert_problem(app.get("/v1/complaints?street=Bad!").await, 400, "street").await;
 }
 
+#[tokio::test]
+async fn assets_take_street_and_community_from_the_areas_never_from_the_writer() {
+    let app = spawn_demo().await;
+    let admin = app.token(Role::Admin, None).await;
+    let inside = app
+        .create(
+            &admin,
+            &point_feature(
+                "light",
+                116.3940,
+                39.9435,
+                json!({"light_type": "street", "street": "made-up", "community": "typed-in"}),
+            ),
+        )
+        .await;
+    let p = &inside["properties"];
+    assert_eq!(p["street"], "dongcheng-jiaodaokou", "{inside}");
+    assert_eq!(p["community"], "dongcheng-jiaodaokou-zhonglouwan");
+    // Outside every community: no community, whatever was sent.
+    let outside = app
+        .create(
+            &admin,
+            &point_feature(
+                "light",
+                116.45,
+                39.93,
+                json!({"light_type": "street", "community": "typed-in"}),
+            ),
+        )
+        .await;
+    assert_eq!(outside["properties"].get("community"), None, "{outside}");
+    // The demo's assets were recorded with their areas, and filters use them.
+    let id = inside["id"].as_i64().expect("id");
+    let filtered = app
+        .get_json("/collections/lights/items?filter=community%3D%27dongcheng-jiaodaokou-zhonglouwan%27&limit=10000")
+        .await;
+    let ids: Vec<i64> = filtered["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter_map(|f| f["id"].as_i64())
+        .collect();
+    assert!(ids.contains(&id), "{filtered}");
+    let courtyard = app
+        .get_json(
+            "/collections/courtyards/items?filter=street%3D%27dongcheng-jiaodaokou%27&limit=1",
+        )
+        .await;
+    assert!(
+        courtyard["numberMatched"].as_u64().expect("count") > 0,
+        "{courtyard}"
+    );
+}
+
 // Several threads: `hutong()` blocks its thread while the CLI runs, and a
 // server task frozen on a one-thread runtime could hold SQLite's write
 // lock the whole time.

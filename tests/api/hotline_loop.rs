@@ -273,6 +273,25 @@ async fn a_phone_case_with_only_an_address_goes_round_the_whole_loop() {
     assert_eq!(rates["response_rate"], 1.0);
     assert_eq!(rates["resolution_rate"], 1.0);
     assert_eq!(rates["satisfaction_rate"], 1.0);
+    // Over a window: 31 days up to now unless asked; at most 366 days.
+    let from = rates["from"].as_str().expect("from");
+    let to = rates["to"].as_str().expect("to");
+    let span = time::OffsetDateTime::parse(to, &time::format_description::well_known::Rfc3339)
+        .expect("to")
+        - time::OffsetDateTime::parse(from, &time::format_description::well_known::Rfc3339)
+            .expect("from");
+    assert_eq!(span.whole_days(), 31, "{rates}");
+    let last_year = app
+        .get_json("/v1/complaints/rates?from=2025-01-01T00:00:00Z&to=2025-12-31T00:00:00Z")
+        .await;
+    assert_eq!(last_year["valid_callbacks"], 0, "{last_year}");
+    for path in [
+        "/v1/complaints/rates?from=2024-01-01T00:00:00Z&to=2025-12-31T00:00:00Z",
+        "/v1/complaints/rates?from=2000-01-01T00:00:00Z",
+        "/v1/complaints/rates?from=2025-02-01T00:00:00Z&to=2025-01-01T00:00:00Z",
+    ] {
+        assert_problem(app.get(path).await, 400, path).await;
+    }
     // Marked not assessable, it is counted apart.
     step(
         &app,

@@ -85,17 +85,22 @@ impl Registry {
         let mut attributes =
             AssetAttributes::parse(kind, properties).map_err(|e| e.nested_under("/properties"))?;
         // The district is where the asset is, when the imported areas
-        // cover it: a district typed in gives way.
-        if let Some(areas) = self.areas.get() {
+        // cover it: a district typed in gives way. Street and community
+        // are only ever derived.
+        let path = self.areas.get().and_then(|areas| {
             use geo::InteriorPoint;
-            let district = geometry
+            geometry
                 .interior_point()
-                .and_then(|p| areas.path_at((p.x(), p.y())).district)
-                .and_then(|d| d.parse::<crate::domain::District>().ok());
-            if district.is_some() {
-                attributes.set_district(district);
-            }
+                .map(|p| areas.path_at((p.x(), p.y())))
+        });
+        let path = path.unwrap_or_default();
+        let district = path
+            .district
+            .and_then(|d| d.parse::<crate::domain::District>().ok());
+        if district.is_some() {
+            attributes.set_district(district);
         }
+        attributes.set_areas(path.street, path.community);
         let derived = derive_measures(&geometry);
         Ok(AssetDraft {
             geometry,
