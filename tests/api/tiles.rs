@@ -183,7 +183,10 @@ async fn tiles_are_live_cached_by_etag_and_readable_by_gdal() {
             "drainage",
             "lights",
             "chargers",
-            "complaints"
+            "complaints",
+            "districts",
+            "streets",
+            "communities"
         ]
     );
     assert_eq!(tilejson["vector_layers"][4]["fields"]["status"], "String");
