@@ -10,9 +10,11 @@ mod china_coords;
 mod crs;
 mod geodesy;
 mod geometry_input;
+mod lane_network;
 mod measure;
 mod tile_tag_serializer;
 pub mod vector_tile;
+mod walking_order;
 
 /// Boxes are a domain value; spatial code names them often.
 pub use crate::domain::LonLatBox;
@@ -24,4 +26,8 @@ pub use china_coords::CoordSys;
 pub use crs::Crs;
 pub use geodesy::{Ecef, EcefPoint, chord_m_for_distance_m, distance_m, distance_m_from_chord_m};
 pub use geometry_input::{GeometryLimits, outside_service_area, parse_geometry};
+pub use lane_network::{
+    Attachment, DistanceMethod, LaneEdge, LaneNetwork, Leg, MAX_ATTACH_M, SNAP_M, WalkingDistance,
+};
 pub use measure::derive_measures;
+pub use walking_order::{EXACT_UP_TO, tour_length, walking_order};
