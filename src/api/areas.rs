@@ -51,6 +51,9 @@ async fn list(
             "limit must be between 1 and {MAX_AREA_LIMIT}, got {limit}"
         )));
     }
+    // Boundaries are large: rendering a page takes a turn at the gate
+    // of costly reads, as the OGC area collections do.
+    let _turn = state.features.scans().enter().await?;
     let index = state.complaints.hotline().areas.snapshot();
     let matching = || {
         index

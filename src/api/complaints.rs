@@ -301,14 +301,7 @@ fn flag(value: &Option<String>, name: &str) -> Result<Option<bool>, ApiError> {
 fn area_code(value: &Option<String>, name: &str) -> Result<Option<String>, ApiError> {
     match non_empty(value) {
         None => Ok(None),
-        Some(code)
-            if code.len() <= 64
-                && code
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') =>
-        {
-            Ok(Some(code.to_string()))
-        }
+        Some(code) if crate::domain::is_area_code(code) => Ok(Some(code.to_string())),
         Some(_) => Err(ApiError::bad_request(format!(
             "{name} is an area code: 1 to 64 lower-case letters, digits and '-'"
         ))),

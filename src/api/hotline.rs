@@ -356,12 +356,7 @@ async fn rates(
     }
     // An aggregate over up to a year of call-backs: a few at a time, as
     // filtered reads are, so that many cannot crowd out other requests.
-    let _turn = state
-        .features
-        .scans()
-        .enter()
-        .await
-        .map_err(ApiError::from)?;
+    let _turn = state.features.scans().enter().await?;
     let rates = state.complaints.rates(&filter).await?;
     let scale: Vec<Value> = state
         .complaints

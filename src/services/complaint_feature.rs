@@ -76,13 +76,16 @@ pub fn complaint_feature(
     p.insert("duplicate_of".into(), json!(c.duplicate_of.map(|d| d.0)));
     p.insert("flags".into(), json!(c.flags));
     p.insert("closed_at".into(), json!(c.closed_at.map(time_text)));
+    // Why a case is kept out of the rates, and who approved it, is for
+    // those who see personal data (as the history's note is); everyone
+    // else sees that it is.
     p.insert(
         "not_assessable".into(),
-        json!(
-            c.not_assessable
-                .as_ref()
-                .map(|n| json!({"reason": n.reason, "approved_by_token": n.approved_by}))
-        ),
+        match (&c.not_assessable, personal) {
+            (None, _) => Value::Null,
+            (Some(_), PersonalData::Hidden) => Value::Bool(true),
+            (Some(n), _) => json!({"reason": n.reason, "approved_by_token": n.approved_by}),
+        },
     );
     p.insert(
         "personal_data_erased_at".into(),

@@ -634,6 +634,13 @@ pub(super) async fn apply_step<D: Dialect>(
             )));
         }
     }
+    if let Some(seen) = step.expect_unchanged_since {
+        if current.updated_at != seen {
+            return Err(StoreError::Conflict(format!(
+                "complaint {id} changed since it was read; read it again"
+            )));
+        }
+    }
     if step.expect_assessable && current.not_assessable.is_some() {
         return Err(StoreError::Conflict(format!(
             "complaint {id} is already marked not assessable"
@@ -765,9 +772,20 @@ pub(super) async fn callback_rates<D: Dialect>(
          CAST(CASE WHEN c.not_assessable_reason IS NULL THEN 0 ELSE 1 END AS BIGINT) AS excluded, count(*) AS n \
          FROM complaint_callbacks b JOIN complaints c ON c.id = b.complaint_id \
          WHERE b.reached AND b.id = (SELECT max(l.id) FROM complaint_callbacks l \
-         WHERE l.complaint_id = b.complaint_id AND l.reached)"
+         WHERE l.complaint_id = b.complaint_id AND l.reached"
             .into(),
     );
+    // The latest valid call-back within the window: a later one must not
+    // take a case out of a past month's grade.
+    if let Some(from) = filter.from {
+        q.push(" AND l.at >= ");
+        D::push_time(&mut q, from);
+    }
+    if let Some(to) = filter.to {
+        q.push(" AND l.at <= ");
+        D::push_time(&mut q, to);
+    }
+    q.push(")");
     push_where(&mut q);
     q.push(" GROUP BY 1, 2, 3, 4");
     let mut rates = CallbackRates::default();
@@ -841,8 +859,8 @@ pub(super) async fn erase_personal_data<D: Dialect>(
         return Ok(0);
     }
     let at = now();
-    let push_ids = |q: &mut QueryBuilder<'_, D>| {
-        q.push(" WHERE id IN (");
+    let push_ids = |q: &mut QueryBuilder<'_, D>, column: &str| {
+        q.push(format!(" WHERE {column} IN ("));
         for (i, id) in ids.iter().enumerate() {
             if i > 0 {
                 q.push(", ");
@@ -856,16 +874,25 @@ pub(super) async fn erase_personal_data<D: Dialect>(
             .into(),
     );
     D::push_time(&mut update, at);
-    push_ids(&mut update);
+    push_ids(&mut update, "id");
     D::execute_in(&mut tx, update).await?;
+    // What the caller said on call-backs: kept on the call-back and as
+    // the note of its step in the history.
+    let mut comments = D::query("UPDATE complaint_callbacks SET comment = NULL".into());
+    push_ids(&mut comments, "complaint_id");
+    D::execute_in(&mut tx, comments).await?;
+    let mut notes = D::query("UPDATE complaint_events SET note = NULL".into());
+    push_ids(&mut notes, "complaint_id");
+    notes.push(" AND action IN ('called_back', 'reopened')");
+    D::execute_in(&mut tx, notes).await?;
     let mut events = D::query(
         "INSERT INTO complaint_events (complaint_id, from_status, to_status, action, note, actor_role, at) \
-         SELECT id, status, status, 'personal_data_erased', 'caller name and phone erased after the retention period', 'system', "
+         SELECT id, status, status, 'personal_data_erased', 'caller name, phone and call-back comments erased after the retention period', 'system', "
             .into(),
     );
     D::push_time(&mut events, at);
     events.push(" FROM complaints");
-    push_ids(&mut events);
+    push_ids(&mut events, "id");
     D::execute_in(&mut tx, events).await?;
     D::commit(tx).await?;
     Ok(ids.len() as u64)

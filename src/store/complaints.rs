@@ -45,6 +45,10 @@ pub struct Step {
     pub expect_unit: Option<UnitCode>,
     /// Refuse (conflict) a case already marked not assessable.
     pub expect_assessable: bool,
+    /// The case must not have changed at all since this time (its
+    /// `updated_at` as the service read it): for a step whose check looks
+    /// at more than the status and unit (placing a case).
+    pub expect_unchanged_since: Option<OffsetDateTime>,
     /// The new status (`None`: unchanged).
     pub to: Option<ComplaintStatus>,
     /// What the history calls the step.
@@ -73,6 +77,7 @@ impl Step {
             expect_status: None,
             expect_unit: None,
             expect_assessable: false,
+            expect_unchanged_since: None,
             to: None,
             action,
             unit: None,

@@ -336,11 +336,14 @@ impl ComplaintStore for SqliteStore {
         &self,
         items: &[(ComplaintDraft, Linking)],
     ) -> Result<Vec<(Complaint, bool)>, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if items.len() >= BULK_BATCH_ROWS {
+        let bulk = items.len() >= BULK_BATCH_ROWS;
+        let mut connection = self.pool.acquire().await?;
+        let mut tx = sqlx::Connection::begin_with(&mut *connection, "BEGIN IMMEDIATE").await?;
+        if bulk {
             // A bulk batch touches pages all over the indexes (a hash of
             // the caller's phone is in random order): the connection that
-            // takes it keeps 256 MiB of them rather than 64 MiB.
+            // takes it keeps 256 MiB of them rather than 64 MiB, for this
+            // batch only (set back after the commit).
             sqlx::query("PRAGMA cache_size = -262144")
                 .execute(&mut *tx)
                 .await?;
@@ -456,6 +459,14 @@ impl ComplaintStore for SqliteStore {
             }
         }
         tx.commit().await?;
+        if bulk {
+            sqlx::query(&format!(
+                "PRAGMA cache_size = {}",
+                super::sqlite_open::CACHE_SIZE
+            ))
+            .execute(&mut *connection)
+            .await?;
+        }
         tracing::debug!(
             rows = items.len(),
             rows_ms = rows_done.as_millis() as u64,

@@ -10,6 +10,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use std::str::FromStr;
 use std::time::Duration;
 
+/// Each connection's page cache: 64 MiB (negative: in KiB).
+pub(super) const CACHE_SIZE: &str = "-65536";
+
 impl SqliteStore {
     /// Opens (creating if missing) and migrates the database at `url`,
     /// e.g. `sqlite://hutong.db`.
@@ -24,7 +27,7 @@ impl SqliteStore {
             // 64 MiB of page cache per connection and reads through mmap:
             // with SQLite's 2 MiB default, bulk intake spends most of its
             // time re-reading index pages through system calls.
-            .pragma("cache_size", "-65536")
+            .pragma("cache_size", CACHE_SIZE)
             .pragma("mmap_size", "268435456")
             .pragma("temp_store", "memory")
             .foreign_keys(true);

@@ -31,6 +31,28 @@ async fn run_sql(app: &TestApp, sql: &str) {
     }
 }
 
+/// Sends a Jiaodaokou case to its street office, which takes it and
+/// resolves it.
+async fn resolved_by_the_street_office(app: &TestApp, operator: &str, street: &str, id: i64) {
+    step(
+        app,
+        operator,
+        id,
+        "dispatch",
+        json!({"unit": "dongcheng-jiaodaokou-street"}),
+    )
+    .await;
+    step(app, street, id, "accept", json!({})).await;
+    step(
+        app,
+        street,
+        id,
+        "transitions",
+        json!({"to": "resolved", "resolution": "removed"}),
+    )
+    .await;
+}
+
 /// A phone case with an address and no coordinates.
 fn phone_case(case: &str, category: &str, address: &str, phone: &str) -> Value {
     json!({"type": "Feature", "geometry": null, "properties": {
@@ -285,6 +307,22 @@ async fn a_phone_case_with_only_an_address_goes_round_the_whole_loop() {
         .get_json("/v1/complaints/rates?from=2025-01-01T00:00:00Z&to=2025-12-31T00:00:00Z")
         .await;
     assert_eq!(last_year["valid_callbacks"], 0, "{last_year}");
+    // A past window keeps its grade when a later call-back comes: the
+    // first call-back ("not solved"), moved into June 2025, still counts
+    // there though a later one exists.
+    run_sql(
+        &app,
+        &format!(
+            "UPDATE complaint_callbacks SET at = '2025-06-01T00:00:00.000Z' WHERE id = \
+             (SELECT min(id) FROM complaint_callbacks WHERE complaint_id = {id})"
+        ),
+    )
+    .await;
+    let june = app
+        .get_json("/v1/complaints/rates?from=2025-06-01T00:00:00Z&to=2025-06-30T00:00:00Z")
+        .await;
+    assert_eq!(june["valid_callbacks"], 1, "{june}");
+    assert_eq!(june["resolution_rate"], 0.0, "{june}");
     for path in [
         "/v1/complaints/rates?from=2024-01-01T00:00:00Z&to=2025-12-31T00:00:00Z",
         "/v1/complaints/rates?from=2000-01-01T00:00:00Z",
@@ -695,6 +733,58 @@ async fn phones_are_masked_in_lists_whole_only_to_operators_and_erased_after_ret
         .get_json_as(&operator, &format!("/v1/complaints/{id}"))
         .await;
     assert_eq!(kept["properties"]["caller_phone"], "138 1234 5678");
+
+    // What the caller said on a call-back is personal data too: erased
+    // with the name and phone, from the call-back and from the history.
+    let street = app.unit_token("dongcheng-jiaodaokou-street").await;
+    let called = app
+        .file_complaint(
+            &operator,
+            &phone_case(
+                "ERASE-CB",
+                "illegal_construction",
+                "钟楼湾胡同13号",
+                "13900001111",
+            ),
+        )
+        .await;
+    let called_id = called["id"].as_i64().expect("id");
+    resolved_by_the_street_office(&app, &operator, &street, called_id).await;
+    step(
+        &app,
+        &operator,
+        called_id,
+        "callback",
+        json!({"reached": true, "unit_contacted": true, "solved": true,
+               "satisfaction": "satisfied", "comment": "call me on 13900001111 if it comes back"}),
+    )
+    .await;
+    let before = app
+        .get_json_as(&operator, &format!("/v1/complaints/{called_id}"))
+        .await
+        .to_string();
+    assert!(before.contains("13900001111"), "{before}");
+    run_sql(
+        &app,
+        &format!(
+            "UPDATE complaints SET closed_at = '2023-01-01T00:00:00.000Z' WHERE id = {called_id}"
+        ),
+    )
+    .await;
+    let mut after = String::new();
+    for _ in 0..50 {
+        let seen = app
+            .get_json_as(&operator, &format!("/v1/complaints/{called_id}"))
+            .await;
+        after = seen.to_string();
+        if seen["properties"]["personal_data_erased_at"].is_string() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(after.contains("personal_data_erased_at\":\"2"), "{after}");
+    assert!(!after.contains("13900001111"), "{after}");
+    assert!(!after.contains("comes back"), "{after}");
     // Erased, the phone no longer finds the case.
     let history: Value = app
         .post_json(
@@ -1008,23 +1098,7 @@ async fn what_the_caller_said_is_for_operators_and_scopes_hold_on_every_step() {
     let id = app.file_complaint(&operator, &case).await["id"]
         .as_i64()
         .expect("id");
-    step(
-        &app,
-        &operator,
-        id,
-        "dispatch",
-        json!({"unit": "dongcheng-jiaodaokou-street"}),
-    )
-    .await;
-    step(&app, &street, id, "accept", json!({})).await;
-    step(
-        &app,
-        &street,
-        id,
-        "transitions",
-        json!({"to": "resolved", "resolution": "removed"}),
-    )
-    .await;
+    resolved_by_the_street_office(&app, &operator, &street, id).await;
     step(
         &app,
         &operator,
@@ -1080,6 +1154,28 @@ async fn what_the_caller_said_is_for_operators_and_scopes_hold_on_every_step() {
         .filter(|h| h["action"] == "not_assessable")
         .count();
     assert_eq!(history, 1);
+    // Why it was kept out (and who approved) is for operators, as the
+    // history's note is: anonymous readers see only that it was.
+    for path in [
+        format!("/v1/complaints/{id}"),
+        format!("/collections/complaints/items/{id}"),
+        "/v1/complaints?limit=1000".to_string(),
+    ] {
+        let public = app.get(&path).await.text().await.expect("body");
+        for i in 0..20 {
+            assert!(!public.contains(&format!("\"r{i}\"")), "{path}: {public}");
+        }
+        assert!(!public.contains("approved_by_token"), "{path}");
+    }
+    let operator_view = app
+        .get_json_as(&operator, &format!("/v1/complaints/{id}"))
+        .await;
+    assert!(
+        operator_view["properties"]["not_assessable"]["reason"].is_string(),
+        "{operator_view}"
+    );
+    let public = app.get_json(&format!("/v1/complaints/{id}")).await;
+    assert_eq!(public["properties"]["not_assessable"], true, "{public}");
 
     // A Changping operator cannot move a case into Dongcheng by placing it.
     let lost = app
@@ -1100,4 +1196,99 @@ async fn what_the_caller_said_is_for_operators_and_scopes_hold_on_every_step() {
         "placing into another district",
     )
     .await;
+}
+
+#[tokio::test]
+async fn placing_a_case_races_safely_and_never_strands_it_with_a_unit() {
+    let app = spawn_demo().await;
+    let operator = app.token(Role::Operator, None).await;
+    let admin = app.token(Role::Admin, None).await;
+    // Two operators place the same unlocated case at once: one wins, the
+    // other is told the case changed under it.
+    let lost = app
+        .file_complaint(
+            &operator,
+            &phone_case("PLACE-1", "other", "火星路1号", "13300000002"),
+        )
+        .await;
+    let lost_id = lost["id"].as_i64().expect("id");
+    assert_eq!(lost["properties"]["located_by"], "unlocated");
+    let path = format!("/v1/complaints/{lost_id}/location");
+    let mut racing = tokio::task::JoinSet::new();
+    for (i, token) in [operator.clone(), admin.clone()].into_iter().enumerate() {
+        let (client, url) = (app.client.clone(), app.url(&path));
+        racing.spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"type": "Point", "coordinates": [116.3950588 + i as f64 * 1e-4, 39.9427243]}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = racing.join_next().await {
+        statuses.push(status.unwrap_or(0));
+    }
+    statuses.sort_unstable();
+    assert!(
+        statuses == [200, 409] || statuses == [200, 200],
+        "{statuses:?}"
+    );
+    let placed = app
+        .get_json_as(&operator, &format!("/v1/complaints/{lost_id}"))
+        .await;
+    let located = placed["properties"]["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|h| h["action"] == "located")
+        .count();
+    // Never two placements of one unlocated state.
+    assert_eq!(located, 1, "{placed}");
+
+    // A case with a street office cannot be moved into another district
+    // while the office has it: it would sit with a unit that does not
+    // work there.
+    let with_unit = app
+        .file_complaint(
+            &operator,
+            &phone_case(
+                "PLACE-2",
+                "illegal_construction",
+                "钟楼湾胡同13号",
+                "13300000003",
+            ),
+        )
+        .await;
+    let with_unit_id = with_unit["id"].as_i64().expect("id");
+    step(
+        &app,
+        &operator,
+        with_unit_id,
+        "dispatch",
+        json!({"unit": "dongcheng-jiaodaokou-street"}),
+    )
+    .await;
+    let before = app
+        .get_json_as(&operator, &format!("/v1/complaints/{with_unit_id}"))
+        .await;
+    assert_problem(
+        app.post_json(
+            &format!("/v1/complaints/{with_unit_id}/location"),
+            &admin,
+            &json!({"type": "Point", "coordinates": [116.3300, 40.0700]}),
+        )
+        .await,
+        409,
+        "placing a dispatched case in another district",
+    )
+    .await;
+    let after = app
+        .get_json_as(&operator, &format!("/v1/complaints/{with_unit_id}"))
+        .await;
+    assert_eq!(after["geometry"], before["geometry"]);
+    assert_eq!(after["properties"]["district"], "dongcheng");
 }

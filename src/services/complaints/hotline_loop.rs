@@ -600,8 +600,26 @@ impl Complaints {
                 "this token may not place a case outside its district",
             ));
         }
+        // A unit that has the case must still answer for it where it is
+        // placed; else the case is sent back first.
+        if let Some(h) = &current.handling {
+            let refusal = self
+                .hotline
+                .units
+                .unit(&h.unit)
+                .and_then(|u| u.refuses(current.draft.category, district));
+            if let Some(why) = refusal {
+                return Err(conflict(format!(
+                    "complaint {id} is with unit {}: {why}; send it back before placing it there",
+                    h.unit
+                )));
+            }
+        }
         let step = Step {
             expect_status: Some(current.status),
+            // Placed once per state seen: two operators placing the same
+            // case at once do not both succeed.
+            expect_unchanged_since: Some(current.updated_at),
             set: vec![(
                 "district",
                 Cell::Text(district.map(|d| d.as_str().to_string())),
