@@ -4,7 +4,8 @@
 use serde::Serialize;
 
 /// The caller's answers. Only a reached caller answers anything: an
-/// unreached call-back records the attempts alone.
+/// unreached call-back records the attempts alone. A valid call-back
+/// (the caller reached) is what the rates are computed over.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CallbackAnswers {
     pub reached: bool,
@@ -14,14 +15,6 @@ pub struct CallbackAnswers {
     /// A code of the configured satisfaction scale.
     pub satisfaction: Option<String>,
     pub comment: Option<String>,
-}
-
-impl CallbackAnswers {
-    /// A valid call-back is one where the caller was reached: the rates
-    /// are computed over those.
-    pub fn is_valid(&self) -> bool {
-        self.reached
-    }
 }
 
 /// The three rates over valid call-backs (the latest valid call-back of

@@ -204,6 +204,20 @@ impl Hotline {
             crate::store::StoreError::Corrupt(format!("no randomness for the phone key: {e}"))
         })?;
         let phone_key = store.service_key(PHONE_KEY, &fresh).await?;
+        // Cases stored before phones were hashed get their hash once, so
+        // that a caller's history finds them.
+        loop {
+            let batch = store.unhashed_phones(5_000).await?;
+            if batch.is_empty() {
+                break;
+            }
+            tracing::info!(cases = batch.len(), "hashing stored callers' phones");
+            let hashes: Vec<(i64, String)> = batch
+                .into_iter()
+                .map(|(id, phone)| (id, crate::domain::phone_digest(&phone_key, &phone)))
+                .collect();
+            store.set_caller_hashes(&hashes).await?;
+        }
         let areas = crate::services::areas::Areas::open(store.clone(), limits).await?;
         Ok(Self {
             config,

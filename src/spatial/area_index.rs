@@ -12,6 +12,8 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 #[derive(Debug, Default)]
 pub struct AreaIndex {
     areas: Vec<AdminArea>,
+    /// Code → position in `areas`.
+    by_code: std::collections::HashMap<String, usize>,
     /// Per level (district, street, community), the envelopes of its
     /// areas with their index in `areas`.
     trees: [RTree<Entry>; 3],
@@ -38,8 +40,14 @@ impl AreaIndex {
             }
         }
         let [d, s, c] = entries;
+        let by_code = areas
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.code.clone(), i))
+            .collect();
         Self {
             areas,
+            by_code,
             trees: [
                 RTree::bulk_load(d),
                 RTree::bulk_load(s),
@@ -57,7 +65,7 @@ impl AreaIndex {
     }
 
     pub fn get(&self, code: &str) -> Option<&AdminArea> {
-        self.areas.iter().find(|a| a.code == code)
+        self.by_code.get(code).map(|&i| &self.areas[i])
     }
 
     /// The area of this level a point lies in (on a shared border, the

@@ -684,12 +684,14 @@ pub(super) async fn apply_step<D: Dialect>(
         let mut delete = D::query("DELETE FROM complaint_links WHERE complaint_id = ".into());
         D::push_int(&mut delete, id.0);
         D::execute_in(&mut tx, delete).await?;
-        if !linking.links.is_empty() {
+        // In chunks: a rule that takes every asset within its radius has
+        // no count limit, and a statement has one on bound values.
+        for chunk in linking.links.chunks(1_000) {
             let mut insert = D::query(
                 "INSERT INTO complaint_links (complaint_id, asset_id, rule, distance_m) VALUES "
                     .into(),
             );
-            for (i, link) in linking.links.iter().enumerate() {
+            for (i, link) in chunk.iter().enumerate() {
                 insert.push(if i == 0 { "(" } else { ", (" });
                 D::push_int(&mut insert, id.0);
                 insert.push(", ");
@@ -921,6 +923,46 @@ pub(super) async fn service_key<D: Dialect>(
         .ok_or_else(|| StoreError::Corrupt(format!("service key {name} not stored")))?;
     D::commit(tx).await?;
     Ok(key)
+}
+
+/// Cases that keep a caller's phone but no hash of it (stored before
+/// hashes were kept), in id order.
+pub(super) async fn unhashed_phones<D: Dialect>(
+    pool: &Pool<D>,
+    limit: u32,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut q = D::query(
+        "SELECT id, caller_phone FROM complaints WHERE caller_phone IS NOT NULL AND caller_phone_hash IS NULL ORDER BY id LIMIT "
+            .into(),
+    );
+    D::push_int(&mut q, i64::from(limit));
+    D::rows(pool, q)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                D::int(r, "id")?,
+                D::opt_text(r, "caller_phone")?.unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
+
+/// Sets the hashes of callers' phones, in one transaction; a case whose
+/// phone was erased meanwhile keeps none.
+pub(super) async fn set_caller_hashes<D: Dialect>(
+    pool: &Pool<D>,
+    hashes: &[(i64, String)],
+) -> Result<(), StoreError> {
+    let mut tx = D::begin_write(pool).await?;
+    for (id, hash) in hashes {
+        let mut update = D::query("UPDATE complaints SET caller_phone_hash = ".into());
+        D::push_text(&mut update, hash);
+        update.push(" WHERE caller_phone IS NOT NULL AND id = ");
+        D::push_int(&mut update, *id);
+        D::execute_in(&mut tx, update).await?;
+    }
+    D::commit(tx).await
 }
 
 /// Call-backs after an id, in id order.

@@ -204,6 +204,13 @@ pub trait ComplaintStore: Send + Sync {
     /// `fresh` the first time (every instance then reads the same one).
     async fn service_key(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
 
+    /// Up to `limit` cases with a caller's phone and no hash of it, as
+    /// (id, phone), in id order.
+    async fn unhashed_phones(&self, limit: u32) -> Result<Vec<(i64, String)>, StoreError>;
+
+    /// Stores the hashes of these cases' phones.
+    async fn set_caller_hashes(&self, hashes: &[(i64, String)]) -> Result<(), StoreError>;
+
     async fn links(&self, id: ComplaintId) -> Result<Vec<ComplaintLink>, StoreError>;
 
     /// Replaces the links and flags of these complaints, in one transaction.

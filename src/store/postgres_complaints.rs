@@ -572,6 +572,16 @@ impl ComplaintStore for PgStore {
         complaint_sql::service_key(&self.pool, name, fresh).await
     }
 
+    #[tracing::instrument(skip(self))]
+    async fn unhashed_phones(&self, limit: u32) -> Result<Vec<(i64, String)>, StoreError> {
+        complaint_sql::unhashed_phones(&self.pool, limit).await
+    }
+
+    #[tracing::instrument(skip_all, fields(count = hashes.len()))]
+    async fn set_caller_hashes(&self, hashes: &[(i64, String)]) -> Result<(), StoreError> {
+        complaint_sql::set_caller_hashes(&self.pool, hashes).await
+    }
+
     #[tracing::instrument(skip_all, fields(count = updates.len()))]
     async fn replace_links(&self, updates: &[(ComplaintId, Linking)]) -> Result<(), StoreError> {
         if updates.is_empty() {

@@ -1292,3 +1292,46 @@ async fn placing_a_case_races_safely_and_never_strands_it_with_a_unit() {
     assert_eq!(after["geometry"], before["geometry"]);
     assert_eq!(after["properties"]["district"], "dongcheng");
 }
+
+#[tokio::test]
+async fn cases_stored_before_caller_hashes_are_found_after_a_restart() {
+    let app = spawn_on(tempfile::TempDir::new().expect("tempdir"), true).await;
+    let operator = app.token(Role::Operator, None).await;
+    let case = app
+        .file_complaint(
+            &operator,
+            &phone_case("OLD-PHONE", "other", "钟楼湾胡同13号", "13700007777"),
+        )
+        .await;
+    let id = case["id"].as_i64().expect("id");
+    // As a case stored before the hash column existed (or by a version
+    // that did not fill it), and one whose data was erased.
+    run_sql(
+        &app,
+        &format!("UPDATE complaints SET caller_phone_hash = NULL WHERE id = {id}"),
+    )
+    .await;
+    let ask = |app: &TestApp, token: String| {
+        let app_client = app.client.clone();
+        let url = app.url("/v1/caller-history");
+        async move {
+            let answer: Value = app_client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"phone": "137 0000 7777"}))
+                .send()
+                .await
+                .expect("sent")
+                .json()
+                .await
+                .expect("JSON");
+            answer
+        }
+    };
+    assert_eq!(ask(&app, operator.clone()).await["numberReturned"], 0);
+    let dir = app.stop().await;
+    let app = spawn_on(dir, false).await;
+    let history = ask(&app, operator).await;
+    assert_eq!(history["numberReturned"], 1, "{history}");
+    assert_eq!(history["features"][0]["id"], id);
+}
