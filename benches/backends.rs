@@ -186,7 +186,7 @@ async fn start(url: &str) -> SocketAddr {
 
 async fn token(url: &str, role: Role) -> String {
     Tokens::new(store::open(url).await.expect("store"))
-        .create(role, None, None, Some("bench"))
+        .create(&hutong::store::TokenSpec::of(role).labelled("bench"))
         .await
         .expect("token")
         .0

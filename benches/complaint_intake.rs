@@ -113,7 +113,7 @@ async fn main() {
     tokio::spawn(app.run_until(std::future::pending()));
     let token_store = store::open(&url).await.expect("store");
     let (token, _) = Tokens::new(token_store)
-        .create(Role::Operator, None, None, Some("bench"))
+        .create(&hutong::store::TokenSpec::of(Role::Operator).labelled("bench"))
         .await
         .expect("token");
     let client = reqwest::Client::new();

@@ -164,6 +164,14 @@ impl Application {
         if settings.demo {
             demo::load_if_empty(&registry, &complaints).await?;
         }
+        let work_orders = Arc::new(
+            crate::services::work_orders::WorkOrders::open(
+                store.clone(),
+                complaints.clone(),
+                registry.clone(),
+            )
+            .await?,
+        );
         let tokens = Arc::new(Tokens::new(store));
         let listener = TcpListener::bind(&settings.listen)
             .await
@@ -203,6 +211,7 @@ impl Application {
                 complaints,
                 tokens,
                 require_if_match: settings.require_if_match,
+                work_orders,
             },
             follower,
             eraser,

@@ -198,12 +198,163 @@ pub enum TokenAction {
         /// `--role unit`, refused otherwise).
         #[arg(long)]
         unit: Option<crate::domain::UnitCode>,
+        /// The maintenance crew a `crew` token is (its unit comes from
+        /// config/responsible-units.json).
+        #[arg(long)]
+        crew: Option<crate::domain::UnitCode>,
+        /// When the token stops working: a time (RFC 3339) or a span from
+        /// now (`90d`, `12h`, `30m`).
+        #[arg(long, value_parser = parse_expiry)]
+        expires: Option<time::OffsetDateTime>,
         /// A note on whom the token is for.
         #[arg(long)]
         label: Option<String>,
         #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
         db: String,
     },
+    /// Revoke a token by its id: it stops working at once on this
+    /// database's instances (within 30 s on those that read it before).
+    Revoke {
+        #[arg(long)]
+        id: i64,
+        #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
+        db: String,
+    },
+    /// List the tokens (never their secrets), newest first.
+    List {
+        #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
+        db: String,
+    },
+}
+
+/// A token's expiry: an RFC 3339 time, or a span from now (`90d`, `12h`,
+/// `30m`).
+fn parse_expiry(text: &str) -> Result<time::OffsetDateTime, String> {
+    let now = time::OffsetDateTime::now_utc();
+    if let Ok(at) =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+    {
+        return Ok(at);
+    }
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number
+        .parse()
+        .ok()
+        .filter(|n| (1..=100_000).contains(n))
+        .ok_or_else(|| {
+            format!("{text:?} is neither an RFC 3339 time nor a span like 90d, 12h or 30m")
+        })?;
+    let span = match unit {
+        "d" => time::Duration::days(n),
+        "h" => time::Duration::hours(n),
+        "m" => time::Duration::minutes(n),
+        _ => return Err(format!("{text:?}: a span ends in d, h or m")),
+    };
+    Ok(now + span)
+}
+
+async fn token_command(action: TokenAction) -> Result<(), CliError> {
+    let open = |db: String| async move {
+        store::open(&db)
+            .await
+            .map(Tokens::new)
+            .map_err(|e| fail("cannot open the database")(&e))
+    };
+    match action {
+        TokenAction::Create {
+            role,
+            district,
+            mut unit,
+            crew,
+            expires,
+            label,
+            db,
+        } => {
+            let units = crate::services::routing::ResponsibleUnits::builtin().map_err(CliError)?;
+            if let Some(code) = &crew {
+                let owner = units.unit_of_crew(code).ok_or_else(|| {
+                    CliError(format!(
+                        "unknown crew {code}; the crews are listed in config/responsible-units.json"
+                    ))
+                })?;
+                if unit.as_ref().is_some_and(|u| u != &owner.code) {
+                    return Err(CliError(format!(
+                        "crew {code} belongs to unit {}, not {}",
+                        owner.code,
+                        unit.as_ref().map(|u| u.as_str()).unwrap_or_default()
+                    )));
+                }
+                unit = Some(owner.code.clone());
+            }
+            if let Some(code) = &unit {
+                if units.unit(code).is_none() {
+                    return Err(CliError(format!(
+                        "unknown unit {code}; the units are listed in config/responsible-units.json"
+                    )));
+                }
+            }
+            let tokens = open(db).await?;
+            let spec = crate::store::TokenSpec {
+                role: Some(role),
+                district,
+                unit,
+                crew,
+                label,
+                expires_at: expires,
+            };
+            let (token, record) = tokens
+                .create(&spec)
+                .await
+                .map_err(|e| fail("cannot create the token")(&e))?;
+            println!(
+                "created token {} with role {}{}{} (shown once; keep it secret):",
+                record.id,
+                record.role,
+                record
+                    .district
+                    .map(|d| format!(" in district {d}"))
+                    .unwrap_or_default(),
+                record
+                    .expires_at
+                    .map(|at| format!(", expiring {}", crate::domain::utc_text(at)))
+                    .unwrap_or_default()
+            );
+            println!("{token}");
+            Ok(())
+        }
+        TokenAction::Revoke { id, db } => {
+            let tokens = open(db).await?;
+            match tokens
+                .revoke(id)
+                .await
+                .map_err(|e| fail("cannot revoke the token")(&e))?
+            {
+                Some(record) => {
+                    println!(
+                        "token {id} revoked at {}",
+                        record
+                            .revoked_at
+                            .map(crate::domain::utc_text)
+                            .unwrap_or_default()
+                    );
+                    Ok(())
+                }
+                None => Err(CliError(format!("there is no token {id}"))),
+            }
+        }
+        TokenAction::List { db } => {
+            let tokens = open(db).await?;
+            let list = tokens
+                .list()
+                .await
+                .map_err(|e| fail("cannot list the tokens")(&e))?;
+            for record in list {
+                let json = crate::services::tokens::token_json(&record);
+                println!("{json}");
+            }
+            Ok(())
+        }
+    }
 }
 
 /// A failed command, with the message for the user.
@@ -275,45 +426,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             out,
             db,
         } => export(out, &db).await,
-        Command::Token {
-            action:
-                TokenAction::Create {
-                    role,
-                    district,
-                    unit,
-                    label,
-                    db,
-                },
-        } => {
-            if let Some(code) = &unit {
-                let units =
-                    crate::services::routing::ResponsibleUnits::builtin().map_err(CliError)?;
-                if units.unit(code).is_none() {
-                    return Err(CliError(format!(
-                        "unknown unit {code}; the units are listed in config/responsible-units.json"
-                    )));
-                }
-            }
-            let store = store::open(&db)
-                .await
-                .map_err(|e| fail("cannot open the database")(&e))?;
-            let tokens = Tokens::new(store);
-            let (token, record) = tokens
-                .create(role, district, unit.as_ref(), label.as_deref())
-                .await
-                .map_err(|e| fail("cannot create the token")(&e))?;
-            println!(
-                "created token {} with role {}{} (shown once; keep it secret):",
-                record.id,
-                record.role,
-                record
-                    .district
-                    .map(|d| format!(" in district {d}"))
-                    .unwrap_or_default()
-            );
-            println!("{token}");
-            Ok(())
-        }
+        Command::Token { action } => token_command(action).await,
         Command::Generate {
             assets,
             seed,

@@ -20,6 +20,8 @@ mod problem;
 pub mod public_url;
 mod request_deadline;
 mod tiles;
+mod tokens;
+mod work_orders;
 
 pub use problem::ApiError;
 
@@ -65,6 +67,8 @@ pub struct ApiState {
     pub require_if_match: bool,
     /// Pages of the published collections and vector tiles.
     pub features: crate::services::features::Features,
+    /// Work orders, the lane network, evidence.
+    pub work_orders: Arc<crate::services::work_orders::WorkOrders>,
 }
 
 /// Request ids: a per-process random prefix and a counter, cheap and
@@ -104,6 +108,8 @@ pub fn router(state: ApiState, http: &HttpSettings) -> Router {
         .merge(open311::router())
         .merge(ogc::router())
         .merge(tiles::router())
+        .merge(work_orders::router())
+        .merge(tokens::router())
         .routes(routes!(openapi::definition))
         .split_for_parts();
     let definition = openapi::Definition(Arc::new(openapi::document(

@@ -122,6 +122,7 @@ macro_rules! vocabulary {
         }
     };
 }
+pub(crate) use vocabulary;
 
 vocabulary! {
     /// How a complaint arrived. `grid`: found by a grid worker (网格员)
@@ -402,6 +403,7 @@ mod tests {
             role: Role::Operator,
             district: None,
             unit: None,
+            crew: None,
         };
         let scoped = Principal {
             district: Some(District::Dongcheng),

@@ -21,6 +21,7 @@ mod role;
 mod timestamp;
 mod validation_error;
 mod vocabulary;
+mod work_order;
 
 pub use address::{AddressKey, WayClass};
 pub use admin_area::{AdminArea, AreaLevel, AreaPath, is_area_code};
@@ -45,11 +46,15 @@ pub use coord_sys::CoordSys;
 pub use district::District;
 pub use free_text::free_text_problem;
 pub use lon_lat_box::LonLatBox;
-pub use responsible_unit::{Handling, Unit, UnitCode, UnitKind};
+pub use responsible_unit::{Crew, Handling, Unit, UnitCode, UnitKind};
 pub use role::{Principal, Role};
 pub use timestamp::{UtcText, to_millis, utc_text};
 pub use validation_error::{FieldError, ValidationError};
 pub use vocabulary::{
     ChargerAccess, ChargerStatus, DrainageType, ElevatorStatus, HeritageGrade, LightSensor,
     LightStatus, LightType, Paving, PondingRisk, Structure,
+};
+pub use work_order::{
+    Evidence, FAR_FROM_SITE_M, Priority, WorkOrder, WorkOrderDraft, WorkOrderEvent, WorkOrderId,
+    WorkOrderKind, WorkOrderOrigin, WorkOrderStatus, may_move,
 };

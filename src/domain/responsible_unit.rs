@@ -97,9 +97,28 @@ pub struct Unit {
     pub categories: Vec<Category>,
     #[serde(default)]
     pub asset_kinds: Vec<AssetKind>,
+    /// Its maintenance crews (施工队), who do its work orders.
+    #[serde(default)]
+    pub crews: Vec<Crew>,
+}
+
+/// A maintenance crew of a unit. Its code is written like a unit's and is
+/// unique across all units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Crew {
+    pub code: UnitCode,
+    pub name: String,
+    #[serde(default)]
+    pub name_zh: Option<String>,
 }
 
 impl Unit {
+    /// Whether `crew` is one of this unit's crews.
+    pub fn has_crew(&self, crew: &UnitCode) -> bool {
+        self.crews.iter().any(|c| &c.code == crew)
+    }
+
     /// Why this unit cannot take a case of `category` in `district`, if
     /// it cannot.
     pub fn refuses(&self, category: Category, district: Option<District>) -> Option<String> {

@@ -74,13 +74,16 @@ impl fmt::Display for Role {
 }
 
 /// An authenticated caller: the role of its token and, when the token is
-/// scoped, the one district it may act in; a unit token's unit.
+/// scoped, the one district it may act in; a unit token's unit, a crew
+/// token's unit and crew.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub token_id: i64,
     pub role: Role,
     pub district: Option<District>,
     pub unit: Option<super::UnitCode>,
+    /// A crew token's crew (of `unit`).
+    pub crew: Option<super::UnitCode>,
 }
 
 impl Principal {
@@ -124,6 +127,7 @@ mod tests {
             role: Role::Designer,
             district: Some(District::Dongcheng),
             unit: None,
+            crew: None,
         };
         assert!(scoped.may_act_in(Some(District::Dongcheng)));
         assert!(!scoped.may_act_in(Some(District::Changping)));

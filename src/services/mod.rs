@@ -20,3 +20,4 @@ pub mod routing;
 pub mod store_failure;
 pub mod store_migration;
 pub mod tokens;
+pub mod work_orders;

@@ -46,6 +46,8 @@ pub struct Route {
 #[derive(Debug, Clone)]
 pub struct ResponsibleUnits {
     units: BTreeMap<UnitCode, Unit>,
+    /// Each crew's unit.
+    crews: BTreeMap<UnitCode, UnitCode>,
     rules: Vec<RoutingRule>,
     fallback: BTreeMap<District, UnitCode>,
 }
@@ -57,7 +59,16 @@ impl ResponsibleUnits {
         let doc: UnitsDocument =
             serde_json::from_str(json).map_err(|e| format!("responsible units: {e}"))?;
         let mut units = BTreeMap::new();
+        let mut crews = BTreeMap::new();
         for unit in doc.units {
+            for crew in &unit.crews {
+                if crews.insert(crew.code.clone(), unit.code.clone()).is_some() {
+                    return Err(format!("crew {} is listed twice", crew.code));
+                }
+                if crew.name.trim().is_empty() {
+                    return Err(format!("crew {} has no name", crew.code));
+                }
+            }
             if unit.districts.is_empty() {
                 return Err(format!("unit {} lists no districts", unit.code));
             }
@@ -94,6 +105,7 @@ impl ResponsibleUnits {
         }
         Ok(Self {
             units,
+            crews,
             rules: doc.rules,
             fallback: doc.fallback,
         })
@@ -106,6 +118,11 @@ impl ResponsibleUnits {
 
     pub fn unit(&self, code: &UnitCode) -> Option<&Unit> {
         self.units.get(code)
+    }
+
+    /// The unit a crew belongs to.
+    pub fn unit_of_crew(&self, crew: &UnitCode) -> Option<&Unit> {
+        self.crews.get(crew).and_then(|unit| self.units.get(unit))
     }
 
     pub fn all(&self) -> impl Iterator<Item = &Unit> {

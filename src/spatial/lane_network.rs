@@ -441,6 +441,38 @@ impl LaneNetwork {
         self.leg(a, b, false).distance
     }
 
+    /// Walking distances from `origin` to each of `targets`, with one
+    /// search (a crew's distance to the jobs near it).
+    pub fn distances_from(
+        &self,
+        origin: (f64, f64),
+        targets: &[(f64, f64)],
+    ) -> Vec<WalkingDistance> {
+        let from = self.attach(origin);
+        let attached: Vec<Option<Attachment>> = targets.iter().map(|p| self.attach(*p)).collect();
+        let reach = from.as_ref().map(|f| {
+            let ends: Vec<NodeIndex> = attached
+                .iter()
+                .flatten()
+                .flat_map(|a| self.ends(a))
+                .collect();
+            self.search(f, &ends, walk_limit_m(origin, targets))
+        });
+        targets
+            .iter()
+            .zip(&attached)
+            .map(|(t, a)| {
+                self.leg_between(
+                    (origin, from.as_ref()),
+                    (*t, a.as_ref()),
+                    reach.as_ref(),
+                    false,
+                )
+                .distance
+            })
+            .collect()
+    }
+
     /// A leg from `a` to `b` with its path when `with_path`.
     pub fn leg(&self, a: (f64, f64), b: (f64, f64), with_path: bool) -> Leg {
         let (from, to) = (self.attach(a), self.attach(b));

@@ -17,7 +17,9 @@ mod sqlite;
 mod sqlite_complaints;
 mod sqlite_open;
 mod sqlite_transfer;
+mod tokens;
 mod transfer;
+mod work_orders;
 
 pub use areas::{AreaRow, AreaStore};
 pub use changes::{AssetChangeFeed, ChangeBatch, PgChangeFeed};
@@ -25,23 +27,15 @@ pub use complaints::{Cell, ComplaintStore, RatesFilter, Step, Transition};
 pub use error::{DATABASE_UNAVAILABLE, StoreError};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use tokens::{TokenRecord, TokenSpec, TokenStore};
 pub use transfer::{CallbackRow, EventRow, LinkRow, TableCounts, TokenRow, TransferStore};
+pub use work_orders::{
+    Actor, NewPhoto, Photo, WorkOrderChange, WorkOrderChanged, WorkOrderFilter, WorkOrderStore,
+};
 
-use crate::domain::{Asset, AssetDraft, AssetId, District, Role, UnitCode, Version};
+use crate::domain::{Asset, AssetDraft, AssetId, Version};
 use async_trait::async_trait;
-use std::str::FromStr;
 use std::sync::Arc;
-
-/// A stored API token, without the token itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenRecord {
-    pub id: i64,
-    pub role: Role,
-    pub district: Option<District>,
-    /// The unit a `unit` token acts for.
-    pub unit: Option<UnitCode>,
-    pub label: Option<String>,
-}
 
 /// Storage of assets.
 #[async_trait]
@@ -79,54 +73,21 @@ pub trait AssetStore: Send + Sync {
     async fn all_assets(&self) -> Result<Vec<Asset>, StoreError>;
 }
 
-/// Storage of API tokens (hashed).
-#[async_trait]
-pub trait TokenStore: Send + Sync {
-    async fn insert_token(
-        &self,
-        token_sha256: &str,
-        role: Role,
-        district: Option<District>,
-        unit: Option<&UnitCode>,
-        label: Option<&str>,
-    ) -> Result<TokenRecord, StoreError>;
-
-    /// The live (not revoked) token with this hash.
-    async fn find_token(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError>;
-}
-
 /// The time of a write, as it is stored: UTC, to the millisecond
 /// (what clients and logs can use).
 fn now() -> time::OffsetDateTime {
     crate::domain::to_millis(time::OffsetDateTime::now_utc())
 }
 
-/// A token's stored columns: id, role, district, unit, label.
-type TokenColumns = (i64, String, Option<String>, Option<String>, Option<String>);
-
-/// A token record from its stored columns.
-fn token_record(row: Option<TokenColumns>) -> Result<Option<TokenRecord>, StoreError> {
-    let Some((id, role, district, unit, label)) = row else {
-        return Ok(None);
-    };
-    Ok(Some(TokenRecord {
-        id,
-        role: Role::from_str(&role).map_err(StoreError::Corrupt)?,
-        district: district
-            .map(|d| District::from_str(&d))
-            .transpose()
-            .map_err(StoreError::Corrupt)?,
-        unit: unit
-            .map(|u| UnitCode::parse(&u))
-            .transpose()
-            .map_err(StoreError::Corrupt)?,
-        label,
-    }))
-}
-
 /// Everything the services need from storage.
-pub trait Store: AssetStore + TokenStore + ComplaintStore + TransferStore + AreaStore {}
-impl<T: AssetStore + TokenStore + ComplaintStore + TransferStore + AreaStore> Store for T {}
+pub trait Store:
+    AssetStore + TokenStore + ComplaintStore + TransferStore + AreaStore + WorkOrderStore
+{
+}
+impl<T: AssetStore + TokenStore + ComplaintStore + TransferStore + AreaStore + WorkOrderStore> Store
+    for T
+{
+}
 
 /// An opened store, and the feed of other instances' asset writes when
 /// the database is shared (PostgreSQL).

@@ -4,10 +4,9 @@
 //! with NOTIFY so that each instance's index can follow (see
 //! [`super::PgChangeFeed`]).
 
-use super::{AssetStore, StoreError, TokenRecord, TokenStore, now};
+use super::{AssetStore, StoreError, now};
 use crate::domain::{
-    Asset, AssetAttributes, AssetDraft, AssetId, AssetKind, Derived, District, Role, UnitCode,
-    Version,
+    Asset, AssetAttributes, AssetDraft, AssetId, AssetKind, Derived, District, Version,
 };
 use async_trait::async_trait;
 use geo::Geometry;
@@ -387,48 +386,5 @@ impl AssetStore for PgStore {
                 return Ok(assets);
             }
         }
-    }
-}
-
-#[async_trait]
-impl TokenStore for PgStore {
-    #[tracing::instrument(skip(self, token_sha256))]
-    async fn insert_token(
-        &self,
-        token_sha256: &str,
-        role: Role,
-        district: Option<District>,
-        unit: Option<&UnitCode>,
-        label: Option<&str>,
-    ) -> Result<TokenRecord, StoreError> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO api_tokens (token_sha256, role, district, unit, label, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(token_sha256)
-        .bind(role.as_str())
-        .bind(district.map(District::as_str))
-        .bind(unit.map(UnitCode::as_str))
-        .bind(label)
-        .bind(now())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(TokenRecord {
-            id,
-            role,
-            district,
-            unit: unit.cloned(),
-            label: label.map(str::to_string),
-        })
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn find_token(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row: Option<super::TokenColumns> = sqlx::query_as(
-            "SELECT id, role, district, unit, label FROM api_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL",
-        )
-        .bind(token_sha256)
-        .fetch_optional(&self.pool)
-        .await?;
-        super::token_record(row)
     }
 }

@@ -31,9 +31,11 @@ impl TransferStore for PgStore {
             Option<String>,
             OffsetDateTime,
             Option<OffsetDateTime>,
+            Option<String>,
+            Option<OffsetDateTime>,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, token_sha256, role, district, unit, label, created_at, revoked_at FROM api_tokens \
+            "SELECT id, token_sha256, role, district, unit, label, created_at, revoked_at, crew, expires_at FROM api_tokens \
              WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after)
@@ -43,7 +45,18 @@ impl TransferStore for PgStore {
         Ok(rows
             .into_iter()
             .map(
-                |(id, token_sha256, role, district, unit, label, created_at, revoked_at)| {
+                |(
+                    id,
+                    token_sha256,
+                    role,
+                    district,
+                    unit,
+                    label,
+                    created_at,
+                    revoked_at,
+                    crew,
+                    expires_at,
+                )| {
                     TokenRow {
                         id,
                         token_sha256,
@@ -53,6 +66,8 @@ impl TransferStore for PgStore {
                         label,
                         created_at,
                         revoked_at,
+                        crew,
+                        expires_at,
                     }
                 },
             )
@@ -184,9 +199,9 @@ impl TransferStore for PgStore {
     async fn restore_tokens(&self, tokens: &[TokenRow]) -> Result<(), StoreError> {
         let column = |f: fn(&TokenRow) -> Option<String>| tokens.iter().map(f).collect::<Vec<_>>();
         sqlx::query(
-            "INSERT INTO api_tokens (id, token_sha256, role, district, label, created_at, revoked_at, unit) \
+            "INSERT INTO api_tokens (id, token_sha256, role, district, label, created_at, revoked_at, unit, crew, expires_at) \
              SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], \
-             $6::timestamptz[], $7::timestamptz[], $8::text[])",
+             $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[], $10::timestamptz[])",
         )
         .bind(tokens.iter().map(|t| t.id).collect::<Vec<_>>())
         .bind(column(|t| Some(t.token_sha256.clone())))
@@ -201,6 +216,13 @@ impl TransferStore for PgStore {
                 .collect::<Vec<_>>(),
         )
         .bind(column(|t| t.unit.clone()))
+        .bind(column(|t| t.crew.clone()))
+        .bind(
+            tokens
+                .iter()
+                .map(|t| t.expires_at.map(to_millis))
+                .collect::<Vec<_>>(),
+        )
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -1,11 +1,10 @@
 //! The embedded store: SQLite through sqlx, in WAL mode, created and
 //! migrated from `migrations/sqlite` on first open.
 
-use super::{AssetStore, StoreError, TokenRecord, TokenStore, now};
+use super::{AssetStore, StoreError, now};
 use crate::domain::LonLatBox;
 use crate::domain::{
-    Asset, AssetAttributes, AssetDraft, AssetId, AssetKind, Derived, District, Role, UnitCode,
-    Version,
+    Asset, AssetAttributes, AssetDraft, AssetId, AssetKind, Derived, District, Version,
 };
 use async_trait::async_trait;
 use geo::{Geometry, Point};
@@ -479,48 +478,5 @@ async fn assets_in_range(
             return Ok(assets);
         }
         lowest = last + 1;
-    }
-}
-
-#[async_trait]
-impl TokenStore for SqliteStore {
-    #[tracing::instrument(skip(self, token_sha256))]
-    async fn insert_token(
-        &self,
-        token_sha256: &str,
-        role: Role,
-        district: Option<District>,
-        unit: Option<&UnitCode>,
-        label: Option<&str>,
-    ) -> Result<TokenRecord, StoreError> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO api_tokens (token_sha256, role, district, unit, label, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(token_sha256)
-        .bind(role.as_str())
-        .bind(district.map(District::as_str))
-        .bind(unit.map(UnitCode::as_str))
-        .bind(label)
-        .bind(timestamp(now()))
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(TokenRecord {
-            id,
-            role,
-            district,
-            unit: unit.cloned(),
-            label: label.map(str::to_string),
-        })
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn find_token(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row: Option<super::TokenColumns> = sqlx::query_as(
-            "SELECT id, role, district, unit, label FROM api_tokens WHERE token_sha256 = ? AND revoked_at IS NULL",
-        )
-        .bind(token_sha256)
-        .fetch_optional(&self.pool)
-        .await?;
-        super::token_record(row)
     }
 }

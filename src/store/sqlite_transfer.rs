@@ -34,9 +34,11 @@ impl TransferStore for SqliteStore {
             Option<String>,
             String,
             Option<String>,
+            Option<String>,
+            Option<String>,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, token_sha256, role, district, unit, label, created_at, revoked_at FROM api_tokens \
+            "SELECT id, token_sha256, role, district, unit, label, created_at, revoked_at, crew, expires_at FROM api_tokens \
              WHERE id > ? ORDER BY id LIMIT ?",
         )
         .bind(after)
@@ -45,7 +47,18 @@ impl TransferStore for SqliteStore {
         .await?;
         rows.into_iter()
             .map(
-                |(id, token_sha256, role, district, unit, label, created, revoked)| {
+                |(
+                    id,
+                    token_sha256,
+                    role,
+                    district,
+                    unit,
+                    label,
+                    created,
+                    revoked,
+                    crew,
+                    expires,
+                )| {
                     Ok(TokenRow {
                         id,
                         token_sha256,
@@ -55,6 +68,8 @@ impl TransferStore for SqliteStore {
                         label,
                         created_at: parse_timestamp(&created)?,
                         revoked_at: time_opt(revoked)?,
+                        crew,
+                        expires_at: time_opt(expires)?,
                     })
                 },
             )
@@ -176,7 +191,7 @@ impl TransferStore for SqliteStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in tokens.chunks(CHUNK_ROWS) {
             let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO api_tokens (id, token_sha256, role, district, unit, label, created_at, revoked_at) ",
+                "INSERT INTO api_tokens (id, token_sha256, role, district, unit, label, created_at, revoked_at, crew, expires_at) ",
             );
             insert.push_values(chunk, |mut row, t| {
                 row.push_bind(t.id)
@@ -186,7 +201,9 @@ impl TransferStore for SqliteStore {
                     .push_bind(&t.unit)
                     .push_bind(&t.label)
                     .push_bind(timestamp(t.created_at))
-                    .push_bind(t.revoked_at.map(timestamp));
+                    .push_bind(t.revoked_at.map(timestamp))
+                    .push_bind(&t.crew)
+                    .push_bind(t.expires_at.map(timestamp));
             });
             insert.build().execute(&mut *tx).await?;
         }

@@ -18,6 +18,8 @@ pub struct TokenRow {
     pub label: Option<String>,
     pub created_at: OffsetDateTime,
     pub revoked_at: Option<OffsetDateTime>,
+    pub crew: Option<String>,
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 /// A status change of a complaint, as stored.

@@ -28,7 +28,10 @@ impl TestApp {
     pub async fn token(&self, role: Role, district: Option<District>) -> String {
         let store = store::open(&self.db_url).await.expect("store opens");
         let (token, _) = Tokens::new(store)
-            .create(role, district, None, Some("test"))
+            .create(&hutong::store::TokenSpec {
+                district,
+                ..hutong::store::TokenSpec::of(role).labelled("test")
+            })
             .await
             .expect("token created");
         token
@@ -39,7 +42,32 @@ impl TestApp {
         let store = store::open(&self.db_url).await.expect("store opens");
         let code = hutong::domain::UnitCode::parse(unit).expect("unit code");
         let (token, _) = Tokens::new(store)
-            .create(Role::Unit, None, Some(&code), Some("test"))
+            .create(&hutong::store::TokenSpec {
+                unit: Some(code),
+                ..hutong::store::TokenSpec::of(Role::Unit).labelled("test")
+            })
+            .await
+            .expect("token created");
+        token
+    }
+
+    /// A token of a unit's maintenance crew (its unit from the built-in
+    /// units).
+    pub async fn crew_token(&self, crew: &str) -> String {
+        let units = hutong::services::routing::ResponsibleUnits::builtin().expect("units");
+        let code = hutong::domain::UnitCode::parse(crew).expect("crew code");
+        let unit = units
+            .unit_of_crew(&code)
+            .expect("a known crew")
+            .code
+            .clone();
+        let store = store::open(&self.db_url).await.expect("store opens");
+        let (token, _) = Tokens::new(store)
+            .create(&hutong::store::TokenSpec {
+                unit: Some(unit),
+                crew: Some(code),
+                ..hutong::store::TokenSpec::of(Role::Crew).labelled("test")
+            })
             .await
             .expect("token created");
         token

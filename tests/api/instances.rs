@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 async fn token_for(db: &str) -> String {
     let store = store::open(db).await.expect("store opens");
     Tokens::new(store)
-        .create(Role::Planner, None, None, Some("test"))
+        .create(&hutong::store::TokenSpec::of(Role::Planner).labelled("test"))
         .await
         .expect("token")
         .0

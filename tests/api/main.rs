@@ -25,3 +25,4 @@ mod open311;
 mod openapi_fuzz;
 mod restart;
 mod tiles;
+mod work_orders;

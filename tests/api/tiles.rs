@@ -336,7 +336,7 @@ async fn costly_tiles_do_not_stall_other_requests() {
     let server = ServerProcess::start(&db);
     let store = hutong::store::open(&db).await.expect("store opens");
     let token = hutong::services::tokens::Tokens::new(store)
-        .create(Role::Planner, None, None, Some("test"))
+        .create(&hutong::store::TokenSpec::of(Role::Planner).labelled("test"))
         .await
         .expect("token")
         .0;

@@ -42,7 +42,7 @@ fn text_field(
 }
 
 /// The length and characters of a text people typed.
-pub(super) fn check_text(
+pub(crate) fn check_text(
     pointer: &str,
     text: &str,
     max_chars: usize,

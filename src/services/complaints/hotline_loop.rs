@@ -326,6 +326,57 @@ impl Complaints {
             .map_err(|e| store_error(id, e))
     }
 
+    /// A case follows its work orders: when a crew starts the first one,
+    /// a dispatched case is taken on (accepted by its unit); when the
+    /// last one is done, the case is resolved and waits for its call-back.
+    /// `order` names the work order in the history. A case that is not
+    /// where the step expects (already accepted, resolved by hand,
+    /// closed) is left as it is: `Ok(None)`.
+    pub async fn follow_work_orders(
+        &self,
+        principal: &Principal,
+        id: ComplaintId,
+        done: bool,
+        order: i64,
+    ) -> Result<Option<Complaint>, ComplaintError> {
+        let current = self.get(id).await?;
+        let Some(handling) = current.handling.clone() else {
+            return Ok(None);
+        };
+        let at = crate::domain::to_millis(OffsetDateTime::now_utc());
+        let step = match (done, current.status) {
+            (false, ComplaintStatus::Dispatched) => Step {
+                expect_status: Some(ComplaintStatus::Dispatched),
+                expect_unit: Some(handling.unit.clone()),
+                to: Some(ComplaintStatus::InProgress),
+                unit: Some(handling.unit),
+                set: vec![("accepted_at", Cell::Time(Some(at)))],
+                note: Some(format!("work order {order} started")),
+                ..Step::new("accepted", Some(principal))
+            },
+            (true, from @ (ComplaintStatus::Dispatched | ComplaintStatus::InProgress)) => Step {
+                expect_status: Some(from),
+                expect_unit: Some(handling.unit.clone()),
+                to: Some(ComplaintStatus::Resolved),
+                unit: Some(handling.unit),
+                set: vec![(
+                    "resolution",
+                    Cell::Text(Some(format!("work order {order} done"))),
+                )],
+                note: Some(format!("the last work order ({order}) is done")),
+                detail: Some(json!({"work_order": order})),
+                ..Step::new("resolved", Some(principal))
+            },
+            _ => return Ok(None),
+        };
+        match self.store.apply_step(id, &step).await {
+            Ok(complaint) => Ok(Some(complaint)),
+            // Moved meanwhile (an operator acted on it): leave it.
+            Err(crate::store::StoreError::Conflict(_)) => Ok(None),
+            Err(e) => Err(store_error(id, e)),
+        }
+    }
+
     /// The unit returns a case it does not answer for, with a reason:
     /// dispatched → received, for an operator to send on.
     pub async fn send_back(

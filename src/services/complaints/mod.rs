@@ -574,6 +574,6 @@ mod hotline_loop;
 mod relinking;
 
 pub use draft::DESCRIPTION_MAX_CHARS;
-use draft::check_text;
+pub(crate) use draft::check_text;
 use group_commit::{GROUP_COMMIT_MAX, Queued, group_commit_writer, link_drafts};
 pub use hotline_loop::{CALLER_HISTORY_MAX, DispatchRequest};

@@ -105,6 +105,10 @@ pub struct Registry {
     /// The administrative areas a district-scoped token's writes are
     /// checked against.
     areas: std::sync::OnceLock<Arc<crate::services::areas::Areas>>,
+    /// Counts the changes of lanes (here or, told by the follower, on
+    /// other instances), so that the lane network is rebuilt when one
+    /// changes.
+    lane_generation: std::sync::atomic::AtomicU64,
 }
 
 impl Registry {
@@ -124,6 +128,7 @@ impl Registry {
             limits,
             observer: std::sync::OnceLock::new(),
             areas: std::sync::OnceLock::new(),
+            lane_generation: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -141,9 +146,46 @@ impl Registry {
         if changes.is_empty() {
             return;
         }
+        if changes.iter().any(|c| c.kind == AssetKind::Lane) {
+            self.lanes_changed();
+        }
         if let Some(observer) = self.observer.get().and_then(std::sync::Weak::upgrade) {
             observer.assets_changed(changes).await;
         }
+    }
+
+    fn lanes_changed(&self) {
+        self.lane_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// A number that changes whenever a lane does.
+    pub fn lane_generation(&self) -> u64 {
+        self.lane_generation
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Every lane's id and line(s) as longitude/latitude, for the lane
+    /// network (a MultiLineString gives one entry per part).
+    pub fn lane_lines(&self) -> Vec<(i64, Vec<(f64, f64)>)> {
+        use geo::Geometry;
+        let index = self.read_index();
+        let mut lines = Vec::new();
+        for id in index.ids_of(AssetKind::Lane) {
+            let Some(asset) = index.get(id) else { continue };
+            match asset.geometry() {
+                Geometry::LineString(line) => {
+                    lines.push((id.0, line.coords().map(|c| (c.x, c.y)).collect()));
+                }
+                Geometry::MultiLineString(parts) => {
+                    for line in &parts.0 {
+                        lines.push((id.0, line.coords().map(|c| (c.x, c.y)).collect()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        lines
     }
 
     /// Runs `f` with the index (read-locked: keep it short).

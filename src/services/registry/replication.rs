@@ -28,6 +28,15 @@ impl Registry {
         }
         {
             let mut index = self.write_index();
+            let lane = |asset: Option<&Asset>| {
+                asset.is_some_and(|a| a.attributes.kind() == crate::domain::AssetKind::Lane)
+            };
+            if ids
+                .iter()
+                .any(|id| lane(current.get(id)) || lane(index.get(*id).map(|a| &a.asset)))
+            {
+                self.lanes_changed();
+            }
             for id in ids {
                 match current.get(id) {
                     Some(asset) => index.upsert(Self::index_entry(asset)),
@@ -49,6 +58,7 @@ impl Registry {
             .await
             .map_err(RegistryError::store)?;
         *self.write_index() = index;
+        self.lanes_changed();
         Ok(())
     }
 }
