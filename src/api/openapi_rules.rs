@@ -23,7 +23,7 @@ use super::complaints::MAX_COMPLAINT_LIMIT;
 use super::ogc::{Collection, queryables};
 use crate::domain::{
     AssetKind, CaseType, Category, Channel, ComplaintStatus, CoordSys, DeadlineTier, District,
-    GeometryShape, LonLatBox,
+    GeometryShape, LonLatBox, Priority, WorkOrderKind, WorkOrderStatus,
 };
 use crate::services::complaints::{DESCRIPTION_MAX_CHARS, MAX_COMPLAINT_OFFSET};
 use crate::services::feature_filter::MAX_FILTER_CHARS;
@@ -113,6 +113,8 @@ fn bbox() -> Value {
 /// The schema of a parameter on a route, when the rules know it.
 fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
     let ogc = path == "/" || path == "/conformance" || path.starts_with("/collections");
+    let work_orders = path.starts_with("/v1/work-orders");
+    let code = || json!({"type": "string", "pattern": "^[a-z0-9-]{1,64}$"});
     let open311 = path.starts_with("/open311/");
     Some(match name {
         "f" if ogc => strings(["json", "html"]),
@@ -155,6 +157,8 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
         "y" => json!({"type": "string", "pattern": "^[0-9]{1,7}\\.mvt$"}),
         "limit" => {
             let max = match path {
+                "/v1/work-orders" => super::work_orders::MAX_LIST_LIMIT,
+                "/v1/work-orders/nearby" => super::work_orders::MAX_NEARBY_LIMIT,
                 "/v1/assets" => MAX_LIST_LIMIT,
                 "/v1/assets/nearby" => MAX_NEARBY_LIMIT,
                 "/v1/complaints" => MAX_COMPLAINT_LIMIT,
@@ -175,11 +179,27 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
         "offset" => json!({"type": "integer", "minimum": 0, "maximum": u64::MAX}),
         "kind" => string_list(asset_kinds()),
         "category" => string_list(strings(Category::ALL.iter().map(|c| c.as_str()))),
+        "status" if path == "/v1/work-orders/nearby" => string_list(strings(
+            WorkOrderStatus::ALL
+                .iter()
+                .filter(|s| s.is_open())
+                .map(|s| s.as_str()),
+        )),
+        "status" if work_orders => {
+            string_list(strings(WorkOrderStatus::ALL.iter().map(|s| s.as_str())))
+        }
         "status" => string_list(strings(ComplaintStatus::ALL.iter().map(|s| s.as_str()))),
+        "crew" => code(),
+        "sort" if work_orders => strings(["straight", "walking"]),
+        "complaint_id" | "before" if work_orders => id_schema(),
+        "radius_m" if work_orders => json!({
+            "type": "number", "minimum": 0, "exclusiveMinimum": true,
+            "maximum": super::work_orders::MAX_NEARBY_RADIUS_M,
+        }),
         "district" => strings(District::ALL.iter().map(|d| d.as_str())),
         "case_type" => string_list(strings(CaseType::ALL.iter().map(|t| t.as_str()))),
         "channel" => string_list(strings(Channel::ALL.iter().map(|c| c.as_str()))),
-        "unit" => json!({"type": "string", "pattern": "^[a-z0-9-]{1,64}$"}),
+        "unit" => code(),
         "located" => strings(["true", "false"]),
         "overdue" => strings(["true"]),
         "level" if path == "/v1/areas" => strings(["district", "street", "community"]),
@@ -413,6 +433,57 @@ fn request_body(path: &str, method: &str, area: LonLatBox) -> Option<Value> {
             "application/geo+json",
             complaint_feature(area),
             "A complaint: a Point Feature with case number, channel, category and description",
+        ),
+        ("post", "/v1/work-orders") => body(
+            "application/json",
+            json!({
+                "type": "object",
+                "properties": {
+                    "complaint_id": id_schema(),
+                    "unit": {"type": "string", "pattern": "^[a-z0-9-]{1,64}$"},
+                    "crew": {"type": "string", "pattern": "^[a-z0-9-]{1,64}$"},
+                    "asset_id": id_schema(),
+                    "location": {"type": "array", "minItems": 2, "maxItems": 2, "items": [
+                        {"type": "number", "minimum": area.min_lon, "maximum": area.max_lon},
+                        {"type": "number", "minimum": area.min_lat, "maximum": area.max_lat}]},
+                    "kind": strings(WorkOrderKind::ALL.iter().map(|k| k.as_str())),
+                    "description": {"type": "string", "maxLength": 2_000},
+                    "priority": strings(Priority::ALL.iter().map(|p| p.as_str())),
+                    "due_at": date_time(),
+                    "positions": {"type": "object"},
+                    "note": {"type": "string", "maxLength": 1_000},
+                },
+                "additionalProperties": false,
+            }),
+            "From a case ({complaint_id}) or by hand ({unit, asset_id or location, description})",
+        ),
+        ("post", "/v1/work-orders/{id}/transitions") => body(
+            "application/json",
+            json!({
+                "type": "object",
+                "required": ["to"],
+                "properties": {
+                    "to": strings(WorkOrderStatus::ALL.iter().map(|s| s.as_str())),
+                    "crew": {"type": "string", "pattern": "^[a-z0-9-]{1,64}$"},
+                    "note": {"type": "string", "maxLength": 1_000},
+                },
+                "additionalProperties": false,
+            }),
+            "The status to move to; the crew when assigning; a note (required when cancelling)",
+        ),
+        ("patch", "/v1/work-orders/{id}") => body(
+            "application/json",
+            json!({
+                "type": "object",
+                "properties": {
+                    "crew": {"type": "string", "pattern": "^[a-z0-9-]{1,64}$"},
+                    "priority": strings(Priority::ALL.iter().map(|p| p.as_str())),
+                    "description": {"type": "string", "maxLength": 2_000},
+                    "due_at": {"type": "string", "format": "date-time", "nullable": true},
+                },
+                "additionalProperties": false,
+            }),
+            "What to change of a job still to be done",
         ),
         ("post", "/v1/complaints/{id}/transitions") => body(
             "application/json",

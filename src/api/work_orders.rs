@@ -27,11 +27,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Most orders in one list page.
-const MAX_LIST_LIMIT: u32 = 1_000;
+pub const MAX_LIST_LIMIT: u32 = 1_000;
 /// Most orders "near me" answers.
-const MAX_NEARBY_LIMIT: u32 = 100;
+pub const MAX_NEARBY_LIMIT: u32 = 100;
 /// Widest "near me", metres.
-const MAX_NEARBY_RADIUS_M: f64 = 20_000.0;
+pub const MAX_NEARBY_RADIUS_M: f64 = 20_000.0;
 /// Largest body of a done report with its photos.
 pub const MAX_DONE_BODY_BYTES: usize = MAX_PHOTOS * MAX_PHOTO_BYTES + 64 * 1024;
 
