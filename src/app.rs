@@ -172,6 +172,7 @@ impl Application {
             )
             .await?,
         );
+        let audit = Arc::new(crate::services::audit::AuditTrail::new(store.clone()));
         let tokens = Arc::new(Tokens::new(store));
         let listener = TcpListener::bind(&settings.listen)
             .await
@@ -212,6 +213,7 @@ impl Application {
                 tokens,
                 require_if_match: settings.require_if_match,
                 work_orders,
+                audit,
             },
             follower,
             eraser,

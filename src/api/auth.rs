@@ -154,7 +154,10 @@ pub async fn principal(parts: &Parts, state: &ApiState) -> Result<Option<Princip
         }
     };
     match state.tokens.authenticate(token).await? {
-        Some(principal) => Ok(Some(principal)),
+        Some(principal) => {
+            crate::services::audit::note_principal(&principal);
+            Ok(Some(principal))
+        }
         None => Err(ApiError::Unauthorized {
             detail: "the bearer token is unknown or revoked".into(),
         }),

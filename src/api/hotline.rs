@@ -12,8 +12,8 @@ use crate::domain::{
     ValidationError, utc_text,
 };
 use crate::services::complaint_feature::{PersonalData, complaint_feature};
+use crate::services::complaints::RatesFilter;
 use crate::services::complaints::{CALLER_HISTORY_MAX, DispatchRequest};
-use crate::store::RatesFilter;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

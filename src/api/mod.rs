@@ -3,6 +3,7 @@
 
 mod areas;
 mod assets;
+mod audit;
 mod auth;
 mod complaints;
 pub mod connections;
@@ -69,6 +70,8 @@ pub struct ApiState {
     pub features: crate::services::features::Features,
     /// Work orders, the lane network, evidence.
     pub work_orders: Arc<crate::services::work_orders::WorkOrders>,
+    /// Reading the audit trail.
+    pub audit: Arc<crate::services::audit::AuditTrail>,
 }
 
 /// Request ids: a per-process random prefix and a counter, cheap and
@@ -110,6 +113,7 @@ pub fn router(state: ApiState, http: &HttpSettings) -> Router {
         .merge(tiles::router())
         .merge(work_orders::router())
         .merge(tokens::router())
+        .merge(audit::router())
         .routes(routes!(openapi::definition))
         .split_for_parts();
     let definition = openapi::Definition(Arc::new(openapi::document(
@@ -121,6 +125,7 @@ pub fn router(state: ApiState, http: &HttpSettings) -> Router {
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::from_fn(audit::request_scope))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             http.request_timeout,

@@ -125,6 +125,11 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
             {"type": "string", "pattern": "^[a-z0-9-]{1,64}$"},
         ]}),
         "featureId" => id_schema(),
+        "id" if path == "/v1/audit" => {
+            json!({"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9-]+$"})
+        }
+        "entity" if path == "/v1/audit" => strings(crate::services::audit::AUDITED_ENTITIES),
+        "actor" | "before" if path == "/v1/audit" => id_schema(),
         "id" if path.starts_with("/v1/") => id_schema(),
         "id" if open311 => {
             json!({"type": "string", "pattern": "^[1-9][0-9]{0,17}\\.(json|xml)$"})
@@ -158,6 +163,7 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
         "limit" => {
             let max = match path {
                 "/v1/work-orders" => super::work_orders::MAX_LIST_LIMIT,
+                "/v1/audit" => super::audit::MAX_AUDIT_LIMIT,
                 "/v1/work-orders/nearby" => super::work_orders::MAX_NEARBY_LIMIT,
                 "/v1/assets" => MAX_LIST_LIMIT,
                 "/v1/assets/nearby" => MAX_NEARBY_LIMIT,

@@ -14,9 +14,8 @@ use crate::domain::{
 use crate::services::work_orders::feature::{history_json, work_order_feature};
 use crate::services::work_orders::{
     DoneReport, Edit, MAX_PHOTO_BYTES, MAX_PHOTOS, Move, NearbyRequest, NewWorkOrder,
-    WorkOrderError, check_photo,
+    WorkOrderError, WorkOrderFilter, check_photo,
 };
-use crate::store::WorkOrderFilter;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -404,6 +404,7 @@ mod tests {
             district: None,
             unit: None,
             crew: None,
+            label: None,
         };
         let scoped = Principal {
             district: Some(District::Dongcheng),

@@ -84,6 +84,8 @@ pub struct Principal {
     pub unit: Option<super::UnitCode>,
     /// A crew token's crew (of `unit`).
     pub crew: Option<super::UnitCode>,
+    /// The token's label (whom it is for), for the audit trail.
+    pub label: Option<String>,
 }
 
 impl Principal {
@@ -128,6 +130,7 @@ mod tests {
             district: Some(District::Dongcheng),
             unit: None,
             crew: None,
+            label: None,
         };
         assert!(scoped.may_act_in(Some(District::Dongcheng)));
         assert!(!scoped.may_act_in(Some(District::Changping)));

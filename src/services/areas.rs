@@ -283,7 +283,38 @@ impl Areas {
             .iter()
             .map(|(area, geometry)| AreaRow::of(area, geometry.clone()))
             .collect();
+        let before: std::collections::HashMap<String, AreaRow> = self
+            .store
+            .all_areas()
+            .await?
+            .into_iter()
+            .map(|a| (a.code.clone(), a))
+            .collect();
         self.store.upsert_areas(&rows).await?;
+        let audit_json = |a: &AreaRow| {
+            use sha2::Digest;
+            serde_json::json!({
+                "level": a.level.as_str(), "name": a.name, "name_zh": a.name_zh,
+                "parent": a.parent, "approximate": a.approximate,
+                // The boundary by its digest: the trail records that it
+                // changed, the store keeps it.
+                "boundary_sha256": crate::encoding::hex(&sha2::Sha256::digest(a.geometry.as_bytes())),
+            })
+        };
+        let changes = rows
+            .iter()
+            .map(|row| {
+                let old = before.get(&row.code);
+                crate::services::audit::Change::new(
+                    "area",
+                    &row.code,
+                    if old.is_some() { "replaced" } else { "created" },
+                    old.map(audit_json),
+                    Some(audit_json(row)),
+                )
+            })
+            .collect();
+        crate::services::audit::record(self.store.as_ref(), changes).await;
         let reloaded = Self::open(self.store.clone(), self.limits).await?;
         let index = reloaded.snapshot();
         match self.index.write() {

@@ -5,6 +5,7 @@
 
 pub mod areas;
 pub mod asset_feature;
+pub mod audit;
 pub mod collection;
 pub mod complaint_feature;
 pub mod complaint_import;

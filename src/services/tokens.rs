@@ -77,6 +77,17 @@ impl Tokens {
             .map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
         let token = format!("{TOKEN_PREFIX}{}", hex(&secret));
         let record = self.store.insert_token(&token_hash(&token), spec).await?;
+        crate::services::audit::record(
+            self.store.as_ref(),
+            vec![crate::services::audit::Change::new(
+                "token",
+                record.id,
+                "created",
+                None,
+                Some(token_json(&record)),
+            )],
+        )
+        .await;
         Ok((token, record))
     }
 
@@ -88,9 +99,30 @@ impl Tokens {
     /// Revokes a token; at once on this instance, within
     /// [`TOKEN_CACHE_SECONDS`] on others. `None`: no such token.
     pub async fn revoke(&self, id: i64) -> Result<Option<TokenRecord>, StoreFailure> {
+        let before = self
+            .store
+            .list_tokens(10_000)
+            .await?
+            .into_iter()
+            .find(|t| t.id == id);
         let record = self.store.revoke_token(id).await?;
         if let Ok(mut cache) = self.cache.lock() {
             cache.retain(|_, (p, _)| p.as_ref().is_none_or(|(p, _)| p.token_id != id));
+        }
+        if let (Some(before), Some(after)) = (&before, &record) {
+            if before.revoked_at.is_none() {
+                crate::services::audit::record(
+                    self.store.as_ref(),
+                    vec![crate::services::audit::Change::new(
+                        "token",
+                        id,
+                        "revoked",
+                        Some(token_json(before)),
+                        Some(token_json(after)),
+                    )],
+                )
+                .await;
+            }
         }
         Ok(record)
     }
@@ -131,6 +163,7 @@ impl Tokens {
                         district: r.district,
                         unit: r.unit,
                         crew: r.crew,
+                        label: r.label,
                     },
                     r.expires_at,
                 )

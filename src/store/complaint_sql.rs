@@ -896,6 +896,7 @@ pub(super) async fn erase_personal_data<D: Dialect>(
     events.push(" FROM complaints");
     push_ids(&mut events, "id");
     D::execute_in(&mut tx, events).await?;
+    super::audit::erase_personal::<D>(&mut tx, &ids).await?;
     D::commit(tx).await?;
     Ok(ids.len() as u64)
 }

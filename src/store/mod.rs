@@ -5,6 +5,7 @@
 //! instances on one database. [`open`] picks one by URL.
 
 mod areas;
+mod audit;
 mod changes;
 mod complaint_sql;
 mod complaints;
@@ -22,6 +23,7 @@ mod transfer;
 mod work_orders;
 
 pub use areas::{AreaRow, AreaStore};
+pub use audit::{AUDITED_ENTITIES, AuditEntry, AuditFilter, AuditRecord, AuditStore};
 pub use changes::{AssetChangeFeed, ChangeBatch, PgChangeFeed};
 pub use complaints::{Cell, ComplaintStore, RatesFilter, Step, Transition};
 pub use error::{DATABASE_UNAVAILABLE, StoreError};
@@ -81,11 +83,18 @@ fn now() -> time::OffsetDateTime {
 
 /// Everything the services need from storage.
 pub trait Store:
-    AssetStore + TokenStore + ComplaintStore + TransferStore + AreaStore + WorkOrderStore
+    AssetStore + TokenStore + ComplaintStore + TransferStore + AreaStore + WorkOrderStore + AuditStore
 {
 }
-impl<T: AssetStore + TokenStore + ComplaintStore + TransferStore + AreaStore + WorkOrderStore> Store
-    for T
+impl<
+    T: AssetStore
+        + TokenStore
+        + ComplaintStore
+        + TransferStore
+        + AreaStore
+        + WorkOrderStore
+        + AuditStore,
+> Store for T
 {
 }
 

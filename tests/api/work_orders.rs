@@ -381,6 +381,101 @@ async fn a_cases_work_order_goes_from_dispatch_to_verified_and_the_case_follows(
         "{text}"
     );
 
+    // The whole lifecycle is in the audit trail: who, when, the request,
+    // and what changed.
+    let admin = app.token(Role::Admin, None).await;
+    let trail = app
+        .get_json_as(&admin, &format!("/v1/audit?entity=work_order&id={id}"))
+        .await;
+    let entries = trail["entries"].as_array().expect("entries");
+    let actions: Vec<&str> = entries
+        .iter()
+        .rev()
+        .map(|e| e["action"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        actions,
+        ["created", "assigned", "started", "done", "verified"],
+        "{trail}"
+    );
+    for e in entries {
+        assert!(e["actor"]["token"].as_i64().is_some(), "{e}");
+        assert_eq!(e["actor"]["label"], "test");
+        assert!(
+            e["request_id"].as_str().is_some_and(|r| !r.is_empty()),
+            "{e}"
+        );
+        assert!(e["at"].is_string());
+    }
+    let assigned_entry = &entries[entries.len() - 2];
+    assert_eq!(assigned_entry["actor"]["role"], "unit");
+    assert_eq!(
+        assigned_entry["changes"]["properties"]["status"], "assigned",
+        "{assigned_entry}"
+    );
+    assert_eq!(
+        assigned_entry["changes"]["properties"]["crew"],
+        DRAINAGE_CREW
+    );
+    assert_eq!(assigned_entry["previous"]["properties"]["status"], "open");
+    assert_eq!(entries[0]["actor"]["role"], "designer");
+    // The case's trail: its caller masked to an admin, whole to an operator.
+    let case_trail = app
+        .get_json_as(&admin, &format!("/v1/audit?entity=complaint&id={case_id}"))
+        .await;
+    let case_actions: Vec<&str> = case_trail["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .rev()
+        .map(|e| e["action"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        case_actions,
+        ["created", "dispatched", "accepted", "resolved"],
+        "{case_trail}"
+    );
+    let created_entry = case_trail["entries"]
+        .as_array()
+        .and_then(|e| e.last())
+        .expect("created");
+    assert_eq!(
+        created_entry["personal"]["after"]["caller_phone"], "138****0000",
+        "{created_entry}"
+    );
+    assert!(!case_trail.to_string().contains("13800000000"));
+    let to_operator = app
+        .get_json_as(
+            &operator,
+            &format!("/v1/audit?entity=complaint&id={case_id}"),
+        )
+        .await;
+    assert!(to_operator.to_string().contains("13800000000"));
+    for (token, query) in [
+        (&operator, "entity=work_order"),
+        (&designer, "entity=complaint"),
+        (&crew, ""),
+    ] {
+        let r = app
+            .client
+            .get(app.url(&format!("/v1/audit?{query}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("sent");
+        assert_problem(r, 403, query).await;
+    }
+    let by_actor = app
+        .get_json_as(
+            &admin,
+            &format!(
+                "/v1/audit?actor={}&entity=work_order",
+                entries[0]["actor"]["token"]
+            ),
+        )
+        .await;
+    assert_eq!(by_actor["entries"].as_array().map(Vec::len), Some(1));
+
     // The call-back closes the case.
     let closed = app
         .post_json(
@@ -1191,4 +1286,55 @@ fn best_open_tour(d: &[Vec<f64>]) -> f64 {
         }
     }
     best
+}
+
+/// Runs one statement on the test's database, either backend.
+async fn try_sql(app: &TestApp, sql: &str) -> Result<u64, String> {
+    if app.db_url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&app.db_url)
+            .await
+            .expect("sqlite");
+        let done = sqlx::query(sql)
+            .execute(&pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| e.to_string());
+        pool.close().await;
+        done
+    } else {
+        let pool = sqlx::PgPool::connect(&app.db_url).await.expect("postgres");
+        let done = sqlx::query(sql)
+            .execute(&pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| e.to_string());
+        pool.close().await;
+        done
+    }
+}
+
+#[tokio::test]
+async fn the_audit_trail_is_append_only_but_for_erasing_personal_data() {
+    let app = spawn_demo().await;
+    let operator = app.token(Role::Operator, None).await;
+    let (case_id, _) = dispatched_case(&app, &operator, "WO-AUDIT-1").await;
+    let count = "SELECT 1 FROM audit_log";
+    assert!(try_sql(&app, count).await.is_ok());
+    for sql in [
+        "DELETE FROM audit_log".to_string(),
+        "UPDATE audit_log SET action = 'nothing'".to_string(),
+        "UPDATE audit_log SET personal = '{}' WHERE personal IS NOT NULL".to_string(),
+    ] {
+        let refused = try_sql(&app, &sql).await;
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains("append-only")),
+            "{sql}: {refused:?}"
+        );
+    }
+    let erased = try_sql(
+        &app,
+        &format!("UPDATE audit_log SET personal = NULL WHERE entity = 'complaint' AND entity_id = '{case_id}'"),
+    )
+    .await;
+    assert!(erased.is_ok_and(|n| n >= 1));
 }

@@ -151,8 +151,7 @@ impl Complaints {
             return Ok(complaint);
         };
         let id = complaint.id;
-        self.store
-            .apply_step(id, &step)
+        self.apply_audited(id, &step)
             .await
             .map_err(|e| store_error(id, e))
     }
@@ -263,8 +262,7 @@ impl Complaints {
             .ok_or_else(|| {
                 ValidationError::single("/unit", format!("unit {unit} cannot take it"))
             })?;
-        self.store
-            .apply_step(id, &step)
+        self.apply_audited(id, &step)
             .await
             .map_err(|e| store_error(id, e))
     }
@@ -320,8 +318,7 @@ impl Complaints {
             note,
             ..Step::new("accepted", Some(principal))
         };
-        self.store
-            .apply_step(id, &step)
+        self.apply_audited(id, &step)
             .await
             .map_err(|e| store_error(id, e))
     }
@@ -369,7 +366,7 @@ impl Complaints {
             },
             _ => return Ok(None),
         };
-        match self.store.apply_step(id, &step).await {
+        match self.apply_audited(id, &step).await {
             Ok(complaint) => Ok(Some(complaint)),
             // Moved meanwhile (an operator acted on it): leave it.
             Err(crate::store::StoreError::Conflict(_)) => Ok(None),
@@ -409,8 +406,7 @@ impl Complaints {
             detail: Some(json!({"reason": reason})),
             ..Step::new("sent_back", Some(principal))
         };
-        self.store
-            .apply_step(id, &step)
+        self.apply_audited(id, &step)
             .await
             .map_err(|e| store_error(id, e))
     }
@@ -551,8 +547,7 @@ impl Complaints {
             callback: Some(answers),
             ..Step::new(action, Some(principal))
         };
-        self.store
-            .apply_step(id, &step)
+        self.apply_audited(id, &step)
             .await
             .map_err(|e| store_error(id, e))
     }
@@ -591,8 +586,7 @@ impl Complaints {
             detail: Some(json!({"reason": reason})),
             ..Step::new("not_assessable", Some(principal))
         };
-        self.store
-            .apply_step(id, &step)
+        self.apply_audited(id, &step)
             .await
             .map_err(|e| store_error(id, e))
     }
@@ -683,8 +677,7 @@ impl Complaints {
             })),
             ..Step::new("located", Some(principal))
         };
-        self.store
-            .apply_step(id, &step)
+        self.apply_audited(id, &step)
             .await
             .map_err(|e| store_error(id, e))
     }

@@ -251,6 +251,13 @@ impl Complaints {
             && complaint.draft.location.is_some())
         .then(|| self.route_of(&complaint, &links))
         .flatten();
+        if created {
+            crate::services::audit::record(
+                self.store.as_ref(),
+                vec![audited("created", None, &complaint)],
+            )
+            .await;
+        }
         let complaint = if created {
             self.dispatch_at_intake(complaint, route.as_ref()).await?
         } else {
@@ -273,6 +280,26 @@ impl Complaints {
         items: Vec<(ComplaintDraft, Linking)>,
     ) -> Result<Vec<Intake>, ComplaintError> {
         let stored = self.store.insert_complaints(&items).await?;
+        let new: Vec<&Complaint> = stored
+            .iter()
+            .filter(|(_, created)| *created)
+            .map(|(c, _)| c)
+            .collect();
+        // A batch is one entry naming its cases (a row each would double
+        // the import's writes).
+        if let (Some(first), Some(last)) = (new.first(), new.last()) {
+            crate::services::audit::record(
+                self.store.as_ref(),
+                vec![crate::services::audit::Change::new(
+                    "complaint",
+                    format!("{}-{}", first.id.0, last.id.0),
+                    "imported",
+                    None,
+                    Some(serde_json::json!({"count": new.len(), "first_id": first.id.0, "last_id": last.id.0})),
+                )],
+            )
+            .await;
+        }
         let mut out = Vec::with_capacity(stored.len());
         for ((complaint, created), (_, linking)) in stored.into_iter().zip(items) {
             out.push(Intake {
@@ -504,10 +531,17 @@ impl Complaints {
             actor_token: Some(principal.token_id),
             actor_role: principal.role.as_str().to_string(),
         };
-        self.store
+        let after = self
+            .store
             .transition(id, &transition)
             .await
-            .map_err(|e| store_error(id, e))
+            .map_err(|e| store_error(id, e))?;
+        crate::services::audit::record(
+            self.store.as_ref(),
+            vec![audited(request.to.as_str(), Some(&current), &after)],
+        )
+        .await;
+        Ok(after)
     }
 
     /// Marks (or, with `None`, unmarks) a complaint as a duplicate.
@@ -556,7 +590,9 @@ impl Complaints {
         // Whether the original is itself a duplicate, or something points
         // at this one, is decided by the store with both rows locked, so
         // that racing marks cannot make a chain or a cycle.
-        self.store
+        let before = self.get(id).await.ok();
+        let after = self
+            .store
             .set_duplicate_of(id, of)
             .await
             .map_err(|e| match e {
@@ -564,7 +600,66 @@ impl Complaints {
                     ValidationError::single("/duplicate_of", detail).into()
                 }
                 e => store_error(id, e),
-            })
+            })?;
+        let action = if of.is_some() {
+            "marked_duplicate"
+        } else {
+            "unmarked_duplicate"
+        };
+        crate::services::audit::record(
+            self.store.as_ref(),
+            vec![audited(action, before.as_ref(), &after)],
+        )
+        .await;
+        Ok(after)
+    }
+
+    /// Applies a step of the loop and records it in the audit trail.
+    pub(super) async fn apply_audited(
+        &self,
+        id: ComplaintId,
+        step: &crate::store::Step,
+    ) -> Result<Complaint, StoreError> {
+        let before = self.get(id).await.ok();
+        let after = self.store.apply_step(id, step).await?;
+        crate::services::audit::record(
+            self.store.as_ref(),
+            vec![audited(step.action, before.as_ref(), &after)],
+        )
+        .await;
+        Ok(after)
+    }
+}
+
+/// A change of a case for the audit trail: the case as the public sees it
+/// before and after, its caller apart.
+fn audited(
+    action: &str,
+    before: Option<&Complaint>,
+    after: &Complaint,
+) -> crate::services::audit::Change {
+    use crate::services::complaint_feature::{PersonalData, complaint_feature};
+    let public = |c: &Complaint| {
+        let mut feature = complaint_feature(c, PersonalData::Hidden, serde_json::Map::new());
+        // Worked out at each read, not a change.
+        if let Some(p) = feature["properties"].as_object_mut() {
+            p.remove("overdue");
+        }
+        feature
+    };
+    let personal = |c: &Complaint| serde_json::json!({"caller_name": c.draft.caller.name, "caller_phone": c.draft.caller.phone});
+    crate::services::audit::Change {
+        personal: Some((
+            before.map(personal).unwrap_or(serde_json::json!({})),
+            personal(after),
+        )),
+        ..crate::services::audit::Change::new(
+            "complaint",
+            after.id.0,
+            action,
+            before.map(public),
+            Some(public(after)),
+        )
     }
 }
 
@@ -573,6 +668,7 @@ mod group_commit;
 mod hotline_loop;
 mod relinking;
 
+pub use crate::store::RatesFilter;
 pub use draft::DESCRIPTION_MAX_CHARS;
 pub(crate) use draft::check_text;
 use group_commit::{GROUP_COMMIT_MAX, Queued, group_commit_writer, link_drafts};

@@ -9,6 +9,7 @@ use crate::domain::{
     Asset, AssetAttributes, AssetDraft, AssetId, AssetKind, AssetView, Principal, ValidationError,
     Version,
 };
+use crate::services::audit::{self, Change};
 use crate::spatial::{LonLatBox, derive_measures, parse_geometry};
 use crate::store::StoreError;
 use serde_json::{Map, Value};
@@ -143,7 +144,8 @@ impl Registry {
     }
 
     /// Stores many drafts in one transaction (all or nothing), then
-    /// indexes them.
+    /// indexes them. Up to [`AUDIT_EACH_UP_TO`] are each recorded in the
+    /// audit trail; a larger import is one entry.
     pub async fn insert_all(&self, drafts: &[AssetDraft]) -> Result<Vec<Asset>, RegistryError> {
         let _writer = self.writes.lock().await;
         let stored = self
@@ -166,6 +168,28 @@ impl Registry {
             })
             .collect();
         self.notify(&changes).await;
+        let audit = if stored.len() <= AUDIT_EACH_UP_TO {
+            stored
+                .iter()
+                .map(|a| Change::new("asset", a.id.0, "created", None, Some(audit_json(a))))
+                .collect()
+        } else {
+            // A bulk import is one entry naming its ids, not a row each.
+            let (first, last) = (
+                stored.first().map_or(0, |a| a.id.0),
+                stored.last().map_or(0, |a| a.id.0),
+            );
+            vec![Change::new(
+                "asset",
+                format!("{first}-{last}"),
+                "imported",
+                None,
+                Some(
+                    serde_json::json!({"count": stored.len(), "first_id": first, "last_id": last}),
+                ),
+            )]
+        };
+        audit::record(self.store.as_ref(), audit).await;
         Ok(stored)
     }
 
@@ -245,6 +269,17 @@ impl Registry {
             before: LonLatBox::of_geometry(&current.geometry),
             after: LonLatBox::of_geometry(&updated.geometry),
         }])
+        .await;
+        audit::record(
+            self.store.as_ref(),
+            vec![Change::new(
+                "asset",
+                id.0,
+                "changed",
+                Some(audit_json(&current)),
+                Some(audit_json(&updated)),
+            )],
+        )
         .await;
         Ok(self.views(vec![updated]).remove(0))
     }
@@ -336,6 +371,32 @@ impl Registry {
             after: None,
         }])
         .await;
+        audit::record(
+            self.store.as_ref(),
+            vec![Change::new(
+                "asset",
+                id.0,
+                "deleted",
+                Some(audit_json(&deleted)),
+                None,
+            )],
+        )
+        .await;
         Ok(deleted)
     }
+}
+
+/// Writes of up to this many assets are recorded one entry each.
+pub const AUDIT_EACH_UP_TO: usize = 1_000;
+
+/// An asset as the audit trail keeps it: geometry, kind and attributes,
+/// version.
+fn audit_json(asset: &Asset) -> Value {
+    let mut properties = asset.attributes.to_json();
+    properties.insert("kind".into(), Value::from(asset.kind().as_str()));
+    serde_json::json!({
+        "geometry": serde_json::to_value(geojson::Geometry::from(geojson::GeometryValue::from(&asset.geometry))).unwrap_or(Value::Null),
+        "properties": properties,
+        "version": asset.version.0,
+    })
 }

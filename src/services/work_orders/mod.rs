@@ -25,7 +25,8 @@ use crate::services::complaints::{ComplaintError, Complaints, check_text};
 use crate::services::registry::{Precondition, Registry};
 use crate::services::store_failure::StoreFailure;
 use crate::spatial::{LaneNetwork, Leg, WalkingDistance, distance_m};
-use crate::store::{Actor, NewPhoto, Photo, Store, StoreError, WorkOrderChange, WorkOrderFilter};
+pub use crate::store::WorkOrderFilter;
+use crate::store::{Actor, NewPhoto, Photo, Store, StoreError, WorkOrderChange};
 use geo::Point;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -540,6 +541,18 @@ impl WorkOrders {
             .await
             .map_err(|e| store_error(WorkOrderId(0), e))?;
         self.write_open().put(order.clone());
+        drop(_writes);
+        crate::services::audit::record(
+            self.store.as_ref(),
+            vec![crate::services::audit::Change::new(
+                "work_order",
+                order.id.0,
+                "created",
+                None,
+                Some(feature::work_order_feature(&order)),
+            )],
+        )
+        .await;
         Ok(order)
     }
 
@@ -745,6 +758,17 @@ impl WorkOrders {
             changed
         };
         let order = changed.order;
+        crate::services::audit::record(
+            self.store.as_ref(),
+            vec![crate::services::audit::Change::new(
+                "work_order",
+                id.0,
+                change.action,
+                Some(feature::work_order_feature(current)),
+                Some(feature::work_order_feature(&order)),
+            )],
+        )
+        .await;
         if let (Some(case), Some(to)) = (order.draft.complaint_id, change.to) {
             let started =
                 to == WorkOrderStatus::InProgress && current.status == WorkOrderStatus::Assigned;
