@@ -173,6 +173,11 @@ impl Application {
             .await?,
         );
         let audit = Arc::new(crate::services::audit::AuditTrail::new(store.clone()));
+        let surveys = Arc::new(crate::services::surveys::Surveys::new(
+            store.clone(),
+            registry.clone(),
+            work_orders.clone(),
+        ));
         let tokens = Arc::new(Tokens::new(store));
         let listener = TcpListener::bind(&settings.listen)
             .await
@@ -214,6 +219,7 @@ impl Application {
                 require_if_match: settings.require_if_match,
                 work_orders,
                 audit,
+                surveys,
             },
             follower,
             eraser,

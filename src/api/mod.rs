@@ -17,9 +17,11 @@ mod ogc;
 mod open311;
 mod openapi;
 mod openapi_rules;
+mod photo_form;
 mod problem;
 pub mod public_url;
 mod request_deadline;
+mod surveys;
 mod tiles;
 mod tokens;
 mod work_orders;
@@ -72,6 +74,8 @@ pub struct ApiState {
     pub work_orders: Arc<crate::services::work_orders::WorkOrders>,
     /// Reading the audit trail.
     pub audit: Arc<crate::services::audit::AuditTrail>,
+    /// Designers' surveys.
+    pub surveys: Arc<crate::services::surveys::Surveys>,
 }
 
 /// Request ids: a per-process random prefix and a counter, cheap and
@@ -114,6 +118,7 @@ pub fn router(state: ApiState, http: &HttpSettings) -> Router {
         .merge(work_orders::router())
         .merge(tokens::router())
         .merge(audit::router())
+        .merge(surveys::router())
         .routes(routes!(openapi::definition))
         .split_for_parts();
     let definition = openapi::Definition(Arc::new(openapi::document(

@@ -22,8 +22,8 @@ use super::assets::{MAX_LIST_LIMIT, MAX_NEARBY_LIMIT, MAX_RADIUS_M};
 use super::complaints::MAX_COMPLAINT_LIMIT;
 use super::ogc::{Collection, queryables};
 use crate::domain::{
-    AssetKind, CaseType, Category, Channel, ComplaintStatus, CoordSys, DeadlineTier, District,
-    GeometryShape, LonLatBox, Priority, WorkOrderKind, WorkOrderStatus,
+    AssetKind, CaseType, Category, Channel, ComplaintStatus, CoordSys, DangerGrade, DeadlineTier,
+    District, GeometryShape, LonLatBox, Priority, SurveyElement, WorkOrderKind, WorkOrderStatus,
 };
 use crate::services::complaints::{DESCRIPTION_MAX_CHARS, MAX_COMPLAINT_OFFSET};
 use crate::services::feature_filter::MAX_FILTER_CHARS;
@@ -164,6 +164,7 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
             let max = match path {
                 "/v1/work-orders" => super::work_orders::MAX_LIST_LIMIT,
                 "/v1/audit" => super::audit::MAX_AUDIT_LIMIT,
+                "/v1/surveys" => super::surveys::MAX_SURVEY_LIMIT,
                 "/v1/work-orders/nearby" => super::work_orders::MAX_NEARBY_LIMIT,
                 "/v1/assets" => MAX_LIST_LIMIT,
                 "/v1/assets/nearby" => MAX_NEARBY_LIMIT,
@@ -196,6 +197,7 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
         }
         "status" => string_list(strings(ComplaintStatus::ALL.iter().map(|s| s.as_str()))),
         "crew" => code(),
+        "asset_id" if path == "/v1/surveys" => id_schema(),
         "sort" if work_orders => strings(["straight", "walking"]),
         "complaint_id" | "before" if work_orders => id_schema(),
         "radius_m" if work_orders => json!({
@@ -462,6 +464,30 @@ fn request_body(path: &str, method: &str, area: LonLatBox) -> Option<Value> {
                 "additionalProperties": false,
             }),
             "From a case ({complaint_id}) or by hand ({unit, asset_id or location, description})",
+        ),
+        ("post", "/v1/surveys") => body(
+            "application/json",
+            json!({
+                "type": "object",
+                "required": ["asset_id", "conditions"],
+                "properties": {
+                    "asset_id": id_schema(),
+                    "conditions": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "properties": SurveyElement::ALL.iter().map(|e| (e.as_str().to_string(), json!({"type": "integer", "minimum": 1, "maximum": 5}))).collect::<Map<String, Value>>(),
+                        "additionalProperties": false,
+                    },
+                    "danger_grade": strings(DangerGrade::ALL.iter().map(|g| g.as_str())),
+                    "floor_height_m": {"type": "number", "minimum": -100, "maximum": 9_000},
+                    "lane_height_m": {"type": "number", "minimum": -100, "maximum": 9_000},
+                    "surveyed_at": date_time(),
+                    "surveyor": {"type": "string", "maxLength": 100},
+                    "notes": {"type": "string", "maxLength": 4_000},
+                },
+                "additionalProperties": false,
+            }),
+            "A survey of a courtyard or building",
         ),
         ("post", "/v1/work-orders/{id}/transitions") => body(
             "application/json",

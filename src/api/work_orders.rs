@@ -6,6 +6,7 @@
 use super::auth::Authenticated;
 use super::extract::{IfMatch, JsonBody, QueryParams, comma_list, non_empty};
 use super::feature::geojson_response;
+use super::photo_form::{MAX_PHOTO_FORM_BYTES, PhotoForm};
 use super::{ApiError, ApiState};
 use crate::domain::{
     ComplaintId, CoordSys, Priority, UnitCode, ValidationError, WorkOrder, WorkOrderId,
@@ -13,8 +14,8 @@ use crate::domain::{
 };
 use crate::services::work_orders::feature::{history_json, work_order_feature};
 use crate::services::work_orders::{
-    DoneReport, Edit, MAX_PHOTO_BYTES, MAX_PHOTOS, Move, NearbyRequest, NewWorkOrder,
-    WorkOrderError, WorkOrderFilter, check_photo,
+    DoneReport, Edit, Move, NearbyRequest, NewWorkOrder, WorkOrderError, WorkOrderFilter,
+    check_photo,
 };
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -31,8 +32,6 @@ pub const MAX_LIST_LIMIT: u32 = 1_000;
 pub const MAX_NEARBY_LIMIT: u32 = 100;
 /// Widest "near me", metres.
 pub const MAX_NEARBY_RADIUS_M: f64 = 20_000.0;
-/// Largest body of a done report with its photos.
-pub const MAX_DONE_BODY_BYTES: usize = MAX_PHOTOS * MAX_PHOTO_BYTES + 64 * 1024;
 
 pub fn router() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -45,7 +44,7 @@ pub fn router() -> OpenApiRouter<ApiState> {
             // A done report with its photos is larger than other bodies.
             OpenApiRouter::new()
                 .routes(routes!(done))
-                .layer(axum::extract::DefaultBodyLimit::max(MAX_DONE_BODY_BYTES)),
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_PHOTO_FORM_BYTES)),
         )
         .routes(routes!(photo))
 }
@@ -220,6 +219,7 @@ async fn create(
         due_at: parse_time("/due_at", body.due_at)?,
         positions: body.positions,
         note: body.note,
+        survey_id: None,
     };
     let order = state.work_orders.create(&principal, request).await?;
     Ok(order_response(StatusCode::CREATED, &order, Vec::new()))
@@ -480,75 +480,22 @@ impl FromRequest<ApiState> for DoneForm {
             .unwrap_or_default()
             .to_ascii_lowercase();
         if content_type.starts_with("multipart/form-data") {
-            let mut multipart = Multipart::from_request(request, state)
+            let multipart = Multipart::from_request(request, state)
                 .await
                 .map_err(|e| ApiError::bad_request(e.body_text()))?;
-            let mut fields = DoneFields::default();
-            let bad = |e: axum::extract::multipart::MultipartError| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::Rejected {
-                        status: StatusCode::PAYLOAD_TOO_LARGE,
-                        detail: format!("a done report is at most {MAX_DONE_BODY_BYTES} bytes"),
-                    }
-                } else {
-                    ApiError::bad_request(e.body_text())
-                }
-            };
-            while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
-                let name = field.name().unwrap_or_default().to_string();
-                if name == "photo" {
-                    if fields.photos.len() >= MAX_PHOTOS {
-                        return Err(ValidationError::single(
-                            "/photos",
-                            format!("at most {MAX_PHOTOS} photos go with one report"),
-                        )
-                        .into());
-                    }
-                    let claimed = field.content_type().map(str::to_string);
-                    let mut bytes = Vec::new();
-                    // Read in chunks, stopping at the limit: a photo too
-                    // large is refused without holding all of it.
-                    while let Some(chunk) = field.chunk().await.map_err(bad)? {
-                        if bytes.len() + chunk.len() > MAX_PHOTO_BYTES {
-                            return Err(ApiError::Rejected {
-                                status: StatusCode::PAYLOAD_TOO_LARGE,
-                                detail: format!(
-                                    "photo {} is larger than {MAX_PHOTO_BYTES} bytes",
-                                    fields.photos.len() + 1
-                                ),
-                            });
-                        }
-                        bytes.extend_from_slice(&chunk);
-                    }
-                    fields.photos.push((bytes, claimed));
-                    continue;
-                }
-                let text = field.text().await.map_err(bad)?;
-                if text.len() > 4_096 {
-                    return Err(ValidationError::single(format!("/{name}"), "is too long").into());
-                }
-                let number = |t: &str| {
-                    t.trim().parse::<f64>().map_err(|_| {
-                        ApiError::Invalid(ValidationError::single(
-                            format!("/{name}"),
-                            "must be a number",
-                        ))
-                    })
-                };
-                match name.as_str() {
-                    "note" => fields.note = Some(text),
-                    "lon" => fields.lon = Some(number(&text)?),
-                    "lat" => fields.lat = Some(number(&text)?),
-                    "coord_sys" => fields.coord_sys = Some(text),
-                    other => {
-                        return Err(ApiError::bad_request(format!(
-                            "unknown form field {:?}; a done report has note, lon, lat, coord_sys and photo",
-                            other.chars().take(64).collect::<String>()
-                        )));
-                    }
-                }
-            }
-            Ok(DoneForm(fields))
+            let mut form = PhotoForm::read(
+                multipart,
+                &["note", "lon", "lat", "coord_sys"],
+                "a done report",
+            )
+            .await?;
+            Ok(DoneForm(DoneFields {
+                lon: form.number("lon")?,
+                lat: form.number("lat")?,
+                note: form.texts.remove("note"),
+                coord_sys: form.texts.remove("coord_sys"),
+                photos: form.photos,
+            }))
         } else {
             let JsonBody(body) = JsonBody::from_request(request, state).await?;
             Ok(DoneForm(body_as(body)?))

@@ -18,6 +18,7 @@ mod free_text;
 mod lon_lat_box;
 mod responsible_unit;
 mod role;
+mod survey;
 mod timestamp;
 mod validation_error;
 mod vocabulary;
@@ -48,6 +49,7 @@ pub use free_text::free_text_problem;
 pub use lon_lat_box::LonLatBox;
 pub use responsible_unit::{Crew, Handling, Unit, UnitCode, UnitKind};
 pub use role::{Principal, Role};
+pub use survey::{DangerGrade, POOR_CONDITION, Survey, SurveyDraft, SurveyElement};
 pub use timestamp::{UtcText, to_millis, utc_text};
 pub use validation_error::{FieldError, ValidationError};
 pub use vocabulary::{

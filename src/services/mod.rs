@@ -20,5 +20,6 @@ pub mod registry;
 pub mod routing;
 pub mod store_failure;
 pub mod store_migration;
+pub mod surveys;
 pub mod tokens;
 pub mod work_orders;

@@ -18,6 +18,7 @@ mod sqlite;
 mod sqlite_complaints;
 mod sqlite_open;
 mod sqlite_transfer;
+mod surveys;
 mod tokens;
 mod transfer;
 mod work_orders;
@@ -29,6 +30,7 @@ pub use complaints::{Cell, ComplaintStore, RatesFilter, Step, Transition};
 pub use error::{DATABASE_UNAVAILABLE, StoreError};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use surveys::SurveyStore;
 pub use tokens::{TokenRecord, TokenSpec, TokenStore};
 pub use transfer::{CallbackRow, EventRow, LinkRow, TableCounts, TokenRow, TransferStore};
 pub use work_orders::{
@@ -83,7 +85,14 @@ fn now() -> time::OffsetDateTime {
 
 /// Everything the services need from storage.
 pub trait Store:
-    AssetStore + TokenStore + ComplaintStore + TransferStore + AreaStore + WorkOrderStore + AuditStore
+    AssetStore
+    + TokenStore
+    + ComplaintStore
+    + TransferStore
+    + AreaStore
+    + WorkOrderStore
+    + AuditStore
+    + SurveyStore
 {
 }
 impl<
@@ -93,7 +102,8 @@ impl<
         + TransferStore
         + AreaStore
         + WorkOrderStore
-        + AuditStore,
+        + AuditStore
+        + SurveyStore,
 > Store for T
 {
 }

@@ -24,5 +24,6 @@ mod ogc_write;
 mod open311;
 mod openapi_fuzz;
 mod restart;
+mod surveys;
 mod tiles;
-mod work_orders;
+pub mod work_orders;

@@ -119,6 +119,8 @@ pub struct NewWorkOrder {
     /// New positions riding along (a GeoJSON MultiPoint).
     pub positions: Option<serde_json::Value>,
     pub note: Option<String>,
+    /// The survey whose finding this job answers.
+    pub survey_id: Option<i64>,
 }
 
 /// A move along the lifecycle (all but `done`, which carries evidence).
@@ -292,6 +294,11 @@ impl WorkOrders {
 
     fn write_open(&self) -> std::sync::RwLockWriteGuard<'_, OpenOrders> {
         self.open.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The responsible units (and their crews).
+    pub fn units(&self) -> &crate::services::routing::ResponsibleUnits {
+        &self.complaints.hotline().units
     }
 
     pub fn open_count(&self) -> usize {
@@ -492,10 +499,14 @@ impl WorkOrders {
             WorkOrderDraft {
                 unit,
                 crew: request.crew,
-                origin: WorkOrderOrigin::Manual,
+                origin: if request.survey_id.is_some() {
+                    WorkOrderOrigin::Survey
+                } else {
+                    WorkOrderOrigin::Manual
+                },
                 complaint_id: None,
                 plan_id: None,
-                survey_id: None,
+                survey_id: request.survey_id,
                 asset_id: request.asset_id,
                 location,
                 district,
