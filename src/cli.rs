@@ -98,7 +98,10 @@ pub enum Command {
               value_parser = clap::value_parser!(u64).range(1..=86_400))]
         connection_max_age_s: u64,
     },
-    /// Import assets from a GeoJSON FeatureCollection, all or nothing.
+    /// Import assets from a GeoJSON FeatureCollection, all or nothing; or
+    /// a GeoPackage (FILE.gpkg, as `export --format gpkg` writes it):
+    /// assets all or nothing (known ids replaced when changed), new
+    /// surveys recorded with a report of the rows refused.
     Import {
         file: PathBuf,
         #[arg(long, env = "HUTONG_DB", default_value = DEFAULT_DB)]
@@ -183,6 +186,9 @@ pub enum Command {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ExportFormat {
     Geojson,
+    /// A GeoPackage: one layer per asset kind, and the surveys (needs
+    /// --out).
+    Gpkg,
 }
 
 #[derive(Debug, Subcommand)]
@@ -412,6 +418,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .await
                 .map_err(|e| CliError(e.to_string()))
         }
+        Command::Import { file, db } if file.extension().is_some_and(|e| e == "gpkg") => {
+            import_geopackage(&file, &db, limits).await
+        }
         Command::Import { file, db } => import(&file, &db, limits).await,
         Command::MigrateStore { from, to } => migrate_store(&from, &to).await,
         Command::ExportComplaints { out, token, db } => {
@@ -426,6 +435,25 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             out,
             db,
         } => export(out, &db).await,
+        Command::Export {
+            format: ExportFormat::Gpkg,
+            out,
+            db,
+        } => {
+            let out = out.ok_or_else(|| {
+                CliError("a GeoPackage is written to a file: --out FILE.gpkg".into())
+            })?;
+            let store = store::open(&db)
+                .await
+                .map_err(|e| fail("cannot open the database")(&e))?;
+            let counts = crate::services::geopackage::export(store.as_ref(), &out)
+                .await
+                .map_err(|e| fail("export failed")(&e))?;
+            for (layer, n) in counts {
+                println!("{layer}: {n}");
+            }
+            Ok(())
+        }
         Command::Token { action } => token_command(action).await,
         Command::Generate {
             assets,
@@ -474,6 +502,42 @@ async fn open_services(
     registry.observe(&observer);
     registry.use_areas(complaints.hotline().areas.clone());
     Ok((registry, complaints))
+}
+
+/// `hutong import FILE.gpkg`.
+async fn import_geopackage(
+    file: &std::path::Path,
+    db: &str,
+    limits: GeometryLimits,
+) -> Result<(), CliError> {
+    let (registry, complaints) = open_services(db, limits).await?;
+    let store = store::open(db)
+        .await
+        .map_err(|e| fail("cannot open the database")(&e))?;
+    let work_orders = Arc::new(
+        crate::services::work_orders::WorkOrders::open(store.clone(), complaints, registry.clone())
+            .await
+            .map_err(|e| fail("cannot open the database")(&e))?,
+    );
+    let surveys = crate::services::surveys::Surveys::new(store, registry.clone(), work_orders);
+    // The command line acts as an admin (the audit trail records it as
+    // the system: it has no token).
+    let principal = crate::domain::Principal {
+        token_id: 0,
+        role: crate::domain::Role::Admin,
+        district: None,
+        unit: None,
+        crew: None,
+        label: Some("hutong import".into()),
+    };
+    let report = crate::services::geopackage::import(file, &registry, &surveys, &principal)
+        .await
+        .map_err(|e| fail(&file.display().to_string())(&e))?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
+    Ok(())
 }
 
 /// `hutong import-areas`: checked like every import; nothing is stored

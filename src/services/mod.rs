@@ -13,6 +13,7 @@ pub mod complaints;
 pub mod feature_filter;
 pub mod features;
 pub mod follower;
+pub mod geopackage;
 pub mod hotline_config;
 pub mod linking;
 pub mod query_budget;

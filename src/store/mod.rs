@@ -10,6 +10,7 @@ mod changes;
 mod complaint_sql;
 mod complaints;
 mod error;
+mod geopackage;
 mod pg_copy;
 mod postgres;
 mod postgres_complaints;
@@ -28,6 +29,10 @@ pub use audit::{AUDITED_ENTITIES, AuditEntry, AuditFilter, AuditRecord, AuditSto
 pub use changes::{AssetChangeFeed, ChangeBatch, PgChangeFeed};
 pub use complaints::{Cell, ComplaintStore, RatesFilter, Step, Transition};
 pub use error::{DATABASE_UNAVAILABLE, StoreError};
+pub use geopackage::{
+    ColumnType, Feature as GpkgFeature, Layer as GpkgLayer, read as read_geopackage,
+    write as write_geopackage,
+};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use surveys::SurveyStore;

@@ -12,6 +12,7 @@ mod bad_input;
 mod cli;
 mod complaints;
 mod geocode;
+mod geopackage;
 mod helpers;
 mod hostile;
 mod hotline_loop;
