@@ -199,6 +199,7 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
         "crew" => code(),
         "asset_id" if path == "/v1/surveys" => id_schema(),
         "sort" if work_orders => strings(["straight", "walking"]),
+        "walking" if work_orders => strings(["true", "false"]),
         "complaint_id" | "before" if work_orders => id_schema(),
         "radius_m" if work_orders => json!({
             "type": "number", "minimum": 0, "exclusiveMinimum": true,

@@ -5,14 +5,14 @@
 
 use super::auth::Authenticated;
 use super::extract::{IfMatch, JsonBody, QueryParams, comma_list, non_empty};
-use super::feature::geojson_response;
+use super::feature::{geojson_response, geojson_text_response};
 use super::photo_form::{MAX_PHOTO_FORM_BYTES, PhotoForm};
 use super::{ApiError, ApiState};
 use crate::domain::{
     ComplaintId, CoordSys, Priority, UnitCode, ValidationError, WorkOrder, WorkOrderId,
     WorkOrderKind, WorkOrderStatus, utc_text,
 };
-use crate::services::work_orders::feature::{history_json, work_order_feature};
+use crate::services::work_orders::feature::{OrderFeature, history_json, work_order_feature};
 use crate::services::work_orders::{
     DoneReport, Edit, Move, NearbyRequest, NewWorkOrder, WorkOrderError, WorkOrderFilter,
     check_photo,
@@ -565,6 +565,7 @@ struct NearbyParams {
     limit: Option<u32>,
     coord_sys: Option<String>,
     sort: Option<String>,
+    walking: Option<String>,
 }
 
 /// Where the requester stands, in WGS 84.
@@ -597,8 +598,9 @@ fn standing(
         ("coord_sys" = Option<String>, Query, description = "wgs84 (default, a browser's location), gcj02 (WeChat, AMap, Tencent) or bd09 (Baidu)"),
         ("radius_m" = Option<f64>, Query, description = "Search radius in metres, at most 20,000 (default 1,000)"),
         ("status" = Option<String>, Query, description = "open, assigned, in_progress (comma-separated; default all three)"), ("crew" = Option<String>, Query, description = "One crew's jobs"),
-        ("limit" = Option<u32>, Query, description = "Most orders, 1-100 (default 10)"), ("sort" = Option<String>, Query, description = "straight (default) or walking")),
-    responses((status = 200, description = "Open orders nearest first, each with distance_m (straight line), walking_distance_m and walking_method (lanes or straight_line)", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "A crew or unit token that names no unit")))]
+        ("limit" = Option<u32>, Query, description = "Most orders, 1-100 (default 10)"), ("sort" = Option<String>, Query, description = "straight (default) or walking"),
+        ("walking" = Option<String>, Query, description = "true (default): walking distances along the lanes; false: the straight line only")),
+    responses((status = 200, description = "Open orders nearest first, each with distance_m (straight line) and, unless walking=false, walking_distance_m and walking_method (lanes or straight_line)", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "A crew or unit token that names no unit")))]
 async fn nearby(
     State(state): State<ApiState>,
     Authenticated(principal): Authenticated,
@@ -636,7 +638,18 @@ async fn nearby(
     let crew = non_empty(&params.crew)
         .map(|c| UnitCode::parse(c).map_err(ApiError::bad_request))
         .transpose()?;
+    let walking = match non_empty(&params.walking) {
+        None | Some("true") => true,
+        Some("false") if by_walking => {
+            return Err(ApiError::bad_request(
+                "sort=walking needs the walking distances (walking=true)",
+            ));
+        }
+        Some("false") => false,
+        Some(_) => return Err(ApiError::bad_request("walking is true or false")),
+    };
     let request = NearbyRequest {
+        walking,
         at,
         radius_m,
         limit: limit as usize,
@@ -645,25 +658,29 @@ async fn nearby(
         by_walking,
     };
     let found = state.work_orders.nearby(&principal, &request).await?;
-    let features: Vec<Value> = found
+    let features: Vec<OrderFeature> = found
         .iter()
-        .map(|hit| {
-            let mut feature = work_order_feature(&hit.order);
-            if let Some(props) = feature["properties"].as_object_mut() {
-                props.insert("distance_m".into(), json!(round_cm(hit.walking.straight_m)));
-                props.insert(
-                    "walking_distance_m".into(),
-                    json!(round_cm(hit.walking.distance_m)),
-                );
-                props.insert("walking_method".into(), json!(hit.walking.method));
-            }
-            feature
+        .map(|hit| OrderFeature {
+            order: &hit.order,
+            distance_m: Some(hit.straight_m),
+            walking: hit.walking.as_ref(),
         })
         .collect();
-    Ok(geojson_response(
-        StatusCode::OK,
-        json!({"type": "FeatureCollection", "numberReturned": features.len(), "features": features}),
-    ))
+    #[derive(serde::Serialize)]
+    struct Found<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        #[serde(rename = "numberReturned")]
+        number_returned: usize,
+        features: &'a [OrderFeature<'a>],
+    }
+    let body = serde_json::to_string(&Found {
+        kind: "FeatureCollection",
+        number_returned: features.len(),
+        features: &features,
+    })
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(geojson_text_response(StatusCode::OK, body))
 }
 
 fn round_cm(m: f64) -> f64 {

@@ -368,8 +368,10 @@ impl LaneNetwork {
     /// along an edge (two sources, each with an offset), and it searches
     /// the whole component instead of stopping once the targets are met.
     fn search(&self, from: &Attachment, targets: &[NodeIndex], limit_m: f64) -> Reach {
-        let mut reach = Reach::default();
-        let mut heap = BinaryHeap::new();
+        // Sized for a search of a few hundred nodes, so that it does not
+        // grow its tables as it goes.
+        let mut reach = Reach::with_capacity_and_hasher(512, Default::default());
+        let mut heap = BinaryHeap::with_capacity(256);
         let Some(seeds) = self.seeds(from) else {
             return reach;
         };

@@ -1173,6 +1173,50 @@ async fn walking_distances_and_the_walking_order_follow_the_lanes() {
     );
     assert_eq!(hit["properties"]["walking_method"], "lanes");
     assert!(straight < walking - 200.0);
+    // A lane drawn across the tops joins the dead ends: the network is
+    // rebuilt and the walk is now the straight line along it.
+    let across = app.create(&planner, &lane(&[p3, p2])).await;
+    let near = app
+        .get_json_as(
+            &planner,
+            &format!(
+                "/v1/work-orders/nearby?lon={}&lat={}&radius_m=500",
+                p3.0, p3.1
+            ),
+        )
+        .await;
+    let walking_now = near["features"][0]["properties"]["walking_distance_m"]
+        .as_f64()
+        .expect("walking");
+    assert!(
+        (walking_now - straight).abs() < 1.0,
+        "{walking_now} vs {straight}"
+    );
+    // Taken away again, the dead ends are back.
+    let r = app
+        .client
+        .delete(app.url(&format!("/v1/assets/{}", across["id"])))
+        .bearer_auth(&planner)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), 204);
+    let near = app
+        .get_json_as(
+            &planner,
+            &format!(
+                "/v1/work-orders/nearby?lon={}&lat={}&radius_m=500",
+                p3.0, p3.1
+            ),
+        )
+        .await;
+    let walking_again = near["features"][0]["properties"]["walking_distance_m"]
+        .as_f64()
+        .expect("walking");
+    assert!(
+        (walking_again - walking).abs() < 0.01,
+        "{walking_again} vs {walking}"
+    );
 
     // Two more jobs on the main lane: walking from P3, the order is the
     // middle of the main lane, its east end, then up the east alley.

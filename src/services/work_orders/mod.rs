@@ -38,6 +38,10 @@ pub const DESCRIPTION_MAX_CHARS: usize = 2_000;
 pub const NOTE_MAX_CHARS: usize = 1_000;
 /// Most jobs one walking order takes (the nearest, when a crew has more).
 pub const MAX_ROUTE_STOPS: usize = 60;
+/// Nearby searches up to this radius work out walking distances on the
+/// request's own worker (the search is bounded by three times the
+/// farthest hit and 500 m more).
+const INLINE_WALK_RADIUS_M: f64 = 2_000.0;
 /// Open orders read from the store per page at start-up.
 const LOAD_PAGE: u32 = 20_000;
 
@@ -155,7 +159,10 @@ pub struct DoneReport {
 #[derive(Debug, Clone)]
 pub struct NearbyOrder {
     pub order: Arc<WorkOrder>,
-    pub walking: WalkingDistance,
+    /// Metres in a straight line.
+    pub straight_m: f64,
+    /// Along the lanes, when asked for.
+    pub walking: Option<WalkingDistance>,
 }
 
 /// What "near me" asks.
@@ -168,6 +175,9 @@ pub struct NearbyRequest {
     pub crew: Option<UnitCode>,
     /// Order by walking distance instead of the straight line.
     pub by_walking: bool,
+    /// Work out walking distances (a list for a quick look leaves them
+    /// out).
+    pub walking: bool,
 }
 
 /// A crew's jobs in walking order from where it stands.
@@ -192,7 +202,9 @@ pub struct WorkOrders {
     registry: Arc<Registry>,
     open: RwLock<OpenOrders>,
     /// The lane network and the lane generation it was built from.
-    lanes: tokio::sync::Mutex<(u64, Arc<LaneNetwork>)>,
+    lanes: RwLock<(u64, Arc<LaneNetwork>)>,
+    /// Held while the lane network is rebuilt (one rebuild at a time).
+    rebuilding: tokio::sync::Mutex<()>,
     /// Held from a write's commit to its index update, so the index
     /// follows the commit order.
     writes: tokio::sync::Mutex<()>,
@@ -267,23 +279,42 @@ impl WorkOrders {
             complaints,
             registry,
             open: RwLock::new(open),
-            lanes: tokio::sync::Mutex::new((generation, Arc::new(network))),
+            lanes: RwLock::new((generation, Arc::new(network))),
+            rebuilding: tokio::sync::Mutex::new(()),
             writes: tokio::sync::Mutex::new(()),
         })
     }
 
     /// The lane network, rebuilt first when a lane changed since.
     pub async fn lanes(&self) -> Arc<LaneNetwork> {
-        let mut lanes = self.lanes.lock().await;
+        let current = |this: &Self| {
+            let lanes = this.lanes.read().unwrap_or_else(|p| p.into_inner());
+            (lanes.0, lanes.1.clone())
+        };
+        let (built_from, network) = current(self);
+        if built_from == self.registry.lane_generation() {
+            return network;
+        }
+        let _rebuilding = self.rebuilding.lock().await;
+        // Another request may have rebuilt it while this one waited.
         let generation = self.registry.lane_generation();
-        if lanes.0 != generation {
-            let lines = self.registry.lane_lines();
-            match tokio::task::spawn_blocking(move || LaneNetwork::build(&lines)).await {
-                Ok(network) => *lanes = (generation, Arc::new(network)),
-                Err(e) => tracing::error!(error = %e, "rebuilding the lane network failed"),
+        let (built_from, network) = current(self);
+        if built_from == generation {
+            return network;
+        }
+        let lines = self.registry.lane_lines();
+        match tokio::task::spawn_blocking(move || LaneNetwork::build(&lines)).await {
+            Ok(rebuilt) => {
+                let rebuilt = Arc::new(rebuilt);
+                *self.lanes.write().unwrap_or_else(|p| p.into_inner()) =
+                    (generation, rebuilt.clone());
+                rebuilt
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "rebuilding the lane network failed");
+                network
             }
         }
-        lanes.1.clone()
     }
 
     fn read_open(&self) -> std::sync::RwLockReadGuard<'_, OpenOrders> {
@@ -648,26 +679,47 @@ impl WorkOrders {
         if hits.is_empty() {
             return Ok(Vec::new());
         }
+        if !request.walking {
+            return Ok(hits
+                .into_iter()
+                .map(|(order, straight_m)| NearbyOrder {
+                    order,
+                    straight_m,
+                    walking: None,
+                })
+                .collect());
+        }
         let lanes = self.lanes().await;
         let at = request.at;
         let targets: Vec<(f64, f64)> = hits.iter().map(|(o, _)| o.draft.location).collect();
-        let walking = tokio::task::spawn_blocking(move || lanes.distances_from(at, &targets))
-            .await
-            .map_err(|e| WorkOrderError::Store(StoreFailure::Failed(e.to_string())))?;
+        // Within a few kilometres the search is short (tens of
+        // microseconds on a city's lanes): done here, since handing it to a
+        // blocking thread costs more. Wider, it goes to one.
+        let walking = if request.radius_m <= INLINE_WALK_RADIUS_M {
+            lanes.distances_from(at, &targets)
+        } else {
+            tokio::task::spawn_blocking(move || lanes.distances_from(at, &targets))
+                .await
+                .map_err(|e| WorkOrderError::Store(StoreFailure::Failed(e.to_string())))?
+        };
         let mut found: Vec<NearbyOrder> = hits
             .into_iter()
             .zip(walking)
-            .map(|((order, straight), mut walking)| {
+            .map(|((order, straight_m), mut walking)| {
                 // The index's distance is the one the order was found by.
-                walking.straight_m = straight;
-                NearbyOrder { order, walking }
+                walking.straight_m = straight_m;
+                NearbyOrder {
+                    order,
+                    straight_m,
+                    walking: Some(walking),
+                }
             })
             .collect();
         if request.by_walking {
+            let walked = |n: &NearbyOrder| n.walking.map_or(n.straight_m, |w| w.distance_m);
             found.sort_by(|a, b| {
-                a.walking
-                    .distance_m
-                    .total_cmp(&b.walking.distance_m)
+                walked(a)
+                    .total_cmp(&walked(b))
                     .then(a.order.id.cmp(&b.order.id))
             });
         }
