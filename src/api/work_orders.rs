@@ -30,8 +30,9 @@ use utoipa_axum::routes;
 pub const MAX_LIST_LIMIT: u32 = 1_000;
 /// Most orders "near me" answers.
 pub const MAX_NEARBY_LIMIT: u32 = 100;
-/// Widest "near me", metres.
-pub const MAX_NEARBY_RADIUS_M: f64 = 20_000.0;
+/// Widest "near me", metres: a crew on foot; and it bounds the walking
+/// search that follows (three times the farthest hit and 500 m more).
+pub const MAX_NEARBY_RADIUS_M: f64 = 5_000.0;
 
 pub fn router() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -596,7 +597,7 @@ fn standing(
 #[utoipa::path(get, path = "/v1/work-orders/nearby", tag = "Work orders", security(("bearer" = [])),
     params(("lon" = f64, Query, description = "Longitude where the requester stands"), ("lat" = f64, Query, description = "Latitude"),
         ("coord_sys" = Option<String>, Query, description = "wgs84 (default, a browser's location), gcj02 (WeChat, AMap, Tencent) or bd09 (Baidu)"),
-        ("radius_m" = Option<f64>, Query, description = "Search radius in metres, at most 20,000 (default 1,000)"),
+        ("radius_m" = Option<f64>, Query, description = "Search radius in metres, at most 5,000 (default 1,000)"),
         ("status" = Option<String>, Query, description = "open, assigned, in_progress (comma-separated; default all three)"), ("crew" = Option<String>, Query, description = "One crew's jobs"),
         ("limit" = Option<u32>, Query, description = "Most orders, 1-100 (default 10)"), ("sort" = Option<String>, Query, description = "straight (default) or walking"),
         ("walking" = Option<String>, Query, description = "true (default): walking distances along the lanes; false: the straight line only")),
