@@ -450,19 +450,31 @@ impl LaneNetwork {
         origin: (f64, f64),
         targets: &[(f64, f64)],
     ) -> Vec<WalkingDistance> {
+        let attached: Vec<((f64, f64), Option<Attachment>)> =
+            targets.iter().map(|p| (*p, self.attach(*p))).collect();
+        self.distances_from_attached(origin, &attached)
+    }
+
+    /// [`LaneNetwork::distances_from`] for targets already attached to
+    /// this network (by [`LaneNetwork::attach`]): jobs that stay put are
+    /// attached once, not at every query.
+    pub fn distances_from_attached(
+        &self,
+        origin: (f64, f64),
+        targets: &[((f64, f64), Option<Attachment>)],
+    ) -> Vec<WalkingDistance> {
         let from = self.attach(origin);
-        let attached: Vec<Option<Attachment>> = targets.iter().map(|p| self.attach(*p)).collect();
+        let points: Vec<(f64, f64)> = targets.iter().map(|(p, _)| *p).collect();
         let reach = from.as_ref().map(|f| {
-            let ends: Vec<NodeIndex> = attached
+            let ends: Vec<NodeIndex> = targets
                 .iter()
-                .flatten()
+                .filter_map(|(_, a)| a.as_ref())
                 .flat_map(|a| self.ends(a))
                 .collect();
-            self.search(f, &ends, walk_limit_m(origin, targets))
+            self.search(f, &ends, walk_limit_m(origin, &points))
         });
         targets
             .iter()
-            .zip(&attached)
             .map(|(t, a)| {
                 self.leg_between(
                     (origin, from.as_ref()),

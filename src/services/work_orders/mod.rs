@@ -24,7 +24,7 @@ use crate::domain::{
 use crate::services::complaints::{ComplaintError, Complaints, check_text};
 use crate::services::registry::{Precondition, Registry};
 use crate::services::store_failure::StoreFailure;
-use crate::spatial::{LaneNetwork, Leg, WalkingDistance, distance_m};
+use crate::spatial::{Attachment, LaneNetwork, Leg, WalkingDistance, distance_m};
 pub use crate::store::WorkOrderFilter;
 use crate::store::{Actor, NewPhoto, Photo, Store, StoreError, WorkOrderChange};
 use geo::Point;
@@ -196,6 +196,13 @@ impl Route {
     }
 }
 
+/// Where open orders meet the lanes of one network.
+#[derive(Default)]
+struct Attachments {
+    generation: u64,
+    of: std::collections::HashMap<WorkOrderId, Option<Attachment>, foldhash::fast::RandomState>,
+}
+
 pub struct WorkOrders {
     store: Arc<dyn Store>,
     complaints: Arc<Complaints>,
@@ -205,6 +212,9 @@ pub struct WorkOrders {
     lanes: RwLock<(u64, Arc<LaneNetwork>)>,
     /// Held while the lane network is rebuilt (one rebuild at a time).
     rebuilding: tokio::sync::Mutex<()>,
+    /// Where each open order meets the lanes, for the network of one lane
+    /// generation: an order is attached once, not at every query.
+    attachments: RwLock<Attachments>,
     /// Held from a write's commit to its index update, so the index
     /// follows the commit order.
     writes: tokio::sync::Mutex<()>,
@@ -281,26 +291,32 @@ impl WorkOrders {
             open: RwLock::new(open),
             lanes: RwLock::new((generation, Arc::new(network))),
             rebuilding: tokio::sync::Mutex::new(()),
+            attachments: RwLock::new(Attachments::default()),
             writes: tokio::sync::Mutex::new(()),
         })
     }
 
     /// The lane network, rebuilt first when a lane changed since.
     pub async fn lanes(&self) -> Arc<LaneNetwork> {
+        self.lanes_of_generation().await.1
+    }
+
+    /// The lane network with the lane generation it was built from.
+    async fn lanes_of_generation(&self) -> (u64, Arc<LaneNetwork>) {
         let current = |this: &Self| {
             let lanes = this.lanes.read().unwrap_or_else(|p| p.into_inner());
             (lanes.0, lanes.1.clone())
         };
         let (built_from, network) = current(self);
         if built_from == self.registry.lane_generation() {
-            return network;
+            return (built_from, network);
         }
         let _rebuilding = self.rebuilding.lock().await;
         // Another request may have rebuilt it while this one waited.
         let generation = self.registry.lane_generation();
         let (built_from, network) = current(self);
         if built_from == generation {
-            return network;
+            return (built_from, network);
         }
         let lines = self.registry.lane_lines();
         match tokio::task::spawn_blocking(move || LaneNetwork::build(&lines)).await {
@@ -308,11 +324,11 @@ impl WorkOrders {
                 let rebuilt = Arc::new(rebuilt);
                 *self.lanes.write().unwrap_or_else(|p| p.into_inner()) =
                     (generation, rebuilt.clone());
-                rebuilt
+                (generation, rebuilt)
             }
             Err(e) => {
                 tracing::error!(error = %e, "rebuilding the lane network failed");
-                network
+                (built_from, network)
             }
         }
     }
@@ -689,16 +705,16 @@ impl WorkOrders {
                 })
                 .collect());
         }
-        let lanes = self.lanes().await;
+        let (generation, lanes) = self.lanes_of_generation().await;
         let at = request.at;
-        let targets: Vec<(f64, f64)> = hits.iter().map(|(o, _)| o.draft.location).collect();
+        let targets = self.attached(generation, &lanes, &hits);
         // Within a few kilometres the search is short (tens of
         // microseconds on a city's lanes): done here, since handing it to a
         // blocking thread costs more. Wider, it goes to one.
         let walking = if request.radius_m <= INLINE_WALK_RADIUS_M {
-            lanes.distances_from(at, &targets)
+            lanes.distances_from_attached(at, &targets)
         } else {
-            tokio::task::spawn_blocking(move || lanes.distances_from(at, &targets))
+            tokio::task::spawn_blocking(move || lanes.distances_from_attached(at, &targets))
                 .await
                 .map_err(|e| WorkOrderError::Store(StoreFailure::Failed(e.to_string())))?
         };
@@ -724,6 +740,48 @@ impl WorkOrders {
             });
         }
         Ok(found)
+    }
+
+    /// The hits' sites with where they meet the lanes of `generation`'s
+    /// network: from the cache, the missing ones attached now and kept.
+    fn attached(
+        &self,
+        generation: u64,
+        lanes: &LaneNetwork,
+        hits: &[(Arc<WorkOrder>, f64)],
+    ) -> Vec<((f64, f64), Option<Attachment>)> {
+        let mut found: Vec<Option<Option<Attachment>>> = {
+            let cache = self.attachments.read().unwrap_or_else(|p| p.into_inner());
+            hits.iter()
+                .map(|(o, _)| {
+                    (cache.generation == generation)
+                        .then(|| cache.of.get(&o.id).copied())
+                        .flatten()
+                })
+                .collect()
+        };
+        let mut new = Vec::new();
+        for ((order, _), slot) in hits.iter().zip(found.iter_mut()) {
+            if slot.is_none() {
+                let a = lanes.attach(order.draft.location);
+                *slot = Some(a);
+                new.push((order.id, a));
+            }
+        }
+        if !new.is_empty() {
+            let open = self.open_count();
+            let mut cache = self.attachments.write().unwrap_or_else(|p| p.into_inner());
+            // A new network, or orders long gone piling up: start over.
+            if cache.generation != generation || cache.of.len() > 2 * open + 1_000 {
+                cache.generation = generation;
+                cache.of.clear();
+            }
+            cache.of.extend(new);
+        }
+        hits.iter()
+            .zip(found)
+            .map(|((o, _), a)| (o.draft.location, a.flatten()))
+            .collect()
     }
 
     /// A crew's open jobs in walking order from `start`.
