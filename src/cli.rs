@@ -237,9 +237,7 @@ pub enum TokenAction {
 /// `30m`).
 fn parse_expiry(text: &str) -> Result<time::OffsetDateTime, String> {
     let now = time::OffsetDateTime::now_utc();
-    if let Ok(at) =
-        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-    {
+    if let Some(at) = crate::domain::parse_utc(text) {
         return Ok(at);
     }
     let (number, unit) = text.split_at(text.len().saturating_sub(1));

@@ -29,6 +29,14 @@ pub async fn request_scope(request: Request, next: Next) -> Response {
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
+        // The id may come from the client: the trail keeps a short, plain
+        // one only.
+        .filter(|id| {
+            id.len() <= 64
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+        })
         .map(str::to_string);
     in_request(id, next.run(request)).await
 }
@@ -47,8 +55,11 @@ struct AuditParams {
 
 fn time_param(name: &str, text: Option<&str>) -> Result<Option<time::OffsetDateTime>, ApiError> {
     text.map(|t| {
-        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| ApiError::bad_request(format!("{name} is not an RFC 3339 time")))
+        crate::domain::parse_utc(t).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{name} is not an RFC 3339 time of the years 1-9999"
+            ))
+        })
     })
     .transpose()
 }

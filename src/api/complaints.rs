@@ -316,13 +316,11 @@ pub(super) fn time_param(
     // Any instant, past or future: a filter's bound, not a report time.
     non_empty(value)
         .map(|t| {
-            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                .map(|t| t.to_offset(time::UtcOffset::UTC))
-                .map_err(|_| {
-                    ApiError::bad_request(format!(
-                        "{name} must be an RFC 3339 date-time with a time zone, got {t:?}"
-                    ))
-                })
+            crate::domain::parse_utc(t).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "{name} must be an RFC 3339 date-time with a time zone in the years 1-9999, got {t:?}"
+                ))
+            })
         })
         .transpose()
 }

@@ -445,10 +445,12 @@ fn parse_time(
     params
         .get(key)
         .map(|t| {
-            OffsetDateTime::parse(t.trim(), &Rfc3339).map_err(|_| {
+            crate::domain::parse_utc(t.trim()).ok_or_else(|| {
                 Open311Error::bad(
                     format,
-                    format!("{key} must be a W3C datetime with a time zone, got {t:?}"),
+                    format!(
+                        "{key} must be a W3C datetime with a time zone in the years 1-9999, got {t:?}"
+                    ),
                 )
             })
         })

@@ -117,9 +117,12 @@ fn parse_time(
     text: Option<String>,
 ) -> Result<Option<time::OffsetDateTime>, ApiError> {
     text.map(|t| {
-        time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).map_err(
-            |_| ApiError::Invalid(ValidationError::single(pointer, "is not an RFC 3339 time")),
-        )
+        crate::domain::parse_utc(&t).ok_or_else(|| {
+            ApiError::Invalid(ValidationError::single(
+                pointer,
+                "is not an RFC 3339 time of the years 1-9999",
+            ))
+        })
     })
     .transpose()
 }

@@ -50,7 +50,7 @@ pub use lon_lat_box::LonLatBox;
 pub use responsible_unit::{Crew, Handling, Unit, UnitCode, UnitKind};
 pub use role::{Principal, Role};
 pub use survey::{DangerGrade, POOR_CONDITION, Survey, SurveyDraft, SurveyElement};
-pub use timestamp::{UtcText, to_millis, utc_text};
+pub use timestamp::{UtcText, parse_utc, to_millis, utc_text};
 pub use validation_error::{FieldError, ValidationError};
 pub use vocabulary::{
     ChargerAccess, ChargerStatus, DrainageType, ElevatorStatus, HeritageGrade, LightSensor,

@@ -7,6 +7,15 @@ use time::{OffsetDateTime, UtcOffset};
 
 /// The instant as the service keeps it: in UTC, to the millisecond (what
 /// [`utc_text`] writes, so both stores hold and answer the same).
+/// An RFC 3339 instant, in UTC. One whose UTC date falls outside the
+/// years 1–9999 is refused: `9999-12-31T23:30:00-05:00` is year 10,000
+/// in UTC, which converting panics on and no store or format takes.
+pub fn parse_utc(text: &str) -> Option<OffsetDateTime> {
+    let t = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    let utc = t.checked_to_offset(UtcOffset::UTC)?;
+    (1..=9999).contains(&utc.year()).then_some(utc)
+}
+
 pub fn to_millis(t: OffsetDateTime) -> OffsetDateTime {
     let t = t.to_offset(UtcOffset::UTC);
     t.replace_millisecond(t.millisecond()).unwrap_or(t)

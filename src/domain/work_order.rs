@@ -23,9 +23,10 @@ impl fmt::Display for WorkOrderId {
 vocabulary! {
     /// Where a work order is: open (made, no crew) → assigned (to a crew)
     /// → in_progress (the crew started) → done (with evidence) → verified
-    /// (by a planner or designer); or cancelled. A crew may hand a job
-    /// back (assigned → open, in_progress → assigned); a verifier may send
-    /// a job back to be redone (done → in_progress).
+    /// (by a planner or designer); or cancelled. A crew hands back a job it
+    /// started (in_progress → assigned); its unit takes a job back from a
+    /// crew (assigned → open); a verifier sends a job back to be redone
+    /// (done → in_progress).
     WorkOrderStatus {
         Open => "open",
         Assigned => "assigned",

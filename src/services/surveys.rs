@@ -139,19 +139,17 @@ impl Surveys {
         let now = OffsetDateTime::now_utc();
         let surveyed_at = match p.get("surveyed_at") {
             None | Some(Value::Null) => now,
-            Some(Value::String(t)) => {
-                match OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339) {
-                    Ok(at) if at <= now + time::Duration::hours(1) && at.year() >= 1950 => at,
-                    Ok(_) => {
-                        errors.push(err("/surveyed_at", "lies in the future or before 1950"));
-                        now
-                    }
-                    Err(_) => {
-                        errors.push(err("/surveyed_at", "is not an RFC 3339 time"));
-                        now
-                    }
+            Some(Value::String(t)) => match crate::domain::parse_utc(t) {
+                Some(at) if at <= now + time::Duration::hours(1) && at.year() >= 1950 => at,
+                Some(_) => {
+                    errors.push(err("/surveyed_at", "lies in the future or before 1950"));
+                    now
                 }
-            }
+                None => {
+                    errors.push(err("/surveyed_at", "is not an RFC 3339 time"));
+                    now
+                }
+            },
             Some(_) => {
                 errors.push(err("/surveyed_at", "is not an RFC 3339 time"));
                 now
@@ -437,11 +435,40 @@ impl Surveys {
 
     pub async fn get(&self, principal: &Principal, id: i64) -> Result<Survey, SurveyError> {
         Self::check_role(principal)?;
-        self.store
+        let survey = self
+            .store
             .get_survey(id)
             .await
             .map_err(StoreFailure::from)?
-            .ok_or(SurveyError::NotFound(id))
+            .ok_or(SurveyError::NotFound(id))?;
+        self.check_district(principal, survey.draft.asset_id)
+            .await?;
+        Ok(survey)
+    }
+
+    /// A district-scoped token reads the surveys of its district's assets
+    /// only (an asset since deleted: only unscoped tokens).
+    async fn check_district(
+        &self,
+        principal: &Principal,
+        asset_id: i64,
+    ) -> Result<(), SurveyError> {
+        if principal.district.is_none() {
+            return Ok(());
+        }
+        let district = self
+            .registry
+            .get(AssetId(asset_id))
+            .await
+            .ok()
+            .and_then(|v| v.asset.attributes.district());
+        if principal.may_act_in(district) {
+            Ok(())
+        } else {
+            Err(SurveyError::Forbidden(
+                "this token may not act outside its district".into(),
+            ))
+        }
     }
 
     /// An asset's surveys, latest first: its condition history.
@@ -452,6 +479,7 @@ impl Surveys {
         limit: u32,
     ) -> Result<Vec<Survey>, SurveyError> {
         Self::check_role(principal)?;
+        self.check_district(principal, asset_id).await?;
         Ok(self
             .store
             .surveys_of(asset_id, limit)

@@ -205,6 +205,26 @@ async fn insert<D: Dialect>(
     };
     let positions = draft.positions.as_ref().map(|p| p.to_string());
     let mut tx = D::begin_write(pool).await?;
+    // A case's order: the case is locked and must still be with the
+    // order's unit, taken on or waiting, so that an order cannot be made
+    // for a case being resolved meanwhile.
+    if let Some(case) = draft.complaint_id {
+        let mut q = D::query("SELECT status, unit FROM complaints WHERE id = ".into());
+        D::push_int(&mut q, case.0);
+        q.push(D::LOCK_ROWS);
+        let rows = D::rows_in(&mut tx, q).await?;
+        let row = rows.first().ok_or(StoreError::NotFound)?;
+        let status = D::text(row, "status")?;
+        let unit = D::opt_text(row, "unit")?;
+        if !matches!(status.as_str(), "dispatched" | "in_progress")
+            || unit.as_deref() != Some(draft.unit.as_str())
+        {
+            return Err(StoreError::Conflict(format!(
+                "complaint {case} changed meanwhile: it is {status}{}",
+                unit.map(|u| format!(" with unit {u}")).unwrap_or_default()
+            )));
+        }
+    }
     let mut q = D::query(
         "INSERT INTO work_orders (unit, crew, origin, complaint_id, plan_id, survey_id, asset_id, lon, lat, \
          district, kind, description, priority, due_at, positions, status, version, created_at, updated_at) VALUES ("
@@ -263,9 +283,24 @@ async fn insert<D: Dialect>(
         at,
     };
     insert_event::<D>(&mut tx, &event).await?;
+    // Read back before the commit: a committed write is never answered
+    // with an error because a read after it failed.
+    let order = get_in::<D>(&mut tx, WorkOrderId(id)).await?;
     D::commit(tx).await?;
-    get::<D>(pool, WorkOrderId(id))
+    Ok(order)
+}
+
+async fn get_in<D: Dialect>(
+    tx: &mut sqlx::Transaction<'static, D>,
+    id: WorkOrderId,
+) -> Result<WorkOrder, StoreError> {
+    let mut q = D::query(format!("SELECT {COLUMNS} FROM work_orders WHERE id = "));
+    D::push_int(&mut q, id.0);
+    D::rows_in(tx, q)
         .await?
+        .first()
+        .map(order_from_row::<D>)
+        .transpose()?
         .ok_or(StoreError::NotFound)
 }
 
@@ -455,13 +490,16 @@ async fn change<D: Dialect>(
         D::push_int(&mut q, complaint);
         q.push(" AND id <> ");
         D::push_int(&mut q, id.0);
+        // Orders of a unit the case has since left do not hold it back.
+        q.push(" AND unit = ");
+        D::push_text(&mut q, current.draft.unit.as_str());
         if let Some(row) = D::rows_in(&mut tx, q).await?.first() {
             others_open = Some(D::int(row, "open")?.max(0) as u64);
             others_done = Some(D::int(row, "done")?.max(0) as u64);
         }
     }
+    let order = get_in::<D>(&mut tx, id).await?;
     D::commit(tx).await?;
-    let order = get::<D>(pool, id).await?.ok_or(StoreError::NotFound)?;
     Ok(WorkOrderChanged {
         order,
         others_open,

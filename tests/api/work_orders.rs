@@ -1382,3 +1382,73 @@ async fn the_audit_trail_is_append_only_but_for_erasing_personal_data() {
     .await;
     assert!(erased.is_ok_and(|n| n >= 1));
 }
+
+/// A time that is valid RFC 3339 but year 10,000 in UTC used to panic the
+/// request (a 500) wherever it was converted to UTC.
+#[tokio::test]
+async fn times_beyond_year_9999_in_utc_are_refused_not_a_panic() {
+    let app = spawn_demo().await;
+    let planner = app.token(Role::Planner, None).await;
+    let admin = app.token(Role::Admin, None).await;
+    let far = "9999-12-31T23:30:00-05:00";
+    let encoded = "9999-12-31T23%3A30%3A00-05%3A00";
+    let r = app
+        .post_json("/v1/work-orders", &planner, &json!({"unit": "dongcheng-city-management", "location": [116.3951, 39.9412], "description": "x", "due_at": far}))
+        .await;
+    assert_problem(r, 422, "due_at").await;
+    for path in [
+        format!("/v1/audit?from={encoded}"),
+        format!("/v1/complaints?from={encoded}"),
+        format!("/collections/complaints/items?datetime={encoded}"),
+    ] {
+        let r = app
+            .client
+            .get(app.url(&path))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("sent");
+        assert_problem(r, 400, &path).await;
+    }
+    let r = app
+        .get(&format!("/open311/v2/requests.json?start_date={encoded}"))
+        .await;
+    assert_eq!(r.status(), 400, "Open311 start_date");
+    let filter =
+        format!("/collections/complaints/items?filter=reported_at%20%3C%20TIMESTAMP('{encoded}')");
+    let r = app.get(&filter).await;
+    assert!(
+        r.status().is_client_error(),
+        "CQL2 timestamp: {}",
+        r.status()
+    );
+}
+
+/// A case sent back and dispatched to another unit is not moved by the
+/// first unit's orders any more.
+#[tokio::test]
+async fn orders_of_a_unit_the_case_has_left_do_not_move_it() {
+    let app = spawn_demo().await;
+    let operator = app.token(Role::Operator, None).await;
+    let drainage = app.unit_token("beijing-drainage").await;
+    let crew = app.crew_token(DRAINAGE_CREW).await;
+    let (case_id, _) = dispatched_case(&app, &operator, "WO-LEFT-1").await;
+    let order = ok_json(app.post_json("/v1/work-orders", &drainage, &json!({"complaint_id": case_id, "crew": DRAINAGE_CREW})).await, "create").await;
+    let id = order["id"].as_i64().expect("id");
+    let back = app
+        .post_json(&format!("/v1/complaints/{case_id}/send-back"), &drainage, &json!({"reason": "the water stands inside the courtyard"}))
+        .await;
+    assert_eq!(back.status(), 200);
+    let on = app
+        .post_json(&format!("/v1/complaints/{case_id}/dispatch"), &operator, &json!({"unit": "dongcheng-jiaodaokou-street"}))
+        .await;
+    assert_eq!(on.status(), 200);
+    move_order(&app, &crew, id, json!({"to": "in_progress"})).await;
+    assert_eq!(case_status(&app, case_id).await.0, "dispatched", "not taken on by the old unit's crew");
+    let done = done_with(&app, &crew, id, &[("note", "cleared anyway".to_string())], vec![]).await;
+    assert_eq!(done.status(), 200);
+    assert_eq!(case_status(&app, case_id).await.0, "dispatched", "not resolved by the old unit's order");
+    // And the old unit cannot make new orders for it.
+    let r = app.post_json("/v1/work-orders", &drainage, &json!({"complaint_id": case_id})).await;
+    assert_problem(r, 403, "another unit's case").await;
+}

@@ -71,8 +71,8 @@ pub fn parse_limit(text: Option<&str>) -> Result<u32, String> {
 }
 
 fn parse_instant(text: &str) -> Result<OffsetDateTime, String> {
-    OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-        format!("datetime {text:?} is not an RFC 3339 date-time such as 2024-10-18T09:12:00Z")
+    crate::domain::parse_utc(text).ok_or_else(|| {
+        format!("datetime {text:?} is not an RFC 3339 date-time such as 2024-10-18T09:12:00Z (years 1-9999)")
     })
 }
 

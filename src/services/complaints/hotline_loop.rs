@@ -334,12 +334,17 @@ impl Complaints {
         principal: &Principal,
         id: ComplaintId,
         done: bool,
-        order: i64,
+        order: (i64, &UnitCode),
     ) -> Result<Option<Complaint>, ComplaintError> {
+        let (order, order_unit) = order;
         let current = self.get(id).await?;
         let Some(handling) = current.handling.clone() else {
             return Ok(None);
         };
+        // An order of a unit the case has since left moves nothing.
+        if &handling.unit != order_unit {
+            return Ok(None);
+        }
         let at = crate::domain::to_millis(OffsetDateTime::now_utc());
         let step = match (done, current.status) {
             (false, ComplaintStatus::Dispatched) => Step {

@@ -649,10 +649,13 @@ fn audited(
     };
     let personal = |c: &Complaint| serde_json::json!({"caller_name": c.draft.caller.name, "caller_phone": c.draft.caller.phone});
     crate::services::audit::Change {
-        personal: Some((
-            before.map(personal).unwrap_or(serde_json::json!({})),
-            personal(after),
-        )),
+        // A case whose caller has been erased keeps nothing of them here.
+        personal: after.personal_data_erased_at.is_none().then(|| {
+            (
+                before.map(personal).unwrap_or(serde_json::json!({})),
+                personal(after),
+            )
+        }),
         ..crate::services::audit::Change::new(
             "complaint",
             after.id.0,

@@ -21,7 +21,6 @@ use geo::{BoundingRect, CoordsIter, Distance, Euclidean, Geometry, Intersects, M
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// The type of a queryable property, as its schema says.
 #[derive(Debug, Clone, PartialEq)]
@@ -558,7 +557,8 @@ fn describe_operand(operand: &Operand) -> String {
 }
 
 fn parse_instant(text: &str) -> Result<OffsetDateTime, String> {
-    OffsetDateTime::parse(text, &Rfc3339)
+    crate::domain::parse_utc(text)
+        .ok_or(())
         .or_else(|_| {
             // A date alone is its first instant, in UTC.
             time::Date::parse(

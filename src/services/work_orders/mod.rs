@@ -861,11 +861,15 @@ impl WorkOrders {
     }
 
     /// Applies a change and keeps the open orders and the case in step.
+    /// A change checked against a version that moved before it was stored
+    /// is refused: 412 when the client named the version (`If-Match`),
+    /// else 409.
     async fn apply(
         &self,
         principal: &Principal,
         current: &WorkOrder,
         change: WorkOrderChange,
+        if_match: bool,
     ) -> Result<WorkOrder, WorkOrderError> {
         let id = current.id;
         let changed = {
@@ -874,7 +878,14 @@ impl WorkOrders {
                 .store
                 .change_work_order(id, &change)
                 .await
-                .map_err(|e| store_error(id, e))?;
+                .map_err(|e| match store_error(id, e) {
+                    WorkOrderError::Stale { id, .. } if !if_match => {
+                        WorkOrderError::Conflict(format!(
+                            "work order {id} changed while this request was checked; read it again"
+                        ))
+                    }
+                    e => e,
+                })?;
             self.write_open().put(changed.order.clone());
             changed
         };
@@ -899,7 +910,7 @@ impl WorkOrders {
             if started || last {
                 if let Err(e) = self
                     .complaints
-                    .follow_work_orders(principal, case, last, id.0)
+                    .follow_work_orders(principal, case, last, (id.0, &order.draft.unit))
                     .await
                 {
                     tracing::warn!(work_order = id.0, complaint = case.0, error = %e, "the case did not follow its work order");
@@ -919,7 +930,10 @@ impl WorkOrders {
     ) -> Result<WorkOrder, WorkOrderError> {
         let note = optional_text("/note", request.note, NOTE_MAX_CHARS)?;
         let current = self.get_for(principal, id).await?;
-        let expect_version = Self::expected_version(&current, precondition)?;
+        let expect_version = Self::expected_version(&current, precondition)?
+            // The checks below were made on this version: the store holds
+            // the change to it, `If-Match` or not.
+            .or(Some(current.version));
         if request.to == WorkOrderStatus::Done {
             return Err(WorkOrderError::Conflict(format!(
                 "a job is done through POST /v1/work-orders/{id}/done, with its evidence"
@@ -968,7 +982,13 @@ impl WorkOrders {
                 "is required: say why the job is cancelled",
             ));
         }
-        self.apply(principal, &current, change).await
+        self.apply(
+            principal,
+            &current,
+            change,
+            matches!(precondition, Precondition::OneOf(_)),
+        )
+        .await
     }
 
     /// Changes what a job is (crew, priority, description, due date);
@@ -993,7 +1013,10 @@ impl WorkOrders {
         }
         let description = optional_text("/description", edit.description, DESCRIPTION_MAX_CHARS)?;
         let current = self.get_for(principal, id).await?;
-        let expect_version = Self::expected_version(&current, precondition)?;
+        let expect_version = Self::expected_version(&current, precondition)?
+            // The checks below were made on this version: the store holds
+            // the change to it, `If-Match` or not.
+            .or(Some(current.version));
         if !current.status.is_open() {
             return Err(WorkOrderError::Conflict(format!(
                 "work order {id} is {}; only a job still to be done changes",
@@ -1015,7 +1038,13 @@ impl WorkOrders {
         change.priority = edit.priority;
         change.description = description;
         change.due_at = edit.due_at;
-        self.apply(principal, &current, change).await
+        self.apply(
+            principal,
+            &current,
+            change,
+            matches!(precondition, Precondition::OneOf(_)),
+        )
+        .await
     }
 
     /// The crew reports a job done with its evidence: a note or photos
@@ -1048,7 +1077,10 @@ impl WorkOrders {
             }
         }
         let current = self.get_for(principal, id).await?;
-        let expect_version = Self::expected_version(&current, precondition)?;
+        let expect_version = Self::expected_version(&current, precondition)?
+            // The checks below were made on this version: the store holds
+            // the change to it, `If-Match` or not.
+            .or(Some(current.version));
         Self::check_mover(principal, &current, WorkOrderStatus::Done)?;
         let (site_lon, site_lat) = current.draft.location;
         let site = Point::new(site_lon, site_lat);
@@ -1083,7 +1115,13 @@ impl WorkOrders {
         change.note = note;
         change.evidence = Some(evidence);
         change.photos = photos;
-        self.apply(principal, &current, change).await
+        self.apply(
+            principal,
+            &current,
+            change,
+            matches!(precondition, Precondition::OneOf(_)),
+        )
+        .await
     }
 
     /// A photo, to those who see what it belongs to.
