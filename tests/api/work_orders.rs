@@ -1433,22 +1433,60 @@ async fn orders_of_a_unit_the_case_has_left_do_not_move_it() {
     let drainage = app.unit_token("beijing-drainage").await;
     let crew = app.crew_token(DRAINAGE_CREW).await;
     let (case_id, _) = dispatched_case(&app, &operator, "WO-LEFT-1").await;
-    let order = ok_json(app.post_json("/v1/work-orders", &drainage, &json!({"complaint_id": case_id, "crew": DRAINAGE_CREW})).await, "create").await;
+    let order = ok_json(
+        app.post_json(
+            "/v1/work-orders",
+            &drainage,
+            &json!({"complaint_id": case_id, "crew": DRAINAGE_CREW}),
+        )
+        .await,
+        "create",
+    )
+    .await;
     let id = order["id"].as_i64().expect("id");
     let back = app
-        .post_json(&format!("/v1/complaints/{case_id}/send-back"), &drainage, &json!({"reason": "the water stands inside the courtyard"}))
+        .post_json(
+            &format!("/v1/complaints/{case_id}/send-back"),
+            &drainage,
+            &json!({"reason": "the water stands inside the courtyard"}),
+        )
         .await;
     assert_eq!(back.status(), 200);
     let on = app
-        .post_json(&format!("/v1/complaints/{case_id}/dispatch"), &operator, &json!({"unit": "dongcheng-jiaodaokou-street"}))
+        .post_json(
+            &format!("/v1/complaints/{case_id}/dispatch"),
+            &operator,
+            &json!({"unit": "dongcheng-jiaodaokou-street"}),
+        )
         .await;
     assert_eq!(on.status(), 200);
     move_order(&app, &crew, id, json!({"to": "in_progress"})).await;
-    assert_eq!(case_status(&app, case_id).await.0, "dispatched", "not taken on by the old unit's crew");
-    let done = done_with(&app, &crew, id, &[("note", "cleared anyway".to_string())], vec![]).await;
+    assert_eq!(
+        case_status(&app, case_id).await.0,
+        "dispatched",
+        "not taken on by the old unit's crew"
+    );
+    let done = done_with(
+        &app,
+        &crew,
+        id,
+        &[("note", "cleared anyway".to_string())],
+        vec![],
+    )
+    .await;
     assert_eq!(done.status(), 200);
-    assert_eq!(case_status(&app, case_id).await.0, "dispatched", "not resolved by the old unit's order");
+    assert_eq!(
+        case_status(&app, case_id).await.0,
+        "dispatched",
+        "not resolved by the old unit's order"
+    );
     // And the old unit cannot make new orders for it.
-    let r = app.post_json("/v1/work-orders", &drainage, &json!({"complaint_id": case_id})).await;
+    let r = app
+        .post_json(
+            "/v1/work-orders",
+            &drainage,
+            &json!({"complaint_id": case_id}),
+        )
+        .await;
     assert_problem(r, 403, "another unit's case").await;
 }
