@@ -1,7 +1,8 @@
 //! Storage of the audit trail, the same SQL on both backends (through
 //! `complaint_sql::Dialect`). Only appends and reads; the one update is
-//! erasing the personal data of erased cases (the tables' triggers refuse
-//! anything else).
+//! erasing the personal data of erased cases, done by the complaints'
+//! erasure (`complaint_sql::erase_personal_data`); the table's triggers
+//! refuse anything else.
 
 use super::StoreError;
 use super::complaint_sql::Dialect;
@@ -167,29 +168,6 @@ async fn read<D: Dialect>(pool: &Pool<D>, f: &AuditFilter) -> Result<Vec<AuditRe
             })
         })
         .collect()
-}
-
-/// Erases the personal data the trail holds of these cases (in the
-/// erasure's transaction).
-pub(super) async fn erase_personal<D: Dialect>(
-    tx: &mut sqlx::Transaction<'static, D>,
-    complaint_ids: &[i64],
-) -> Result<(), StoreError> {
-    if complaint_ids.is_empty() {
-        return Ok(());
-    }
-    let mut q = D::query(
-        "UPDATE audit_log SET personal = NULL WHERE personal IS NOT NULL AND entity = 'complaint' AND entity_id IN ("
-            .into(),
-    );
-    for (i, id) in complaint_ids.iter().enumerate() {
-        if i > 0 {
-            q.push(", ");
-        }
-        D::push_string(&mut q, id.to_string());
-    }
-    q.push(")");
-    D::execute_in(tx, q).await
 }
 
 macro_rules! audit_store {

@@ -20,6 +20,9 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
+/// Each connection's page cache: 64 MiB (negative: in KiB).
+pub(super) const CACHE_SIZE: &str = "-65536";
+
 /// Rows per multi-row INSERT of complaints (25 parameters a row; SQLite
 /// takes at most 32,766).
 const COMPLAINT_CHUNK_ROWS: usize = 1_000;
@@ -460,12 +463,9 @@ impl ComplaintStore for SqliteStore {
         }
         tx.commit().await?;
         if bulk {
-            sqlx::query(&format!(
-                "PRAGMA cache_size = {}",
-                super::sqlite_open::CACHE_SIZE
-            ))
-            .execute(&mut *connection)
-            .await?;
+            sqlx::query(&format!("PRAGMA cache_size = {}", CACHE_SIZE))
+                .execute(&mut *connection)
+                .await?;
         }
         tracing::debug!(
             rows = items.len(),

@@ -5,13 +5,10 @@
 
 use super::StoreError;
 use super::sqlite::SqliteStore;
-use super::sqlite_complaints::backfill_cells;
+use super::sqlite_complaints::{CACHE_SIZE, backfill_cells};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
 use std::time::Duration;
-
-/// Each connection's page cache: 64 MiB (negative: in KiB).
-pub(super) const CACHE_SIZE: &str = "-65536";
 
 impl SqliteStore {
     /// Opens (creating if missing) and migrates the database at `url`,
