@@ -15,17 +15,12 @@ use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use std::time::Instant;
 
-const BLOCK_M: f64 = 100.0;
-const STOPS: usize = 30;
+#[path = "common/lane_grid.rs"]
+mod lane_grid;
 
-/// Metres east and north of Gulou as lon/lat.
-fn at(east: f64, north: f64) -> (f64, f64) {
-    let lat0: f64 = 39.94;
-    (
-        116.39 + east / (111_320.0 * lat0.to_radians().cos()),
-        lat0 + north / 111_320.0,
-    )
-}
+use lane_grid::{BLOCK_M, SIDE, at};
+
+const STOPS: usize = 30;
 
 fn main() {
     let routes: usize = std::env::var("HUTONG_BENCH_ROUTES")
@@ -34,36 +29,9 @@ fn main() {
         .unwrap_or(200);
     let mut rng = Pcg64Mcg::seed_from_u64(13);
     // 10,000 lanes: an 80 × 80 grid of blocks has 2 × 80 × 81 = 12,960
-    // block sides; keep four in five at random until 10,000 are kept.
-    let side = 80usize;
-    let mut lanes = Vec::new();
-    let mut id = 0i64;
-    'grid: for row in 0..=side {
-        for col in 0..side {
-            for horizontal in [true, false] {
-                if rng.random_range(0..5) == 0 {
-                    continue;
-                }
-                let (x, y) = if horizontal {
-                    (col as f64 * BLOCK_M, row as f64 * BLOCK_M)
-                } else {
-                    (row as f64 * BLOCK_M, col as f64 * BLOCK_M)
-                };
-                let end = if horizontal {
-                    (x + BLOCK_M, y)
-                } else {
-                    (x, y + BLOCK_M)
-                };
-                // A bend in the middle, as hutongs have.
-                let mid = ((x + end.0) / 2.0 + 3.0, (y + end.1) / 2.0 + 3.0);
-                id += 1;
-                lanes.push((id, vec![at(x, y), at(mid.0, mid.1), at(end.0, end.1)]));
-                if lanes.len() == 10_000 {
-                    break 'grid;
-                }
-            }
-        }
-    }
+    // block sides; four in five are kept at random until 10,000 are.
+    let lanes = lane_grid::lanes(&mut rng);
+    let side = SIDE;
     let started = Instant::now();
     let network = LaneNetwork::build(&lanes);
     println!(

@@ -39,22 +39,16 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BLOCK_M: f64 = 100.0;
-const SIDE: usize = 80;
-const WEST: f64 = 116.39;
-const SOUTH: f64 = 39.94;
+#[path = "common/lane_grid.rs"]
+mod lane_grid;
+
+use lane_grid::{BLOCK_M, SIDE, SOUTH, WEST, at};
+
 const RADIUS_M: f64 = 500.0;
 const LIMIT: usize = 10;
 const PG_DB: &str = "hutong_bench_wo";
 const CONNECTIONS: usize = 64;
 const SECONDS: u64 = 10;
-
-fn at(east: f64, north: f64) -> (f64, f64) {
-    (
-        WEST + east / (111_320.0 * SOUTH.to_radians().cos()),
-        SOUTH + north / 111_320.0,
-    )
-}
 
 /// The square's size in degrees.
 fn span() -> (f64, f64) {
@@ -63,35 +57,7 @@ fn span() -> (f64, f64) {
 }
 
 fn lanes() -> Vec<(i64, Vec<(f64, f64)>)> {
-    let mut rng = Pcg64Mcg::seed_from_u64(13);
-    let mut lanes = Vec::new();
-    let mut id = 0i64;
-    'grid: for row in 0..=SIDE {
-        for col in 0..SIDE {
-            for horizontal in [true, false] {
-                if rng.random_range(0..5) == 0 {
-                    continue;
-                }
-                let (x, y) = if horizontal {
-                    (col as f64 * BLOCK_M, row as f64 * BLOCK_M)
-                } else {
-                    (row as f64 * BLOCK_M, col as f64 * BLOCK_M)
-                };
-                let end = if horizontal {
-                    (x + BLOCK_M, y)
-                } else {
-                    (x, y + BLOCK_M)
-                };
-                let mid = ((x + end.0) / 2.0 + 3.0, (y + end.1) / 2.0 + 3.0);
-                id += 1;
-                lanes.push((id, vec![at(x, y), at(mid.0, mid.1), at(end.0, end.1)]));
-                if lanes.len() == 10_000 {
-                    break 'grid;
-                }
-            }
-        }
-    }
-    lanes
+    lane_grid::lanes(&mut Pcg64Mcg::seed_from_u64(13))
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -141,3 +141,21 @@ pub fn comma_list<T: std::str::FromStr<Err = String>>(
     })
     .unwrap_or(Ok(Vec::new()))
 }
+
+/// A path's id: a positive integer (else 400 naming what it is the id of).
+pub fn positive_id(text: &str, what: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| ApiError::bad_request(format!("{text:?} is not a {what} id")))
+}
+
+/// The request's content type, lower-cased ("" without one).
+pub fn content_type(request: &axum::extract::Request) -> String {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}

@@ -39,7 +39,7 @@ pub fn router() -> OpenApiRouter<ApiState> {
 }
 
 /// A JSON body as `T` (unknown members refused): 422 with the reason.
-fn body_as<T: DeserializeOwned>(body: Value) -> Result<T, ApiError> {
+pub(super) fn body_as<T: DeserializeOwned>(body: Value) -> Result<T, ApiError> {
     if !body.is_object() {
         return Err(ValidationError::single("", "must be a JSON object").into());
     }

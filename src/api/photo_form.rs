@@ -104,3 +104,18 @@ impl PhotoForm {
             .transpose()
     }
 }
+
+/// The form's photos checked (size, type from the bytes, EXIF position),
+/// numbered from 1 in any message.
+pub fn checked_photos(
+    photos: Vec<(Vec<u8>, Option<String>)>,
+) -> Result<Vec<crate::services::work_orders::CheckedPhoto>, ApiError> {
+    photos
+        .into_iter()
+        .enumerate()
+        .map(|(i, (bytes, claimed))| {
+            crate::services::work_orders::check_photo(i + 1, bytes, claimed.as_deref())
+                .map_err(|e| crate::services::work_orders::WorkOrderError::from(e).into())
+        })
+        .collect()
+}

@@ -3,16 +3,15 @@
 //! report of the rows refused.
 
 use super::auth::Authenticated;
-use super::extract::{JsonBody, QueryParams};
-use super::photo_form::{MAX_PHOTO_FORM_BYTES, PhotoForm};
+use super::extract::{JsonBody, QueryParams, content_type, positive_id};
+use super::photo_form::{MAX_PHOTO_FORM_BYTES, PhotoForm, checked_photos};
 use super::{ApiError, ApiState};
 use crate::domain::{FieldError, ValidationError};
 use crate::services::surveys::{ImportRow, MAX_IMPORT_ROWS, SurveyError, Surveys};
-use crate::services::work_orders::{WorkOrderError, check_photo};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -67,10 +66,7 @@ impl From<SurveyError> for ApiError {
 }
 
 fn parse_id(text: &str) -> Result<i64, ApiError> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| ApiError::bad_request(format!("{text:?} is not a survey id")))
+    positive_id(text, "survey")
 }
 
 #[utoipa::path(post, path = "/v1/surveys", tag = "Surveys", security(("bearer" = [])),
@@ -146,14 +142,7 @@ async fn photos(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let form = PhotoForm::read(multipart, &[], "a survey's photos").await?;
-    let photos = form
-        .photos
-        .into_iter()
-        .enumerate()
-        .map(|(i, (bytes, claimed))| {
-            check_photo(i + 1, bytes, claimed.as_deref()).map_err(WorkOrderError::from)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let photos = checked_photos(form.photos)?;
     let ids = state.surveys.add_photos(&principal, id, photos).await?;
     Ok((
         StatusCode::CREATED,
@@ -170,13 +159,7 @@ impl FromRequest<ApiState> for ImportBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &ApiState) -> Result<Self, Self::Rejection> {
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if content_type.starts_with("text/csv") {
+        if content_type(&request).starts_with("text/csv") {
             let bytes =
                 Bytes::from_request(request, state)
                     .await

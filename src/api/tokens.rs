@@ -47,11 +47,7 @@ async fn revoke(
     Authenticated(principal): Authenticated,
 ) -> Result<Response, ApiError> {
     admin_only(principal.role)?;
-    let id = id
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| ApiError::bad_request(format!("{id:?} is not a token id")))?;
+    let id = super::extract::positive_id(&id, "token")?;
     let record = state
         .tokens
         .revoke(id)

@@ -4,9 +4,12 @@
 //! the photos themselves.
 
 use super::auth::Authenticated;
-use super::extract::{IfMatch, JsonBody, QueryParams, comma_list, non_empty};
+use super::extract::{
+    IfMatch, JsonBody, QueryParams, comma_list, content_type, non_empty, positive_id,
+};
 use super::feature::{geojson_response, geojson_text_response};
-use super::photo_form::{MAX_PHOTO_FORM_BYTES, PhotoForm};
+use super::hotline::body_as;
+use super::photo_form::{MAX_PHOTO_FORM_BYTES, PhotoForm, checked_photos};
 use super::{ApiError, ApiState};
 use crate::domain::{
     ComplaintId, CoordSys, Priority, UnitCode, ValidationError, WorkOrder, WorkOrderId,
@@ -15,13 +18,11 @@ use crate::domain::{
 use crate::services::work_orders::feature::{OrderFeature, history_json, work_order_feature};
 use crate::services::work_orders::{
     DoneReport, Edit, Move, NearbyRequest, NewWorkOrder, WorkOrderError, WorkOrderFilter,
-    check_photo,
 };
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -86,19 +87,7 @@ impl From<WorkOrderError> for ApiError {
 }
 
 fn parse_id(text: &str) -> Result<WorkOrderId, ApiError> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|n| *n >= 1)
-        .map(WorkOrderId)
-        .ok_or_else(|| ApiError::bad_request(format!("{text:?} is not a work order id")))
-}
-
-/// A JSON body as `T` (unknown members refused): 422 with the reason.
-fn body_as<T: DeserializeOwned>(body: Value) -> Result<T, ApiError> {
-    if !body.is_object() {
-        return Err(ValidationError::single("", "must be a JSON object").into());
-    }
-    serde_json::from_value(body).map_err(|e| ValidationError::single("", e.to_string()).into())
+    positive_id(text, "work order").map(WorkOrderId)
 }
 
 fn parse_field<T: std::str::FromStr<Err = String>>(
@@ -477,13 +466,7 @@ impl FromRequest<ApiState> for DoneForm {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &ApiState) -> Result<Self, Self::Rejection> {
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if content_type.starts_with("multipart/form-data") {
+        if content_type(&request).starts_with("multipart/form-data") {
             let multipart = Multipart::from_request(request, state)
                 .await
                 .map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -538,14 +521,7 @@ async fn done(
         (None, None) => None,
         _ => return Err(ValidationError::single("/lat", "lon and lat go together").into()),
     };
-    let photos = fields
-        .photos
-        .into_iter()
-        .enumerate()
-        .map(|(i, (bytes, claimed))| {
-            check_photo(i + 1, bytes, claimed.as_deref()).map_err(WorkOrderError::from)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let photos = checked_photos(fields.photos)?;
     let report = DoneReport {
         note: fields.note,
         position,
@@ -759,11 +735,7 @@ async fn photo(
     Path(id): Path<String>,
     Authenticated(principal): Authenticated,
 ) -> Result<Response, ApiError> {
-    let id = id
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| ApiError::bad_request(format!("{id:?} is not a photo id")))?;
+    let id = positive_id(&id, "photo")?;
     let photo = state.work_orders.photo(&principal, id).await?;
     let mut response = (StatusCode::OK, photo.bytes).into_response();
     let headers = response.headers_mut();

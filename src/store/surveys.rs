@@ -2,7 +2,7 @@
 //! (through `complaint_sql::Dialect`).
 
 use super::complaint_sql::Dialect;
-use super::work_orders::NewPhoto;
+use super::work_orders::{NewPhoto, insert_photos, push_opt_float};
 use super::{StoreError, now};
 use crate::domain::{Condition, Survey, SurveyDraft, SurveyElement};
 use async_trait::async_trait;
@@ -75,15 +75,6 @@ fn survey_from_row<D: Dialect>(row: &D::Row, photos: Vec<i64>) -> Result<Survey,
         photos,
         created_at: D::time(row, "created_at")?,
     })
-}
-
-fn push_opt_float<D: Dialect>(q: &mut sqlx::QueryBuilder<'_, D>, value: Option<f64>) {
-    match value {
-        Some(v) => D::push_float(q, v),
-        None => {
-            q.push("NULL");
-        }
-    }
 }
 
 async fn with_photos<D: Dialect>(
@@ -209,35 +200,7 @@ async fn add_photos<D: Dialect>(
     actor_token: Option<i64>,
 ) -> Result<Vec<i64>, StoreError> {
     let mut tx = D::begin_write(pool).await?;
-    let mut ids = Vec::with_capacity(photos.len());
-    let at = now();
-    for photo in photos {
-        let mut q = D::query(
-            "INSERT INTO photos (owner, owner_id, media_type, bytes, sha256, exif_lon, exif_lat, distance_m, actor_token, created_at) VALUES ('survey', "
-                .into(),
-        );
-        D::push_int(&mut q, id);
-        q.push(", ");
-        D::push_text(&mut q, photo.media_type);
-        q.push(", ");
-        D::push_bytes(&mut q, photo.bytes.clone());
-        q.push(", ");
-        D::push_text(&mut q, &photo.sha256);
-        q.push(", ");
-        push_opt_float::<D>(&mut q, photo.exif_position.map(|p| p.0));
-        q.push(", ");
-        push_opt_float::<D>(&mut q, photo.exif_position.map(|p| p.1));
-        q.push(", ");
-        push_opt_float::<D>(&mut q, photo.distance_m);
-        q.push(", ");
-        D::push_opt_int(&mut q, actor_token);
-        q.push(", ");
-        D::push_time(&mut q, at);
-        q.push(") RETURNING id");
-        if let Some(row) = D::rows_in(&mut tx, q).await?.first() {
-            ids.push(D::int(row, "id")?);
-        }
-    }
+    let ids = insert_photos::<D>(&mut tx, "survey", id, photos, actor_token, now()).await?;
     D::commit(tx).await?;
     Ok(ids)
 }

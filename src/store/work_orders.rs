@@ -395,35 +395,8 @@ async fn change<D: Dialect>(
             current.status
         )));
     }
-    let mut photo_ids = Vec::with_capacity(c.photos.len());
-    for photo in &c.photos {
-        let mut q = D::query(
-            "INSERT INTO photos (owner, owner_id, media_type, bytes, sha256, exif_lon, exif_lat, distance_m, actor_token, created_at) VALUES ('work_order', "
-                .into(),
-        );
-        D::push_int(&mut q, id.0);
-        q.push(", ");
-        D::push_text(&mut q, photo.media_type);
-        q.push(", ");
-        D::push_bytes(&mut q, photo.bytes.clone());
-        q.push(", ");
-        D::push_text(&mut q, &photo.sha256);
-        q.push(", ");
-        push_opt_float::<D>(&mut q, photo.exif_position.map(|p| p.0));
-        q.push(", ");
-        push_opt_float::<D>(&mut q, photo.exif_position.map(|p| p.1));
-        q.push(", ");
-        push_opt_float::<D>(&mut q, photo.distance_m);
-        q.push(", ");
-        D::push_opt_int(&mut q, c.actor.token);
-        q.push(", ");
-        D::push_time(&mut q, at);
-        q.push(") RETURNING id");
-        let rows = D::rows_in(&mut tx, q).await?;
-        if let Some(row) = rows.first() {
-            photo_ids.push(D::int(row, "id")?);
-        }
-    }
+    let photo_ids =
+        insert_photos::<D>(&mut tx, "work_order", id.0, &c.photos, c.actor.token, at).await?;
     let to = c.to.unwrap_or(current.status);
     let mut q = D::query("UPDATE work_orders SET version = version + 1, updated_at = ".into());
     D::push_time(&mut q, at);
@@ -507,7 +480,49 @@ async fn change<D: Dialect>(
     })
 }
 
-fn push_opt_float<D: Dialect>(q: &mut sqlx::QueryBuilder<'_, D>, value: Option<f64>) {
+/// Stores photos of a work order or survey in a transaction; their ids.
+pub(super) async fn insert_photos<D: Dialect>(
+    tx: &mut sqlx::Transaction<'static, D>,
+    owner: &'static str,
+    owner_id: i64,
+    photos: &[NewPhoto],
+    actor_token: Option<i64>,
+    at: OffsetDateTime,
+) -> Result<Vec<i64>, StoreError> {
+    let mut ids = Vec::with_capacity(photos.len());
+    for photo in photos {
+        let mut q = D::query(
+            "INSERT INTO photos (owner, owner_id, media_type, bytes, sha256, exif_lon, exif_lat, distance_m, actor_token, created_at) VALUES ("
+                .into(),
+        );
+        D::push_text(&mut q, owner);
+        q.push(", ");
+        D::push_int(&mut q, owner_id);
+        q.push(", ");
+        D::push_text(&mut q, photo.media_type);
+        q.push(", ");
+        D::push_bytes(&mut q, photo.bytes.clone());
+        q.push(", ");
+        D::push_text(&mut q, &photo.sha256);
+        q.push(", ");
+        push_opt_float::<D>(&mut q, photo.exif_position.map(|p| p.0));
+        q.push(", ");
+        push_opt_float::<D>(&mut q, photo.exif_position.map(|p| p.1));
+        q.push(", ");
+        push_opt_float::<D>(&mut q, photo.distance_m);
+        q.push(", ");
+        D::push_opt_int(&mut q, actor_token);
+        q.push(", ");
+        D::push_time(&mut q, at);
+        q.push(") RETURNING id");
+        if let Some(row) = D::rows_in(tx, q).await?.first() {
+            ids.push(D::int(row, "id")?);
+        }
+    }
+    Ok(ids)
+}
+
+pub(super) fn push_opt_float<D: Dialect>(q: &mut sqlx::QueryBuilder<'_, D>, value: Option<f64>) {
     match value {
         Some(v) => D::push_float(q, v),
         None => {

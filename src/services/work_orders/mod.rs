@@ -18,7 +18,7 @@ pub use photo_check::{CheckedPhoto, MAX_PHOTO_BYTES, MAX_PHOTOS, PhotoProblem, c
 
 use crate::domain::{
     AssetId, ComplaintId, ComplaintStatus, DeadlineTier, Evidence, FAR_FROM_SITE_M, Principal,
-    Priority, Role, UnitCode, ValidationError, Version, WorkOrder, WorkOrderDraft, WorkOrderEvent,
+    Priority, Role, UnitCode, ValidationError, WorkOrder, WorkOrderDraft, WorkOrderEvent,
     WorkOrderId, WorkOrderKind, WorkOrderOrigin, WorkOrderStatus, may_move,
 };
 use crate::services::complaints::{ComplaintError, Complaints, check_text};
@@ -843,21 +843,25 @@ impl WorkOrders {
         })
     }
 
-    /// The order's version as `If-Match` wants it, else 412.
-    fn expected_version(
-        order: &WorkOrder,
+    /// An order read for a change. The change must find it at this
+    /// version (the one its checks are made on), which `If-Match`, when
+    /// sent, must name (else 412).
+    async fn read_for_change(
+        &self,
+        principal: &Principal,
+        id: WorkOrderId,
         precondition: &Precondition,
-    ) -> Result<Option<Version>, WorkOrderError> {
-        match precondition {
-            Precondition::None | Precondition::Any => Ok(None),
-            Precondition::OneOf(versions) if versions.contains(&order.version) => {
-                Ok(Some(order.version))
+    ) -> Result<WorkOrder, WorkOrderError> {
+        let order = self.get_for(principal, id).await?;
+        if let Precondition::OneOf(versions) = precondition {
+            if !versions.contains(&order.version) {
+                return Err(WorkOrderError::Stale {
+                    id: order.id,
+                    current: order.version.0,
+                });
             }
-            Precondition::OneOf(_) => Err(WorkOrderError::Stale {
-                id: order.id,
-                current: order.version.0,
-            }),
         }
+        Ok(order)
     }
 
     /// Applies a change and keeps the open orders and the case in step.
@@ -869,9 +873,10 @@ impl WorkOrders {
         principal: &Principal,
         current: &WorkOrder,
         change: WorkOrderChange,
-        if_match: bool,
+        precondition: &Precondition,
     ) -> Result<WorkOrder, WorkOrderError> {
         let id = current.id;
+        let if_match = matches!(precondition, Precondition::OneOf(_));
         let changed = {
             let _writes = self.writes.lock().await;
             let changed = self
@@ -929,11 +934,7 @@ impl WorkOrders {
         request: Move,
     ) -> Result<WorkOrder, WorkOrderError> {
         let note = optional_text("/note", request.note, NOTE_MAX_CHARS)?;
-        let current = self.get_for(principal, id).await?;
-        let expect_version = Self::expected_version(&current, precondition)?
-            // The checks below were made on this version: the store holds
-            // the change to it, `If-Match` or not.
-            .or(Some(current.version));
+        let current = self.read_for_change(principal, id, precondition).await?;
         if request.to == WorkOrderStatus::Done {
             return Err(WorkOrderError::Conflict(format!(
                 "a job is done through POST /v1/work-orders/{id}/done, with its evidence"
@@ -954,7 +955,7 @@ impl WorkOrders {
             current.status,
             actor(principal),
         );
-        change.expect_version = expect_version;
+        change.expect_version = Some(current.version);
         change.to = Some(request.to);
         change.note = note;
         match (current.status, request.to) {
@@ -982,13 +983,7 @@ impl WorkOrders {
                 "is required: say why the job is cancelled",
             ));
         }
-        self.apply(
-            principal,
-            &current,
-            change,
-            matches!(precondition, Precondition::OneOf(_)),
-        )
-        .await
+        self.apply(principal, &current, change, precondition).await
     }
 
     /// Changes what a job is (crew, priority, description, due date);
@@ -1012,11 +1007,7 @@ impl WorkOrders {
             )));
         }
         let description = optional_text("/description", edit.description, DESCRIPTION_MAX_CHARS)?;
-        let current = self.get_for(principal, id).await?;
-        let expect_version = Self::expected_version(&current, precondition)?
-            // The checks below were made on this version: the store holds
-            // the change to it, `If-Match` or not.
-            .or(Some(current.version));
+        let current = self.read_for_change(principal, id, precondition).await?;
         if !current.status.is_open() {
             return Err(WorkOrderError::Conflict(format!(
                 "work order {id} is {}; only a job still to be done changes",
@@ -1024,7 +1015,7 @@ impl WorkOrders {
             )));
         }
         let mut change = WorkOrderChange::new("changed", current.status, actor(principal));
-        change.expect_version = expect_version;
+        change.expect_version = Some(current.version);
         if let Some(crew) = edit.crew {
             if current.status == WorkOrderStatus::Open {
                 return Err(WorkOrderError::Conflict(
@@ -1038,13 +1029,7 @@ impl WorkOrders {
         change.priority = edit.priority;
         change.description = description;
         change.due_at = edit.due_at;
-        self.apply(
-            principal,
-            &current,
-            change,
-            matches!(precondition, Precondition::OneOf(_)),
-        )
-        .await
+        self.apply(principal, &current, change, precondition).await
     }
 
     /// The crew reports a job done with its evidence: a note or photos
@@ -1076,11 +1061,7 @@ impl WorkOrders {
                 return Err(invalid("/position", "lies outside the service area"));
             }
         }
-        let current = self.get_for(principal, id).await?;
-        let expect_version = Self::expected_version(&current, precondition)?
-            // The checks below were made on this version: the store holds
-            // the change to it, `If-Match` or not.
-            .or(Some(current.version));
+        let current = self.read_for_change(principal, id, precondition).await?;
         Self::check_mover(principal, &current, WorkOrderStatus::Done)?;
         let (site_lon, site_lat) = current.draft.location;
         let site = Point::new(site_lon, site_lat);
@@ -1110,18 +1091,12 @@ impl WorkOrders {
             photo_far_from_site: photo_far || device_far,
         };
         let mut change = WorkOrderChange::new("done", current.status, actor(principal));
-        change.expect_version = expect_version;
+        change.expect_version = Some(current.version);
         change.to = Some(WorkOrderStatus::Done);
         change.note = note;
         change.evidence = Some(evidence);
         change.photos = photos;
-        self.apply(
-            principal,
-            &current,
-            change,
-            matches!(precondition, Precondition::OneOf(_)),
-        )
-        .await
+        self.apply(principal, &current, change, precondition).await
     }
 
     /// A photo, to those who see what it belongs to.
