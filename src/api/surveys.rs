@@ -84,6 +84,9 @@ async fn create(
     let recorded = state.surveys.record(&principal, draft).await?;
     let mut answer = json!(recorded.survey);
     answer["asset_condition"] = json!(recorded.asset_condition);
+    if let Some(problem) = recorded.work_order_problem {
+        answer["work_order_problem"] = json!(problem);
+    }
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 

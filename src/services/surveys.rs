@@ -46,6 +46,9 @@ pub struct Recorded {
     pub survey: Survey,
     /// The asset's condition now (the latest survey's).
     pub asset_condition: Option<u8>,
+    /// Why a finding that needs work opened no work order (the survey is
+    /// recorded all the same).
+    pub work_order_problem: Option<String>,
 }
 
 /// A row of an import: its survey properties, or why it could not be read.
@@ -316,6 +319,7 @@ impl Surveys {
                 }
             }
         }
+        let mut work_order_problem = None;
         // A dangerous building or a poor element opens a job.
         let poor = draft.poor_elements();
         let dangerous = draft.danger_grade.filter(|g| g.needs_work());
@@ -365,12 +369,29 @@ impl Surveys {
                     survey_id: Some(survey.id),
                     ..NewWorkOrder::default()
                 };
-                let order = self.work_orders.create(principal, request).await?;
-                self.store
-                    .set_survey_work_order(survey.id, order.id.0)
-                    .await
-                    .map_err(StoreFailure::from)?;
-                survey.work_order_id = Some(order.id.0);
+                // The survey is stored: a job that cannot be opened is
+                // reported with it, not as a failure of the whole request
+                // (a retry would record the survey twice).
+                match self.work_orders.create(principal, request).await {
+                    Ok(order) => match self
+                        .store
+                        .set_survey_work_order(survey.id, order.id.0)
+                        .await
+                    {
+                        Ok(()) => survey.work_order_id = Some(order.id.0),
+                        Err(e) => {
+                            work_order_problem = Some(format!(
+                                "work order {} was opened but not noted on the survey: {e}",
+                                order.id
+                            ))
+                        }
+                    },
+                    Err(e) => work_order_problem = Some(e.to_string()),
+                }
+            } else {
+                work_order_problem = Some(format!(
+                    "no unit answers for {category} at this asset, so no work order was opened"
+                ));
             }
         }
         audit::record(
@@ -384,9 +405,17 @@ impl Surveys {
             )],
         )
         .await;
+        if let Some(problem) = &work_order_problem {
+            tracing::warn!(
+                survey = survey.id,
+                problem,
+                "a survey's finding opened no work order"
+            );
+        }
         Ok(Recorded {
             survey,
             asset_condition,
+            work_order_problem,
         })
     }
 
@@ -424,6 +453,7 @@ impl Surveys {
                     "row": number,
                     "survey_id": r.survey.id,
                     "work_order_id": r.survey.work_order_id,
+                    "work_order_problem": r.work_order_problem,
                 })),
                 Err(SurveyError::Invalid(e)) => report.rejected.push(refused(e.errors)),
                 Err(SurveyError::Forbidden(d)) => report.rejected.push(refused(vec![err("", d)])),
