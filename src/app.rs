@@ -90,9 +90,9 @@ pub struct Application {
     state: ApiState,
     http: HttpSettings,
     connections: ConnectionLimits,
-    /// Following other instances' writes (shared databases only); stops
-    /// with the application.
-    follower: Option<AbortOnDrop>,
+    /// Following other instances' writes of assets and of work orders
+    /// (shared databases only); they stop with the application.
+    followers: Vec<AbortOnDrop>,
     /// Erasing personal data after retention; stops with the application.
     eraser: AbortOnDrop,
 }
@@ -136,7 +136,11 @@ impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, AppError> {
         // The change feed starts before the index is built, so that what
         // other instances write meanwhile is replayed into it.
-        let store::Opened { store, feed } = store::open_shared(&settings.database_url).await?;
+        let store::Opened {
+            store,
+            feed,
+            work_order_feed,
+        } = store::open_shared(&settings.database_url).await?;
         let limits = GeometryLimits {
             service_area: settings.service_area,
             ..GeometryLimits::default()
@@ -172,6 +176,8 @@ impl Application {
             )
             .await?,
         );
+        let work_order_follower =
+            work_order_feed.map(|feed| AbortOnDrop(follower::spawn(work_orders.clone(), feed)));
         let audit = Arc::new(crate::services::audit::AuditTrail::new(store.clone()));
         let surveys = Arc::new(crate::services::surveys::Surveys::new(
             store.clone(),
@@ -221,7 +227,7 @@ impl Application {
                 audit,
                 surveys,
             },
-            follower,
+            followers: follower.into_iter().chain(work_order_follower).collect(),
             eraser,
         })
     }
@@ -238,7 +244,7 @@ impl Application {
         if let Some(addr) = self.local_addr() {
             tracing::info!(%addr, "hutong listening");
         }
-        let _follower = self.follower;
+        let _followers = self.followers;
         let eraser = self.eraser;
         let router = api::router(self.state, &self.http);
         let served = api::connections::serve(self.listener, router, self.connections, shutdown)

@@ -45,6 +45,10 @@ pub(super) trait Dialect: Database {
     /// What a `SELECT` in a write transaction ends with to lock the rows
     /// it reads (nothing where the transaction holds the whole database).
     const LOCK_ROWS: &'static str;
+    /// The statement a work-order write runs first, so that such writes
+    /// commit in the order they are logged for other instances (nothing
+    /// where a write transaction holds the whole database).
+    const WORK_ORDER_WRITE_LOCK: &'static str;
     /// An event's `detail` as text.
     const DETAIL_TEXT: &'static str;
     /// How a JSON text parameter is cast to a JSON column (`detail`,

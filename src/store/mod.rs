@@ -26,7 +26,7 @@ mod work_orders;
 
 pub use areas::{AreaRow, AreaStore};
 pub use audit::{AUDITED_ENTITIES, AuditEntry, AuditFilter, AuditRecord, AuditStore};
-pub use changes::{AssetChangeFeed, ChangeBatch, PgChangeFeed};
+pub use changes::{AssetChangeFeed, ChangeBatch, ChangeFeed, PgChangeFeed, WorkOrderChangeFeed};
 pub use complaints::{Cell, ComplaintStore, RatesFilter, Step, Transition};
 pub use error::{DATABASE_UNAVAILABLE, StoreError};
 pub use geopackage::{
@@ -113,11 +113,12 @@ impl<
 {
 }
 
-/// An opened store, and the feed of other instances' asset writes when
-/// the database is shared (PostgreSQL).
+/// An opened store, and the feeds of other instances' asset and
+/// work-order writes when the database is shared (PostgreSQL).
 pub struct Opened {
     pub store: Arc<dyn Store>,
-    pub feed: Option<Box<dyn AssetChangeFeed>>,
+    pub feed: Option<Box<AssetChangeFeed>>,
+    pub work_order_feed: Option<Box<WorkOrderChangeFeed>>,
 }
 
 /// Opens the store named by a database URL (`sqlite://FILE` or
@@ -144,15 +145,18 @@ fn is_postgres(url: &str) -> bool {
 pub async fn open_shared(url: &str) -> Result<Opened, StoreError> {
     if is_postgres(url) {
         let store = PgStore::open(url).await?;
-        let feed = PgChangeFeed::start(&store).await?;
+        let feed = PgChangeFeed::assets(&store).await?;
+        let work_order_feed = PgChangeFeed::work_orders(&store).await?;
         Ok(Opened {
             store: Arc::new(store),
             feed: Some(Box::new(feed)),
+            work_order_feed: Some(Box::new(work_order_feed)),
         })
     } else {
         Ok(Opened {
             store: open(url).await?,
             feed: None,
+            work_order_feed: None,
         })
     }
 }

@@ -40,6 +40,9 @@ const SETTLED_AFTER: &str = "15 minutes";
 impl Dialect for Postgres {
     const COMPLAINT_COLUMNS: &'static str = COLUMNS;
     const LOCK_ROWS: &'static str = " FOR UPDATE";
+    /// Advisory lock 0x776f726b6f72 ("workor"), which the change-log
+    /// trigger of migration 0009 takes too.
+    const WORK_ORDER_WRITE_LOCK: &'static str = "SELECT pg_advisory_xact_lock(131320544718706)";
     const LON_LAT: &'static str = "ST_X(c.location) AS lon, ST_Y(c.location) AS lat";
     const DETAIL_TEXT: &'static str = "detail::text";
     const DETAIL_CAST: &'static str = "::jsonb";

@@ -49,6 +49,7 @@ fn utc(t: OffsetDateTime) -> String {
 impl Dialect for Sqlite {
     const COMPLAINT_COLUMNS: &'static str = COLUMNS;
     const LOCK_ROWS: &'static str = "";
+    const WORK_ORDER_WRITE_LOCK: &'static str = "";
     const LON_LAT: &'static str = "c.lon, c.lat";
     const DETAIL_TEXT: &'static str = "detail";
     const DETAIL_CAST: &'static str = "";

@@ -135,6 +135,10 @@ pub trait WorkOrderStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<WorkOrder>, StoreError>;
 
+    /// The orders of these ids that exist, in no particular order.
+    async fn work_orders_with_ids(&self, ids: &[WorkOrderId])
+    -> Result<Vec<WorkOrder>, StoreError>;
+
     async fn work_order_history(&self, id: WorkOrderId) -> Result<Vec<WorkOrderEvent>, StoreError>;
 
     async fn photo(&self, id: i64) -> Result<Option<Photo>, StoreError>;
@@ -191,6 +195,18 @@ fn order_from_row<D: Dialect>(row: &D::Row) -> Result<WorkOrder, StoreError> {
     })
 }
 
+/// A work-order write's transaction, holding the work-order write lock
+/// before any row lock (see [`Dialect::WORK_ORDER_WRITE_LOCK`]).
+async fn begin_write<D: Dialect>(
+    pool: &Pool<D>,
+) -> Result<sqlx::Transaction<'static, D>, StoreError> {
+    let mut tx = D::begin_write(pool).await?;
+    if !D::WORK_ORDER_WRITE_LOCK.is_empty() {
+        D::execute_in(&mut tx, D::query(D::WORK_ORDER_WRITE_LOCK.into())).await?;
+    }
+    Ok(tx)
+}
+
 async fn insert<D: Dialect>(
     pool: &Pool<D>,
     draft: &WorkOrderDraft,
@@ -204,7 +220,7 @@ async fn insert<D: Dialect>(
         WorkOrderStatus::Open
     };
     let positions = draft.positions.as_ref().map(|p| p.to_string());
-    let mut tx = D::begin_write(pool).await?;
+    let mut tx = begin_write::<D>(pool).await?;
     // A case's order: the case is locked and must still be with the
     // order's unit, taken on or waiting, so that an order cannot be made
     // for a case being resolved meanwhile.
@@ -360,7 +376,7 @@ async fn change<D: Dialect>(
     c: &WorkOrderChange,
 ) -> Result<WorkOrderChanged, StoreError> {
     let at = now();
-    let mut tx = D::begin_write(pool).await?;
+    let mut tx = begin_write::<D>(pool).await?;
     // An order of a case locks the case first, so that the orders of one
     // case change one after another and the last one done is seen as such.
     let mut q = D::query("SELECT complaint_id FROM work_orders WHERE id = ".into());
@@ -593,6 +609,27 @@ async fn open_after<D: Dialect>(
         .collect()
 }
 
+async fn with_ids<D: Dialect>(
+    pool: &Pool<D>,
+    ids: &[WorkOrderId],
+) -> Result<Vec<WorkOrder>, StoreError> {
+    let mut orders = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1_000) {
+        let mut q = D::query(format!("SELECT {COLUMNS} FROM work_orders WHERE id IN ("));
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            D::push_int(&mut q, id.0);
+        }
+        q.push(")");
+        for row in D::rows(pool, q).await? {
+            orders.push(order_from_row::<D>(&row)?);
+        }
+    }
+    Ok(orders)
+}
+
 async fn history<D: Dialect>(
     pool: &Pool<D>,
     id: WorkOrderId,
@@ -685,6 +722,13 @@ macro_rules! work_order_store {
                 limit: u32,
             ) -> Result<Vec<WorkOrder>, StoreError> {
                 open_after(&self.pool, after, limit).await
+            }
+
+            async fn work_orders_with_ids(
+                &self,
+                ids: &[WorkOrderId],
+            ) -> Result<Vec<WorkOrder>, StoreError> {
+                with_ids(&self.pool, ids).await
             }
 
             async fn work_order_history(

@@ -500,3 +500,103 @@ async fn asset_reads_are_served_with_the_database_down() {
         .await
         .expect("started");
 }
+
+/// The ids of the open work orders within 50 m of a point, as `server`
+/// answers.
+async fn orders_near(
+    client: &Client,
+    server: &ServerProcess,
+    token: &str,
+    lon: f64,
+    lat: f64,
+) -> Vec<i64> {
+    let body: Value = client
+        .get(server.url(&format!(
+            "/v1/work-orders/nearby?lon={lon}&lat={lat}&radius_m=50&limit=100&walking=false"
+        )))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    body["features"]
+        .as_array()
+        .unwrap_or_else(|| panic!("features: {body}"))
+        .iter()
+        .filter_map(|f| f["id"].as_i64())
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test.sh runs this in its PostgreSQL half"]
+async fn work_orders_made_and_closed_on_one_instance_are_near_me_on_another() {
+    let admin = required_postgres_admin_url();
+    let db = fresh_postgres_database(&admin).await;
+    let a = ServerProcess::start(&db);
+    let b = ServerProcess::start(&db);
+    let client = Client::new();
+    let token = token_for(&db).await;
+    let (lon, lat) = (116.3951, 39.9412);
+    assert!(orders_near(&client, &b, &token, lon, lat).await.is_empty());
+
+    // Made on A: B's crews see it near them within a second.
+    let made = client
+        .post(a.url("/v1/work-orders"))
+        .bearer_auth(&token)
+        .json(
+            &json!({"unit": "beijing-drainage", "crew": "drainage-dongcheng-1",
+            "location": [lon, lat], "description": "blocked gully at the lane mouth"}),
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(made.status(), 201);
+    let id = made.json::<Value>().await.expect("JSON")["id"]
+        .as_i64()
+        .expect("id");
+    let seen = time_until(Duration::from_secs(1), || async {
+        orders_near(&client, &b, &token, lon, lat).await == vec![id]
+    })
+    .await;
+    assert!(
+        seen.is_some(),
+        "B did not see A's new work order within 1 s"
+    );
+
+    // Cancelled on B: it leaves A's answer too (A follows B as B follows A).
+    let cancelled = client
+        .post(b.url(&format!("/v1/work-orders/{id}/transitions")))
+        .bearer_auth(&token)
+        .json(&json!({"to": "cancelled", "note": "made twice"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(cancelled.status(), 200);
+    let gone = time_until(Duration::from_secs(1), || async {
+        orders_near(&client, &a, &token, lon, lat).await.is_empty()
+    })
+    .await;
+    assert!(gone.is_some(), "A still sends crews to a cancelled order");
+    assert!(orders_near(&client, &b, &token, lon, lat).await.is_empty());
+
+    // A third instance started now reads the open orders from the store:
+    // the cancelled one is not among them, a new one made on A is.
+    let again = client
+        .post(a.url("/v1/work-orders"))
+        .bearer_auth(&token)
+        .json(&json!({"unit": "beijing-drainage", "location": [lon, lat], "description": "again"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(again.status(), 201);
+    let again = again.json::<Value>().await.expect("JSON")["id"]
+        .as_i64()
+        .expect("id");
+    let c = ServerProcess::start(&db);
+    assert_eq!(
+        orders_near(&client, &c, &token, lon, lat).await,
+        vec![again]
+    );
+}

@@ -62,3 +62,17 @@ impl Registry {
         Ok(())
     }
 }
+
+#[async_trait::async_trait]
+impl crate::services::follower::Follows<AssetId> for Registry {
+    type Error = RegistryError;
+    const WHAT: &'static str = "assets";
+
+    async fn apply_remote(&self, ids: &[AssetId]) -> Result<(), RegistryError> {
+        Registry::apply_remote(self, ids).await
+    }
+
+    async fn rebuild(&self) -> Result<(), RegistryError> {
+        Registry::rebuild(self).await
+    }
+}

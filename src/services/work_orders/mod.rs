@@ -12,6 +12,7 @@
 pub mod feature;
 mod open_orders;
 pub mod photo_check;
+mod replication;
 
 pub use open_orders::{MAX_VISITED, OpenOrders};
 pub use photo_check::{CheckedPhoto, MAX_PHOTO_BYTES, MAX_PHOTOS, PhotoProblem, check_photo};
@@ -250,6 +251,25 @@ fn optional_text(
     }
 }
 
+/// Reads the orders still to be done from the store into an index.
+async fn load_open(store: &dyn Store) -> Result<OpenOrders, StoreError> {
+    let mut orders = Vec::new();
+    let mut after = WorkOrderId(0);
+    loop {
+        let page = store.open_work_orders(after, LOAD_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let done = page.len() < LOAD_PAGE as usize;
+        orders.extend(page);
+        if done {
+            break;
+        }
+    }
+    tokio::task::spawn_blocking(move || OpenOrders::build(orders))
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("building the open orders: {e}")))
+}
+
 impl WorkOrders {
     /// Reads the open orders into memory and builds the lane network.
     pub async fn open(
@@ -258,21 +278,7 @@ impl WorkOrders {
         registry: Arc<Registry>,
     ) -> Result<Self, StoreError> {
         let started = Instant::now();
-        let mut orders = Vec::new();
-        let mut after = WorkOrderId(0);
-        loop {
-            let page = store.open_work_orders(after, LOAD_PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
-            let done = page.len() < LOAD_PAGE as usize;
-            orders.extend(page);
-            if done {
-                break;
-            }
-        }
-        let open = tokio::task::spawn_blocking(move || OpenOrders::build(orders))
-            .await
-            .map_err(|e| StoreError::Corrupt(format!("building the open orders: {e}")))?;
+        let open = load_open(store.as_ref()).await?;
         let generation = registry.lane_generation();
         let lines = registry.lane_lines();
         let network = tokio::task::spawn_blocking(move || LaneNetwork::build(&lines))
