@@ -218,7 +218,13 @@ impl Application {
             },
             connections: settings.connections,
             state: ApiState {
-                features: Features::new(registry.clone(), complaints.clone(), scans, tiles),
+                features: Features::new(
+                    registry.clone(),
+                    complaints.clone(),
+                    work_orders.clone(),
+                    scans,
+                    tiles,
+                ),
                 registry,
                 complaints,
                 tokens,

@@ -5,9 +5,10 @@
 //! revalidate, so an unchanged tile costs a 304 and a changed one is
 //! never served stale. `/tiles.json` is the TileJSON 3.0.0 description.
 
+use super::auth::Requester;
 use super::ogc::{Collection, OgcRequest};
 use super::{ApiError, ApiState};
-use crate::services::asset_feature::NOT_IN_TILES;
+use crate::services::features::not_in_tiles;
 use crate::spatial::LonLatBox;
 use crate::spatial::vector_tile::{MAX_ZOOM, TileId};
 use axum::Json;
@@ -42,10 +43,11 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         ("y" = String, Path, description = "Row, followed by .mvt")),
     responses((status = 200, description = "A Mapbox Vector Tile: one layer per collection, gzip when accepted", content_type = "application/vnd.mapbox-vector-tile"),
         (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
-        (status = 404, description = "No such tile")))]
+        (status = 401, description = "An unknown bearer token"), (status = 404, description = "No such tile")))]
 pub async fn tile(
     State(state): State<ApiState>,
     Path((z, x, y)): Path<(String, String, String)>,
+    Requester(viewer): Requester,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let missing = |detail: String| ApiError::NotFound { detail };
@@ -59,7 +61,7 @@ pub async fn tile(
             .map_err(|_| missing(format!("tile {name} {text:?} is not a whole number")))
     };
     let tile = TileId::new(number(&z, "z")?, number(&x, "x")?, number(y, "y")?).map_err(missing)?;
-    let built = state.features.tile(tile).await?;
+    let built = state.features.tile(tile, viewer.as_ref()).await?;
     let etag = format!("\"{}\"", crate::encoding::hex(&built.digest[..12]));
     let fresh = headers
         .get_all(header::IF_NONE_MATCH)
@@ -105,8 +107,20 @@ pub async fn tile(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    // A token's tile has its work orders: for it alone, never a shared
+    // cache's.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if viewer.is_some() {
+            "private, no-cache"
+        } else {
+            "no-cache"
+        }),
+    );
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Encoding, Authorization"),
+    );
     if let Ok(etag) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, etag);
     }
@@ -121,19 +135,25 @@ enum TileBody {
 }
 
 #[utoipa::path(get, path = "/tiles.json", tag = "Vector tiles", operation_id = "getTileJson",
-    responses((status = 200, description = "TileJSON 3.0.0 describing the tiles and their layers", body = Object)))]
+    responses((status = 200, description = "TileJSON 3.0.0 describing the tiles and their layers; the work-orders layer only to a token", body = Object), (status = 401, description = "An unknown bearer token")))]
 pub async fn tilejson(
     State(state): State<ApiState>,
+    Requester(viewer): Requester,
     request: OgcRequest,
 ) -> Result<Json<Value>, ApiError> {
     request.only(&[])?;
     let mut layers = Vec::new();
     let mut bounds: Option<LonLatBox> = None;
     for collection in Collection::ALL {
+        if collection.needs_token() && viewer.is_none() {
+            continue;
+        }
         let fields: Map<String, Value> = super::ogc::queryable_properties(collection)
             .iter()
             .filter(|(name, _)| {
-                *name != "geometry" && *name != "id" && !NOT_IN_TILES.contains(&name.as_str())
+                *name != "geometry"
+                    && *name != "id"
+                    && !not_in_tiles(collection).contains(&name.as_str())
             })
             .map(|(name, schema)| {
                 let kind = match schema["type"].as_str() {

@@ -1,6 +1,7 @@
 //! The feature collections the service publishes (OGC API collections and
 //! vector tile layers): one per asset kind, the complaints (always
-//! without personal data), and the administrative areas, one per level.
+//! without personal data), the administrative areas, one per level, and
+//! the work orders still to be done (to tokens only, each seeing its own).
 
 use crate::domain::{AreaLevel, AssetKind};
 
@@ -11,10 +12,14 @@ pub enum Collection {
     /// Administrative areas of one level (read-only here: they come in
     /// through `hutong import-areas`).
     Areas(AreaLevel),
+    /// The work orders still to be done (open, assigned, in progress),
+    /// from memory: only to a bearer token, each seeing the orders it may
+    /// (its unit's, or its district's).
+    WorkOrders,
 }
 
 impl Collection {
-    pub const ALL: [Collection; 10] = [
+    pub const ALL: [Collection; 11] = [
         Collection::Assets(AssetKind::Courtyard),
         Collection::Assets(AssetKind::Building),
         Collection::Assets(AssetKind::Lane),
@@ -25,6 +30,7 @@ impl Collection {
         Collection::Areas(AreaLevel::District),
         Collection::Areas(AreaLevel::Street),
         Collection::Areas(AreaLevel::Community),
+        Collection::WorkOrders,
     ];
 
     pub fn id(self) -> &'static str {
@@ -34,6 +40,7 @@ impl Collection {
             Collection::Areas(AreaLevel::District) => "districts",
             Collection::Areas(AreaLevel::Street) => "streets",
             Collection::Areas(AreaLevel::Community) => "communities",
+            Collection::WorkOrders => "work-orders",
         }
     }
 
@@ -58,6 +65,7 @@ impl Collection {
             Collection::Areas(AreaLevel::District) => 8,
             Collection::Areas(AreaLevel::Street) => 11,
             Collection::Areas(AreaLevel::Community) => 12,
+            Collection::WorkOrders => 12,
         }
     }
 
@@ -73,7 +81,14 @@ impl Collection {
             Collection::Areas(AreaLevel::District) => "Districts",
             Collection::Areas(AreaLevel::Street) => "Streets and towns",
             Collection::Areas(AreaLevel::Community) => "Communities and villages",
+            Collection::WorkOrders => "Work orders to be done",
         }
+    }
+
+    /// Whether only a bearer token may read the collection (and each
+    /// token sees part of it).
+    pub fn needs_token(self) -> bool {
+        matches!(self, Collection::WorkOrders)
     }
 
     /// Whether features can be written through the collection (assets
@@ -113,6 +128,9 @@ impl Collection {
             }
             Collection::Areas(AreaLevel::Community) => {
                 "Communities and villages (社区/村), each inside its parent street; feature ids are the codes."
+            }
+            Collection::WorkOrders => {
+                "Work orders still to be done (open, assigned, in progress), live; needs a bearer token: a crew's or unit's token sees its unit's orders, others their district's. Done, verified and cancelled orders and each order's history are at /v1/work-orders."
             }
         }
     }

@@ -3,15 +3,20 @@
 //! collection. Filters and sorts run within the scan budget, on a blocking
 //! thread.
 
-use crate::domain::{AreaLevel, AssetId, AssetKind, Complaint, ComplaintFilter, LonLatBox};
+use crate::domain::{
+    AreaLevel, AssetId, AssetKind, Complaint, ComplaintFilter, LonLatBox, Principal, WorkOrder,
+};
 use crate::services::areas::{area_page_features, area_properties};
 use crate::services::asset_feature::{NOT_IN_TILES, ServedAsset, tile_properties};
+
 use crate::services::collection::Collection;
 use crate::services::complaint_feature::{PersonalData, complaint_feature};
 use crate::services::complaints::{ComplaintError, Complaints};
 use crate::services::feature_filter::FeatureFilter;
 use crate::services::query_budget::{BudgetError, Clock, ScanGate};
 use crate::services::registry::{AssetFilter, Registry, RegistryError};
+use crate::services::work_orders::WorkOrders;
+use crate::services::work_orders::feature::work_order_feature;
 use crate::spatial::vector_tile::{LayerBuilder, TileId, encode};
 use crate::spatial::{AreaIndex, IndexedAsset};
 use serde_json::{Map, Value};
@@ -34,6 +39,22 @@ pub const MAX_FEATURES_PER_LAYER: u32 = 20_000;
 /// Most areas on one page of an area collection, whatever `limit` asks:
 /// a boundary runs to tens of thousands of vertices.
 pub const MAX_AREAS_PER_PAGE: u32 = 100;
+
+/// A collection's properties left out of its tile layer (bookkeeping of
+/// no use for drawing, and nested values): the items API has them.
+pub fn not_in_tiles(collection: Collection) -> &'static [&'static str] {
+    match collection {
+        Collection::Assets(_) | Collection::Areas(_) => NOT_IN_TILES,
+        Collection::Complaints => &["created_at", "updated_at", "raw_coordinates"],
+        Collection::WorkOrders => &[
+            "created_at",
+            "updated_at",
+            "positions",
+            "evidence",
+            "version",
+        ],
+    }
+}
 
 /// What a page of features is asked for.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -60,6 +81,9 @@ pub enum FeatureQueryError {
     /// The query would scan more than a request may: narrow it.
     #[error("{0}")]
     TooCostly(String),
+    /// The collection is only for bearer tokens, and none came.
+    #[error("the {0} collection needs a bearer token")]
+    NeedsToken(&'static str),
 }
 
 /// The features of one page: assets from memory (their text rendered),
@@ -100,6 +124,7 @@ pub struct BuiltTile {
 pub struct Features {
     registry: Arc<Registry>,
     complaints: Arc<Complaints>,
+    work_orders: Arc<WorkOrders>,
     scans: ScanGate,
     /// Tiles are built off the async workers, a few at a time, within a
     /// budget: a tile of costly shapes must not hold up other requests.
@@ -112,12 +137,14 @@ impl Features {
     pub fn new(
         registry: Arc<Registry>,
         complaints: Arc<Complaints>,
+        work_orders: Arc<WorkOrders>,
         scans: ScanGate,
         tiles: ScanGate,
     ) -> Self {
         Self {
             registry,
             complaints,
+            work_orders,
             scans,
             tiles,
         }
@@ -129,11 +156,13 @@ impl Features {
         &self.scans
     }
 
-    /// A page of a collection and how many features match in all.
+    /// A page of a collection and how many features match in all, as
+    /// `viewer` (the request's token, if any) sees it.
     pub async fn page(
         &self,
         collection: Collection,
         query: &FeatureQuery,
+        viewer: Option<&Principal>,
     ) -> Result<(FeaturePage, u64), FeatureQueryError> {
         // A filter that confines matches to a box narrows the candidates.
         let bbox = match query.filter.as_ref().and_then(FeatureFilter::search_box) {
@@ -151,8 +180,70 @@ impl Features {
                 Collection::Assets(kind) => self.asset_page(kind, bbox, query).await,
                 Collection::Complaints => self.complaint_page(bbox, query).await,
                 Collection::Areas(level) => self.area_page(level, bbox, query).await,
+                Collection::WorkOrders => {
+                    let viewer =
+                        viewer.ok_or(FeatureQueryError::NeedsToken(Collection::WorkOrders.id()))?;
+                    self.work_order_page(viewer, bbox, query).await
+                }
             },
         }
+    }
+
+    /// A page of the work orders still to be done that `viewer` sees, and
+    /// how many match. They are in memory; gathering, filtering, sorting
+    /// and rendering run on a blocking thread within the scan budget. An
+    /// order's time (`datetime`) is when it was made (`created_at`).
+    async fn work_order_page(
+        &self,
+        viewer: &Principal,
+        bbox: Option<LonLatBox>,
+        query: &FeatureQuery,
+    ) -> Result<(FeaturePage, u64), FeatureQueryError> {
+        let budget = self.scans.enter().await?;
+        let work_orders = self.work_orders.clone();
+        let viewer = viewer.clone();
+        let query = query.clone();
+        let (features, matched) = budget
+            .run(move |clock| {
+                let mut orders = work_orders.open_seen_by(&viewer, bbox);
+                if let Some((from, to)) = query.datetime {
+                    orders.retain(|o| {
+                        from.is_none_or(|f| o.created_at >= f)
+                            && to.is_none_or(|t| o.created_at <= t)
+                    });
+                }
+                let offset = usize::try_from(query.offset).unwrap_or(usize::MAX);
+                if query.filter.is_none() && query.sortby.is_empty() {
+                    let matched = orders.len() as u64;
+                    let page = orders
+                        .iter()
+                        .skip(offset)
+                        .take(query.limit as usize)
+                        .map(|o| work_order_feature(o))
+                        .collect();
+                    return Ok((page, matched));
+                }
+                let mut kept = Vec::new();
+                for order in &orders {
+                    clock.check()?;
+                    let f = work_order_feature(order);
+                    let (lon, lat) = order.draft.location;
+                    let point = geo::Point::new(lon, lat).into();
+                    if query
+                        .filter
+                        .as_ref()
+                        .is_none_or(|cql| passes(cql, &f, &point))
+                    {
+                        kept.push(f);
+                    }
+                }
+                let matched = kept.len() as u64;
+                let page =
+                    sorted_rendered_page(kept, &query.sortby, query.offset, query.limit, clock)?;
+                Ok((page, matched))
+            })
+            .await?;
+        Ok((FeaturePage::Rendered(features), matched))
     }
 
     /// A page of asset features and how many match. Filters and sorts run
@@ -298,24 +389,7 @@ impl Features {
                 let matched = features.len() as u64;
                 let (sortby, offset, limit) = (query.sortby.clone(), query.offset, query.limit);
                 let page = budget
-                    .run(move |clock| {
-                        let id = |f: &Value| f["id"].as_i64().unwrap_or_default();
-                        let empty = Map::new();
-                        sorted_page(
-                            features,
-                            |f| {
-                                sort_key(
-                                    &sortby,
-                                    id(f),
-                                    f["properties"].as_object().unwrap_or(&empty),
-                                )
-                            },
-                            &sortby,
-                            offset,
-                            limit,
-                            clock,
-                        )
-                    })
+                    .run(move |clock| sorted_rendered_page(features, &sortby, offset, limit, clock))
                     .await?;
                 return Ok((FeaturePage::Rendered(page), matched));
             }
@@ -380,13 +454,19 @@ impl Features {
     }
 
     /// A vector tile: every collection's features in the tile's box, from
-    /// the zoom at which its layer starts. The features are gathered here
+    /// the zoom at which its layer starts; the work orders' layer only for
+    /// a viewer, with the orders it sees. The features are gathered here
     /// (assets from memory, complaints from the store); projecting,
     /// clipping and encoding them run on a blocking thread within the
     /// tile gate's budget, looking at the clock between features; so does
     /// the tile's digest (its entity tag's source).
-    pub async fn tile(&self, tile: TileId) -> Result<BuiltTile, FeatureQueryError> {
+    pub async fn tile(
+        &self,
+        tile: TileId,
+        viewer: Option<&Principal>,
+    ) -> Result<BuiltTile, FeatureQueryError> {
         enum Source {
+            WorkOrders(Vec<Arc<WorkOrder>>),
             Assets(Vec<(Arc<IndexedAsset>, Option<AssetId>)>),
             Complaints(Vec<Complaint>),
             /// Positions in the snapshot of the areas.
@@ -401,7 +481,7 @@ impl Features {
         };
         let mut sources = Vec::new();
         for collection in Collection::ALL {
-            if tile.z < collection.min_zoom() {
+            if tile.z < collection.min_zoom() || (collection.needs_token() && viewer.is_none()) {
                 continue;
             }
             let source = match collection {
@@ -424,10 +504,15 @@ impl Features {
                     found.truncate(MAX_FEATURES_PER_LAYER as usize);
                     Source::Areas(areas, found)
                 }
+                Collection::WorkOrders => {
+                    let Some(viewer) = viewer else { continue };
+                    let mut found = self.work_orders.open_seen_by(viewer, Some(bbox));
+                    found.truncate(MAX_FEATURES_PER_LAYER as usize);
+                    Source::WorkOrders(found)
+                }
             };
             sources.push((collection.id(), source));
         }
-        const NOT_IN_COMPLAINT_TILES: &[&str] = &["created_at", "updated_at", "raw_coordinates"];
         let budget = self.tiles.enter().await?;
         let bytes = budget
             .run(move |clock| {
@@ -443,7 +528,7 @@ impl Features {
                                     a.id.0 as u64,
                                     &a.geometry,
                                     &tile_properties(a, *courtyard_id),
-                                    NOT_IN_TILES,
+                                    not_in_tiles(Collection::Assets(a.kind())),
                                 );
                             }
                         }
@@ -459,7 +544,20 @@ impl Features {
                                     c.id.0 as u64,
                                     &point,
                                     &f["properties"],
-                                    NOT_IN_COMPLAINT_TILES,
+                                    not_in_tiles(Collection::Complaints),
+                                );
+                            }
+                        }
+                        Source::WorkOrders(orders) => {
+                            for order in &orders {
+                                clock.check()?;
+                                let (lon, lat) = order.draft.location;
+                                let f = work_order_feature(order);
+                                layer.add_properties(
+                                    order.id.0 as u64,
+                                    &geo::Point::new(lon, lat).into(),
+                                    &f["properties"],
+                                    not_in_tiles(Collection::WorkOrders),
                                 );
                             }
                         }
@@ -557,6 +655,26 @@ fn sorted_page<T>(
     clock.check()?;
     keyed.sort_unstable_by(|a, b| ordering(sortby, &a.0, &b.0));
     Ok(keyed.into_iter().skip(skip).map(|(_, item)| item).collect())
+}
+
+/// The page `offset`, `limit` of rendered features in `sortby` order.
+fn sorted_rendered_page(
+    features: Vec<Value>,
+    sortby: &[(String, bool)],
+    offset: u64,
+    limit: u32,
+    clock: &Clock,
+) -> Result<Vec<Value>, BudgetError> {
+    let id = |f: &Value| f["id"].as_i64().unwrap_or_default();
+    let empty = Map::new();
+    sorted_page(
+        features,
+        |f| sort_key(sortby, id(f), f["properties"].as_object().unwrap_or(&empty)),
+        sortby,
+        offset,
+        limit,
+        clock,
+    )
 }
 
 /// Whether a rendered feature passes the filter.

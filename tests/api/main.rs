@@ -26,5 +26,5 @@ mod open311;
 mod openapi_fuzz;
 mod restart;
 mod surveys;
-mod tiles;
+pub mod tiles;
 pub mod work_orders;

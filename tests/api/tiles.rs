@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::io::Read;
 
 /// The zoom-16 tile (XYZ) holding a point.
-fn tile_of(lon: f64, lat: f64, z: u32) -> TileId {
+pub fn tile_of(lon: f64, lat: f64, z: u32) -> TileId {
     let n = f64::from(1u32 << z);
     let x = ((lon + 180.0) / 360.0 * n) as u32;
     let r = lat.to_radians();
@@ -29,7 +29,7 @@ async fn fetch(app: &TestApp, tile: TileId, etag: Option<&str>) -> reqwest::Resp
     request.send().await.expect("sent")
 }
 
-async fn decode(response: reqwest::Response) -> Tile {
+pub async fn decode(response: reqwest::Response) -> Tile {
     assert_eq!(
         response.headers()["content-type"],
         "application/vnd.mapbox-vector-tile"
@@ -52,7 +52,7 @@ async fn decode(response: reqwest::Response) -> Tile {
     Tile::decode(raw.as_slice()).expect("a vector tile")
 }
 
-fn layer_ids(tile: &Tile, name: &str) -> Vec<u64> {
+pub fn layer_ids(tile: &Tile, name: &str) -> Vec<u64> {
     let mut ids: Vec<u64> = tile
         .layers
         .iter()
@@ -64,7 +64,7 @@ fn layer_ids(tile: &Tile, name: &str) -> Vec<u64> {
 }
 
 /// The value of a tag of one feature.
-fn tag(tile: &Tile, layer: &str, id: u64, key: &str) -> Option<String> {
+pub fn tag(tile: &Tile, layer: &str, id: u64, key: &str) -> Option<String> {
     let layer = tile.layers.iter().find(|l| l.name == layer)?;
     let feature = layer.features.iter().find(|f| f.id == Some(id))?;
     feature.tags.chunks(2).find_map(|kv| {

@@ -1490,3 +1490,257 @@ async fn orders_of_a_unit_the_case_has_left_do_not_move_it() {
         .await;
     assert_problem(r, 403, "another unit's case").await;
 }
+
+/// A tile as a token (or anonymously) sees it, with its headers.
+async fn tile_as(
+    app: &TestApp,
+    token: Option<&str>,
+    tile: hutong::spatial::vector_tile::TileId,
+) -> (reqwest::header::HeaderMap, geozero::mvt::Tile) {
+    let mut request = app
+        .client
+        .get(app.url(&format!("/tiles/{}/{}/{}.mvt", tile.z, tile.x, tile.y)));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("sent");
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    (headers, crate::tiles::decode(response).await)
+}
+
+fn ids_of(collection: &Value) -> Vec<i64> {
+    collection["features"]
+        .as_array()
+        .unwrap_or_else(|| panic!("features: {collection}"))
+        .iter()
+        .filter_map(|f| f["id"].as_i64())
+        .collect()
+}
+
+#[tokio::test]
+async fn orders_to_be_done_are_an_ogc_collection_and_a_tile_layer_for_tokens_only() {
+    let app = spawn_demo().await;
+    let planner = app.token(Role::Planner, None).await;
+    let changping = app
+        .token(Role::Planner, Some(hutong::domain::District::Changping))
+        .await;
+    let lighting = app.crew_token("dongcheng-lighting-1").await;
+    let (lon, lat) = (116.3951, 39.9412);
+    let make = |body: Value| {
+        let planner = planner.clone();
+        let app = &app;
+        async move {
+            ok_json(
+                app.post_json("/v1/work-orders", &planner, &body).await,
+                "create",
+            )
+            .await["id"]
+                .as_i64()
+                .expect("id")
+        }
+    };
+    let lamp = make(
+        json!({"unit": "dongcheng-city-management", "crew": "dongcheng-lighting-1",
+        "location": [lon, lat], "description": "replace the lamp"}),
+    )
+    .await;
+    let gully = make(
+        json!({"unit": "beijing-drainage", "location": [lon + 0.0002, lat],
+        "description": "clear the gully", "priority": "urgent"}),
+    )
+    .await;
+    let gone = make(
+        json!({"unit": "beijing-drainage", "location": [lon, lat + 0.0002],
+        "description": "made twice"}),
+    )
+    .await;
+    ok_json(
+        app.post_json(
+            &format!("/v1/work-orders/{gone}/transitions"),
+            &planner,
+            &json!({"to": "cancelled", "note": "made twice"}),
+        )
+        .await,
+        "cancel",
+    )
+    .await;
+    let items = "/collections/work-orders/items";
+
+    // Anonymously: not listed, and every read of it is a 401.
+    let listed = |collections: &Value| -> bool {
+        collections["collections"]
+            .as_array()
+            .expect("collections")
+            .iter()
+            .any(|c| c["id"] == "work-orders")
+    };
+    assert!(!listed(&app.get_json("/collections").await));
+    for path in [
+        "/collections/work-orders",
+        items,
+        &format!("{items}/{lamp}"),
+        "/collections/work-orders/queryables",
+    ] {
+        assert_problem(app.get(path).await, 401, path).await;
+    }
+    let tilejson = app.get_json("/tiles.json").await;
+    assert!(
+        !tilejson["vector_layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .any(|l| l["id"] == "work-orders")
+    );
+
+    // A planner of all districts: listed, with the two still to be done.
+    assert!(listed(&app.get_json_as(&planner, "/collections").await));
+    let described = app.get_json_as(&planner, "/collections/work-orders").await;
+    let bbox = &described["extent"]["spatial"]["bbox"][0];
+    assert_eq!(bbox[0].as_f64(), Some(lon), "{described}");
+    assert_eq!(bbox[2].as_f64(), Some(lon + 0.0002), "{described}");
+    let all = app.get_json_as(&planner, items).await;
+    assert_eq!(ids_of(&all), vec![lamp, gully]);
+    assert_eq!(all["numberMatched"], 2);
+    // bbox, CQL2, sortby and paging, as on every collection.
+    let west = format!(
+        "{items}?bbox={},{},{},{}",
+        lon - 0.0001,
+        lat - 0.0001,
+        lon + 0.0001,
+        lat + 0.0001
+    );
+    assert_eq!(ids_of(&app.get_json_as(&planner, &west).await), vec![lamp]);
+    let urgent = app
+        .get_json_as(&planner, &format!("{items}?filter=priority%3D%27urgent%27"))
+        .await;
+    assert_eq!(ids_of(&urgent), vec![gully]);
+    let sorted = app
+        .get_json_as(&planner, &format!("{items}?sortby=-id&limit=1"))
+        .await;
+    assert_eq!(ids_of(&sorted), vec![gully]);
+    assert_eq!(sorted["numberMatched"], 2);
+    assert!(
+        sorted["links"]
+            .as_array()
+            .expect("links")
+            .iter()
+            .any(|l| l["rel"] == "next")
+    );
+    let one = app
+        .client
+        .get(app.url(&format!("{items}/{lamp}")))
+        .bearer_auth(&planner)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(one.status(), 200);
+    assert!(one.headers().contains_key("etag"));
+    let one: Value = one.json().await.expect("JSON");
+    assert_eq!(one["properties"]["crew"], "dongcheng-lighting-1");
+    assert_eq!(one["properties"]["status"], "assigned");
+    // The cancelled order is not among them (its history is at /v1).
+    assert_problem(
+        app.client
+            .get(app.url(&format!("{items}/{gone}")))
+            .bearer_auth(&planner)
+            .send()
+            .await
+            .expect("sent"),
+        404,
+        "cancelled",
+    )
+    .await;
+
+    // A lighting crew sees its unit's order only; a Changping planner none.
+    assert_eq!(ids_of(&app.get_json_as(&lighting, items).await), vec![lamp]);
+    assert_problem(
+        app.client
+            .get(app.url(&format!("{items}/{gully}")))
+            .bearer_auth(&lighting)
+            .send()
+            .await
+            .expect("sent"),
+        404,
+        "another unit's order",
+    )
+    .await;
+    assert!(ids_of(&app.get_json_as(&changping, items).await).is_empty());
+    // Read-only here: orders are made at /v1/work-orders.
+    assert_problem(
+        app.post_json(items, &planner, &json!({"type": "Feature"}))
+            .await,
+        405,
+        "write",
+    )
+    .await;
+
+    // The tile layer: none anonymously, each token its own orders, and a
+    // token's tile is private to it.
+    let tile = crate::tiles::tile_of(lon, lat, 16);
+    let (headers, anonymous) = tile_as(&app, None, tile).await;
+    assert!(crate::tiles::layer_ids(&anonymous, "work-orders").is_empty());
+    assert!(
+        headers["vary"]
+            .to_str()
+            .is_ok_and(|v| v.contains("Authorization"))
+    );
+    let (headers, planners) = tile_as(&app, Some(&planner), tile).await;
+    assert_eq!(
+        crate::tiles::layer_ids(&planners, "work-orders"),
+        vec![lamp as u64, gully as u64]
+    );
+    assert_eq!(
+        crate::tiles::tag(&planners, "work-orders", gully as u64, "priority").as_deref(),
+        Some("urgent")
+    );
+    assert!(
+        headers["cache-control"]
+            .to_str()
+            .is_ok_and(|v| v.contains("private"))
+    );
+    let (_, crews) = tile_as(&app, Some(&lighting), tile).await;
+    assert_eq!(
+        crate::tiles::layer_ids(&crews, "work-orders"),
+        vec![lamp as u64]
+    );
+    let tilejson = app.get_json_as(&planner, "/tiles.json").await;
+    assert!(
+        tilejson["vector_layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .any(|l| l["id"] == "work-orders" && l["fields"].get("priority").is_some())
+    );
+
+    // Done, it leaves the collection and the layer at once.
+    let r = app
+        .client
+        .post(app.url(&format!("/v1/work-orders/{lamp}/transitions")))
+        .bearer_auth(&lighting)
+        .json(&json!({"to": "in_progress"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), 200);
+    let done = app
+        .client
+        .post(app.url(&format!("/v1/work-orders/{lamp}/done")))
+        .bearer_auth(&lighting)
+        .json(&json!({"note": "new lamp in"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        done.status(),
+        200,
+        "{}",
+        done.text().await.unwrap_or_default()
+    );
+    assert_eq!(ids_of(&app.get_json_as(&planner, items).await), vec![gully]);
+    let (_, after) = tile_as(&app, Some(&planner), tile).await;
+    assert_eq!(
+        crate::tiles::layer_ids(&after, "work-orders"),
+        vec![gully as u64]
+    );
+}

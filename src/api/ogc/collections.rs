@@ -1,9 +1,11 @@
 //! `/collections` and `/collections/{collectionId}`.
 
-use super::collection::{Collection, collection_named};
+use super::collection::{Collection, collection_for};
 use super::html;
 use super::request::{OgcRequest, Representation};
+use crate::api::auth::Requester;
 use crate::api::{ApiError, ApiState};
+use crate::domain::Principal;
 use crate::domain::utc_text;
 use crate::spatial::{Crs, LonLatBox};
 use axum::Json;
@@ -23,6 +25,7 @@ async fn describe_one(
     state: &ApiState,
     request: &OgcRequest,
     collection: Collection,
+    viewer: Option<&Principal>,
 ) -> Result<Value, ApiError> {
     let (bbox, interval) = match collection {
         Collection::Assets(kind) => (
@@ -43,6 +46,24 @@ async fn describe_one(
             state.complaints.hotline().areas.snapshot().extent(level),
             json!([[null, null]]),
         ),
+        Collection::WorkOrders => {
+            let orders = viewer
+                .map(|v| state.work_orders.open_seen_by(v, None))
+                .unwrap_or_default();
+            let bbox = orders.iter().fold(None, |b: Option<LonLatBox>, o| {
+                let (lon, lat) = o.draft.location;
+                let point = LonLatBox {
+                    min_lon: lon,
+                    min_lat: lat,
+                    max_lon: lon,
+                    max_lat: lat,
+                };
+                Some(b.map_or(point, |b| b.union(point)))
+            });
+            let first = orders.iter().map(|o| o.created_at).min();
+            let last = orders.iter().map(|o| o.created_at).max();
+            (bbox, json!([[first.map(utc_text), last.map(utc_text)]]))
+        }
     };
     let id = collection.id();
     let path = format!("/collections/{id}");
@@ -70,15 +91,22 @@ async fn describe_one(
 
 #[utoipa::path(get, path = "/collections", tag = "OGC API - Features", operation_id = "getCollections",
     params(("f" = Option<String>, Query, description = "json (default) or html; without it, Accept decides")),
-    responses((status = 200, description = "The feature collections, with their extents and CRS", body = Object), (status = 400, description = "Unknown query parameter")))]
+    responses((status = 200, description = "The feature collections, with their extents and CRS", body = Object), (status = 400, description = "Unknown query parameter"), (status = 401, description = "An unknown bearer token")))]
 pub async fn list(
     State(state): State<ApiState>,
+    Requester(viewer): Requester,
     request: OgcRequest,
 ) -> Result<Response, ApiError> {
     request.only(&[])?;
     let mut collections = Vec::new();
+    // The collections only for tokens are listed only to tokens: a
+    // client reading every listed collection (GDAL, QGIS) must not meet
+    // a 401 anonymously.
     for collection in Collection::ALL {
-        collections.push(describe_one(&state, &request, collection).await?);
+        if collection.needs_token() && viewer.is_none() {
+            continue;
+        }
+        collections.push(describe_one(&state, &request, collection, viewer.as_ref()).await?);
     }
     let links = json!([
         {"rel": "self", "type": "application/json", "title": "This document", "href": request.url("/collections", &[])},
@@ -108,15 +136,16 @@ pub async fn list(
 #[utoipa::path(get, path = "/collections/{collectionId}", tag = "OGC API - Features", operation_id = "describeCollection",
     params(("collectionId" = String, Path, description = "courtyards, buildings, lanes, drainage, lights, chargers or complaints"),
         ("f" = Option<String>, Query, description = "json (default) or html")),
-    responses((status = 200, description = "The collection", body = Object), (status = 404, description = "No such collection")))]
+    responses((status = 200, description = "The collection", body = Object), (status = 401, description = "An unknown bearer token, or none for the work-orders collection"), (status = 404, description = "No such collection")))]
 pub async fn describe(
     State(state): State<ApiState>,
     Path(id): Path<String>,
+    Requester(viewer): Requester,
     request: OgcRequest,
 ) -> Result<Response, ApiError> {
-    let collection = collection_named(&id)?;
+    let collection = collection_for(&id, viewer.as_ref())?;
     request.only(&[])?;
-    let document = describe_one(&state, &request, collection).await?;
+    let document = describe_one(&state, &request, collection, viewer.as_ref()).await?;
     Ok(match request.format {
         Representation::Json => Json(document).into_response(),
         Representation::Html => html::page(

@@ -1,11 +1,12 @@
 //! `/collections/{collectionId}/items` and `/items/{featureId}`: the
 //! features of a collection, filtered and paged.
 
-use super::collection::{Collection, collection_named};
+use super::collection::{Collection, collection_for};
 use super::crs::{Crs, bbox_in, content_crs, crs_parameter};
 use super::html;
 use super::queryables;
 use super::request::{OgcRequest, Representation};
+use crate::api::auth::Requester;
 use crate::api::feature::{feature, feature_collection, geojson_response, geojson_text_response};
 use crate::api::{ApiError, ApiState};
 use crate::domain::{AssetId, ComplaintId, LonLatBox};
@@ -14,6 +15,7 @@ use crate::services::asset_feature::ServedAsset;
 use crate::services::complaint_feature::{PersonalData, complaint_feature};
 use crate::services::feature_filter::{FeatureFilter, FilterLang, ValueType};
 use crate::services::features::{FeaturePage, FeatureQuery, MAX_SORTBY_TERMS};
+use crate::services::work_orders::feature::work_order_feature;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -251,15 +253,19 @@ fn select_properties(mut feature: Value, keep: &[String]) -> Value {
         ("datetime" = Option<String>, Query, description = "RFC 3339 instant or interval start/end with .. for open ends: complaints' reported_at, assets' updated_at"),
         ("f" = Option<String>, Query, description = "json (default) or html")),
     responses((status = 200, description = "A page of features with numberMatched, numberReturned and next/prev links", body = Object, content_type = "application/geo+json"),
-        (status = 400, description = "Bad parameter (problem+json)"), (status = 404, description = "No such collection")))]
+        (status = 400, description = "Bad parameter (problem+json)"), (status = 401, description = "An unknown bearer token, or none for the work-orders collection"), (status = 404, description = "No such collection")))]
 pub async fn list(
     State(state): State<ApiState>,
     Path(id): Path<String>,
+    Requester(viewer): Requester,
     request: OgcRequest,
 ) -> Result<Response, ApiError> {
-    let collection = collection_named(&id)?;
+    let collection = collection_for(&id, viewer.as_ref())?;
     let query = ItemsQuery::parse(&request, collection)?;
-    let (page, matched) = state.features.page(collection, &query.features).await?;
+    let (page, matched) = state
+        .features
+        .page(collection, &query.features, viewer.as_ref())
+        .await?;
     let returned = page.len() as u64;
     let path = format!("/collections/{}/items", collection.id());
     let page_url = |offset: u64, f: Option<&str>| {
@@ -363,13 +369,14 @@ pub async fn list(
         ("crs" = Option<String>, Query, description = "CRS of the response's coordinates; default CRS84"),
         ("f" = Option<String>, Query, description = "json (default) or html")),
     responses((status = 200, description = "The feature, with its ETag (assets)", body = Object, content_type = "application/geo+json"),
-        (status = 404, description = "No such collection or feature")))]
+        (status = 401, description = "An unknown bearer token, or none for the work-orders collection"), (status = 404, description = "No such collection or feature")))]
 pub async fn fetch(
     State(state): State<ApiState>,
     Path((id, feature_id)): Path<(String, String)>,
+    Requester(viewer): Requester,
     request: OgcRequest,
 ) -> Result<Response, ApiError> {
-    let collection = collection_named(&id)?;
+    let collection = collection_for(&id, viewer.as_ref())?;
     request.only(&["crs"])?;
     let crs = crs_parameter(&request, "crs")?;
     let missing = || ApiError::NotFound {
@@ -402,6 +409,17 @@ pub async fn fetch(
                 .filter(|a| a.level == level)
                 .ok_or_else(missing)?;
             (area_feature(area), None)
+        }
+        Collection::WorkOrders => {
+            // Only an order still to be done that the token sees; others
+            // are at /v1/work-orders/{id}.
+            let order_id: i64 = feature_id.parse().map_err(|_| missing())?;
+            let seen = viewer
+                .as_ref()
+                .map(|v| state.work_orders.open_seen_by_id(v, order_id))
+                .ok_or_else(missing)?
+                .ok_or_else(missing)?;
+            (work_order_feature(&seen), Some(seen.version.etag()))
         }
     };
     let mut body = in_crs(body, crs)?;

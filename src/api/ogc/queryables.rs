@@ -4,14 +4,15 @@
 //! that validate input), so the queryables cannot drift from what the
 //! service stores; the filter's type checks are read off the same schema.
 
-use super::collection::{Collection, collection_named};
+use super::collection::{Collection, collection_for};
 use super::html;
 use super::request::{OgcRequest, Representation};
 use crate::api::ApiError;
+use crate::api::auth::Requester;
 use crate::domain::{
     AssetKind, BuildingAttributes, Category, Channel, ChargerAttributes, ComplaintStatus, CoordSys,
     CourtyardAttributes, District, DrainageAttributes, GeometryShape, LaneAttributes,
-    LightAttributes,
+    LightAttributes, Priority, WorkOrderKind, WorkOrderOrigin, WorkOrderStatus,
 };
 use crate::services::feature_filter::{Queryables, ValueType};
 use axum::extract::Path;
@@ -261,6 +262,55 @@ fn build_properties(collection: Collection) -> Map<String, Value> {
                 geometry("geometry-polygon-or-multipolygon"),
             );
         }
+        Collection::WorkOrders => {
+            p.insert(
+                "status".into(),
+                string_enum(
+                    WorkOrderStatus::ALL
+                        .iter()
+                        .filter(|s| s.is_open())
+                        .map(|s| s.as_str()),
+                ),
+            );
+            p.insert(
+                "unit".into(),
+                json!({"type": "string", "title": "The responsible unit (GET /v1/units)"}),
+            );
+            p.insert(
+                "crew".into(),
+                json!({"type": "string", "title": "The crew it is assigned to"}),
+            );
+            p.insert(
+                "origin".into(),
+                string_enum(WorkOrderOrigin::ALL.iter().map(|o| o.as_str())),
+            );
+            for (name, title) in [
+                ("complaint_id", "The case it was made from"),
+                ("plan_id", "The plan it was made from"),
+                ("survey_id", "The survey it was made from"),
+                ("asset_id", "The asset it is about"),
+            ] {
+                p.insert(name.into(), json!({"type": "integer", "title": title}));
+            }
+            p.insert(
+                "district".into(),
+                string_enum(District::ALL.iter().map(|d| d.as_str())),
+            );
+            p.insert(
+                "kind".into(),
+                string_enum(WorkOrderKind::ALL.iter().map(|k| k.as_str())),
+            );
+            p.insert("description".into(), json!({"type": "string"}));
+            p.insert(
+                "priority".into(),
+                string_enum(Priority::ALL.iter().map(|p| p.as_str())),
+            );
+            p.insert("due_at".into(), date_time("When it is due"));
+            p.insert("version".into(), json!({"type": "integer", "minimum": 1}));
+            p.insert("created_at".into(), date_time("When it was made"));
+            p.insert("updated_at".into(), date_time("When it last changed"));
+            p.insert("geometry".into(), geometry("geometry-point"));
+        }
     }
     p
 }
@@ -295,9 +345,13 @@ fn types_of(properties: &Map<String, Value>) -> Queryables {
 #[utoipa::path(get, path = "/collections/{collectionId}/queryables", tag = "OGC API - Features", operation_id = "getQueryables",
     params(("collectionId" = String, Path, description = "Collection id"), ("f" = Option<String>, Query, description = "json (default) or html")),
     responses((status = 200, description = "The queryable properties as JSON Schema 2020-12", body = Object, content_type = "application/schema+json"),
-        (status = 404, description = "No such collection")))]
-pub async fn queryables(Path(id): Path<String>, request: OgcRequest) -> Result<Response, ApiError> {
-    let collection = collection_named(&id)?;
+        (status = 401, description = "An unknown bearer token, or none for the work-orders collection"), (status = 404, description = "No such collection")))]
+pub async fn queryables(
+    Path(id): Path<String>,
+    Requester(viewer): Requester,
+    request: OgcRequest,
+) -> Result<Response, ApiError> {
+    let collection = collection_for(&id, viewer.as_ref())?;
     request.only(&[])?;
     let path = format!("/collections/{}/queryables", collection.id());
     let properties = properties(collection);

@@ -367,6 +367,24 @@ impl WorkOrders {
         }
     }
 
+    /// The orders still to be done inside a box (all without one) that
+    /// the principal sees, by id: the map's collection and tile layer.
+    pub fn open_seen_by(
+        &self,
+        principal: &Principal,
+        bbox: Option<crate::domain::LonLatBox>,
+    ) -> Vec<Arc<WorkOrder>> {
+        self.read_open()
+            .in_box(bbox, |order| Self::may_see(principal, order))
+    }
+
+    /// One order still to be done, if the principal sees it.
+    pub fn open_seen_by_id(&self, principal: &Principal, id: i64) -> Option<Arc<WorkOrder>> {
+        self.read_open()
+            .get(WorkOrderId(id))
+            .filter(|order| Self::may_see(principal, order))
+    }
+
     fn check_sees(principal: &Principal, order: &WorkOrder) -> Result<(), WorkOrderError> {
         if Self::may_see(principal, order) {
             return Ok(());

@@ -1,16 +1,20 @@
 //! The work orders still to be done, held in memory for "what is near
 //! me": an R*-tree of their sites in ECEF metres (so the nearest in the
-//! tree are the nearest on the ground, by chord), and each crew's jobs.
+//! tree are the nearest on the ground, by chord), one of the same sites in
+//! longitude and latitude (for the boxes of the map's collection and
+//! tiles), and each crew's jobs.
 //! Done, verified and cancelled orders leave it; the store keeps them.
 
+use crate::domain::LonLatBox;
 use crate::domain::{UnitCode, WorkOrder, WorkOrderId};
 use crate::spatial::{Ecef, chord_m_for_distance_m, distance_m_from_chord_m};
-use rstar::RTree;
 use rstar::primitives::GeomWithData;
+use rstar::{AABB, RTree};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 type Site = GeomWithData<[f64; 3], WorkOrderId>;
+type MapSite = GeomWithData<[f64; 2], WorkOrderId>;
 
 /// Most entries one nearby walk looks at before it stops (a filter that
 /// matches almost nothing must not walk a whole city).
@@ -19,6 +23,7 @@ pub const MAX_VISITED: usize = 200_000;
 #[derive(Default)]
 pub struct OpenOrders {
     tree: RTree<Site>,
+    map: RTree<MapSite>,
     orders: HashMap<WorkOrderId, Arc<WorkOrder>, foldhash::fast::RandomState>,
     by_crew: HashMap<UnitCode, BTreeSet<WorkOrderId>>,
 }
@@ -28,13 +33,20 @@ fn site(order: &WorkOrder) -> Site {
     GeomWithData::new(Ecef::from_lon_lat(lon, lat), order.id)
 }
 
+fn map_site(order: &WorkOrder) -> MapSite {
+    let (lon, lat) = order.draft.location;
+    GeomWithData::new([lon, lat], order.id)
+}
+
 impl OpenOrders {
     /// The index of these orders (those still to be done).
     pub fn build(orders: Vec<WorkOrder>) -> Self {
         let open: Vec<WorkOrder> = orders.into_iter().filter(|o| o.status.is_open()).collect();
         let tree = RTree::bulk_load(open.iter().map(site).collect());
+        let map = RTree::bulk_load(open.iter().map(map_site).collect());
         let mut index = OpenOrders {
             tree,
+            map,
             ..OpenOrders::default()
         };
         for order in open {
@@ -63,6 +75,7 @@ impl OpenOrders {
     pub fn put(&mut self, order: WorkOrder) {
         if let Some(old) = self.orders.remove(&order.id) {
             self.tree.remove(&site(&old));
+            self.map.remove(&map_site(&old));
             if let Some(crew) = &old.draft.crew {
                 if let Some(jobs) = self.by_crew.get_mut(crew) {
                     jobs.remove(&old.id);
@@ -74,6 +87,7 @@ impl OpenOrders {
         }
         if order.status.is_open() {
             self.tree.insert(site(&order));
+            self.map.insert(map_site(&order));
             if let Some(crew) = &order.draft.crew {
                 self.by_crew
                     .entry(crew.clone())
@@ -117,6 +131,40 @@ impl OpenOrders {
             }
         }
         found
+    }
+
+    /// The open orders inside a longitude/latitude box (all of them
+    /// without one) that `accept` takes, by id.
+    pub fn in_box(
+        &self,
+        bbox: Option<LonLatBox>,
+        accept: impl Fn(&WorkOrder) -> bool,
+    ) -> Vec<Arc<WorkOrder>> {
+        let mut found: Vec<Arc<WorkOrder>> = match bbox {
+            Some(b) => self
+                .map
+                .locate_in_envelope(&AABB::from_corners(
+                    [b.min_lon, b.min_lat],
+                    [b.max_lon, b.max_lat],
+                ))
+                .filter_map(|entry| self.orders.get(&entry.data))
+                .filter(|o| accept(o))
+                .cloned()
+                .collect(),
+            None => self
+                .orders
+                .values()
+                .filter(|o| accept(o))
+                .cloned()
+                .collect(),
+        };
+        found.sort_unstable_by_key(|o| o.id);
+        found
+    }
+
+    /// One open order.
+    pub fn get(&self, id: WorkOrderId) -> Option<Arc<WorkOrder>> {
+        self.orders.get(&id).cloned()
     }
 
     /// A crew's open orders, by id.
@@ -191,5 +239,20 @@ mod tests {
         assert_eq!(index.of_crew(&UnitCode::parse("a").expect("code")).len(), 1);
         let only_open = index.nearby((116.4001, 39.94), 200.0, 10, |o| o.draft.crew.is_none());
         assert_eq!(only_open.len(), 1);
+        // The map's box: order 1 left it when done, 3 is east of it.
+        let in_box = |index: &OpenOrders, b: Option<LonLatBox>| -> Vec<i64> {
+            index.in_box(b, |_| true).iter().map(|o| o.id.0).collect()
+        };
+        let west = LonLatBox {
+            min_lon: 116.39,
+            min_lat: 39.93,
+            max_lon: 116.405,
+            max_lat: 39.95,
+        };
+        assert_eq!(in_box(&index, Some(west)), vec![2]);
+        assert_eq!(in_box(&index, None), vec![2, 3]);
+        // Moved (put again elsewhere): the box follows.
+        index.put(order(2, 116.4100, 39.9401, None));
+        assert!(in_box(&index, Some(west)).is_empty());
     }
 }
