@@ -4,7 +4,7 @@
 //! read back from both sides.
 
 use crate::domain::{AssetId, ComplaintId};
-use crate::store::{Store, StoreError, TableCounts};
+use crate::store::{CopiedTable, Store, StoreError, TableCounts};
 use sha2::{Digest, Sha256};
 use std::fmt::Debug;
 
@@ -15,6 +15,8 @@ const PAGE_ROWS: u32 = 10_000;
 pub enum MigrationError {
     #[error("the target database is not empty ({0:?}); migrate into a new database")]
     TargetNotEmpty(TableCounts),
+    #[error("the target database already has {0}; migrate into a new database")]
+    TargetHasRows(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -50,11 +52,14 @@ pub struct StoreDigest {
     pub links: TableDigest,
     pub callbacks: TableDigest,
     pub areas: TableDigest,
+    /// The field-work tables, in [`CopiedTable::ALL`]'s order.
+    pub field_work: [TableDigest; 5],
 }
 
 impl StoreDigest {
     /// Table name, digest: for reports.
-    pub fn tables(&self) -> [(&'static str, TableDigest); 7] {
+    pub fn tables(&self) -> [(&'static str, TableDigest); 12] {
+        let f = |i: usize| (CopiedTable::ALL[i].name(), self.field_work[i]);
         [
             ("assets", self.assets),
             ("api_tokens", self.tokens),
@@ -63,6 +68,11 @@ impl StoreDigest {
             ("complaint_links", self.links),
             ("complaint_callbacks", self.callbacks),
             ("admin_areas", self.areas),
+            f(0),
+            f(1),
+            f(2),
+            f(3),
+            f(4),
         ]
     }
 }
@@ -112,6 +122,17 @@ pub async fn digest(store: &dyn Store) -> Result<StoreDigest, StoreError> {
         page.iter().for_each(|c| d.callbacks.add(c));
     }
     store.all_areas().await?.iter().for_each(|a| d.areas.add(a));
+    for (table, digest) in CopiedTable::ALL.into_iter().zip(d.field_work.iter_mut()) {
+        let mut after = 0;
+        loop {
+            let page = store
+                .copied_rows_after(table, after, table.page_rows())
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            page.iter().for_each(|row| digest.add(row));
+        }
+    }
     Ok(d)
 }
 
@@ -125,6 +146,11 @@ pub async fn copy_store(
     let existing = to.table_counts().await?;
     if !existing.is_empty() {
         return Err(MigrationError::TargetNotEmpty(existing));
+    }
+    for table in CopiedTable::ALL {
+        if !to.copied_rows_after(table, 0, 1).await?.is_empty() {
+            return Err(MigrationError::TargetHasRows(table.name()));
+        }
     }
     let mut copied = 0u64;
     let areas = from.all_areas().await?;
@@ -184,6 +210,20 @@ pub async fn copy_store(
         to.restore_callbacks(&page).await?;
         copied += page.len() as u64;
         progress(copied);
+    }
+    // Field work after the cases its orders refer to.
+    for table in CopiedTable::ALL {
+        let mut after = 0;
+        loop {
+            let page = from
+                .copied_rows_after(table, after, table.page_rows())
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            to.restore_copied_rows(table, &page).await?;
+            copied += page.len() as u64;
+            progress(copied);
+        }
     }
     // The callers' phone hashes are keyed: the copy keeps the key, or its
     // hashes would match nothing.

@@ -20,6 +20,7 @@ mod sqlite_complaints;
 mod sqlite_open;
 mod sqlite_transfer;
 mod surveys;
+mod table_copy;
 mod tokens;
 mod transfer;
 mod work_orders;
@@ -36,6 +37,7 @@ pub use geopackage::{
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use surveys::SurveyStore;
+pub use table_copy::{CopiedRow, CopiedTable, TableCopyStore};
 pub use tokens::{TokenRecord, TokenSpec, TokenStore};
 pub use transfer::{CallbackRow, EventRow, LinkRow, TableCounts, TokenRow, TransferStore};
 pub use work_orders::{
@@ -98,6 +100,7 @@ pub trait Store:
     + WorkOrderStore
     + AuditStore
     + SurveyStore
+    + TableCopyStore
 {
 }
 impl<
@@ -108,7 +111,8 @@ impl<
         + AreaStore
         + WorkOrderStore
         + AuditStore
-        + SurveyStore,
+        + SurveyStore
+        + TableCopyStore,
 > Store for T
 {
 }

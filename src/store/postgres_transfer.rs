@@ -362,6 +362,11 @@ impl TransferStore for PgStore {
             "complaints",
             "complaint_events",
             "complaint_callbacks",
+            "work_orders",
+            "work_order_events",
+            "surveys",
+            "photos",
+            "audit_log",
         ] {
             sqlx::query(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"

@@ -589,6 +589,19 @@ async fn complaint_exports_carry_personal_data_only_for_operators() {
     );
 }
 
+/// A photo's bytes as `token` is served them.
+async fn photo_of(app: &TestApp, token: &str, photo: i64) -> Vec<u8> {
+    let response = app
+        .client
+        .get(app.url(&format!("/v1/photos/{photo}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    response.bytes().await.expect("bytes").to_vec()
+}
+
 /// `hutong migrate-store` moves an embedded database into a new one (a
 /// PostgreSQL database in the PostgreSQL run, another SQLite file in the
 /// SQLite run) with everything in it, and says the counts and checksums
@@ -657,13 +670,82 @@ async fn migrate_store_copies_everything_and_proves_it() {
         .await
         .expect("sent");
     assert_eq!(patched.status(), 200);
+    // Field work: a survey that opens an order, an order done with a
+    // photo (its history, evidence and bytes), and the audit trail of it all.
+    let designer = app.token(hutong::domain::Role::Designer, None).await;
+    let admin = app.token(hutong::domain::Role::Admin, None).await;
+    let building = app.get_json("/v1/assets?kind=building&limit=1").await["features"][0]["id"]
+        .as_i64()
+        .expect("a building");
+    let surveyed = app
+        .post_json(
+            "/v1/surveys",
+            &designer,
+            &json!({"asset_id": building, "conditions": {"roof": 2, "walls": 4}, "surveyor": "Li Wei", "notes": "roof leaks"}),
+        )
+        .await;
+    assert_eq!(
+        surveyed.status(),
+        201,
+        "{}",
+        surveyed.text().await.unwrap_or_default()
+    );
+    let order = app
+        .post_json(
+            "/v1/work-orders",
+            &planner,
+            &json!({"unit": "dongcheng-city-management", "crew": "dongcheng-lighting-1",
+                "location": [116.3951, 39.9412], "description": "relamp the lane"}),
+        )
+        .await;
+    assert_eq!(order.status(), 201);
+    let order: Value = order.json().await.expect("JSON");
+    let order_id = order["id"].as_i64().expect("id");
+    let crew = app.crew_token("dongcheng-lighting-1").await;
+    let started = app
+        .post_json(
+            &format!("/v1/work-orders/{order_id}/transitions"),
+            &crew,
+            &json!({"to": "in_progress"}),
+        )
+        .await;
+    assert_eq!(started.status(), 200);
+    let done = crate::work_orders::done_with(
+        &app,
+        &crew,
+        order_id,
+        &[("note", "new lamp".to_string())],
+        vec![(
+            crate::work_orders::jpeg_taken_at(116.3951, 39.9412),
+            "image/jpeg",
+        )],
+    )
+    .await;
+    assert_eq!(done.status(), 200);
+    let done: Value = done.json().await.expect("JSON");
+    let photo = done["properties"]["evidence"]["photos"][0]
+        .as_i64()
+        .unwrap_or_else(|| panic!("a photo id: {done}"));
     let views = [
         "/v1/assets?limit=10000".to_string(),
         "/v1/complaints?limit=1000".to_string(),
         format!("/v1/complaints/{}", ids[0]),
         format!("/v1/complaints/{}/links", ids[1]),
         "/v1/assets/nearby?lon=116.39415&lat=39.94273&limit=20".to_string(),
+        format!("/v1/work-orders/{order_id}"),
+        "/v1/work-orders?limit=1000".to_string(),
+        "/v1/work-orders/nearby?lon=116.3951&lat=39.9412&radius_m=5000&limit=100".to_string(),
     ];
+    let admin_views = [
+        "/v1/audit?limit=1000".to_string(),
+        format!("/v1/surveys?asset_id={building}"),
+    ];
+    let mut admin_before = Vec::new();
+    for view in &admin_views {
+        admin_before.push(app.get_json_as(&admin, view).await);
+    }
+    let photo_bytes = photo_of(&app, &planner, photo).await;
+    assert!(photo_bytes.len() > 100);
     let mut before = Vec::new();
     for view in &views {
         let response = app
@@ -690,6 +772,15 @@ async fn migrate_store_copies_everything_and_proves_it() {
     assert!(said.contains("row counts and checksums match"), "{said}");
     assert!(!said.contains("DIFFERENT"), "{said}");
     assert!(said.contains("complaint_events"), "{said}");
+    for table in [
+        "work_orders",
+        "work_order_events",
+        "surveys",
+        "photos",
+        "audit_log",
+    ] {
+        assert!(said.contains(table), "{table}: {said}");
+    }
 
     // The copy serves the same answers, to the same tokens.
     let copy = spawn_on(target_dir, false).await;
@@ -704,9 +795,24 @@ async fn migrate_store_copies_everything_and_proves_it() {
         assert_eq!(response.status(), 200, "{view}");
         assert_eq!(&response.text().await.expect("body"), expected, "{view}");
     }
+    for (view, expected) in admin_views.iter().zip(&admin_before) {
+        assert_eq!(&copy.get_json_as(&admin, view).await, expected, "{view}");
+    }
+    let copied_photo = photo_of(&copy, &planner, photo).await;
+    assert_eq!(copied_photo, photo_bytes);
     // New rows get new ids.
     let created = copy.create(&planner, &light(116.3951, 39.9412)).await;
     assert!(created["id"].as_i64() > Some(600), "{created}");
+    let next_order = copy
+        .post_json(
+            "/v1/work-orders",
+            &planner,
+            &json!({"unit": "beijing-drainage", "location": [116.3951, 39.9412], "description": "after the move"}),
+        )
+        .await;
+    assert_eq!(next_order.status(), 201);
+    let next_order: Value = next_order.json().await.expect("JSON");
+    assert!(next_order["id"].as_i64() > Some(order_id), "{next_order}");
 
     // A second migration into the now full target is refused, untouched.
     let out = hutong(&["migrate-store", "--from", &source_db, "--to", &copy.db_url]);

@@ -114,7 +114,7 @@ async fn move_order(app: &TestApp, token: &str, id: i64, body: Value) -> Value {
     .await
 }
 
-async fn done_with(
+pub async fn done_with(
     app: &TestApp,
     token: &str,
     id: i64,
