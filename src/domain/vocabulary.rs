@@ -32,6 +32,30 @@ pub enum Paving {
     Mixed,
 }
 
+impl Paving {
+    pub const ALL: [Paving; 7] = [
+        Paving::Brick,
+        Paving::Stone,
+        Paving::Concrete,
+        Paving::Asphalt,
+        Paving::Permeable,
+        Paving::Soil,
+        Paving::Mixed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Paving::Brick => "brick",
+            Paving::Stone => "stone",
+            Paving::Concrete => "concrete",
+            Paving::Asphalt => "asphalt",
+            Paving::Permeable => "permeable",
+            Paving::Soil => "soil",
+            Paving::Mixed => "mixed",
+        }
+    }
+}
+
 /// Load-bearing structure of a building: `timber` (traditional frame),
 /// `brick_wood`, `brick_concrete`, `concrete_frame`, `steel`, `temporary`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -16,6 +16,7 @@ pub mod follower;
 pub mod geopackage;
 pub mod hotline_config;
 pub mod linking;
+pub mod planning;
 pub mod query_budget;
 pub mod registry;
 pub mod routing;
