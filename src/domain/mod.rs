@@ -16,6 +16,7 @@ mod coord_sys;
 mod district;
 mod free_text;
 mod lon_lat_box;
+mod plan;
 mod responsible_unit;
 mod role;
 mod survey;
@@ -47,6 +48,10 @@ pub use coord_sys::CoordSys;
 pub use district::District;
 pub use free_text::free_text_problem;
 pub use lon_lat_box::LonLatBox;
+pub use plan::{
+    CostLine, Measure, Plan, PlanDraft, PlanId, PlanKind, PlanQuantities, PlanStatus,
+    may_move_plan, may_write_plans,
+};
 pub use responsible_unit::{Crew, Handling, Unit, UnitCode, UnitKind};
 pub use role::{Principal, Role};
 pub use survey::{DangerGrade, POOR_CONDITION, Survey, SurveyDraft, SurveyElement};

@@ -2,6 +2,7 @@
 //! costs and effects worked out from the geometry and the engineering
 //! rules, and coverage by walking distance.
 
+pub mod quantities;
 pub mod rules;
 
 pub use rules::{EngineeringRules, Rules};

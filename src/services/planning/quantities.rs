@@ -1,0 +1,787 @@
+//! What a plan needs and what it does, worked out from the assets'
+//! geometry and attributes and the engineering rules: pure functions of
+//! what the planning service gathered (the targets, the buildings in a
+//! courtyard, the lights along a lane, the latest surveys, the pooling
+//! complaints near a drain). A target the work cannot apply to is an
+//! error naming it.
+
+use super::rules::Rules;
+use crate::domain::FieldError;
+use crate::domain::{
+    Asset, AssetAttributes, DangerGrade, LightStatus, Measure, Paving, PlanQuantities,
+    ValidationError,
+};
+use geo::{BooleanOps, Geodesic, GeodesicArea, Geometry, Length, LineString, MultiPolygon};
+
+/// Rounded to the centimetre (or cm², L/s to 0.01, m³ to 0.01).
+fn r2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn refused(errors: Vec<FieldError>) -> ValidationError {
+    ValidationError { errors }
+}
+
+/// A paving target: a courtyard with the buildings standing in it, or a
+/// lane; with the latest survey's floor and lane heights (courtyards).
+pub struct PavingTarget<'a> {
+    /// Where the target is in the request (`/targets/0`).
+    pub pointer: String,
+    pub asset: &'a Asset,
+    pub buildings: Vec<&'a Asset>,
+    pub heights: Option<(f64, f64)>,
+}
+
+/// The open area of a courtyard: its polygon minus the footprints of the
+/// buildings in it, geodesic m².
+pub fn open_area_m2(courtyard: &Geometry<f64>, buildings: &[&Asset]) -> f64 {
+    let yard: MultiPolygon<f64> = match courtyard {
+        Geometry::Polygon(p) => MultiPolygon(vec![p.clone()]),
+        Geometry::MultiPolygon(m) => m.clone(),
+        _ => return 0.0,
+    };
+    let mut footprints = MultiPolygon::<f64>(Vec::new());
+    for b in buildings {
+        match &b.geometry {
+            Geometry::Polygon(p) => footprints = footprints.union(&MultiPolygon(vec![p.clone()])),
+            Geometry::MultiPolygon(m) => footprints = footprints.union(m),
+            _ => {}
+        }
+    }
+    yard.difference(&footprints).geodesic_area_unsigned()
+}
+
+/// Permeable paving: the area paved, the peak runoff before and after
+/// (rational method Q = ψ·q·F) and the design storm's volume kept out of
+/// the drains (V = (φ before − φ after)·q·F·t); a yard whose floor sits
+/// below its lane is flagged.
+pub fn paving(
+    rules: &Rules,
+    district: Option<crate::domain::District>,
+    targets: &[PavingTarget<'_>],
+) -> Result<PlanQuantities, ValidationError> {
+    let q = rules.design_intensity(district);
+    let t_s = rules.runoff.duration_min.value * 60.0;
+    let after = rules
+        .surface(Some(Paving::Permeable.as_str()))
+        .ok_or_else(|| ValidationError::single("", "the rules have no permeable surface"))?;
+    let mut out = PlanQuantities::default();
+    let mut errors = Vec::new();
+    let (mut area_total, mut before_total, mut after_total, mut kept_total) = (0.0, 0.0, 0.0, 0.0);
+    for target in targets {
+        let a = target.asset;
+        let (area, paving) = match &a.attributes {
+            AssetAttributes::Courtyard(c) => {
+                (open_area_m2(&a.geometry, &target.buildings), c.paving)
+            }
+            AssetAttributes::Lane(l) => {
+                let Geometry::LineString(line) = &a.geometry else {
+                    errors.push(FieldError::new(&target.pointer, "a lane must be a line"));
+                    continue;
+                };
+                match l.width_m {
+                    Some(w) if w > 0.0 => (Geodesic.length(line) * w, l.paving),
+                    _ => {
+                        errors.push(FieldError::new(
+                            &target.pointer,
+                            format!("lane {} has no width_m: its paved area cannot be worked out; record its width first", a.id.0),
+                        ));
+                        continue;
+                    }
+                }
+            }
+            _ => {
+                errors.push(FieldError::new(
+                    &target.pointer,
+                    format!(
+                        "asset {} is a {}: permeable paving is for courtyards and lanes",
+                        a.id.0,
+                        a.kind().as_str()
+                    ),
+                ));
+                continue;
+            }
+        };
+        if paving == Some(Paving::Permeable) {
+            errors.push(FieldError::new(
+                &target.pointer,
+                format!("asset {} is paved permeably already", a.id.0),
+            ));
+            continue;
+        }
+        let before = rules.surface(paving.map(Paving::as_str)).ok_or_else(|| {
+            ValidationError::single(&target.pointer, "no runoff coefficients for its surface")
+        })?;
+        let f_ha = area / 10_000.0;
+        let peak_before = before.peak.value * q * f_ha;
+        let peak_after = after.peak.value * q * f_ha;
+        let kept_m3 = (before.volume.value - after.volume.value) * q * f_ha * t_s / 1000.0;
+        let id = a.id.0;
+        out.quantities
+            .push(Measure::new("paved_area", r2(area), "m²").of(id));
+        out.effects
+            .push(Measure::new("peak_runoff_before", r2(peak_before), "L/s").of(id));
+        out.effects
+            .push(Measure::new("peak_runoff_after", r2(peak_after), "L/s").of(id));
+        out.effects
+            .push(Measure::new("storm_volume_kept_out", r2(kept_m3), "m³").of(id));
+        if let Some((floor, lane)) = target.heights {
+            if floor < lane {
+                out.flags.push(format!(
+                    "pooling_risk: courtyard {id}'s floor ({floor} m) is {} m below its lane ({lane} m)",
+                    r2(lane - floor)
+                ));
+            }
+        }
+        area_total += area;
+        before_total += peak_before;
+        after_total += peak_after;
+        kept_total += kept_m3;
+    }
+    if !errors.is_empty() {
+        return Err(refused(errors));
+    }
+    out.quantities
+        .push(Measure::new("paved_area", r2(area_total), "m²"));
+    out.effects
+        .push(Measure::new("design_storm_intensity", r2(q), "L/(s·ha)"));
+    out.effects
+        .push(Measure::new("peak_runoff_before", r2(before_total), "L/s"));
+    out.effects
+        .push(Measure::new("peak_runoff_after", r2(after_total), "L/s"));
+    out.effects
+        .push(Measure::new("storm_volume_kept_out", r2(kept_total), "m³"));
+    let c = &rules.costs.permeable_paving_per_m2;
+    out.cost("permeable paving", r2(area_total), "m²", c.value, &c.source);
+    Ok(out)
+}
+
+/// A lane with the lights near it (any status).
+pub struct LightsTarget<'a> {
+    pub pointer: String,
+    pub lane: &'a Asset,
+    pub lights: Vec<&'a Asset>,
+}
+
+/// Metres from the start of a line to each vertex (geodesic).
+fn chainage(line: &LineString<f64>) -> Vec<f64> {
+    let mut at = vec![0.0];
+    for w in line.0.windows(2) {
+        let step = Geodesic.length(&LineString::from(vec![w[0], w[1]]));
+        at.push(at.last().copied().unwrap_or(0.0) + step);
+    }
+    at
+}
+
+/// Local metres east and north of `origin` (an equirectangular view: good
+/// to millimetres over the tens of metres of a lane segment).
+fn local_m(origin: (f64, f64), p: (f64, f64)) -> (f64, f64) {
+    const M_PER_DEG: f64 = 111_320.0;
+    (
+        (p.0 - origin.0) * M_PER_DEG * origin.1.to_radians().cos(),
+        (p.1 - origin.1) * M_PER_DEG,
+    )
+}
+
+/// Where along a line a point falls (metres from its start) and how far
+/// from the line it is.
+fn locate(line: &LineString<f64>, at: &[f64], p: (f64, f64)) -> (f64, f64) {
+    let mut best = (0.0, f64::INFINITY);
+    for (i, w) in line.0.windows(2).enumerate() {
+        let a = (w[0].x, w[0].y);
+        let (bx, by) = local_m(a, (w[1].x, w[1].y));
+        let (px, py) = local_m(a, p);
+        let len2 = bx * bx + by * by;
+        let s = if len2 > 0.0 {
+            ((px * bx + py * by) / len2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let d = ((px - s * bx).powi(2) + (py - s * by).powi(2)).sqrt();
+        if d < best.1 {
+            best = (at[i] + s * (at[i + 1] - at[i]), d);
+        }
+    }
+    best
+}
+
+/// The point `s` metres along a line.
+fn point_at(line: &LineString<f64>, at: &[f64], s: f64) -> (f64, f64) {
+    for (i, w) in line.0.windows(2).enumerate() {
+        if s <= at[i + 1] || i + 2 == line.0.len() {
+            let span = at[i + 1] - at[i];
+            let f = if span > 0.0 {
+                ((s - at[i]) / span).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            return (
+                w[0].x + f * (w[1].x - w[0].x),
+                w[0].y + f * (w[1].y - w[0].y),
+            );
+        }
+    }
+    line.0.first().map(|c| (c.x, c.y)).unwrap_or_default()
+}
+
+/// The dark stretches of a lane, as (from, to) metres along it: the parts
+/// farther along it than any working light's reach. A light `d` metres off
+/// the lane with reach `r` lights √(r² − d²) either way of where it
+/// falls on the lane.
+pub fn dark_stretches(rules: &Rules, lane: &LineString<f64>, lights: &[&Asset]) -> Vec<(f64, f64)> {
+    let at = chainage(lane);
+    let length = at.last().copied().unwrap_or(0.0);
+    let mut lit: Vec<(f64, f64)> = Vec::new();
+    for light in lights {
+        let AssetAttributes::Light(l) = &light.attributes else {
+            continue;
+        };
+        if l.status != LightStatus::Working {
+            continue;
+        }
+        let Geometry::Point(p) = &light.geometry else {
+            continue;
+        };
+        let reach = l.reach_m.unwrap_or(rules.lights.default_reach_m.value);
+        let (s, d) = locate(lane, &at, (p.x(), p.y()));
+        if d < reach {
+            let half = (reach * reach - d * d).sqrt();
+            lit.push(((s - half).max(0.0), (s + half).min(length)));
+        }
+    }
+    lit.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut dark = Vec::new();
+    let mut from = 0.0;
+    for (a, b) in lit {
+        if a > from {
+            dark.push((from, a));
+        }
+        from = f64::max(from, b);
+    }
+    if from < length {
+        dark.push((from, length));
+    }
+    // Slivers under a decimetre are rounding, not darkness.
+    dark.retain(|(a, b)| b - a >= 0.1);
+    dark
+}
+
+/// Sensor lights: along each target lane's dark stretches, new lamps
+/// evenly spaced at no more than the rule's spacing (a stretch of length
+/// ℓ gets ⌈ℓ / spacing⌉ lamps at its (i + ½)·ℓ/n), with their count,
+/// cost and yearly energy (sensors saving their share).
+pub fn sensor_lights(
+    rules: &Rules,
+    targets: &[LightsTarget<'_>],
+) -> Result<PlanQuantities, ValidationError> {
+    let spacing = rules.lights.spacing_m.value;
+    let mut out = PlanQuantities::default();
+    let mut errors = Vec::new();
+    let (mut dark_total, mut count_total) = (0.0, 0usize);
+    for target in targets {
+        let lane = target.lane;
+        let Geometry::LineString(line) = &lane.geometry else {
+            errors.push(FieldError::new(
+                &target.pointer,
+                format!(
+                    "asset {} is a {}: sensor lights are planned along lanes",
+                    lane.id.0,
+                    lane.kind().as_str()
+                ),
+            ));
+            continue;
+        };
+        if !matches!(lane.attributes, AssetAttributes::Lane(_)) {
+            errors.push(FieldError::new(
+                &target.pointer,
+                format!("asset {} is not a lane", lane.id.0),
+            ));
+            continue;
+        }
+        let at = chainage(line);
+        let stretches = dark_stretches(rules, line, &target.lights);
+        let mut dark = 0.0;
+        let mut count = 0usize;
+        for (a, b) in &stretches {
+            let len = b - a;
+            let n = (len / spacing).ceil().max(1.0) as usize;
+            for i in 0..n {
+                let (lon, lat) = point_at(line, &at, a + (i as f64 + 0.5) * len / n as f64);
+                out.positions
+                    .push(((lon * 1e7).round() / 1e7, (lat * 1e7).round() / 1e7));
+            }
+            dark += len;
+            count += n;
+        }
+        for light in &target.lights {
+            if let AssetAttributes::Light(l) = &light.attributes {
+                if l.status != LightStatus::Working {
+                    out.flags.push(format!(
+                        "light {} near lane {} is {}: mending it may light part of a dark stretch",
+                        light.id.0,
+                        lane.id.0,
+                        match l.status {
+                            LightStatus::Faulty => "faulty",
+                            _ => "off",
+                        }
+                    ));
+                }
+            }
+        }
+        let length = at.last().copied().unwrap_or(0.0);
+        out.quantities
+            .push(Measure::new("lane_length", r2(length), "m").of(lane.id.0));
+        out.quantities
+            .push(Measure::new("dark_length", r2(dark), "m").of(lane.id.0));
+        out.quantities.push(
+            Measure::new("dark_stretches", stretches.len() as f64, "stretches").of(lane.id.0),
+        );
+        out.quantities
+            .push(Measure::new("new_lights", count as f64, "lights").of(lane.id.0));
+        dark_total += dark;
+        count_total += count;
+    }
+    if !errors.is_empty() {
+        return Err(refused(errors));
+    }
+    let l = &rules.lights;
+    let full_kwh = count_total as f64 * l.lamp_power_w.value * l.hours_per_year.value / 1000.0;
+    let sensed_kwh = full_kwh * (1.0 - l.sensor_energy_saving.value);
+    out.quantities
+        .push(Measure::new("dark_length", r2(dark_total), "m"));
+    out.quantities
+        .push(Measure::new("new_lights", count_total as f64, "lights"));
+    out.effects
+        .push(Measure::new("lit_length_added", r2(dark_total), "m"));
+    out.effects
+        .push(Measure::new("energy_with_sensors", r2(sensed_kwh), "kWh/a"));
+    out.effects.push(Measure::new(
+        "energy_saved_by_sensors",
+        r2(full_kwh - sensed_kwh),
+        "kWh/a",
+    ));
+    let c = &rules.costs.sensor_light_each;
+    out.cost(
+        "sensor light",
+        count_total as f64,
+        "lights",
+        c.value,
+        &c.source,
+    );
+    Ok(out)
+}
+
+/// A drain with the water-pooling complaints within 50 m of it.
+pub struct DrainTarget<'a> {
+    pub pointer: String,
+    pub drain: &'a Asset,
+    pub pooling_complaints: usize,
+}
+
+/// Complaints within 50 m that make a drain's repair due ("repeated").
+pub const REPEATED_POOLING: usize = 2;
+
+/// Drainage repair: the drains in condition 2 or worse, or with repeated
+/// pooling complaints within 50 m; others are refused with why.
+pub fn drainage_repair(
+    rules: &Rules,
+    targets: &[DrainTarget<'_>],
+) -> Result<PlanQuantities, ValidationError> {
+    let mut out = PlanQuantities::default();
+    let mut errors = Vec::new();
+    let mut count = 0usize;
+    for t in targets {
+        let AssetAttributes::Drainage(d) = &t.drain.attributes else {
+            errors.push(FieldError::new(
+                &t.pointer,
+                format!(
+                    "asset {} is a {}, not a drain",
+                    t.drain.id.0,
+                    t.drain.kind().as_str()
+                ),
+            ));
+            continue;
+        };
+        let poor = d.condition.is_some_and(|c| c.score() <= 2);
+        if !poor && t.pooling_complaints < REPEATED_POOLING {
+            errors.push(FieldError::new(
+                &t.pointer,
+                format!(
+                    "drain {} is in condition {} with {} water-pooling complaint(s) within 50 m: a repair needs condition 2 or worse, or {REPEATED_POOLING} complaints",
+                    t.drain.id.0,
+                    d.condition.map(|c| c.score().to_string()).unwrap_or_else(|| "unknown".into()),
+                    t.pooling_complaints
+                ),
+            ));
+            continue;
+        }
+        out.quantities.push(
+            Measure::new(
+                "pooling_complaints_within_50m",
+                t.pooling_complaints as f64,
+                "complaints",
+            )
+            .of(t.drain.id.0),
+        );
+        count += 1;
+    }
+    if !errors.is_empty() {
+        return Err(refused(errors));
+    }
+    out.quantities
+        .push(Measure::new("drains", count as f64, "drains"));
+    let c = &rules.costs.drainage_repair_each;
+    out.cost("drain repair", count as f64, "drains", c.value, &c.source);
+    Ok(out)
+}
+
+/// A building with its latest survey's danger grade and condition.
+pub struct RestorationTarget<'a> {
+    pub pointer: String,
+    pub building: &'a Asset,
+    pub grade: Option<DangerGrade>,
+    pub condition: Option<u8>,
+}
+
+/// Building restoration: buildings of danger grade C or D, or in
+/// condition 2 or worse, by floor area (footprint × storeys).
+pub fn building_restoration(
+    rules: &Rules,
+    targets: &[RestorationTarget<'_>],
+) -> Result<PlanQuantities, ValidationError> {
+    let mut out = PlanQuantities::default();
+    let mut errors = Vec::new();
+    let costs = &rules.costs;
+    for t in targets {
+        let AssetAttributes::Building(b) = &t.building.attributes else {
+            errors.push(FieldError::new(
+                &t.pointer,
+                format!(
+                    "asset {} is a {}, not a building",
+                    t.building.id.0,
+                    t.building.kind().as_str()
+                ),
+            ));
+            continue;
+        };
+        let footprint = match &t.building.geometry {
+            Geometry::Polygon(p) => p.geodesic_area_unsigned(),
+            Geometry::MultiPolygon(m) => m.geodesic_area_unsigned(),
+            _ => 0.0,
+        };
+        let floor_area = footprint * f64::from(b.storeys.unwrap_or(1).max(1));
+        let id = t.building.id.0;
+        let (item, rate) = match (t.grade, t.condition) {
+            (Some(DangerGrade::D), _) => (
+                "restoration, danger grade D",
+                &costs.restoration_per_m2_grade_d,
+            ),
+            (Some(DangerGrade::C), _) => (
+                "restoration, danger grade C",
+                &costs.restoration_per_m2_grade_c,
+            ),
+            (_, Some(c)) if c <= 2 => (
+                "restoration, condition 2 or worse",
+                &costs.restoration_per_m2_poor_condition,
+            ),
+            _ => {
+                errors.push(FieldError::new(
+                    &t.pointer,
+                    format!(
+                        "building {id} has no survey finding danger grade C or D or condition 2 or worse (grade {}, condition {}): survey it first",
+                        t.grade.map(|g| g.as_str().to_string()).unwrap_or_else(|| "none".into()),
+                        t.condition.map(|c| c.to_string()).unwrap_or_else(|| "none".into())
+                    ),
+                ));
+                continue;
+            }
+        };
+        out.quantities
+            .push(Measure::new("floor_area", r2(floor_area), "m²").of(id));
+        out.cost(
+            &format!("{item} (building {id})"),
+            r2(floor_area),
+            "m²",
+            rate.value,
+            &rate.source,
+        );
+    }
+    if !errors.is_empty() {
+        return Err(refused(errors));
+    }
+    Ok(out)
+}
+
+/// A walk-up building's elevator facts, as the plan gives them.
+pub struct ElevatorTarget<'a> {
+    pub pointer: String,
+    pub building: &'a Asset,
+    pub stairwells: u32,
+    pub households: u32,
+    pub consenting: u32,
+}
+
+/// Elevator installation: one elevator per stairwell of walk-up buildings
+/// of the rule's storeys or more, each with the recorded share of
+/// consenting households at or above the rule's threshold.
+pub fn elevator_installation(
+    rules: &Rules,
+    targets: &[ElevatorTarget<'_>],
+) -> Result<PlanQuantities, ValidationError> {
+    let e = &rules.elevators;
+    let mut out = PlanQuantities::default();
+    let mut errors = Vec::new();
+    let (mut stairwells, mut households) = (0u32, 0u32);
+    for t in targets {
+        let id = t.building.id.0;
+        let AssetAttributes::Building(b) = &t.building.attributes else {
+            errors.push(FieldError::new(
+                &t.pointer,
+                format!("asset {id} is not a building"),
+            ));
+            continue;
+        };
+        let storeys = b.storeys.unwrap_or(0);
+        if f64::from(storeys) < e.min_storeys.value {
+            errors.push(FieldError::new(
+                &t.pointer,
+                format!(
+                    "building {id} has {storeys} storeys: elevators are for walk-ups of {} or more",
+                    e.min_storeys.value
+                ),
+            ));
+            continue;
+        }
+        if b.elevator == Some(crate::domain::ElevatorStatus::Installed) {
+            errors.push(FieldError::new(
+                &t.pointer,
+                format!("building {id} has an elevator already"),
+            ));
+            continue;
+        }
+        if t.households == 0 || t.consenting > t.households {
+            errors.push(FieldError::new(
+                &t.pointer,
+                format!("building {id}: consenting households ({}) must be between 0 and its households ({})", t.consenting, t.households),
+            ));
+            continue;
+        }
+        let share = f64::from(t.consenting) / f64::from(t.households);
+        if share + 1e-9 < e.consent_threshold.value {
+            errors.push(FieldError::new(
+                &t.pointer,
+                format!(
+                    "building {id}: {} of {} households consent ({:.1} %); the rule needs {:.1} % ({})",
+                    t.consenting,
+                    t.households,
+                    share * 100.0,
+                    e.consent_threshold.value * 100.0,
+                    e.consent_threshold.source
+                ),
+            ));
+            continue;
+        }
+        out.quantities
+            .push(Measure::new("stairwells", f64::from(t.stairwells), "stairwells").of(id));
+        out.quantities
+            .push(Measure::new("households_served", f64::from(t.households), "households").of(id));
+        out.quantities.push(
+            Measure::new(
+                "consent_share",
+                (share * 10_000.0).round() / 10_000.0,
+                "share",
+            )
+            .of(id),
+        );
+        stairwells += t.stairwells;
+        households += t.households;
+    }
+    if !errors.is_empty() {
+        return Err(refused(errors));
+    }
+    out.quantities.push(Measure::new(
+        "elevators",
+        f64::from(stairwells),
+        "elevators",
+    ));
+    out.effects.push(Measure::new(
+        "households_served",
+        f64::from(households),
+        "households",
+    ));
+    let c = &rules.costs.elevator_each;
+    out.cost(
+        "elevator",
+        f64::from(stairwells),
+        "elevators",
+        c.value,
+        &c.source,
+    );
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AssetId, AssetKind, Derived, Version};
+    use crate::services::planning::EngineeringRules;
+    use geo::{LineString, Point, Polygon};
+
+    const A: f64 = 6_378_137.0;
+    const E2: f64 = 0.006_694_379_990_14;
+
+    /// Metres per degree of longitude and of latitude at a latitude, on
+    /// the WGS 84 ellipsoid (N cos φ and M, by their formulas): the test's
+    /// own geodesy.
+    fn m_per_degree(lat: f64) -> (f64, f64) {
+        let (s, c) = lat.to_radians().sin_cos();
+        let w = (1.0 - E2 * s * s).sqrt();
+        let n = A / w;
+        let m = A * (1.0 - E2) / (w * w * w);
+        (
+            n * c * std::f64::consts::PI / 180.0,
+            m * std::f64::consts::PI / 180.0,
+        )
+    }
+
+    fn asset(id: i64, kind: AssetKind, geometry: Geometry<f64>) -> Asset {
+        Asset {
+            id: AssetId(id),
+            geometry,
+            attributes: AssetAttributes::minimal(kind),
+            derived: Derived::default(),
+            version: Version::FIRST,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            updated_at: time::OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn rect(lon: f64, lat: f64, dlon: f64, dlat: f64) -> Polygon<f64> {
+        Polygon::new(
+            LineString::from(vec![
+                (lon, lat),
+                (lon + dlon, lat),
+                (lon + dlon, lat + dlat),
+                (lon, lat + dlat),
+                (lon, lat),
+            ]),
+            vec![],
+        )
+    }
+
+    #[test]
+    fn a_courtyard_open_area_and_its_runoff_by_hand() {
+        let rules = EngineeringRules::builtin().expect("rules");
+        let rules = rules.of(None);
+        // A yard 0.0005° × 0.0003° at 39.94° N with a building
+        // 0.0001° × 0.0001° in it.
+        let yard = asset(
+            1,
+            AssetKind::Courtyard,
+            rect(116.39, 39.94, 0.0005, 0.0003).into(),
+        );
+        let house = asset(
+            2,
+            AssetKind::Building,
+            rect(116.3901, 39.9401, 0.0001, 0.0001).into(),
+        );
+        let (x, y) = m_per_degree(39.94015);
+        let expected = 0.0005 * x * 0.0003 * y - 0.0001 * x * 0.0001 * y;
+        let area = open_area_m2(&yard.geometry, &[&house]);
+        assert!((area - expected).abs() < 0.01, "{area} vs {expected}");
+        let q = paving(
+            rules,
+            None,
+            &[PavingTarget {
+                pointer: "/targets/0".into(),
+                asset: &yard,
+                buildings: vec![&house],
+                heights: Some((43.10, 43.25)),
+            }],
+        )
+        .expect("a plan");
+        // Dry-laid brick (no paving recorded): ψ 0.40 before, 0.30 after;
+        // q = 355.48 L/(s·ha); F in hectares; φ 0.40 → 0.25 over 600 s.
+        let f = expected / 10_000.0;
+        let effect = |name: &str| {
+            q.effects
+                .iter()
+                .find(|m| m.name == name && m.asset_id == Some(1))
+                .map(|m| m.value)
+                .unwrap_or(f64::NAN)
+        };
+        assert!((effect("peak_runoff_before") - 0.40 * 355.48 * f).abs() < 0.01);
+        assert!((effect("peak_runoff_after") - 0.30 * 355.48 * f).abs() < 0.01);
+        let kept = (0.40 - 0.25) * 355.48 * f * 600.0 / 1000.0;
+        assert!((effect("storm_volume_kept_out") - kept).abs() < 0.01);
+        assert!((q.cost_cny - (expected * 100.0).round() / 100.0 * 350.0).abs() < 0.02);
+        assert!(
+            q.flags
+                .iter()
+                .any(|f| f.starts_with("pooling_risk: courtyard 1")),
+            "{:?}",
+            q.flags
+        );
+        // A light is not paved.
+        let lamp = asset(3, AssetKind::Light, Point::new(116.39, 39.94).into());
+        let e = paving(
+            rules,
+            None,
+            &[PavingTarget {
+                pointer: "/targets/0".into(),
+                asset: &lamp,
+                buildings: vec![],
+                heights: None,
+            }],
+        )
+        .expect_err("refused");
+        assert_eq!(e.errors[0].pointer, "/targets/0");
+    }
+
+    #[test]
+    fn dark_stretches_get_lamps_at_the_spacing() {
+        let rules = EngineeringRules::builtin().expect("rules");
+        let rules = rules.of(None);
+        let lane = LineString::from(vec![(116.39, 39.94), (116.392, 39.94)]);
+        let lane_asset = asset(10, AssetKind::Lane, lane.clone().into());
+        let mut light = asset(11, AssetKind::Light, Point::new(116.391, 39.94).into());
+        if let AssetAttributes::Light(l) = &mut light.attributes {
+            l.reach_m = Some(10.0);
+        }
+        let length = 0.002 * m_per_degree(39.94).0;
+        let half = length / 2.0;
+        let dark = dark_stretches(rules, &lane, &[&light]);
+        assert_eq!(dark.len(), 2, "{dark:?}");
+        assert!((dark[0].1 - (half - 10.0)).abs() < 0.01, "{dark:?}");
+        assert!((dark[1].0 - (half + 10.0)).abs() < 0.01, "{dark:?}");
+        let q = sensor_lights(
+            rules,
+            &[LightsTarget {
+                pointer: "/targets/0".into(),
+                lane: &lane_asset,
+                lights: vec![&light],
+            }],
+        )
+        .expect("a plan");
+        // Each stretch is (L/2 − 10) ≈ 75.5 m: ⌈75.5 / 20⌉ = 4 lamps at
+        // (i + ½)·ℓ/4 along it.
+        assert_eq!(q.positions.len(), 8);
+        let stretch = half - 10.0;
+        for (i, (lon, lat)) in q.positions.iter().take(4).enumerate() {
+            let s = (i as f64 + 0.5) * stretch / 4.0;
+            assert!(
+                (lon - (116.39 + 0.002 * s / length)).abs() < 2e-7,
+                "{i}: {lon}"
+            );
+            assert_eq!(*lat, 39.94);
+        }
+        assert_eq!(q.cost_cny, 8.0 * 2500.0);
+        // The light switched off: the whole lane is dark.
+        if let AssetAttributes::Light(l) = &mut light.attributes {
+            l.status = LightStatus::Faulty;
+        }
+        let dark = dark_stretches(rules, &lane, &[&light]);
+        assert_eq!(dark.len(), 1);
+        assert!((dark[0].1 - length).abs() < 0.01);
+    }
+}
