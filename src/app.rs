@@ -184,6 +184,11 @@ impl Application {
             registry.clone(),
             work_orders.clone(),
         ));
+        let planning = Arc::new(crate::services::planning::Planning::new(
+            store.clone(),
+            registry.clone(),
+            crate::services::planning::EngineeringRules::builtin().map_err(AppError::Config)?,
+        ));
         let tokens = Arc::new(Tokens::new(store));
         let listener = TcpListener::bind(&settings.listen)
             .await
@@ -232,6 +237,7 @@ impl Application {
                 work_orders,
                 audit,
                 surveys,
+                planning,
             },
             followers: follower.into_iter().chain(work_order_follower).collect(),
             eraser,

@@ -18,6 +18,7 @@ mod open311;
 mod openapi;
 mod openapi_rules;
 mod photo_form;
+mod plans;
 mod problem;
 pub mod public_url;
 mod request_deadline;
@@ -76,6 +77,8 @@ pub struct ApiState {
     pub audit: Arc<crate::services::audit::AuditTrail>,
     /// Designers' surveys.
     pub surveys: Arc<crate::services::surveys::Surveys>,
+    /// Repair plans and the engineering rules.
+    pub planning: Arc<crate::services::planning::Planning>,
 }
 
 /// Request ids: a per-process random prefix and a counter, cheap and
@@ -116,6 +119,7 @@ pub fn router(state: ApiState, http: &HttpSettings) -> Router {
         .merge(ogc::router())
         .merge(tiles::router())
         .merge(work_orders::router())
+        .merge(plans::router())
         .merge(tokens::router())
         .merge(audit::router())
         .merge(surveys::router())

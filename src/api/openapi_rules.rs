@@ -23,7 +23,8 @@ use super::complaints::MAX_COMPLAINT_LIMIT;
 use super::ogc::{Collection, queryables};
 use crate::domain::{
     AssetKind, CaseType, Category, Channel, ComplaintStatus, CoordSys, DangerGrade, DeadlineTier,
-    District, GeometryShape, LonLatBox, Priority, SurveyElement, WorkOrderKind, WorkOrderStatus,
+    District, GeometryShape, LonLatBox, PlanKind, PlanStatus, Priority, SurveyElement,
+    WorkOrderKind, WorkOrderStatus,
 };
 use crate::services::complaints::{DESCRIPTION_MAX_CHARS, MAX_COMPLAINT_OFFSET};
 use crate::services::feature_filter::MAX_FILTER_CHARS;
@@ -114,6 +115,7 @@ fn bbox() -> Value {
 fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
     let ogc = path == "/" || path == "/conformance" || path.starts_with("/collections");
     let work_orders = path.starts_with("/v1/work-orders");
+    let plans = path.starts_with("/v1/plans");
     let code = || json!({"type": "string", "pattern": "^[a-z0-9-]{1,64}$"});
     let open311 = path.starts_with("/open311/");
     Some(match name {
@@ -163,6 +165,7 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
         "limit" => {
             let max = match path {
                 "/v1/work-orders" => super::work_orders::MAX_LIST_LIMIT,
+                "/v1/plans" => super::plans::MAX_LIST_LIMIT,
                 "/v1/audit" => super::audit::MAX_AUDIT_LIMIT,
                 "/v1/surveys" => super::surveys::MAX_SURVEY_LIMIT,
                 "/v1/work-orders/nearby" => super::work_orders::MAX_NEARBY_LIMIT,
@@ -184,6 +187,9 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
             json!({"type": "integer", "minimum": 0, "maximum": u32::MAX})
         }
         "offset" => json!({"type": "integer", "minimum": 0, "maximum": u64::MAX}),
+        "kind" if plans => string_list(strings(PlanKind::ALL.iter().map(|k| k.as_str()))),
+        "status" if plans => string_list(strings(PlanStatus::ALL.iter().map(|s| s.as_str()))),
+        "before" if plans => id_schema(),
         "kind" => string_list(asset_kinds()),
         "category" => string_list(strings(Category::ALL.iter().map(|c| c.as_str()))),
         "status" if path == "/v1/work-orders/nearby" => string_list(strings(
@@ -465,6 +471,46 @@ fn request_body(path: &str, method: &str, area: LonLatBox) -> Option<Value> {
                 "additionalProperties": false,
             }),
             "From a case ({complaint_id}) or by hand ({unit, asset_id or location, description})",
+        ),
+        ("post", "/v1/plans") | ("patch", "/v1/plans/{id}") => {
+            let mut properties = json!({
+                "title": {"type": "string", "minLength": 1, "maxLength": crate::services::planning::TITLE_MAX_CHARS, "pattern": "\\S"},
+                "description": {"type": "string", "maxLength": crate::services::planning::DESCRIPTION_MAX_CHARS, "nullable": true},
+                "district": {"type": "string", "enum": District::ALL.iter().map(|d| d.as_str()).collect::<Vec<_>>(), "nullable": true},
+                "targets": {"type": "array", "items": id_schema(), "maxItems": crate::services::planning::MAX_TARGETS, "uniqueItems": true},
+                "area": {"type": "object", "nullable": true},
+                "complaint_ids": {"type": "array", "items": id_schema(), "maxItems": crate::services::planning::MAX_LINKED_COMPLAINTS},
+                "inputs": {"type": "object"},
+                "planned_start": {"type": "string", "format": "date-time", "nullable": true},
+                "planned_end": {"type": "string", "format": "date-time", "nullable": true},
+            });
+            let mut required = vec!["kind", "title"];
+            if method == "patch" {
+                required.clear();
+                properties["actual_start"] =
+                    json!({"type": "string", "format": "date-time", "nullable": true});
+                properties["actual_end"] =
+                    json!({"type": "string", "format": "date-time", "nullable": true});
+                properties["actual_cost_cny"] =
+                    json!({"type": "number", "minimum": 0, "maximum": 1e12, "nullable": true});
+            } else {
+                properties["kind"] = strings(PlanKind::ALL.iter().map(|k| k.as_str()));
+            }
+            body(
+                "application/json",
+                json!({"type": "object", "required": required, "properties": properties, "additionalProperties": false}),
+                "A plan's fields; its quantities, cost and effects are worked out",
+            )
+        }
+        ("post", "/v1/plans/{id}/transitions") => body(
+            "application/json",
+            json!({
+                "type": "object",
+                "required": ["to"],
+                "properties": {"to": strings(PlanStatus::ALL.iter().map(|s| s.as_str()))},
+                "additionalProperties": false,
+            }),
+            "The status to move to",
         ),
         ("post", "/v1/surveys") => body(
             "application/json",

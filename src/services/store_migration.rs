@@ -52,13 +52,14 @@ pub struct StoreDigest {
     pub links: TableDigest,
     pub callbacks: TableDigest,
     pub areas: TableDigest,
-    /// The field-work tables, in [`CopiedTable::ALL`]'s order.
-    pub field_work: [TableDigest; 5],
+    /// The field-work and planning tables, in [`CopiedTable::ALL`]'s
+    /// order.
+    pub field_work: [TableDigest; 6],
 }
 
 impl StoreDigest {
     /// Table name, digest: for reports.
-    pub fn tables(&self) -> [(&'static str, TableDigest); 12] {
+    pub fn tables(&self) -> [(&'static str, TableDigest); 13] {
         let f = |i: usize| (CopiedTable::ALL[i].name(), self.field_work[i]);
         [
             ("assets", self.assets),
@@ -73,6 +74,7 @@ impl StoreDigest {
             f(2),
             f(3),
             f(4),
+            f(5),
         ]
     }
 }

@@ -57,13 +57,14 @@ pub trait AuditStore: Send + Sync {
 }
 
 /// The entity names the trail knows, as stored.
-pub const AUDITED_ENTITIES: [&str; 6] = [
+pub const AUDITED_ENTITIES: [&str; 7] = [
     "asset",
     "complaint",
     "work_order",
     "survey",
     "area",
     "token",
+    "plan",
 ];
 
 async fn append<D: Dialect>(pool: &Pool<D>, entries: &[AuditEntry]) -> Result<(), StoreError> {

@@ -12,6 +12,7 @@ mod complaints;
 mod error;
 mod geopackage;
 mod pg_copy;
+mod plans;
 mod postgres;
 mod postgres_complaints;
 mod postgres_transfer;
@@ -34,6 +35,7 @@ pub use geopackage::{
     ColumnType, Feature as GpkgFeature, Layer as GpkgLayer, read as read_geopackage,
     write as write_geopackage,
 };
+pub use plans::{PlanChange, PlanFilter, PlanRecord, PlanStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use surveys::SurveyStore;
@@ -101,6 +103,7 @@ pub trait Store:
     + AuditStore
     + SurveyStore
     + TableCopyStore
+    + PlanStore
 {
 }
 impl<
@@ -112,7 +115,8 @@ impl<
         + WorkOrderStore
         + AuditStore
         + SurveyStore
-        + TableCopyStore,
+        + TableCopyStore
+        + PlanStore,
 > Store for T
 {
 }

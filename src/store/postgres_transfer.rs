@@ -367,6 +367,7 @@ impl TransferStore for PgStore {
             "surveys",
             "photos",
             "audit_log",
+            "plans",
         ] {
             sqlx::query(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"

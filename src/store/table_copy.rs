@@ -21,6 +21,7 @@ pub enum CopiedTable {
     Surveys,
     Photos,
     AuditLog,
+    Plans,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +37,9 @@ use Kind::{Bytes, Int, Real, Text, Time};
 
 impl CopiedTable {
     /// In an order that every reference points backwards in (orders
-    /// refer to cases, copied before; surveys to orders).
-    pub const ALL: [CopiedTable; 5] = [
+    /// refer to cases, copied before, and to plans; surveys to orders).
+    pub const ALL: [CopiedTable; 6] = [
+        CopiedTable::Plans,
         CopiedTable::WorkOrders,
         CopiedTable::WorkOrderEvents,
         CopiedTable::Surveys,
@@ -52,6 +54,7 @@ impl CopiedTable {
             CopiedTable::Surveys => "surveys",
             CopiedTable::Photos => "photos",
             CopiedTable::AuditLog => "audit_log",
+            CopiedTable::Plans => "plans",
         }
     }
 
@@ -130,6 +133,34 @@ impl CopiedTable {
                 ("distance_m", Real),
                 ("actor_token", Int),
                 ("created_at", Time),
+            ],
+            CopiedTable::Plans => &[
+                ("id", Int),
+                ("kind", Text),
+                ("title", Text),
+                ("description", Text),
+                ("district", Text),
+                ("targets", Text),
+                ("area", Text),
+                ("complaint_ids", Text),
+                ("inputs", Text),
+                ("quantities", Text),
+                ("cost_cny", Real),
+                ("geometry", Text),
+                ("min_lon", Real),
+                ("min_lat", Real),
+                ("max_lon", Real),
+                ("max_lat", Real),
+                ("status", Text),
+                ("planned_start", Time),
+                ("planned_end", Time),
+                ("actual_start", Time),
+                ("actual_end", Time),
+                ("actual_cost_cny", Real),
+                ("version", Int),
+                ("created_by", Int),
+                ("created_at", Time),
+                ("updated_at", Time),
             ],
             CopiedTable::AuditLog => &[
                 ("id", Int),

@@ -589,6 +589,13 @@ async fn complaint_exports_carry_personal_data_only_for_operators() {
     );
 }
 
+/// The courtyard a building stands in.
+async fn building_yard(app: &TestApp, building: i64) -> i64 {
+    app.get_json(&format!("/v1/assets/{building}")).await["properties"]["courtyard_id"]
+        .as_i64()
+        .expect("the demo's buildings stand in courtyards")
+}
+
 /// A photo's bytes as `token` is served them.
 async fn photo_of(app: &TestApp, token: &str, photo: i64) -> Vec<u8> {
     let response = app
@@ -726,7 +733,16 @@ async fn migrate_store_copies_everything_and_proves_it() {
     let photo = done["properties"]["evidence"]["photos"][0]
         .as_i64()
         .unwrap_or_else(|| panic!("a photo id: {done}"));
+    let planned = app
+        .post_json(
+            "/v1/plans",
+            &planner,
+            &json!({"kind": "permeable_paving", "title": "Yard paving", "targets": [building_yard(&app, building).await]}),
+        )
+        .await;
+    assert_eq!(planned.status(), 201);
     let views = [
+        "/v1/plans".to_string(),
         "/v1/assets?limit=10000".to_string(),
         "/v1/complaints?limit=1000".to_string(),
         format!("/v1/complaints/{}", ids[0]),

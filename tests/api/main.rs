@@ -24,6 +24,7 @@ mod ogc_clients;
 mod ogc_write;
 mod open311;
 mod openapi_fuzz;
+mod plans;
 mod restart;
 mod surveys;
 pub mod tiles;

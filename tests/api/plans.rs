@@ -1,0 +1,566 @@
+//! Repair plans over HTTP: quantities, effects and costs worked out from
+//! the demo's geometry and checked against hand computations written
+//! here; the lifecycle with its roles, versions and audit entries; the
+//! refusals, each naming its target.
+
+use crate::helpers::*;
+use hutong::domain::Role;
+use serde_json::{Value, json};
+
+const A: f64 = 6_378_137.0;
+const E2: f64 = 0.006_694_379_990_14;
+
+/// Metres per degree of longitude and of latitude at a latitude on the
+/// WGS 84 ellipsoid (N cos φ and M): the test's own geodesy.
+fn m_per_degree(lat: f64) -> (f64, f64) {
+    let (s, c) = lat.to_radians().sin_cos();
+    let w = (1.0 - E2 * s * s).sqrt();
+    let n = A / w;
+    let m = A * (1.0 - E2) / (w * w * w);
+    (
+        n * c * std::f64::consts::PI / 180.0,
+        m * std::f64::consts::PI / 180.0,
+    )
+}
+
+/// The area of a rectangle of longitude and latitude (the demo's yards
+/// and houses are such rectangles), m².
+fn rectangle_m2(ring: &Value) -> f64 {
+    let points: Vec<(f64, f64)> = ring[0]
+        .as_array()
+        .expect("ring")
+        .iter()
+        .map(|p| (p[0].as_f64().expect("lon"), p[1].as_f64().expect("lat")))
+        .collect();
+    let (min_lon, max_lon) = points
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (min_lat, max_lat) = points
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let (x, y) = m_per_degree((min_lat + max_lat) / 2.0);
+    (max_lon - min_lon) * x * (max_lat - min_lat) * y
+}
+
+fn measure(plan: &Value, group: &str, name: &str, asset: Option<i64>) -> f64 {
+    plan["properties"][group]
+        .as_array()
+        .unwrap_or_else(|| panic!("{group}: {plan}"))
+        .iter()
+        .find(|m| m["name"] == name && m["asset_id"].as_i64() == asset)
+        .and_then(|m| m["value"].as_f64())
+        .unwrap_or_else(|| panic!("{group}.{name} of {asset:?}: {plan}"))
+}
+
+async fn feature_named(app: &TestApp, kind: &str, name: &str) -> Value {
+    let all = app
+        .get_json(&format!("/v1/assets?kind={kind}&limit=10000"))
+        .await;
+    all["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .find(|f| f["properties"]["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {kind} named {name}"))
+}
+
+async fn post_plan(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    app.post_json("/v1/plans", token, &body).await
+}
+
+async fn move_plan(
+    app: &TestApp,
+    token: &str,
+    id: i64,
+    to: &str,
+    etag: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url(&format!("/v1/plans/{id}/transitions")))
+        .bearer_auth(token)
+        .json(&json!({"to": to}));
+    if let Some(etag) = etag {
+        request = request.header("If-Match", etag);
+    }
+    request.send().await.expect("sent")
+}
+
+#[tokio::test]
+async fn permeable_paving_of_a_named_courtyard_worked_by_hand() {
+    let app = spawn_demo().await;
+    let planner = app.token(Role::Planner, None).await;
+    let yard = feature_named(&app, "courtyard", "Zhonglouwan Hutong No. 1").await;
+    let yard_id = yard["id"].as_i64().expect("id");
+    // The buildings standing in it, as the API says.
+    let buildings = app.get_json("/v1/assets?kind=building&limit=10000").await;
+    let inside: Vec<&Value> = buildings["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|b| b["properties"]["courtyard_id"].as_i64() == Some(yard_id))
+        .collect();
+    assert!(!inside.is_empty(), "the demo yard has houses");
+    let open_m2 = rectangle_m2(&yard["geometry"]["coordinates"])
+        - inside
+            .iter()
+            .map(|b| rectangle_m2(&b["geometry"]["coordinates"]))
+            .sum::<f64>();
+
+    let r = post_plan(
+        &app,
+        &planner,
+        json!({"kind": "permeable_paving", "title": "Permeable bricks for No. 1", "targets": [yard_id]}),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    assert!(r.headers().contains_key("etag") && r.headers().contains_key("location"));
+    let plan: Value = r.json().await.expect("JSON");
+    let p = &plan["properties"];
+    assert_eq!(p["status"], "draft");
+    assert_eq!(p["district"], "dongcheng");
+    let area = measure(&plan, "quantities", "paved_area", Some(yard_id));
+    assert!((area - open_m2).abs() < 0.05, "{area} vs {open_m2}");
+
+    // By hand: q = 2001 (1 + 0.811 lg 3) / (10 + 8)^0.711 = 355.48 L/(s·ha);
+    // the yard is dry-laid brick: ψ 0.40 before, permeable brick 0.30
+    // after; the storm volume kept out is (φ 0.40 − 0.25)·q·F·600 s.
+    let f_ha = open_m2 / 10_000.0;
+    let q = 2001.0 * (1.0 + 0.811 * 3f64.log10()) / 18f64.powf(0.711);
+    assert!((q - 355.48).abs() < 0.01);
+    let before = measure(&plan, "effects", "peak_runoff_before", Some(yard_id));
+    let after = measure(&plan, "effects", "peak_runoff_after", Some(yard_id));
+    let kept = measure(&plan, "effects", "storm_volume_kept_out", Some(yard_id));
+    assert!((before - 0.40 * q * f_ha).abs() < 0.01, "{before}");
+    assert!((after - 0.30 * q * f_ha).abs() < 0.01, "{after}");
+    assert!(
+        (kept - 0.15 * q * f_ha * 600.0 / 1000.0).abs() < 0.01,
+        "{kept}"
+    );
+    let cost = p["cost_cny"].as_f64().expect("cost");
+    assert!(
+        (cost - (open_m2 * 100.0).round() / 100.0 * 350.0).abs() < 20.0,
+        "{cost}"
+    );
+    assert_eq!(p["cost_lines"][0]["unit_cost_cny"], 350.0);
+
+    // A yard whose surveyed floor sits below its lane is flagged.
+    let designer = app.token(Role::Designer, None).await;
+    let surveyed = app
+        .post_json(
+            "/v1/surveys",
+            &designer,
+            &json!({"asset_id": yard_id, "conditions": {"paving": 3}, "floor_height_m": 43.10, "lane_height_m": 43.35}),
+        )
+        .await;
+    assert_eq!(surveyed.status(), 201);
+    let plan: Value = post_plan(
+        &app,
+        &planner,
+        json!({"kind": "permeable_paving", "title": "again", "targets": [yard_id]}),
+    )
+    .await
+    .json()
+    .await
+    .expect("JSON");
+    let flags = plan["properties"]["flags"].to_string();
+    assert!(
+        flags.contains("pooling_risk") && flags.contains("0.25 m below"),
+        "{flags}"
+    );
+}
+
+#[tokio::test]
+async fn sensor_lights_fill_the_dark_stretches_of_a_lane() {
+    let app = spawn_demo().await;
+    let planner = app.token(Role::Planner, None).await;
+    let lane = feature_named(&app, "lane", "Zhonglouwan Hutong").await;
+    let lane_id = lane["id"].as_i64().expect("id");
+    let r = post_plan(
+        &app,
+        &planner,
+        json!({"kind": "sensor_lights", "title": "Light Zhonglouwan", "targets": [lane_id]}),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let plan: Value = r.json().await.expect("JSON");
+    let new = measure(&plan, "quantities", "new_lights", Some(lane_id));
+    let dark = measure(&plan, "quantities", "dark_length", Some(lane_id));
+    let length = measure(&plan, "quantities", "lane_length", Some(lane_id));
+    assert!(dark > 0.0 && dark <= length, "{dark} of {length}");
+    // No stretch gets fewer lamps than its length over the spacing.
+    assert!(new >= (dark / 20.0).floor(), "{new} lamps for {dark} m");
+    let positions = plan["properties"]["positions"]["coordinates"]
+        .as_array()
+        .expect("positions");
+    assert_eq!(positions.len() as f64, new);
+    assert_eq!(plan["properties"]["cost_cny"].as_f64(), Some(new * 2500.0));
+
+    // Put a working lamp with a 10 m reach at each new position: the lane
+    // is then lit end to end, and a new plan finds nothing dark.
+    for p in positions {
+        let created = app
+            .post_json(
+                "/v1/assets",
+                &planner,
+                &json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": p},
+                    "properties": {"kind": "light", "light_type": "wall", "sensor": "pir", "status": "working", "reach_m": 10.0}}),
+            )
+            .await;
+        assert_eq!(created.status(), 201);
+    }
+    let again: Value = post_plan(
+        &app,
+        &planner,
+        json!({"kind": "sensor_lights", "title": "Anything left?", "targets": [lane_id]}),
+    )
+    .await
+    .json()
+    .await
+    .expect("JSON");
+    assert_eq!(
+        measure(&again, "quantities", "new_lights", Some(lane_id)),
+        0.0
+    );
+    assert!(measure(&again, "quantities", "dark_length", Some(lane_id)) < 0.1);
+}
+
+#[tokio::test]
+async fn elevators_need_consent_and_walk_ups() {
+    let app = spawn_demo().await;
+    let planner = app.token(Role::Planner, None).await;
+    // A five-storey walk-up, drawn for the test.
+    let block = app
+        .post_json(
+            "/v1/assets",
+            &planner,
+            &json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[116.3990, 39.9400], [116.3994, 39.9400], [116.3994, 39.9402], [116.3990, 39.9402], [116.3990, 39.9400]]]},
+                "properties": {"kind": "building", "storeys": 5, "structure": "brick_concrete", "elevator": "requested"}}),
+        )
+        .await;
+    assert_eq!(
+        block.status(),
+        201,
+        "{}",
+        block.text().await.unwrap_or_default()
+    );
+    let id = block.json::<Value>().await.expect("JSON")["id"]
+        .as_i64()
+        .expect("id");
+    let plan = |consenting: u32| {
+        json!({"kind": "elevator_installation", "title": "Elevators", "targets": [id],
+            "inputs": {"buildings": {id.to_string(): {"stairwells": 2, "households": 30, "consenting": consenting}}}})
+    };
+    // 19 of 30 is 63.3 %: under the two-thirds rule.
+    let refused = assert_problem(post_plan(&app, &planner, plan(19)).await, 422, "consent").await;
+    assert!(
+        refused.to_string().contains("19 of 30 households consent"),
+        "{refused}"
+    );
+    let r = post_plan(&app, &planner, plan(20)).await;
+    assert_eq!(r.status(), 201);
+    let made: Value = r.json().await.expect("JSON");
+    assert_eq!(measure(&made, "quantities", "elevators", None), 2.0);
+    assert_eq!(made["properties"]["cost_cny"].as_f64(), Some(1_200_000.0));
+    // A one-storey courtyard house is not a walk-up.
+    let house = feature_named(&app, "building", "north hall").await;
+    let house_id = house["id"].as_i64().expect("id");
+    let refused = assert_problem(
+        post_plan(
+            &app,
+            &planner,
+            json!({"kind": "elevator_installation", "title": "x", "targets": [house_id],
+                "inputs": {"buildings": {house_id.to_string(): {"stairwells": 1, "households": 2, "consenting": 2}}}}),
+        )
+        .await,
+        422,
+        "one storey",
+    )
+    .await;
+    assert!(refused.to_string().contains("storeys"), "{refused}");
+}
+
+#[tokio::test]
+async fn the_lifecycle_follows_roles_versions_and_the_audit_trail() {
+    let app = spawn_demo().await;
+    let planner = app.token(Role::Planner, None).await;
+    let designer = app.token(Role::Designer, None).await;
+    let crew = app.crew_token("dongcheng-lighting-1").await;
+    let admin = app.token(Role::Admin, None).await;
+    let changping = app
+        .token(Role::Planner, Some(hutong::domain::District::Changping))
+        .await;
+    let yard = feature_named(&app, "courtyard", "Zhonglouwan Hutong No. 3").await;
+    let yard_id = yard["id"].as_i64().expect("id");
+    let body = json!({"kind": "permeable_paving", "title": "No. 3", "targets": [yard_id]});
+
+    // Who may write.
+    assert_problem(
+        app.post_json("/v1/plans", "", &body).await,
+        401,
+        "anonymous",
+    )
+    .await;
+    assert_problem(post_plan(&app, &crew, body.clone()).await, 403, "crew").await;
+    assert_problem(
+        post_plan(&app, &changping, body.clone()).await,
+        403,
+        "another district",
+    )
+    .await;
+    let r = post_plan(&app, &designer, body.clone()).await;
+    assert_eq!(r.status(), 201);
+    let plan: Value = r.json().await.expect("JSON");
+    let id = plan["id"].as_i64().expect("id");
+    let path = format!("/v1/plans/{id}");
+
+    // Everyone reads.
+    let read = app.get(&path).await;
+    assert_eq!(read.status(), 200);
+    let etag = read.headers()["etag"].to_str().expect("etag").to_string();
+    let listed = app
+        .get_json("/v1/plans?kind=permeable_paving&status=draft")
+        .await;
+    assert!(
+        listed["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .any(|f| f["id"] == id)
+    );
+
+    // A designer proposes; only a planner approves; illegal moves are 409.
+    let r = move_plan(&app, &designer, id, "approved", None).await;
+    assert_problem(r, 409, "draft to approved").await;
+    let r = move_plan(&app, &designer, id, "proposed", Some(&etag)).await;
+    assert_eq!(r.status(), 200);
+    let proposed_etag = r.headers()["etag"].to_str().expect("etag").to_string();
+    assert_ne!(proposed_etag, etag);
+    // The old ETag is stale: 412, and nothing moves.
+    assert_problem(
+        move_plan(&app, &planner, id, "approved", Some(&etag)).await,
+        412,
+        "stale",
+    )
+    .await;
+    assert_problem(
+        move_plan(&app, &designer, id, "approved", None).await,
+        403,
+        "designer approving",
+    )
+    .await;
+
+    // Changing it needs If-Match; a new target reworks the quantities.
+    let other = feature_named(&app, "courtyard", "Zhonglouwan Hutong No. 1").await;
+    let other_id = other["id"].as_i64().expect("id");
+    let patch = json!({"targets": [yard_id, other_id], "title": "Nos. 1 and 3"});
+    let r = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&planner)
+        .json(&patch)
+        .send()
+        .await
+        .expect("sent");
+    assert_problem(r, 428, "no If-Match").await;
+    let r = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&planner)
+        .header("If-Match", &proposed_etag)
+        .json(&patch)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), 200);
+    let edited: Value = r.json().await.expect("JSON");
+    let one = measure(&plan, "quantities", "paved_area", None);
+    let two = measure(&edited, "quantities", "paved_area", None);
+    assert!(two > one, "{one} → {two}");
+    let etag = app.get(&path).await.headers()["etag"]
+        .to_str()
+        .expect("etag")
+        .to_string();
+    assert_eq!(
+        move_plan(&app, &planner, id, "approved", Some(&etag))
+            .await
+            .status(),
+        200
+    );
+    // Approved: its targets are fixed, its dates are not.
+    let etag = app.get(&path).await.headers()["etag"]
+        .to_str()
+        .expect("etag")
+        .to_string();
+    let send_patch = |body: Value, etag: String| {
+        let request = app
+            .client
+            .patch(app.url(&path))
+            .bearer_auth(&planner)
+            .header("If-Match", etag)
+            .json(&body);
+        async move { request.send().await.expect("sent") }
+    };
+    assert_problem(
+        send_patch(json!({"targets": [yard_id]}), etag.clone()).await,
+        409,
+        "approved targets",
+    )
+    .await;
+    let r = send_patch(json!({"planned_start": "2027-03-01T00:00:00+08:00", "planned_end": "2027-05-31T00:00:00+08:00"}), etag).await;
+    assert_eq!(r.status(), 200);
+    for to in ["in_progress", "completed"] {
+        assert_eq!(
+            move_plan(&app, &planner, id, to, None).await.status(),
+            200,
+            "{to}"
+        );
+    }
+    assert_problem(
+        move_plan(&app, &planner, id, "cancelled", None).await,
+        409,
+        "completed is final",
+    )
+    .await;
+
+    // The audit trail has every step, by whom.
+    let trail = app
+        .get_json_as(&admin, &format!("/v1/audit?entity=plan&id={id}"))
+        .await;
+    let actions: Vec<&str> = trail["entries"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{trail}"))
+        .iter()
+        .rev()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "created",
+            "proposed",
+            "edited",
+            "approved",
+            "edited",
+            "in_progress",
+            "completed"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn bad_plans_are_refused_and_store_nothing() {
+    let app = spawn_demo().await;
+    let planner = app.token(Role::Planner, None).await;
+    let lane = feature_named(&app, "lane", "Zhonglouwan Hutong").await;
+    let lane_id = lane["id"].as_i64().expect("id");
+    let light_id = app.get_json("/v1/assets?kind=light&limit=1").await["features"][0]["id"]
+        .as_i64()
+        .expect("a light");
+    for (body, status, pointer) in [
+        (json!({"title": "x", "targets": [lane_id]}), 422, "/kind"),
+        (
+            json!({"kind": "moon_base", "title": "x", "targets": [lane_id]}),
+            422,
+            "/kind",
+        ),
+        (
+            json!({"kind": "sensor_lights", "targets": [lane_id]}),
+            422,
+            "/title",
+        ),
+        (
+            json!({"kind": "sensor_lights", "title": "x"}),
+            422,
+            "/targets",
+        ),
+        (
+            json!({"kind": "sensor_lights", "title": "x", "targets": [999999]}),
+            422,
+            "/targets/0",
+        ),
+        (
+            json!({"kind": "sensor_lights", "title": "x", "targets": [lane_id, lane_id]}),
+            422,
+            "/targets/1",
+        ),
+        (
+            json!({"kind": "sensor_lights", "title": "x", "targets": [light_id]}),
+            422,
+            "/targets/0",
+        ),
+        (
+            json!({"kind": "sensor_lights", "title": "x", "targets": [lane_id], "complaint_ids": [999999]}),
+            422,
+            "/complaint_ids/0",
+        ),
+        (
+            json!({"kind": "sensor_lights", "title": "x", "targets": [lane_id], "planned_start": "2027-05-01T00:00:00Z", "planned_end": "2027-01-01T00:00:00Z"}),
+            422,
+            "/planned_end",
+        ),
+        (
+            json!({"kind": "sensor_lights", "title": "x", "area": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}),
+            422,
+            "/area",
+        ),
+        (
+            json!({"kind": "sensor_lights", "title": "x", "targets": [lane_id], "cost_cny": 5}),
+            422,
+            "cost_cny",
+        ),
+        (
+            json!({"kind": "ebike_chargers", "title": "x", "targets": [lane_id]}),
+            501,
+            "",
+        ),
+    ] {
+        let problem = assert_problem(
+            post_plan(&app, &planner, body.clone()).await,
+            status,
+            &body.to_string(),
+        )
+        .await;
+        if !pointer.is_empty() {
+            assert!(problem.to_string().contains(pointer), "{body}: {problem}");
+        }
+    }
+    let listed = app.get_json("/v1/plans").await;
+    assert_eq!(listed["numberReturned"], 0, "{listed}");
+    assert_problem(app.get("/v1/plans/0").await, 400, "id 0").await;
+    assert_problem(app.get("/v1/plans/77").await, 404, "no plan").await;
+    assert_problem(app.get("/v1/plans?limit=0").await, 400, "limit").await;
+    assert_problem(app.get("/v1/plans?status=dreaming").await, 400, "status").await;
+
+    // A drawn area brings in the lanes it crosses.
+    let r = post_plan(
+        &app,
+        &planner,
+        json!({"kind": "sensor_lights", "title": "By area",
+            "area": {"type": "Polygon", "coordinates": [[[116.3935, 39.9425], [116.3945, 39.9425], [116.3945, 39.9429], [116.3935, 39.9429], [116.3935, 39.9425]]]}}),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let plan: Value = r.json().await.expect("JSON");
+    assert!(
+        plan["properties"]["targets"]
+            .as_array()
+            .expect("targets")
+            .contains(&json!(lane_id)),
+        "{plan}"
+    );
+    let rules = app
+        .get_json("/v1/engineering-rules?district=changping")
+        .await;
+    assert_eq!(rules["chargers"]["ebikes_per_household"]["value"], 0.8);
+    assert_eq!(rules["lights"]["spacing_m"]["unit"], "m");
+    assert!(
+        (rules["design_storm_intensity"]["value"]
+            .as_f64()
+            .expect("q")
+            - 355.48)
+            .abs()
+            < 0.01
+    );
+}
