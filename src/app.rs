@@ -187,6 +187,7 @@ impl Application {
         let planning = Arc::new(crate::services::planning::Planning::new(
             store.clone(),
             registry.clone(),
+            work_orders.clone(),
             crate::services::planning::EngineeringRules::builtin().map_err(AppError::Config)?,
         ));
         let tokens = Arc::new(Tokens::new(store));

@@ -24,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Most plans in one list page.
-pub const MAX_LIST_LIMIT: u32 = 1_000;
+pub const MAX_LIST_LIMIT: u32 = 200;
 
 pub fn router() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -205,7 +205,7 @@ fn empty_draft(kind: PlanKind) -> PlanDraft {
 }
 
 #[utoipa::path(post, path = "/v1/plans", tag = "Plans", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"kind\": permeable_paving|sensor_lights|drainage_repair|building_restoration|elevator_installation (ebike_chargers and facility: 501 for now), \"title\", \"description\", \"targets\": [asset ids] and/or \"area\": a GeoJSON Polygon or MultiPolygon (its assets of the kind's target kinds join the targets), \"complaint_ids\", \"inputs\" (elevators: {\"buildings\": {\"<id>\": {\"stairwells\", \"households\", \"consenting\"}}}), \"district\", \"planned_start\", \"planned_end\"}. Quantities, cost and effects are worked out, never sent.", content_type = "application/json"),
+    request_body(content = Object, description = "{\"kind\": permeable_paving|sensor_lights|ebike_chargers|drainage_repair|building_restoration|elevator_installation (facility: 501 for now), \"title\", \"description\", \"targets\": [asset ids] and/or \"area\": a GeoJSON Polygon or MultiPolygon (its assets of the kind's target kinds join the targets), \"complaint_ids\", \"inputs\" (elevators: {\"buildings\": {\"<id>\": {\"stairwells\": [{\"households\", \"consenting\"}, …]}}}; chargers: {\"sites\": [[lon, lat], …]}), \"district\", \"planned_start\", \"planned_end\"}. Quantities, cost and effects are worked out, never sent.", content_type = "application/json"),
     responses((status = 201, description = "A draft, with its quantities, cost lines, effects, ETag and Location", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad body (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "The token's role or district may not"),
         (status = 422, description = "Invalid body, or targets the work cannot apply to (each named)"), (status = 501, description = "A kind whose quantities are not worked out yet")))]
 async fn create(
@@ -239,7 +239,7 @@ struct ListParams {
 #[utoipa::path(get, path = "/v1/plans", tag = "Plans",
     params(("kind" = Option<String>, Query, description = "Kinds, comma-separated"), ("status" = Option<String>, Query, description = "Statuses, comma-separated"),
         ("district" = Option<String>, Query, description = "A district's plans"), ("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat: plans whose extent meets it"),
-        ("before" = Option<i64>, Query, description = "Plans with lower ids (the next page)"), ("limit" = Option<u32>, Query, description = "Most plans, 1-1000 (default 100)")),
+        ("before" = Option<i64>, Query, description = "Plans with lower ids (the next page)"), ("limit" = Option<u32>, Query, description = "Most plans, 1-200 (default 100)")),
     responses((status = 200, description = "Newest first, with a next link when there may be more", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)")))]
 async fn list(
     State(state): State<ApiState>,

@@ -100,6 +100,10 @@ pub struct Measure {
     /// The target asset it is of, when it is of one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asset_id: Option<i64>,
+    /// The new site it is of (its place in `positions`), when it is of
+    /// one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<usize>,
 }
 
 impl Measure {
@@ -109,11 +113,17 @@ impl Measure {
             value,
             unit: unit.to_string(),
             asset_id: None,
+            site: None,
         }
     }
 
     pub fn of(mut self, asset_id: i64) -> Self {
         self.asset_id = Some(asset_id);
+        self
+    }
+
+    pub fn site(mut self, site: usize) -> Self {
+        self.site = Some(site);
         self
     }
 }
@@ -134,6 +144,10 @@ pub struct CostLine {
 /// rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct PlanQuantities {
+    /// Every asset the plan works on: those named and those found in its
+    /// area.
+    #[serde(default)]
+    pub targets: Vec<i64>,
     /// What is to be built, per target and in all.
     pub quantities: Vec<Measure>,
     /// What it changes (runoff before and after, energy, households
@@ -174,7 +188,8 @@ pub struct PlanDraft {
     pub title: String,
     pub description: Option<String>,
     pub district: Option<District>,
-    /// The assets the work is on, by id.
+    /// The assets the work is on, named by id (those its area holds are
+    /// found again at every rework: [`PlanQuantities::targets`]).
     pub targets: Vec<i64>,
     /// A drawn area (GeoJSON geometry, WGS 84) instead of or besides
     /// targets.
@@ -199,6 +214,8 @@ pub struct Plan {
     /// What the plan covers on the map (GeoJSON geometry, WGS 84): the
     /// drawn area, or the targets' geometries.
     pub geometry: serde_json::Value,
+    /// The box of what it covers, for map queries.
+    pub bbox: super::LonLatBox,
     pub status: PlanStatus,
     pub version: Version,
     pub created_by: Option<i64>,

@@ -65,7 +65,7 @@ pub trait PlanStore: Send + Sync {
 }
 
 const COLUMNS: &str = "id, kind, title, description, district, targets, area, complaint_ids, inputs, \
-     quantities, cost_cny, geometry, status, planned_start, planned_end, actual_start, actual_end, \
+     quantities, cost_cny, geometry, min_lon, min_lat, max_lon, max_lat, status, planned_start, planned_end, actual_start, actual_end, \
      actual_cost_cny, version, created_by, created_at, updated_at";
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -103,6 +103,12 @@ fn plan_from_row<D: Dialect>(row: &D::Row) -> Result<Plan, StoreError> {
         },
         quantities: json_of(&D::text(row, "quantities")?)?,
         geometry: json_of(&D::text(row, "geometry")?)?,
+        bbox: LonLatBox {
+            min_lon: D::float(row, "min_lon")?,
+            min_lat: D::float(row, "min_lat")?,
+            max_lon: D::float(row, "max_lon")?,
+            max_lat: D::float(row, "max_lat")?,
+        },
         status: PlanStatus::from_str(&D::text(row, "status")?).map_err(corrupt)?,
         version: Version(D::int(row, "version")?),
         created_by: D::opt_int(row, "created_by")?,

@@ -62,6 +62,8 @@ impl CopiedTable {
     pub fn page_rows(self) -> u32 {
         match self {
             CopiedTable::Photos => 8,
+            // A plan carries its targets' shapes.
+            CopiedTable::Plans => 100,
             _ => 500,
         }
     }

@@ -248,17 +248,55 @@ async fn elevators_need_consent_and_walk_ups() {
     let id = block.json::<Value>().await.expect("JSON")["id"]
         .as_i64()
         .expect("id");
-    let plan = |consenting: u32| {
+    let plan = |wells: Value| {
         json!({"kind": "elevator_installation", "title": "Elevators", "targets": [id],
-            "inputs": {"buildings": {id.to_string(): {"stairwells": 2, "households": 30, "consenting": consenting}}}})
+            "inputs": {"buildings": {id.to_string(): {"stairwells": wells}}}})
     };
-    // 19 of 30 is 63.3 %: under the two-thirds rule.
-    let refused = assert_problem(post_plan(&app, &planner, plan(19)).await, 422, "consent").await;
+    // The second stairwell: 9 of 15 is 60 %, under the two-thirds rule.
+    let refused = assert_problem(
+        post_plan(
+            &app,
+            &planner,
+            plan(
+                json!([{"households": 15, "consenting": 10}, {"households": 15, "consenting": 9}]),
+            ),
+        )
+        .await,
+        422,
+        "consent",
+    )
+    .await;
     assert!(
-        refused.to_string().contains("19 of 30 households consent"),
+        refused
+            .to_string()
+            .contains("stairwell 1: 9 of 15 households consent"),
         "{refused}"
     );
-    let r = post_plan(&app, &planner, plan(20)).await;
+    // 12 of 12 and 5 of 12 is 71 % of the building, but one stairwell
+    // has 42 %: it is refused.
+    let refused = assert_problem(
+        post_plan(
+            &app,
+            &planner,
+            plan(
+                json!([{"households": 12, "consenting": 12}, {"households": 12, "consenting": 5}]),
+            ),
+        )
+        .await,
+        422,
+        "one stairwell short",
+    )
+    .await;
+    assert!(
+        refused.to_string().contains("stairwell 1: 5 of 12"),
+        "{refused}"
+    );
+    let r = post_plan(
+        &app,
+        &planner,
+        plan(json!([{"households": 15, "consenting": 10}, {"households": 15, "consenting": 10}])),
+    )
+    .await;
     assert_eq!(r.status(), 201);
     let made: Value = r.json().await.expect("JSON");
     assert_eq!(measure(&made, "quantities", "elevators", None), 2.0);
@@ -271,7 +309,7 @@ async fn elevators_need_consent_and_walk_ups() {
             &app,
             &planner,
             json!({"kind": "elevator_installation", "title": "x", "targets": [house_id],
-                "inputs": {"buildings": {house_id.to_string(): {"stairwells": 1, "households": 2, "consenting": 2}}}}),
+                "inputs": {"buildings": {house_id.to_string(): {"stairwells": [{"households": 2, "consenting": 2}]}}}}),
         )
         .await,
         422,
@@ -307,6 +345,31 @@ async fn the_lifecycle_follows_roles_versions_and_the_audit_trail() {
         post_plan(&app, &changping, body.clone()).await,
         403,
         "another district",
+    )
+    .await;
+    // Naming its own district does not let it plan a Dongcheng yard.
+    let mut claimed = body.clone();
+    claimed["district"] = json!("changping");
+    let problem = assert_problem(
+        post_plan(&app, &changping, claimed).await,
+        403,
+        "claimed district",
+    )
+    .await;
+    assert!(
+        problem.to_string().contains("not in changping"),
+        "{problem}"
+    );
+    // A Dongcheng planner naming Changping for a Dongcheng yard: 403.
+    let dongcheng = app
+        .token(Role::Planner, Some(hutong::domain::District::Dongcheng))
+        .await;
+    let mut claimed = body.clone();
+    claimed["district"] = json!("changping");
+    assert_problem(
+        post_plan(&app, &dongcheng, claimed).await,
+        403,
+        "named another district",
     )
     .await;
     let r = post_plan(&app, &designer, body.clone()).await;
@@ -408,6 +471,36 @@ async fn the_lifecycle_follows_roles_versions_and_the_audit_trail() {
         "approved targets",
     )
     .await;
+    // An edit that keeps the quantities is checked all the same, and
+    // changes nothing when refused.
+    for (bad, pointer) in [
+        (json!({"title": "  "}), "/title"),
+        (
+            json!({"planned_start": "2027-06-01T00:00:00Z", "planned_end": "2027-01-01T00:00:00Z"}),
+            "/planned_end",
+        ),
+        (json!({"actual_cost_cny": -5}), "/actual_cost_cny"),
+        (json!({"complaint_ids": [999999]}), "/complaint_ids/0"),
+    ] {
+        let problem = assert_problem(
+            send_patch(bad.clone(), etag.clone()).await,
+            422,
+            &bad.to_string(),
+        )
+        .await;
+        assert!(problem.to_string().contains(pointer), "{bad}: {problem}");
+    }
+    // A designer proposes; once approved, it is the planners'.
+    let r = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&designer)
+        .header("If-Match", etag.clone())
+        .json(&json!({"title": "mine now"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_problem(r, 403, "designer editing an approved plan").await;
     let r = send_patch(json!({"planned_start": "2027-03-01T00:00:00+08:00", "planned_end": "2027-05-31T00:00:00+08:00"}), etag).await;
     assert_eq!(r.status(), 200);
     for to in ["in_progress", "completed"] {
@@ -512,6 +605,16 @@ async fn bad_plans_are_refused_and_store_nothing() {
         ),
         (
             json!({"kind": "ebike_chargers", "title": "x", "targets": [lane_id]}),
+            422,
+            "/targets/0",
+        ),
+        (
+            json!({"kind": "ebike_chargers", "title": "x", "inputs": {"sites": [[0, 0]]}}),
+            422,
+            "/inputs/sites/0",
+        ),
+        (
+            json!({"kind": "facility", "title": "x", "targets": [lane_id]}),
             501,
             "",
         ),
@@ -544,7 +647,7 @@ async fn bad_plans_are_refused_and_store_nothing() {
     assert_eq!(r.status(), 201);
     let plan: Value = r.json().await.expect("JSON");
     assert!(
-        plan["properties"]["targets"]
+        plan["properties"]["worked_on"]
             .as_array()
             .expect("targets")
             .contains(&json!(lane_id)),
@@ -562,5 +665,96 @@ async fn bad_plans_are_refused_and_store_nothing() {
             - 355.48)
             .abs()
             < 0.01
+    );
+}
+
+/// A lane, two yards on it and a site: the ports a site needs for the
+/// households in walking reach that no working charger serves, and a site
+/// next to a timber house refused.
+#[tokio::test]
+async fn charger_sites_count_unserved_households_and_keep_clear_of_timber() {
+    let app = spawn_demo().await;
+    let planner = app.token(Role::Planner, None).await;
+    let create = |body: Value| {
+        let planner = planner.clone();
+        let app = &app;
+        async move {
+            let r = app.post_json("/v1/assets", &planner, &body).await;
+            assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        }
+    };
+    let rect = |lon: f64, lat: f64| {
+        json!([[
+            [lon, lat],
+            [lon + 0.0002, lat],
+            [lon + 0.0002, lat + 0.0001],
+            [lon, lat + 0.0001],
+            [lon, lat]
+        ]])
+    };
+    // A lane 0.005° (about 427 m) long; yards of 30 households at its
+    // west end, 12 in the middle and 20 at its east end, where a charger
+    // works (about 200 m from the middle yard, 400 m from the west one).
+    create(json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[116.4500, 39.9000], [116.4550, 39.9000]]},
+        "properties": {"kind": "lane", "name": "Test Hutong", "width_m": 3.0}})).await;
+    create(json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": rect(116.4500, 39.90005)},
+        "properties": {"kind": "courtyard", "name": "West yard", "households": 30, "residents": 70}})).await;
+    create(json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": rect(116.4524, 39.90005)},
+        "properties": {"kind": "courtyard", "name": "Middle yard", "households": 12, "residents": 30}})).await;
+    create(json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": rect(116.4547, 39.90005)},
+        "properties": {"kind": "courtyard", "name": "East yard", "households": 20, "residents": 45}})).await;
+    create(json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [116.4548, 39.89995]},
+        "properties": {"kind": "charger", "ports": 6, "status": "working"}})).await;
+    create(json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": rect(116.4510, 39.90005)},
+        "properties": {"kind": "building", "structure": "timber", "storeys": 1}})).await;
+    let r = post_plan(
+        &app,
+        &planner,
+        json!({"kind": "ebike_chargers", "title": "Chargers for Test Hutong", "inputs": {"sites": [[116.4502, 39.89995]]}}),
+    )
+    .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let plan: Value = post_plan(
+        &app,
+        &planner,
+        json!({"kind": "ebike_chargers", "title": "Chargers for Test Hutong", "inputs": {"sites": [[116.4502, 39.89995]]}}),
+    )
+    .await
+    .json()
+    .await
+    .expect("JSON");
+    // The west and middle yards are within 300 m walk of the site (the
+    // east one is not), and the charger serves the middle one already:
+    // 30 households × 1 e-bike ÷ 3 per port = 10 ports.
+    assert_eq!(
+        measure(&plan, "effects", "households_newly_served", None),
+        30.0,
+        "{plan}"
+    );
+    assert_eq!(measure(&plan, "quantities", "ports", None), 10.0);
+    assert_eq!(
+        measure(&plan, "effects", "already_served_courtyards_in_reach", None),
+        1.0
+    );
+    assert_eq!(
+        plan["properties"]["cost_cny"].as_f64(),
+        Some(8_000.0 + 10.0 * 600.0)
+    );
+    // A site 2.2 m south of the timber house is refused, by name.
+    let refused = assert_problem(
+        post_plan(
+            &app,
+            &planner,
+            json!({"kind": "ebike_chargers", "title": "x", "inputs": {"sites": [[116.4502, 39.89995], [116.4511, 39.90003]]}}),
+        )
+        .await,
+        422,
+        "timber",
+    )
+    .await;
+    let text = refused.to_string();
+    assert!(
+        text.contains("/inputs/sites/1") && text.contains("timber building"),
+        "{text}"
     );
 }

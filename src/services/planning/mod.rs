@@ -8,40 +8,33 @@
 //! area or the inputs change (while the plan is a draft or proposed), the
 //! quantities are worked out again: they are never typed in.
 
+pub mod chargers;
+pub mod coverage;
 pub mod quantities;
 pub mod rules;
+mod work_out;
 
 pub use crate::store::PlanFilter;
 pub use rules::{EngineeringRules, Rules};
+pub use work_out::{MAX_CHARGER_SITES, MAX_TARGETS};
 
 use crate::domain::{
-    Asset, AssetId, AssetKind, Category, ComplaintFilter, GeometryShape, LonLatBox, Plan,
-    PlanDraft, PlanId, PlanKind, PlanQuantities, PlanStatus, Principal, ValidationError,
+    AssetKind, Plan, PlanDraft, PlanId, PlanKind, PlanStatus, Principal, ValidationError,
     may_move_plan, may_write_plans,
 };
 use crate::services::audit::{Change, record};
 use crate::services::registry::{Precondition, Registry};
 use crate::services::store_failure::StoreFailure;
-use crate::spatial::{GeometryLimits, distance_m, parse_geometry};
+use crate::services::work_orders::WorkOrders;
 use crate::store::{PlanChange, PlanRecord, Store, StoreError};
-use geo::{Geometry, Intersects};
-use quantities::{DrainTarget, ElevatorTarget, LightsTarget, PavingTarget, RestorationTarget};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// Most targets one plan may have (its quantities are worked out in the
-/// request).
-pub const MAX_TARGETS: usize = 500;
 /// Longest title and description, characters.
 pub const TITLE_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 4_000;
 /// Most linked complaints.
 pub const MAX_LINKED_COMPLAINTS: usize = 1_000;
-/// How far from a lane its lights may stand, metres (looked up around
-/// the lane; a light counts only within its reach of the lane).
-const LIGHT_SEARCH_M: f64 = 60.0;
-/// Pooling complaints are counted within this distance of a drain.
-const POOLING_RADIUS_M: f64 = 50.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -83,7 +76,8 @@ pub fn target_kinds(kind: PlanKind) -> &'static [AssetKind] {
     match kind {
         PlanKind::PermeablePaving => &[AssetKind::Courtyard, AssetKind::Lane],
         PlanKind::SensorLights => &[AssetKind::Lane],
-        PlanKind::EbikeChargers => &[AssetKind::Courtyard, AssetKind::Building],
+        // A charger plan names candidate sites (inputs.sites), not assets.
+        PlanKind::EbikeChargers => &[],
         PlanKind::DrainageRepair => &[AssetKind::Drainage],
         PlanKind::BuildingRestoration | PlanKind::ElevatorInstallation => &[AssetKind::Building],
         PlanKind::Facility => &[],
@@ -93,6 +87,8 @@ pub fn target_kinds(kind: PlanKind) -> &'static [AssetKind] {
 pub struct Planning {
     store: Arc<dyn Store>,
     registry: Arc<Registry>,
+    /// For the lane network (walking distances).
+    work_orders: Arc<WorkOrders>,
     rules: EngineeringRules,
 }
 
@@ -105,6 +101,7 @@ pub fn plan_feature(plan: &Plan) -> Value {
         "title": d.title,
         "status": plan.status,
         "targets": d.targets,
+        "worked_on": plan.quantities.targets,
         "complaint_ids": d.complaint_ids.iter().map(|c| c.0).collect::<Vec<_>>(),
         "inputs": d.inputs,
         "quantities": plan.quantities.quantities,
@@ -147,10 +144,16 @@ pub fn plan_feature(plan: &Plan) -> Value {
 }
 
 impl Planning {
-    pub fn new(store: Arc<dyn Store>, registry: Arc<Registry>, rules: EngineeringRules) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        registry: Arc<Registry>,
+        work_orders: Arc<WorkOrders>,
+        rules: EngineeringRules,
+    ) -> Self {
         Self {
             store,
             registry,
+            work_orders,
             rules,
         }
     }
@@ -177,12 +180,7 @@ impl Planning {
         mut draft: PlanDraft,
     ) -> Result<Plan, PlanError> {
         Self::check_writer(principal)?;
-        let record = self.work_out(&mut draft).await?;
-        if !principal.may_act_in(record.draft.district) {
-            return Err(PlanError::Forbidden(
-                "this token may not plan outside its district".into(),
-            ));
-        }
+        let record = self.work_out(principal, &mut draft).await?;
         let plan = self
             .store
             .insert_plan(&record, Some(principal.token_id))
@@ -268,6 +266,12 @@ impl Planning {
                 current.status
             )));
         }
+        if principal.role == crate::domain::Role::Designer && !current.status.is_editable() {
+            return Err(PlanError::Forbidden(format!(
+                "designers change drafts and proposals; plan {id} is {}",
+                current.status
+            )));
+        }
         let mut draft = edit(&current.draft)?;
         if draft.kind != current.draft.kind {
             return Err(invalid(
@@ -277,33 +281,28 @@ impl Planning {
         }
         let reworked = draft.targets != current.draft.targets
             || draft.area != current.draft.area
-            || draft.inputs != current.draft.inputs;
+            || draft.inputs != current.draft.inputs
+            || draft.district != current.draft.district;
         if reworked && !current.status.is_editable() {
             return Err(PlanError::Conflict(format!(
-                "plan {id} is {}: its targets, area and inputs are fixed once approved",
+                "plan {id} is {}: its targets, area, inputs and district are fixed once approved",
                 current.status
             )));
         }
         let record = if reworked {
-            self.work_out(&mut draft).await?
+            self.work_out(principal, &mut draft).await?
         } else {
+            // Only texts, dates, costs or linked cases: checked as when
+            // made, the quantities and the map unchanged.
+            Self::check_early(principal, &draft)?;
+            self.check_complaints(&draft).await?;
             PlanRecord {
                 draft,
                 quantities: current.quantities.clone(),
                 geometry: current.geometry.clone(),
-                bbox: bbox_of_feature_geometry(&current.geometry).unwrap_or(LonLatBox {
-                    min_lon: 0.0,
-                    min_lat: 0.0,
-                    max_lon: 0.0,
-                    max_lat: 0.0,
-                }),
+                bbox: current.bbox,
             }
         };
-        if !principal.may_act_in(record.draft.district) {
-            return Err(PlanError::Forbidden(
-                "this token may not plan outside its district".into(),
-            ));
-        }
         let change = PlanChange {
             expect_version: Some(current.version),
             expect_status: current.status,
@@ -349,322 +348,6 @@ impl Planning {
         self.apply(&current, change, precondition, to.as_str())
             .await
     }
-
-    /// The plan's targets (named, and those in its area), its district,
-    /// its geometry and its quantities.
-    async fn work_out(&self, draft: &mut PlanDraft) -> Result<PlanRecord, PlanError> {
-        check_texts(draft)?;
-        if draft.complaint_ids.len() > MAX_LINKED_COMPLAINTS {
-            return Err(invalid(
-                "/complaint_ids",
-                format!("at most {MAX_LINKED_COMPLAINTS} linked complaints"),
-            ));
-        }
-        for (i, c) in draft.complaint_ids.iter().enumerate() {
-            self.store
-                .get_complaint(*c)
-                .await
-                .map_err(StoreFailure::from)?
-                .ok_or_else(|| {
-                    invalid(
-                        &format!("/complaint_ids/{i}"),
-                        format!("complaint {c} does not exist"),
-                    )
-                })?;
-        }
-        let kinds = target_kinds(draft.kind);
-        if kinds.is_empty() || draft.kind == PlanKind::EbikeChargers {
-            return Err(PlanError::NotBuilt(format!(
-                "the quantities of {} plans are not worked out yet",
-                draft.kind
-            )));
-        }
-        let area = match &draft.area {
-            None => None,
-            Some(value) => Some(
-                parse_geometry(
-                    value,
-                    GeometryShape::Area,
-                    GeometryLimits {
-                        service_area: self.registry.service_area(),
-                        ..GeometryLimits::default()
-                    },
-                )
-                .map_err(|e| PlanError::Invalid(e.nested_under("/area")))?,
-            ),
-        };
-        let mut seen = std::collections::BTreeSet::new();
-        let mut targets: Vec<(String, Asset)> = Vec::new();
-        for (i, id) in draft.targets.iter().enumerate() {
-            let pointer = format!("/targets/{i}");
-            if !seen.insert(*id) {
-                return Err(invalid(&pointer, format!("asset {id} is named twice")));
-            }
-            let asset = match self.registry.get(AssetId(*id)).await {
-                Ok(view) => view.asset,
-                Err(crate::services::registry::RegistryError::NotFound(_)) => {
-                    return Err(invalid(&pointer, format!("asset {id} does not exist")));
-                }
-                Err(e) => return Err(PlanError::Store(StoreFailure::Failed(e.to_string()))),
-            };
-            if !kinds.contains(&asset.kind()) {
-                return Err(invalid(
-                    &pointer,
-                    format!(
-                        "asset {id} is a {}: a {} plan works on {}",
-                        asset.kind().as_str(),
-                        draft.kind,
-                        kinds
-                            .iter()
-                            .map(|k| k.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" or ")
-                    ),
-                ));
-            }
-            targets.push((pointer, asset));
-        }
-        if let Some(area) = &area {
-            let Some(bbox) = LonLatBox::of_geometry(area) else {
-                return Err(invalid("/area", "the area is empty"));
-            };
-            for kind in kinds {
-                for (found, _) in self.registry.in_box(*kind, bbox, MAX_TARGETS + 1) {
-                    let a = &found.asset;
-                    if a.geometry.intersects(area) && seen.insert(a.id.0) {
-                        draft.targets.push(a.id.0);
-                        targets.push((format!("/area (asset {})", a.id.0), a.clone()));
-                    }
-                }
-            }
-        }
-        if targets.is_empty() {
-            return Err(invalid(
-                "/targets",
-                "a plan needs targets: name assets, or draw an area with some in it",
-            ));
-        }
-        if targets.len() > MAX_TARGETS {
-            return Err(invalid(
-                "/targets",
-                format!("at most {MAX_TARGETS} targets in one plan; split it"),
-            ));
-        }
-        if draft.district.is_none() {
-            draft.district = targets.iter().find_map(|(_, a)| a.attributes.district());
-        }
-        let rules = self.rules.of(draft.district);
-        let quantities = self.quantities(draft, rules, &targets).await?;
-        let geometry = match &draft.area {
-            Some(area) => area.clone(),
-            None => json!({
-                "type": "GeometryCollection",
-                "geometries": targets.iter().map(|(_, a)| geometry_json(&a.geometry)).collect::<Vec<_>>(),
-            }),
-        };
-        let mut bbox: Option<LonLatBox> = area.as_ref().and_then(LonLatBox::of_geometry);
-        for (_, a) in &targets {
-            if let Some(b) = LonLatBox::of_geometry(&a.geometry) {
-                bbox = Some(bbox.map_or(b, |x| x.union(b)));
-            }
-        }
-        let bbox = bbox.ok_or_else(|| invalid("/targets", "the targets have no extent"))?;
-        Ok(PlanRecord {
-            draft: draft.clone(),
-            quantities,
-            geometry,
-            bbox,
-        })
-    }
-
-    async fn quantities(
-        &self,
-        draft: &PlanDraft,
-        rules: &Rules,
-        targets: &[(String, Asset)],
-    ) -> Result<PlanQuantities, PlanError> {
-        let registry = &self.registry;
-        Ok(match draft.kind {
-            PlanKind::PermeablePaving => {
-                let mut buildings: Vec<Vec<Asset>> = Vec::new();
-                let mut heights = Vec::new();
-                for (_, a) in targets {
-                    let mut inside = Vec::new();
-                    if a.kind() == AssetKind::Courtyard {
-                        if let Some(b) = LonLatBox::of_geometry(&a.geometry) {
-                            for (building, courtyard) in
-                                registry.in_box(AssetKind::Building, b, 10_000)
-                            {
-                                if courtyard == Some(a.id) {
-                                    inside.push(building.asset.clone());
-                                }
-                            }
-                        }
-                    }
-                    buildings.push(inside);
-                    heights.push(self.surveyed_heights(a.id.0).await?);
-                }
-                let paving_targets: Vec<PavingTarget<'_>> = targets
-                    .iter()
-                    .zip(&buildings)
-                    .zip(heights)
-                    .map(|(((pointer, asset), inside), heights)| PavingTarget {
-                        pointer: pointer.clone(),
-                        asset,
-                        buildings: inside.iter().collect(),
-                        heights,
-                    })
-                    .collect();
-                quantities::paving(rules, draft.district, &paving_targets)?
-            }
-            PlanKind::SensorLights => {
-                let lights: Vec<Vec<Asset>> = targets
-                    .iter()
-                    .map(|(_, lane)| {
-                        LonLatBox::of_geometry(&lane.geometry)
-                            .map(|b| {
-                                registry
-                                    .in_box(AssetKind::Light, b.grown_by_m(LIGHT_SEARCH_M), 10_000)
-                                    .into_iter()
-                                    .map(|(l, _)| l.asset.clone())
-                                    .collect()
-                            })
-                            .unwrap_or_default()
-                    })
-                    .collect();
-                let lanes: Vec<LightsTarget<'_>> = targets
-                    .iter()
-                    .zip(&lights)
-                    .map(|((pointer, lane), near)| LightsTarget {
-                        pointer: pointer.clone(),
-                        lane,
-                        lights: near.iter().collect(),
-                    })
-                    .collect();
-                quantities::sensor_lights(rules, &lanes)?
-            }
-            PlanKind::DrainageRepair => {
-                let mut drains = Vec::new();
-                for (pointer, drain) in targets {
-                    drains.push(DrainTarget {
-                        pointer: pointer.clone(),
-                        drain,
-                        pooling_complaints: self.pooling_complaints_near(drain).await?,
-                    });
-                }
-                quantities::drainage_repair(rules, &drains)?
-            }
-            PlanKind::BuildingRestoration => {
-                let mut buildings = Vec::new();
-                for (pointer, building) in targets {
-                    let latest = self
-                        .store
-                        .surveys_of(building.id.0, 1)
-                        .await
-                        .map_err(StoreFailure::from)?
-                        .into_iter()
-                        .next();
-                    let recorded = match &building.attributes {
-                        crate::domain::AssetAttributes::Building(b) => {
-                            b.condition.map(|c| c.score())
-                        }
-                        _ => None,
-                    };
-                    buildings.push(RestorationTarget {
-                        pointer: pointer.clone(),
-                        building,
-                        grade: latest.as_ref().and_then(|s| s.draft.danger_grade),
-                        condition: latest
-                            .as_ref()
-                            .and_then(|s| s.draft.overall().map(|c| c.score()))
-                            .or(recorded),
-                    });
-                }
-                quantities::building_restoration(rules, &buildings)?
-            }
-            PlanKind::ElevatorInstallation => {
-                let facts = draft.inputs.get("buildings").and_then(Value::as_object);
-                let mut buildings = Vec::new();
-                for (pointer, building) in targets {
-                    let id = building.id.0.to_string();
-                    let at = format!("/inputs/buildings/{id}");
-                    let fact = facts.and_then(|f| f.get(&id)).ok_or_else(|| {
-                        invalid(
-                            &at,
-                            format!("give building {id}'s stairwells, households and consenting households"),
-                        )
-                    })?;
-                    let count = |name: &str| -> Result<u32, PlanError> {
-                        fact.get(name)
-                            .and_then(Value::as_u64)
-                            .and_then(|n| u32::try_from(n).ok())
-                            .filter(|n| *n <= 10_000)
-                            .ok_or_else(|| {
-                                invalid(&format!("{at}/{name}"), "must be a whole number 0-10000")
-                            })
-                    };
-                    let stairwells = count("stairwells")?;
-                    if stairwells == 0 {
-                        return Err(invalid(&format!("{at}/stairwells"), "must be at least 1"));
-                    }
-                    buildings.push(ElevatorTarget {
-                        pointer: pointer.clone(),
-                        building,
-                        stairwells,
-                        households: count("households")?,
-                        consenting: count("consenting")?,
-                    });
-                }
-                quantities::elevator_installation(rules, &buildings)?
-            }
-            PlanKind::EbikeChargers | PlanKind::Facility => {
-                return Err(PlanError::NotBuilt(format!(
-                    "the quantities of {} plans are not worked out yet",
-                    draft.kind
-                )));
-            }
-        })
-    }
-
-    /// The latest survey's courtyard floor and lane heights, if it has
-    /// both.
-    async fn surveyed_heights(&self, asset_id: i64) -> Result<Option<(f64, f64)>, PlanError> {
-        let latest = self
-            .store
-            .surveys_of(asset_id, 1)
-            .await
-            .map_err(StoreFailure::from)?;
-        Ok(latest
-            .first()
-            .and_then(|s| Some((s.draft.floor_height_m?, s.draft.lane_height_m?))))
-    }
-
-    /// Water-pooling complaints (not duplicates) within 50 m of a drain.
-    async fn pooling_complaints_near(&self, drain: &Asset) -> Result<usize, PlanError> {
-        let Geometry::Point(p) = &drain.geometry else {
-            return Ok(0);
-        };
-        let filter = ComplaintFilter {
-            bbox: Some(LonLatBox::around((p.x(), p.y()), POOLING_RADIUS_M)),
-            categories: vec![Category::WaterPooling],
-            exclude_duplicates: true,
-            limit: 10_000,
-            ..ComplaintFilter::default()
-        };
-        let found = self
-            .store
-            .complaints_page(&filter)
-            .await
-            .map_err(StoreFailure::from)?;
-        Ok(found
-            .iter()
-            .filter(|c| {
-                c.draft.location.is_some_and(|(lon, lat)| {
-                    distance_m(*p, geo::Point::new(lon, lat)) <= POOLING_RADIUS_M
-                })
-            })
-            .count())
-    }
 }
 
 fn check_texts(draft: &PlanDraft) -> Result<(), PlanError> {
@@ -702,16 +385,6 @@ fn check_texts(draft: &PlanDraft) -> Result<(), PlanError> {
         return Err(invalid("/inputs", "at most 64 KiB"));
     }
     Ok(())
-}
-
-fn geometry_json(geometry: &Geometry<f64>) -> Value {
-    serde_json::to_value(geojson::Geometry::from(geometry)).unwrap_or(Value::Null)
-}
-
-fn bbox_of_feature_geometry(value: &Value) -> Option<LonLatBox> {
-    let g: geojson::Geometry = serde_json::from_value(value.clone()).ok()?;
-    let g: Geometry<f64> = g.try_into().ok()?;
-    LonLatBox::of_geometry(&g)
 }
 
 /// The audit entry of a plan's change: the feature before and after.

@@ -40,14 +40,17 @@ pub fn open_area_m2(courtyard: &Geometry<f64>, buildings: &[&Asset]) -> f64 {
         Geometry::MultiPolygon(m) => m.clone(),
         _ => return 0.0,
     };
-    let mut footprints = MultiPolygon::<f64>(Vec::new());
+    let mut polygons: Vec<geo::Polygon<f64>> = Vec::new();
     for b in buildings {
         match &b.geometry {
-            Geometry::Polygon(p) => footprints = footprints.union(&MultiPolygon(vec![p.clone()])),
-            Geometry::MultiPolygon(m) => footprints = footprints.union(m),
+            Geometry::Polygon(p) => polygons.push(p.clone()),
+            Geometry::MultiPolygon(m) => polygons.extend(m.0.iter().cloned()),
             _ => {}
         }
     }
+    // One union of them all (not one at a time, which grows with the
+    // square of their number).
+    let footprints = geo::unary_union(&polygons);
     yard.difference(&footprints).geodesic_area_unsigned()
 }
 
@@ -173,36 +176,53 @@ fn chainage(line: &LineString<f64>) -> Vec<f64> {
     at
 }
 
-/// Local metres east and north of `origin` (an equirectangular view: good
-/// to millimetres over the tens of metres of a lane segment).
-fn local_m(origin: (f64, f64), p: (f64, f64)) -> (f64, f64) {
-    const M_PER_DEG: f64 = 111_320.0;
+/// Local metres east and north of `origin`: degrees scaled by the WGS 84
+/// ellipsoid's radii of curvature at its latitude (N cos φ east, M
+/// north), which agrees with geodesic lengths to well under a millimetre
+/// over the tens of metres of a lane segment.
+pub(super) fn local_m(origin: (f64, f64), p: (f64, f64)) -> (f64, f64) {
+    const A: f64 = 6_378_137.0;
+    const E2: f64 = 0.006_694_379_990_14;
+    let (sin, cos) = origin.1.to_radians().sin_cos();
+    let w = (1.0 - E2 * sin * sin).sqrt();
+    let per_radian_east = A / w * cos;
+    let per_radian_north = A * (1.0 - E2) / (w * w * w);
     (
-        (p.0 - origin.0) * M_PER_DEG * origin.1.to_radians().cos(),
-        (p.1 - origin.1) * M_PER_DEG,
+        (p.0 - origin.0).to_radians() * per_radian_east,
+        (p.1 - origin.1).to_radians() * per_radian_north,
     )
 }
 
-/// Where along a line a point falls (metres from its start) and how far
-/// from the line it is.
-fn locate(line: &LineString<f64>, at: &[f64], p: (f64, f64)) -> (f64, f64) {
-    let mut best = (0.0, f64::INFINITY);
+/// The parts of a line within `reach` metres of `p`, as (from, to)
+/// metres along it: each segment's chord through the circle around the
+/// light (a light near a bend lights both arms; one beyond the line's end
+/// lights only what is within its reach).
+fn lit_intervals(line: &LineString<f64>, at: &[f64], p: (f64, f64), reach: f64) -> Vec<(f64, f64)> {
+    let mut lit = Vec::new();
     for (i, w) in line.0.windows(2).enumerate() {
         let a = (w[0].x, w[0].y);
         let (bx, by) = local_m(a, (w[1].x, w[1].y));
         let (px, py) = local_m(a, p);
         let len2 = bx * bx + by * by;
-        let s = if len2 > 0.0 {
-            ((px * bx + py * by) / len2).clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let d = ((px - s * bx).powi(2) + (py - s * by).powi(2)).sqrt();
-        if d < best.1 {
-            best = (at[i] + s * (at[i + 1] - at[i]), d);
+        if len2 <= 0.0 {
+            continue;
+        }
+        // |t·b − p|² ≤ r², a quadratic in t: t²|b|² − 2t(b·p) + |p|² − r².
+        let bp = bx * px + by * py;
+        let c = px * px + py * py - reach * reach;
+        let disc = bp * bp - len2 * c;
+        if disc < 0.0 {
+            continue;
+        }
+        let root = disc.sqrt();
+        let t1 = ((bp - root) / len2).max(0.0);
+        let t2 = ((bp + root) / len2).min(1.0);
+        if t1 < t2 {
+            let span = at[i + 1] - at[i];
+            lit.push((at[i] + t1 * span, at[i] + t2 * span));
         }
     }
-    best
+    lit
 }
 
 /// The point `s` metres along a line.
@@ -225,8 +245,8 @@ fn point_at(line: &LineString<f64>, at: &[f64], s: f64) -> (f64, f64) {
 }
 
 /// The dark stretches of a lane, as (from, to) metres along it: the parts
-/// farther along it than any working light's reach. A light `d` metres off
-/// the lane with reach `r` lights √(r² − d²) either way of where it
+/// farther than any working light's reach. A light `d` metres off a
+/// straight lane with reach `r` lights √(r² − d²) either way of where it
 /// falls on the lane.
 pub fn dark_stretches(rules: &Rules, lane: &LineString<f64>, lights: &[&Asset]) -> Vec<(f64, f64)> {
     let at = chainage(lane);
@@ -243,11 +263,7 @@ pub fn dark_stretches(rules: &Rules, lane: &LineString<f64>, lights: &[&Asset]) 
             continue;
         };
         let reach = l.reach_m.unwrap_or(rules.lights.default_reach_m.value);
-        let (s, d) = locate(lane, &at, (p.x(), p.y()));
-        if d < reach {
-            let half = (reach * reach - d * d).sqrt();
-            lit.push(((s - half).max(0.0), (s + half).min(length)));
-        }
+        lit.extend(lit_intervals(lane, &at, (p.x(), p.y()), reach));
     }
     lit.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut dark = Vec::new();
@@ -512,18 +528,18 @@ pub fn building_restoration(
     Ok(out)
 }
 
-/// A walk-up building's elevator facts, as the plan gives them.
+/// A walk-up building's stairwells, each with its households and those
+/// consenting, as the plan gives them.
 pub struct ElevatorTarget<'a> {
     pub pointer: String,
     pub building: &'a Asset,
-    pub stairwells: u32,
-    pub households: u32,
-    pub consenting: u32,
+    /// (households, consenting) of each stairwell.
+    pub stairwells: Vec<(u32, u32)>,
 }
 
 /// Elevator installation: one elevator per stairwell of walk-up buildings
-/// of the rule's storeys or more, each with the recorded share of
-/// consenting households at or above the rule's threshold.
+/// of the rule's storeys or more, each stairwell with the recorded share
+/// of its households consenting at or above the rule's threshold.
 pub fn elevator_installation(
     rules: &Rules,
     targets: &[ElevatorTarget<'_>],
@@ -559,43 +575,55 @@ pub fn elevator_installation(
             ));
             continue;
         }
-        if t.households == 0 || t.consenting > t.households {
-            errors.push(FieldError::new(
-                &t.pointer,
-                format!("building {id}: consenting households ({}) must be between 0 and its households ({})", t.consenting, t.households),
-            ));
+        let mut fine = true;
+        let mut served = 0u32;
+        for (i, (households, consenting)) in t.stairwells.iter().copied().enumerate() {
+            let at = format!("{}/stairwells/{i}", t.pointer);
+            if households == 0 || consenting > households {
+                errors.push(FieldError::new(
+                    &at,
+                    format!(
+                        "building {id}, stairwell {i}: consenting households ({consenting}) must be between 0 and its households ({households}, at least 1)"
+                    ),
+                ));
+                fine = false;
+                continue;
+            }
+            let share = f64::from(consenting) / f64::from(households);
+            // Thresholds are written to six decimals (two thirds: 0.666667).
+            if share + 1e-6 < e.consent_threshold.value {
+                errors.push(FieldError::new(
+                    &at,
+                    format!(
+                        "building {id}, stairwell {i}: {consenting} of {households} households consent ({:.1} %); the rule needs {:.1} % ({})",
+                        share * 100.0,
+                        e.consent_threshold.value * 100.0,
+                        e.consent_threshold.source
+                    ),
+                ));
+                fine = false;
+                continue;
+            }
+            out.quantities.push(
+                Measure::new(
+                    "consent_share",
+                    (share * 10_000.0).round() / 10_000.0,
+                    "share",
+                )
+                .of(id),
+            );
+            served += households;
+        }
+        if !fine {
             continue;
         }
-        let share = f64::from(t.consenting) / f64::from(t.households);
-        // Thresholds are written to six decimals (two thirds: 0.666667).
-        if share + 1e-6 < e.consent_threshold.value {
-            errors.push(FieldError::new(
-                &t.pointer,
-                format!(
-                    "building {id}: {} of {} households consent ({:.1} %); the rule needs {:.1} % ({})",
-                    t.consenting,
-                    t.households,
-                    share * 100.0,
-                    e.consent_threshold.value * 100.0,
-                    e.consent_threshold.source
-                ),
-            ));
-            continue;
-        }
+        let count = t.stairwells.len() as u32;
         out.quantities
-            .push(Measure::new("stairwells", f64::from(t.stairwells), "stairwells").of(id));
+            .push(Measure::new("stairwells", f64::from(count), "stairwells").of(id));
         out.quantities
-            .push(Measure::new("households_served", f64::from(t.households), "households").of(id));
-        out.quantities.push(
-            Measure::new(
-                "consent_share",
-                (share * 10_000.0).round() / 10_000.0,
-                "share",
-            )
-            .of(id),
-        );
-        stairwells += t.stairwells;
-        households += t.households;
+            .push(Measure::new("households_served", f64::from(served), "households").of(id));
+        stairwells += count;
+        households += served;
     }
     if !errors.is_empty() {
         return Err(refused(errors));
@@ -784,5 +812,41 @@ mod tests {
         let dark = dark_stretches(rules, &lane, &[&light]);
         assert_eq!(dark.len(), 1);
         assert!((dark[0].1 - length).abs() < 0.01);
+    }
+
+    #[test]
+    fn a_light_beyond_the_lanes_end_lights_only_what_it_reaches() {
+        let rules = EngineeringRules::builtin().expect("rules");
+        let rules = rules.of(None);
+        let lane = LineString::from(vec![(116.39, 39.94), (116.392, 39.94)]);
+        let (x, _) = m_per_degree(39.94);
+        let length = 0.002 * x;
+        // 5 m east of the end, on the lane's line, reaching 10 m: it
+        // lights the last 5 m, not √(10² − 0²) = 10 m of it.
+        let mut light = asset(
+            1,
+            AssetKind::Light,
+            Point::new(116.392 + 5.0 / x, 39.94).into(),
+        );
+        if let AssetAttributes::Light(l) = &mut light.attributes {
+            l.reach_m = Some(10.0);
+        }
+        let dark = dark_stretches(rules, &lane, &[&light]);
+        assert_eq!(dark.len(), 1);
+        assert!(
+            (dark[0].1 - (length - 5.0)).abs() < 0.02,
+            "{dark:?} of {length}"
+        );
+        // At a bend, one lamp lights both arms.
+        let bent = LineString::from(vec![(116.39, 39.94), (116.391, 39.94), (116.391, 39.941)]);
+        let mut corner = asset(2, AssetKind::Light, Point::new(116.391, 39.94).into());
+        if let AssetAttributes::Light(l) = &mut corner.attributes {
+            l.reach_m = Some(10.0);
+        }
+        let dark = dark_stretches(rules, &bent, &[&corner]);
+        assert_eq!(dark.len(), 2, "{dark:?}");
+        let first_arm = 0.001 * x;
+        assert!((dark[0].1 - (first_arm - 10.0)).abs() < 0.05, "{dark:?}");
+        assert!((dark[1].0 - (first_arm + 10.0)).abs() < 0.1, "{dark:?}");
     }
 }
