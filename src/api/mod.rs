@@ -1,6 +1,7 @@
 //! HTTP surface. Handlers are thin: extract → authorise → one service
 //! call → render. Every error is an RFC 9457 problem+json.
 
+mod analysis;
 mod areas;
 mod assets;
 mod audit;
@@ -120,6 +121,7 @@ pub fn router(state: ApiState, http: &HttpSettings) -> Router {
         .merge(tiles::router())
         .merge(work_orders::router())
         .merge(plans::router())
+        .merge(analysis::router())
         .merge(tokens::router())
         .merge(audit::router())
         .merge(surveys::router())

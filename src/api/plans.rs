@@ -49,8 +49,10 @@ impl From<PlanError> for ApiError {
             PlanError::Stale { .. } => ApiError::PreconditionFailed {
                 detail: e.to_string(),
             },
+            // Not built yet: the request is well formed, but this service
+            // cannot act on it (a 5xx would blame the server's health).
             PlanError::NotBuilt(detail) => ApiError::Rejected {
-                status: StatusCode::NOT_IMPLEMENTED,
+                status: StatusCode::UNPROCESSABLE_ENTITY,
                 detail,
             },
             PlanError::Store(s) => s.into(),
@@ -205,9 +207,9 @@ fn empty_draft(kind: PlanKind) -> PlanDraft {
 }
 
 #[utoipa::path(post, path = "/v1/plans", tag = "Plans", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"kind\": permeable_paving|sensor_lights|ebike_chargers|drainage_repair|building_restoration|elevator_installation (facility: 501 for now), \"title\", \"description\", \"targets\": [asset ids] and/or \"area\": a GeoJSON Polygon or MultiPolygon (its assets of the kind's target kinds join the targets), \"complaint_ids\", \"inputs\" (elevators: {\"buildings\": {\"<id>\": {\"stairwells\": [{\"households\", \"consenting\"}, …]}}}; chargers: {\"sites\": [[lon, lat], …]}), \"district\", \"planned_start\", \"planned_end\"}. Quantities, cost and effects are worked out, never sent.", content_type = "application/json"),
+    request_body(content = Object, description = "{\"kind\": permeable_paving|sensor_lights|ebike_chargers|drainage_repair|building_restoration|elevator_installation (facility: 422, not built yet), \"title\", \"description\", \"targets\": [asset ids] and/or \"area\": a GeoJSON Polygon or MultiPolygon (its assets of the kind's target kinds join the targets), \"complaint_ids\", \"inputs\" (elevators: {\"buildings\": {\"<id>\": {\"stairwells\": [{\"households\", \"consenting\"}, …]}}}; chargers: {\"sites\": [[lon, lat], …]}), \"district\", \"planned_start\", \"planned_end\"}. Quantities, cost and effects are worked out, never sent.", content_type = "application/json"),
     responses((status = 201, description = "A draft, with its quantities, cost lines, effects, ETag and Location", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad body (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "The token's role or district may not"),
-        (status = 422, description = "Invalid body, or targets the work cannot apply to (each named)"), (status = 501, description = "A kind whose quantities are not worked out yet")))]
+        (status = 422, description = "Invalid body, targets the work cannot apply to (each named), or a kind not worked out yet (facility)")))]
 async fn create(
     State(state): State<ApiState>,
     Authenticated(principal): Authenticated,
@@ -308,7 +310,7 @@ async fn one(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Re
 #[utoipa::path(patch, path = "/v1/plans/{id}", tag = "Plans", security(("bearer" = [])), params(("id" = String, Path, description = "Plan id"), ("If-Match" = String, Header, description = "The ETag read; required, and a stale one gets 412")),
     request_body(content = Object, description = "Any of the fields of a new plan but kind (null clears an optional one), and actual_start, actual_end, actual_cost_cny. Targets, area and inputs change only while the plan is a draft or proposed; its quantities are then worked out again.", content_type = "application/json"),
     responses((status = 200, description = "Changed, with its new ETag", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad body (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "The token's role or district may not"), (status = 404, description = "No such plan"),
-        (status = 409, description = "The plan is final, or approved and its targets may not change"), (status = 412, description = "The plan changed since it was read"), (status = 422, description = "Invalid body"), (status = 428, description = "No If-Match"), (status = 501, description = "A kind whose quantities are not worked out yet")))]
+        (status = 409, description = "The plan is final, or approved and its targets may not change"), (status = 412, description = "The plan changed since it was read"), (status = 422, description = "Invalid body"), (status = 428, description = "No If-Match")))]
 async fn edit(
     State(state): State<ApiState>,
     Path(id): Path<String>,

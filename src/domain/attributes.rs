@@ -360,6 +360,18 @@ impl AssetAttributes {
         }
     }
 
+    /// The street (街道) it lies in, by code (derived from where it is).
+    pub fn street(&self) -> Option<&str> {
+        match self {
+            AssetAttributes::Courtyard(a) => a.street.as_deref(),
+            AssetAttributes::Building(a) => a.street.as_deref(),
+            AssetAttributes::Lane(a) => a.street.as_deref(),
+            AssetAttributes::Drainage(a) => a.street.as_deref(),
+            AssetAttributes::Light(a) => a.street.as_deref(),
+            AssetAttributes::Charger(a) => a.street.as_deref(),
+        }
+    }
+
     /// Sets the district (derived from where the asset is).
     pub fn set_district(&mut self, district: Option<District>) {
         match self {

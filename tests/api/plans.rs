@@ -65,6 +65,15 @@ async fn feature_named(app: &TestApp, kind: &str, name: &str) -> Value {
         .unwrap_or_else(|| panic!("no {kind} named {name}"))
 }
 
+/// Makes an asset (201) and gives its id.
+async fn create_asset(app: &TestApp, token: &str, body: Value) -> i64 {
+    let r = app.post_json("/v1/assets", token, &body).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    r.json::<Value>().await.expect("JSON")["id"]
+        .as_i64()
+        .expect("id")
+}
+
 async fn post_plan(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
     app.post_json("/v1/plans", token, &body).await
 }
@@ -615,7 +624,7 @@ async fn bad_plans_are_refused_and_store_nothing() {
         ),
         (
             json!({"kind": "facility", "title": "x", "targets": [lane_id]}),
-            501,
+            422,
             "",
         ),
     ] {
@@ -675,14 +684,7 @@ async fn bad_plans_are_refused_and_store_nothing() {
 async fn charger_sites_count_unserved_households_and_keep_clear_of_timber() {
     let app = spawn_demo().await;
     let planner = app.token(Role::Planner, None).await;
-    let create = |body: Value| {
-        let planner = planner.clone();
-        let app = &app;
-        async move {
-            let r = app.post_json("/v1/assets", &planner, &body).await;
-            assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
-        }
-    };
+    let create = |body: Value| create_asset(&app, &planner, body);
     let rect = |lon: f64, lat: f64| {
         json!([[
             [lon, lat],
@@ -757,4 +759,130 @@ async fn charger_sites_count_unserved_households_and_keep_clear_of_timber() {
         text.contains("/inputs/sites/1") && text.contains("timber building"),
         "{text}"
     );
+}
+
+/// An "estate" of two parallel lanes joined only at their west ends: a
+/// yard at the north lane's east end is 155 m from the charger at the
+/// south lane's east end in a straight line, but about 660 m on foot.
+#[tokio::test]
+async fn coverage_counts_walks_not_straight_lines_and_lanes_unlit() {
+    let app = spawn_demo().await;
+    let planner = app.token(Role::Planner, None).await;
+    let create = |body: Value| create_asset(&app, &planner, body);
+    let lane = |coordinates: Value, name: &str| {
+        json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": coordinates},
+            "properties": {"kind": "lane", "name": name, "width_m": 3.0}})
+    };
+    let yard = |lon: f64, lat: f64, name: &str, households: u32| {
+        json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[lon, lat], [lon + 0.0002, lat], [lon + 0.0002, lat + 0.0001], [lon, lat + 0.0001], [lon, lat]]]},
+            "properties": {"kind": "courtyard", "name": name, "households": households}})
+    };
+    let south = create(lane(
+        json!([[116.4600, 39.9100], [116.4630, 39.9100]]),
+        "South Lane",
+    ))
+    .await;
+    create(lane(
+        json!([[116.4600, 39.9112], [116.4630, 39.9112]]),
+        "North Lane",
+    ))
+    .await;
+    create(lane(
+        json!([[116.4600, 39.9100], [116.4600, 39.9112]]),
+        "West Lane",
+    ))
+    .await;
+    let far = create(yard(116.4628, 39.91125, "Far yard", 24)).await;
+    create(yard(116.4626, 39.91005, "Near yard", 16)).await;
+    create(json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [116.4629, 39.90995]},
+        "properties": {"kind": "charger", "ports": 8, "status": "working"}}))
+    .await;
+    let bbox = "116.4595,39.9095,116.4640,39.9120";
+    let answer = app
+        .get_json(&format!("/v1/analysis/coverage?kind=chargers&bbox={bbox}"))
+        .await;
+    let totals = &answer["totals"];
+    assert_eq!(totals["households"], 40, "{answer}");
+    assert_eq!(totals["households_unserved"], 24, "{answer}");
+    assert_eq!(
+        totals["households_unserved_but_near_in_a_straight_line"],
+        24
+    );
+    assert_eq!(totals["share_served"], 0.4);
+    let unserved = &answer["features"][0]["properties"];
+    assert_eq!(unserved["courtyard_id"], far);
+    let walk = unserved["walk_to_nearest_charger_m"]
+        .as_f64()
+        .expect("walk");
+    let straight = unserved["straight_to_nearest_charger_m"]
+        .as_f64()
+        .expect("straight");
+    assert!(
+        straight < 300.0 && walk > 600.0,
+        "{straight} m straight, {walk} m on foot"
+    );
+    assert_eq!(unserved["straight_line_would_count_it_served"], true);
+
+    // Lights: the three lanes have none; one working lamp with a 10 m
+    // reach in the middle of the south lane lights 20 m of it.
+    let dark = app
+        .get_json(&format!("/v1/analysis/coverage?kind=lights&bbox={bbox}"))
+        .await;
+    let lane_m = dark["totals"]["lane_m"].as_f64().expect("lane_m");
+    assert!((dark["totals"]["unlit_m"].as_f64().expect("unlit") - lane_m).abs() < 0.01);
+    assert_eq!(dark["totals"]["share_lit"], 0.0);
+    create(json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [116.4615, 39.9100]},
+        "properties": {"kind": "light", "light_type": "wall", "status": "working", "reach_m": 10.0}}))
+    .await;
+    let lit = app
+        .get_json(&format!("/v1/analysis/coverage?kind=lights&bbox={bbox}"))
+        .await;
+    let unlit = lit["totals"]["unlit_m"].as_f64().expect("unlit");
+    assert!((lane_m - unlit - 20.0).abs() < 0.05, "{lane_m} − {unlit}");
+    let south_dark: Vec<&Value> = lit["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|f| f["properties"]["lane_id"] == south)
+        .collect();
+    assert_eq!(south_dark.len(), 2, "{lit}");
+
+    // Refusals.
+    assert_problem(
+        app.get("/v1/analysis/coverage?kind=chargers").await,
+        422,
+        "no scope",
+    )
+    .await;
+    assert_problem(
+        app.get("/v1/analysis/coverage?bbox=1,2,3,4").await,
+        400,
+        "no kind",
+    )
+    .await;
+    assert_problem(
+        app.get("/v1/analysis/coverage?kind=parks&district=dongcheng")
+            .await,
+        400,
+        "kind",
+    )
+    .await;
+    assert_problem(
+        app.get("/v1/analysis/coverage?kind=lights&street=Bad%20Street")
+            .await,
+        400,
+        "street",
+    )
+    .await;
+    assert_problem(
+        app.get("/v1/analysis/coverage?kind=facilities&district=dongcheng")
+            .await,
+        422,
+        "facilities",
+    )
+    .await;
+    let drains = app
+        .get_json("/v1/analysis/coverage?kind=drainage&district=dongcheng")
+        .await;
+    assert!(drains["totals"]["drains"].as_u64() > Some(0), "{drains}");
 }

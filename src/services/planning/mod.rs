@@ -15,6 +15,7 @@ pub mod rules;
 mod work_out;
 
 pub use crate::store::PlanFilter;
+pub use coverage::{CoverageAnswer, CoverageKind, CoverageScope};
 pub use rules::{EngineeringRules, Rules};
 pub use work_out::{MAX_CHARGER_SITES, MAX_TARGETS};
 

@@ -167,7 +167,7 @@ pub struct LightsTarget<'a> {
 }
 
 /// Metres from the start of a line to each vertex (geodesic).
-fn chainage(line: &LineString<f64>) -> Vec<f64> {
+pub(super) fn chainage(line: &LineString<f64>) -> Vec<f64> {
     let mut at = vec![0.0];
     for w in line.0.windows(2) {
         let step = Geodesic.length(&LineString::from(vec![w[0], w[1]]));
@@ -223,6 +223,18 @@ fn lit_intervals(line: &LineString<f64>, at: &[f64], p: (f64, f64), reach: f64) 
         }
     }
     lit
+}
+
+/// The part of a line from `from` to `to` metres along it.
+pub(super) fn sub_line(line: &LineString<f64>, at: &[f64], from: f64, to: f64) -> Vec<(f64, f64)> {
+    let mut path = vec![point_at(line, at, from)];
+    for (i, c) in line.0.iter().enumerate() {
+        if at[i] > from && at[i] < to {
+            path.push((c.x, c.y));
+        }
+    }
+    path.push(point_at(line, at, to));
+    path
 }
 
 /// The point `s` metres along a line.

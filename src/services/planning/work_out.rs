@@ -617,7 +617,7 @@ impl Planning {
 
     /// Water-pooling complaints (not duplicates) within 50 m of a drain,
     /// counted up to [`POOLING_COUNT_LIMIT`].
-    async fn pooling_complaints_near(&self, drain: &Asset) -> Result<usize, PlanError> {
+    pub(super) async fn pooling_complaints_near(&self, drain: &Asset) -> Result<usize, PlanError> {
         let Geometry::Point(p) = &drain.geometry else {
             return Ok(0);
         };
