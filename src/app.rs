@@ -190,6 +190,9 @@ impl Application {
             work_orders.clone(),
             crate::services::planning::EngineeringRules::builtin().map_err(AppError::Config)?,
         ));
+        let observer: std::sync::Weak<dyn crate::services::work_orders::PlanObserver> =
+            Arc::downgrade(&planning) as _;
+        work_orders.observe_plans(observer);
         let tokens = Arc::new(Tokens::new(store));
         let listener = TcpListener::bind(&settings.listen)
             .await

@@ -207,7 +207,7 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
         "asset_id" if path == "/v1/surveys" => id_schema(),
         "sort" if work_orders => strings(["straight", "walking"]),
         "walking" if work_orders => strings(["true", "false"]),
-        "complaint_id" | "before" if work_orders => id_schema(),
+        "complaint_id" | "plan_id" | "before" if work_orders => id_schema(),
         "radius_m" if work_orders => json!({
             "type": "number", "minimum": 0, "exclusiveMinimum": true,
             "maximum": super::work_orders::MAX_NEARBY_RADIUS_M,

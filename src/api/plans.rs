@@ -304,7 +304,27 @@ fn parse_id(text: &str) -> Result<PlanId, ApiError> {
     responses((status = 200, description = "The plan with its ETag", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad id"), (status = 404, description = "No such plan")))]
 async fn one(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let plan = state.planning.get(parse_id(&id)?).await?;
-    Ok(plan_response(StatusCode::OK, &plan))
+    let orders = state.planning.orders(&plan).await?;
+    let mut response = plan_response(StatusCode::OK, &plan);
+    let orders: Vec<Value> = orders
+        .iter()
+        .map(|(id, status)| json!({"id": id, "status": status}))
+        .collect();
+    with_properties(&mut response, &plan, vec![("work_orders", json!(orders))]);
+    Ok(response)
+}
+
+/// The plan's Feature with more properties, keeping the response's
+/// headers.
+fn with_properties(response: &mut Response, plan: &Plan, extra: Vec<(&str, Value)>) {
+    let mut feature = plan_feature(plan);
+    if let Some(p) = feature["properties"].as_object_mut() {
+        for (k, v) in extra {
+            p.insert(k.to_string(), v);
+        }
+    }
+    let replaced = geojson_response(response.status(), feature);
+    *response.body_mut() = replaced.into_body();
 }
 
 #[utoipa::path(patch, path = "/v1/plans/{id}", tag = "Plans", security(("bearer" = [])), params(("id" = String, Path, description = "Plan id"), ("If-Match" = String, Header, description = "The ETag read; required, and a stale one gets 412")),
@@ -364,11 +384,22 @@ async fn transition(
     let id = parse_id(&id)?;
     let body: TransitionBody = body_as(body)?;
     let to: PlanStatus = body.to.parse().map_err(|e: String| invalid("/to", e))?;
-    let plan = state
+    let moved = state
         .planning
         .transition(&principal, id, &precondition, to)
         .await?;
-    Ok(plan_response(StatusCode::OK, &plan))
+    let mut response = plan_response(StatusCode::OK, &moved.plan);
+    if to == PlanStatus::Approved {
+        with_properties(
+            &mut response,
+            &moved.plan,
+            vec![
+                ("work_orders", json!(moved.work_orders)),
+                ("work_order_problems", json!(moved.work_order_problems)),
+            ],
+        );
+    }
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize)]

@@ -213,6 +213,7 @@ async fn create(
         positions: body.positions,
         note: body.note,
         survey_id: None,
+        plan_id: None,
     };
     let order = state.work_orders.create(&principal, request).await?;
     Ok(order_response(StatusCode::CREATED, &order, Vec::new()))
@@ -253,6 +254,7 @@ struct ListParams {
     crew: Option<String>,
     status: Option<String>,
     complaint_id: Option<i64>,
+    plan_id: Option<i64>,
     district: Option<String>,
     before: Option<i64>,
     limit: Option<u32>,
@@ -260,7 +262,7 @@ struct ListParams {
 
 #[utoipa::path(get, path = "/v1/work-orders", tag = "Work orders", security(("bearer" = [])),
     params(("unit" = Option<String>, Query, description = "A unit's orders"), ("crew" = Option<String>, Query, description = "A crew's orders"),
-        ("status" = Option<String>, Query, description = "Statuses, comma-separated"), ("complaint_id" = Option<i64>, Query, description = "A case's orders"),
+        ("status" = Option<String>, Query, description = "Statuses, comma-separated"), ("complaint_id" = Option<i64>, Query, description = "A case's orders"), ("plan_id" = Option<i64>, Query, description = "A plan's orders"),
         ("district" = Option<String>, Query, description = "A district's orders"), ("before" = Option<i64>, Query, description = "Orders with lower ids (the next page)"),
         ("limit" = Option<u32>, Query, description = "Most orders, 1-1000 (default 100)")),
     responses((status = 200, description = "Newest first, with a next link when there may be more", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "Another unit's or district's orders")))]
@@ -289,6 +291,7 @@ async fn list(
         crew: code("crew", &params.crew)?,
         statuses: comma_list::<WorkOrderStatus>(non_empty(&params.status), "status")?,
         complaint: positive("complaint_id", params.complaint_id)?.map(ComplaintId),
+        plan: positive("plan_id", params.plan_id)?,
         district: non_empty(&params.district)
             .map(|d| d.parse().map_err(ApiError::bad_request))
             .transpose()?,
@@ -312,6 +315,9 @@ async fn list(
             }
             if let Some(c) = params.complaint_id {
                 pairs.push(("complaint_id", c.to_string()));
+            }
+            if let Some(p) = params.plan_id {
+                pairs.push(("plan_id", p.to_string()));
             }
             pairs.push(("before", last.id.0.to_string()));
             pairs.push(("limit", limit.to_string()));

@@ -99,6 +99,8 @@ pub struct WorkOrderFilter {
     pub crew: Option<UnitCode>,
     pub statuses: Vec<WorkOrderStatus>,
     pub complaint: Option<ComplaintId>,
+    /// A plan's orders.
+    pub plan: Option<i64>,
     pub district: Option<District>,
     /// Keyset: ids below this one (newest first).
     pub before: Option<WorkOrderId>,
@@ -569,6 +571,10 @@ async fn list<D: Dialect>(
             D::push_text(&mut q, s.as_str());
         }
         q.push(")");
+    }
+    if let Some(plan) = f.plan {
+        q.push(" AND plan_id = ");
+        D::push_int(&mut q, plan);
     }
     if let Some(complaint) = f.complaint {
         q.push(" AND complaint_id = ");

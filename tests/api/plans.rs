@@ -886,3 +886,122 @@ async fn coverage_counts_walks_not_straight_lines_and_lanes_unlit() {
         .await;
     assert!(drains["totals"]["drains"].as_u64() > Some(0), "{drains}");
 }
+
+/// Approving a sensor-lights plan makes the lane's work order with its
+/// new lamp positions riding along, for the unit routing names; the plan
+/// starts with the order and completes when it is verified.
+#[tokio::test]
+async fn an_approved_plan_makes_its_orders_and_follows_them_to_completion() {
+    let app = spawn_demo().await;
+    let planner = app.token(Role::Planner, None).await;
+    let admin = app.token(Role::Admin, None).await;
+    let lane = feature_named(&app, "lane", "Zhonglouwan Hutong").await;
+    let lane_id = lane["id"].as_i64().expect("id");
+    let plan: Value = post_plan(
+        &app,
+        &planner,
+        json!({"kind": "sensor_lights", "title": "Light Zhonglouwan", "targets": [lane_id],
+            "planned_end": "2099-06-30T00:00:00+08:00"}),
+    )
+    .await
+    .json()
+    .await
+    .expect("JSON");
+    let id = plan["id"].as_i64().expect("id");
+    let positions = plan["properties"]["positions"]["coordinates"].clone();
+    assert_eq!(
+        move_plan(&app, &planner, id, "proposed", None)
+            .await
+            .status(),
+        200
+    );
+    let r = move_plan(&app, &planner, id, "approved", None).await;
+    assert_eq!(r.status(), 200);
+    let approved: Value = r.json().await.expect("JSON");
+    assert_eq!(approved["properties"]["work_order_problems"], json!([]));
+    let orders = approved["properties"]["work_orders"]
+        .as_array()
+        .expect("orders")
+        .clone();
+    assert_eq!(orders.len(), 1, "{approved}");
+    let order_id = orders[0].as_i64().expect("order id");
+    let order = app
+        .get_json_as(&planner, &format!("/v1/work-orders/{order_id}"))
+        .await;
+    let p = &order["properties"];
+    assert_eq!(p["origin"], "plan");
+    assert_eq!(p["plan_id"], id);
+    assert_eq!(p["asset_id"], lane_id);
+    assert_eq!(p["kind"], "installation");
+    assert_eq!(p["unit"], "dongcheng-city-management", "{order}");
+    assert_eq!(p["positions"]["coordinates"], positions);
+    assert!(
+        p["due_at"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("2099-06-29")),
+        "{order}"
+    );
+    let plan_now = app.get_json(&format!("/v1/plans/{id}")).await;
+    assert_eq!(plan_now["properties"]["work_orders"][0]["id"], order_id);
+
+    // The crew works it: the plan starts, then completes when verified.
+    let crew = app.crew_token("dongcheng-lighting-1").await;
+    let step = |token: String, path: String, body: Value| {
+        let app = &app;
+        async move {
+            let r = app.post_json(&path, &token, &body).await;
+            assert_eq!(
+                r.status(),
+                200,
+                "{path}: {}",
+                r.text().await.unwrap_or_default()
+            );
+        }
+    };
+    let moves = format!("/v1/work-orders/{order_id}/transitions");
+    step(
+        planner.clone(),
+        moves.clone(),
+        json!({"to": "assigned", "crew": "dongcheng-lighting-1"}),
+    )
+    .await;
+    step(crew.clone(), moves.clone(), json!({"to": "in_progress"})).await;
+    assert_eq!(
+        app.get_json(&format!("/v1/plans/{id}")).await["properties"]["status"],
+        "in_progress"
+    );
+    step(
+        crew.clone(),
+        format!("/v1/work-orders/{order_id}/done"),
+        json!({"note": "lamps up"}),
+    )
+    .await;
+    assert_eq!(
+        app.get_json(&format!("/v1/plans/{id}")).await["properties"]["status"],
+        "in_progress"
+    );
+    step(planner.clone(), moves, json!({"to": "verified"})).await;
+    let done = app.get_json(&format!("/v1/plans/{id}")).await;
+    assert_eq!(done["properties"]["status"], "completed", "{done}");
+    assert_eq!(done["properties"]["work_orders"][0]["status"], "verified");
+    let trail = app
+        .get_json_as(&admin, &format!("/v1/audit?entity=plan&id={id}"))
+        .await;
+    let actions: Vec<&str> = trail["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .rev()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "created",
+            "proposed",
+            "approved",
+            "in_progress",
+            "completed"
+        ]
+    );
+}

@@ -10,6 +10,7 @@
 
 pub mod chargers;
 pub mod coverage;
+mod orders;
 pub mod quantities;
 pub mod rules;
 mod work_out;
@@ -83,6 +84,14 @@ pub fn target_kinds(kind: PlanKind) -> &'static [AssetKind] {
         PlanKind::BuildingRestoration | PlanKind::ElevatorInstallation => &[AssetKind::Building],
         PlanKind::Facility => &[],
     }
+}
+
+/// A plan moved, and for an approval the orders it made (and what could
+/// not be made, the plan staying approved).
+pub struct Transitioned {
+    pub plan: Plan,
+    pub work_orders: Vec<i64>,
+    pub work_order_problems: Vec<String>,
 }
 
 pub struct Planning {
@@ -313,14 +322,36 @@ impl Planning {
         self.apply(&current, change, precondition, "edited").await
     }
 
-    /// Moves a plan along its lifecycle.
+    /// A move that follows the plan's orders (no precondition: it is
+    /// checked against the version just read); the status it left.
+    pub(super) async fn follow(
+        &self,
+        current: &Plan,
+        to: PlanStatus,
+    ) -> Result<PlanStatus, PlanError> {
+        if !current.status.may_become(to) {
+            return Ok(current.status);
+        }
+        let change = PlanChange {
+            expect_version: Some(current.version),
+            expect_status: current.status,
+            record: None,
+            to: Some(to),
+        };
+        self.apply(current, change, &Precondition::None, to.as_str())
+            .await
+            .map(|p| p.status)
+    }
+
+    /// Moves a plan along its lifecycle; approving it makes its work
+    /// orders.
     pub async fn transition(
         &self,
         principal: &Principal,
         id: PlanId,
         precondition: &Precondition,
         to: PlanStatus,
-    ) -> Result<Plan, PlanError> {
+    ) -> Result<Transitioned, PlanError> {
         let current = self.read_for_change(principal, id, precondition).await?;
         if !current.status.may_become(to) {
             let next: Vec<&str> = current.status.next().iter().map(|s| s.as_str()).collect();
@@ -340,14 +371,31 @@ impl Planning {
                 principal.role, current.status
             )));
         }
+        // The orders are worked out first: a plan no unit can carry out
+        // is not approved.
+        let orders = if to == PlanStatus::Approved {
+            Some(self.orders_of(&current)?)
+        } else {
+            None
+        };
         let change = PlanChange {
             expect_version: Some(current.version),
             expect_status: current.status,
             record: None,
             to: Some(to),
         };
-        self.apply(&current, change, precondition, to.as_str())
-            .await
+        let plan = self
+            .apply(&current, change, precondition, to.as_str())
+            .await?;
+        let (work_orders, work_order_problems) = match orders {
+            Some(orders) => self.make_orders(principal, &plan, orders).await,
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(Transitioned {
+            plan,
+            work_orders,
+            work_order_problems,
+        })
     }
 }
 

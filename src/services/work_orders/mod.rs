@@ -126,6 +126,16 @@ pub struct NewWorkOrder {
     pub note: Option<String>,
     /// The survey whose finding this job answers.
     pub survey_id: Option<i64>,
+    /// The approved plan this job carries out.
+    pub plan_id: Option<i64>,
+}
+
+/// What follows the orders of plans: a plan starts with its first order
+/// and completes with its last (the planning service).
+#[async_trait::async_trait]
+pub trait PlanObserver: Send + Sync {
+    /// An order of plan `plan_id` moved to `to`.
+    async fn plan_order_moved(&self, principal: &Principal, plan_id: i64, to: WorkOrderStatus);
 }
 
 /// A move along the lifecycle (all but `done`, which carries evidence).
@@ -219,6 +229,9 @@ pub struct WorkOrders {
     /// Held from a write's commit to its index update, so the index
     /// follows the commit order.
     writes: tokio::sync::Mutex<()>,
+    /// Plans follow their orders (set once the planning service exists;
+    /// weak, as planning holds this service).
+    plans: std::sync::OnceLock<std::sync::Weak<dyn PlanObserver>>,
 }
 
 fn actor(principal: &Principal) -> Actor {
@@ -299,7 +312,13 @@ impl WorkOrders {
             rebuilding: tokio::sync::Mutex::new(()),
             attachments: RwLock::new(Attachments::default()),
             writes: tokio::sync::Mutex::new(()),
+            plans: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Lets plans follow their orders.
+    pub fn observe_plans(&self, observer: std::sync::Weak<dyn PlanObserver>) {
+        let _ = self.plans.set(observer);
     }
 
     /// The lane network, rebuilt first when a lane changed since.
@@ -570,13 +589,15 @@ impl WorkOrders {
             WorkOrderDraft {
                 unit,
                 crew: request.crew,
-                origin: if request.survey_id.is_some() {
+                origin: if request.plan_id.is_some() {
+                    WorkOrderOrigin::Plan
+                } else if request.survey_id.is_some() {
                     WorkOrderOrigin::Survey
                 } else {
                     WorkOrderOrigin::Manual
                 },
                 complaint_id: None,
-                plan_id: None,
+                plan_id: request.plan_id,
                 survey_id: request.survey_id,
                 asset_id: request.asset_id,
                 location,
@@ -930,6 +951,18 @@ impl WorkOrders {
             )],
         )
         .await;
+        if let (Some(plan), Some(to)) = (order.draft.plan_id, change.to) {
+            if matches!(
+                to,
+                WorkOrderStatus::InProgress
+                    | WorkOrderStatus::Verified
+                    | WorkOrderStatus::Cancelled
+            ) {
+                if let Some(observer) = self.plans.get().and_then(std::sync::Weak::upgrade) {
+                    observer.plan_order_moved(principal, plan, to).await;
+                }
+            }
+        }
         if let (Some(case), Some(to)) = (order.draft.complaint_id, change.to) {
             let started =
                 to == WorkOrderStatus::InProgress && current.status == WorkOrderStatus::Assigned;
