@@ -20,6 +20,7 @@ pub fn router() -> OpenApiRouter<ApiState> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CoverageParams {
+    f: Option<String>,
     kind: Option<String>,
     district: Option<String>,
     street: Option<String>,
@@ -29,8 +30,9 @@ struct CoverageParams {
 #[utoipa::path(get, path = "/v1/analysis/coverage", tag = "Plans",
     params(("kind" = String, Query, description = "lights (dark stretches of lanes), chargers (courtyards beyond the walking reach of every working charger), drainage (drains due for repair); facilities: 422, not built yet"),
         ("district" = Option<String>, Query, description = "Within a district"), ("street" = Option<String>, Query, description = "Within a street (its code)"),
-        ("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat")),
-    responses((status = 200, description = "What is not served, as features, with totals (metres unlit and the share lit; households unserved, those a straight line would count as served, the share served; drains due)", body = Object, content_type = "application/geo+json"),
+        ("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat"),
+        ("f" = Option<String>, Query, description = "geojson (default) or csv (one row a feature; the totals in the Hutong-Totals header as JSON)")),
+    responses((status = 200, description = "What is not served, as features, with totals (metres unlit and the share lit; households unserved, those a straight line would count as served, the share served; drains due); or the table (f=csv)", content((Object = "application/geo+json"), (String = "text/csv"))),
         (status = 400, description = "Bad parameter (problem+json)"), (status = 422, description = "No scope, a scope too large, or facilities (not built yet)")))]
 async fn coverage(
     State(state): State<ApiState>,
@@ -62,6 +64,28 @@ async fn coverage(
             })
             .transpose()?,
     };
+    let csv = match non_empty(&params.f) {
+        None | Some("geojson") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "f must be geojson or csv, not {other:?}"
+            )));
+        }
+    };
     let answer = state.planning.coverage(kind, &scope).await?;
+    if csv {
+        let mut response = super::csv_export::csv_response(
+            super::csv_export::feature_rows(&answer.features),
+            &format!("coverage-{}.csv", answer.kind),
+        )?;
+        if let Ok(totals) = serde_json::to_string(&answer.totals)
+            .map_err(|e| e.to_string())
+            .and_then(|t| axum::http::HeaderValue::from_str(&t).map_err(|e| e.to_string()))
+        {
+            response.headers_mut().insert("hutong-totals", totals);
+        }
+        return Ok(response);
+    }
     Ok(geojson_response(StatusCode::OK, answer.to_geojson()))
 }

@@ -9,6 +9,7 @@ mod auth;
 mod complaints;
 pub mod connections;
 mod cors;
+mod csv_export;
 mod extract;
 mod feature;
 mod geocode;

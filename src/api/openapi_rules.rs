@@ -120,6 +120,9 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
     let open311 = path.starts_with("/open311/");
     Some(match name {
         "f" if ogc => strings(["json", "html"]),
+        "f" if path == "/v1/plans" || path == "/v1/analysis/coverage" => {
+            strings(["geojson", "csv"])
+        }
         "collectionId" => collection_ids(matches!(method, "post" | "put" | "patch" | "delete")),
         // An area's feature id is its code.
         "featureId" if method == "get" || method == "options" => json!({"anyOf": [

@@ -230,6 +230,7 @@ async fn create(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListParams {
+    f: Option<String>,
     kind: Option<String>,
     status: Option<String>,
     district: Option<String>,
@@ -241,8 +242,9 @@ struct ListParams {
 #[utoipa::path(get, path = "/v1/plans", tag = "Plans",
     params(("kind" = Option<String>, Query, description = "Kinds, comma-separated"), ("status" = Option<String>, Query, description = "Statuses, comma-separated"),
         ("district" = Option<String>, Query, description = "A district's plans"), ("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat: plans whose extent meets it"),
-        ("before" = Option<i64>, Query, description = "Plans with lower ids (the next page)"), ("limit" = Option<u32>, Query, description = "Most plans, 1-200 (default 100)")),
-    responses((status = 200, description = "Newest first, with a next link when there may be more", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad parameter (problem+json)")))]
+        ("before" = Option<i64>, Query, description = "Plans with lower ids (the next page)"), ("limit" = Option<u32>, Query, description = "Most plans, 1-200 (default 100)"),
+        ("f" = Option<String>, Query, description = "geojson (default) or csv (a table for a report: one row a plan, its quantities and effects as name=value unit lists)")),
+    responses((status = 200, description = "Newest first, with a next link when there may be more; or the table (f=csv)", content((Object = "application/geo+json"), (String = "text/csv"))), (status = 400, description = "Bad parameter (problem+json)")))]
 async fn list(
     State(state): State<ApiState>,
     QueryParams(params): QueryParams<ListParams>,
@@ -268,7 +270,19 @@ async fn list(
         before: params.before.map(PlanId),
         limit,
     };
+    let csv = match non_empty(&params.f) {
+        None | Some("geojson") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "f must be geojson or csv, not {other:?}"
+            )));
+        }
+    };
     let plans = state.planning.list(&filter).await?;
+    if csv {
+        return super::csv_export::csv_response(plan_rows(&plans), "plans.csv");
+    }
     let mut links = Vec::new();
     if plans.len() as u32 == limit {
         if let Some(last) = plans.last() {
@@ -294,6 +308,72 @@ async fn list(
         StatusCode::OK,
         json!({"type": "FeatureCollection", "numberReturned": features.len(), "links": links, "features": features}),
     ))
+}
+
+/// Plans as table rows: one a plan.
+fn plan_rows(plans: &[Plan]) -> Vec<Vec<String>> {
+    let measures = |list: &[crate::domain::Measure]| {
+        list.iter()
+            .filter(|m| m.asset_id.is_none() && m.site.is_none())
+            .map(|m| format!("{}={} {}", m.name, m.value, m.unit))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let time = |t: Option<time::OffsetDateTime>| t.map(crate::domain::utc_text).unwrap_or_default();
+    let mut rows = vec![
+        [
+            "id",
+            "kind",
+            "title",
+            "status",
+            "district",
+            "targets",
+            "cost_cny",
+            "quantities",
+            "effects",
+            "flags",
+            "planned_start",
+            "planned_end",
+            "actual_start",
+            "actual_end",
+            "actual_cost_cny",
+            "complaint_ids",
+            "created_at",
+            "updated_at",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for p in plans {
+        let d = &p.draft;
+        rows.push(vec![
+            p.id.0.to_string(),
+            d.kind.as_str().to_string(),
+            d.title.clone(),
+            p.status.as_str().to_string(),
+            d.district
+                .map(|x| x.as_str().to_string())
+                .unwrap_or_default(),
+            p.quantities.targets.len().to_string(),
+            p.quantities.cost_cny.to_string(),
+            measures(&p.quantities.quantities),
+            measures(&p.quantities.effects),
+            p.quantities.flags.join("; "),
+            time(d.planned_start),
+            time(d.planned_end),
+            time(d.actual_start),
+            time(d.actual_end),
+            d.actual_cost_cny.map(|c| c.to_string()).unwrap_or_default(),
+            d.complaint_ids
+                .iter()
+                .map(|c| c.0.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            crate::domain::utc_text(p.created_at),
+            crate::domain::utc_text(p.updated_at),
+        ]);
+    }
+    rows
 }
 
 fn parse_id(text: &str) -> Result<PlanId, ApiError> {

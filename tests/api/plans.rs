@@ -178,6 +178,31 @@ async fn permeable_paving_of_a_named_courtyard_worked_by_hand() {
         flags.contains("pooling_risk") && flags.contains("0.25 m below"),
         "{flags}"
     );
+    // The plans as a table for a council report: a row each, newest first.
+    let r = app.get("/v1/plans?f=csv").await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.expect("body");
+    let mut table = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = table
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    let rows: Vec<csv::StringRecord> = table.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    let column = |name: &str| header.iter().position(|h| h == name).expect(name);
+    assert_eq!(&rows[1][column("title")], "Permeable bricks for No. 1");
+    assert!(
+        rows[1][column("quantities")].starts_with("paved_area="),
+        "{text}"
+    );
+    assert!(
+        rows[1][column("effects")].contains("peak_runoff_after="),
+        "{text}"
+    );
+    assert_eq!(&rows[0][column("status")], "draft");
+    assert_problem(app.get("/v1/plans?f=xlsx").await, 400, "f").await;
 }
 
 #[tokio::test]
@@ -822,6 +847,36 @@ async fn coverage_counts_walks_not_straight_lines_and_lanes_unlit() {
         "{straight} m straight, {walk} m on foot"
     );
     assert_eq!(unserved["straight_line_would_count_it_served"], true);
+    // The same as a table for a report, the totals in a header.
+    let r = app
+        .get(&format!(
+            "/v1/analysis/coverage?kind=chargers&bbox={bbox}&f=csv"
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("text/csv"))
+    );
+    let totals: Value =
+        serde_json::from_str(r.headers()["hutong-totals"].to_str().expect("totals"))
+            .expect("JSON totals");
+    assert_eq!(totals["households_unserved"], 24);
+    let text = r.text().await.expect("body");
+    let mut table = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = table
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(&header[..2], ["lon", "lat"]);
+    let rows: Vec<csv::StringRecord> = table.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 1, "{text}");
+    let column = |name: &str| header.iter().position(|h| h == name).expect(name);
+    assert_eq!(&rows[0][column("courtyard_id")], far.to_string());
+    assert_eq!(&rows[0][column("households")], "24");
 
     // Lights: the three lanes have none; one working lamp with a 10 m
     // reach in the middle of the south lane lights 20 m of it.
