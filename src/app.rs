@@ -231,6 +231,7 @@ impl Application {
                     registry.clone(),
                     complaints.clone(),
                     work_orders.clone(),
+                    planning.clone(),
                     scans,
                     tiles,
                 ),

@@ -182,6 +182,7 @@ impl From<FeatureQueryError> for ApiError {
             FeatureQueryError::Complaints(e) => e.into(),
             FeatureQueryError::Budget(e) => e.into(),
             FeatureQueryError::TooCostly(detail) => ApiError::TooCostly { detail },
+            FeatureQueryError::Plans(e) => e.into(),
             e @ FeatureQueryError::NeedsToken(_) => ApiError::Unauthorized {
                 detail: e.to_string(),
             },

@@ -12,6 +12,8 @@ pub enum Collection {
     /// Administrative areas of one level (read-only here: they come in
     /// through `hutong import-areas`).
     Areas(AreaLevel),
+    /// Repair plans (read-only here: they are made at /v1/plans).
+    Plans,
     /// The work orders still to be done (open, assigned, in progress),
     /// from memory: only to a bearer token, each seeing the orders it may
     /// (its unit's, or its district's).
@@ -19,7 +21,7 @@ pub enum Collection {
 }
 
 impl Collection {
-    pub const ALL: [Collection; 11] = [
+    pub const ALL: [Collection; 12] = [
         Collection::Assets(AssetKind::Courtyard),
         Collection::Assets(AssetKind::Building),
         Collection::Assets(AssetKind::Lane),
@@ -30,6 +32,7 @@ impl Collection {
         Collection::Areas(AreaLevel::District),
         Collection::Areas(AreaLevel::Street),
         Collection::Areas(AreaLevel::Community),
+        Collection::Plans,
         Collection::WorkOrders,
     ];
 
@@ -40,6 +43,7 @@ impl Collection {
             Collection::Areas(AreaLevel::District) => "districts",
             Collection::Areas(AreaLevel::Street) => "streets",
             Collection::Areas(AreaLevel::Community) => "communities",
+            Collection::Plans => "plans",
             Collection::WorkOrders => "work-orders",
         }
     }
@@ -65,7 +69,7 @@ impl Collection {
             Collection::Areas(AreaLevel::District) => 8,
             Collection::Areas(AreaLevel::Street) => 11,
             Collection::Areas(AreaLevel::Community) => 12,
-            Collection::WorkOrders => 12,
+            Collection::Plans | Collection::WorkOrders => 12,
         }
     }
 
@@ -81,6 +85,7 @@ impl Collection {
             Collection::Areas(AreaLevel::District) => "Districts",
             Collection::Areas(AreaLevel::Street) => "Streets and towns",
             Collection::Areas(AreaLevel::Community) => "Communities and villages",
+            Collection::Plans => "Repair plans",
             Collection::WorkOrders => "Work orders to be done",
         }
     }
@@ -128,6 +133,9 @@ impl Collection {
             }
             Collection::Areas(AreaLevel::Community) => {
                 "Communities and villages (社区/村), each inside its parent street; feature ids are the codes."
+            }
+            Collection::Plans => {
+                "Repair plans (permeable paving, sensor lights, chargers, drainage, restoration, elevators) with their status and cost; what each covers: its drawn area, or its targets. Made and moved at /v1/plans, which has their quantities and effects."
             }
             Collection::WorkOrders => {
                 "Work orders still to be done (open, assigned, in progress), live; needs a bearer token: a crew's or unit's token sees its unit's orders, others their district's. Done, verified and cancelled orders and each order's history are at /v1/work-orders."

@@ -13,6 +13,9 @@ use crate::services::collection::Collection;
 use crate::services::complaint_feature::{PersonalData, complaint_feature};
 use crate::services::complaints::{ComplaintError, Complaints};
 use crate::services::feature_filter::FeatureFilter;
+use crate::services::planning::{
+    PlanError, PlanFilter, Planning, plan_feature, plan_shape, plan_tile_shape,
+};
 use crate::services::query_budget::{BudgetError, Clock, ScanGate};
 use crate::services::registry::{AssetFilter, Registry, RegistryError};
 use crate::services::work_orders::WorkOrders;
@@ -36,6 +39,9 @@ pub const MAX_COMPLAINTS_SCANNED: u64 = 200_000;
 /// download (use the items API for that).
 pub const MAX_FEATURES_PER_LAYER: u32 = 20_000;
 
+/// Most plans a page of the plans collection reads from the store.
+pub const MAX_PLANS_SCANNED: u32 = 10_000;
+
 /// Most areas on one page of an area collection, whatever `limit` asks:
 /// a boundary runs to tens of thousands of vertices.
 pub const MAX_AREAS_PER_PAGE: u32 = 100;
@@ -46,6 +52,22 @@ pub fn not_in_tiles(collection: Collection) -> &'static [&'static str] {
     match collection {
         Collection::Assets(_) | Collection::Areas(_) => NOT_IN_TILES,
         Collection::Complaints => &["created_at", "updated_at", "raw_coordinates"],
+        Collection::Plans => &[
+            "created_at",
+            "updated_at",
+            "version",
+            "description",
+            "targets",
+            "worked_on",
+            "complaint_ids",
+            "inputs",
+            "quantities",
+            "effects",
+            "cost_lines",
+            "area",
+            "positions",
+            "flags",
+        ],
         Collection::WorkOrders => &[
             "created_at",
             "updated_at",
@@ -81,6 +103,8 @@ pub enum FeatureQueryError {
     /// The query would scan more than a request may: narrow it.
     #[error("{0}")]
     TooCostly(String),
+    #[error(transparent)]
+    Plans(#[from] PlanError),
     /// The collection is only for bearer tokens, and none came.
     #[error("the {0} collection needs a bearer token")]
     NeedsToken(&'static str),
@@ -125,6 +149,7 @@ pub struct Features {
     registry: Arc<Registry>,
     complaints: Arc<Complaints>,
     work_orders: Arc<WorkOrders>,
+    planning: Arc<Planning>,
     scans: ScanGate,
     /// Tiles are built off the async workers, a few at a time, within a
     /// budget: a tile of costly shapes must not hold up other requests.
@@ -138,6 +163,7 @@ impl Features {
         registry: Arc<Registry>,
         complaints: Arc<Complaints>,
         work_orders: Arc<WorkOrders>,
+        planning: Arc<Planning>,
         scans: ScanGate,
         tiles: ScanGate,
     ) -> Self {
@@ -145,6 +171,7 @@ impl Features {
             registry,
             complaints,
             work_orders,
+            planning,
             scans,
             tiles,
         }
@@ -180,6 +207,7 @@ impl Features {
                 Collection::Assets(kind) => self.asset_page(kind, bbox, query).await,
                 Collection::Complaints => self.complaint_page(bbox, query).await,
                 Collection::Areas(level) => self.area_page(level, bbox, query).await,
+                Collection::Plans => self.plan_page(bbox, query).await,
                 Collection::WorkOrders => {
                     let viewer =
                         viewer.ok_or(FeatureQueryError::NeedsToken(Collection::WorkOrders.id()))?;
@@ -187,6 +215,69 @@ impl Features {
                 }
             },
         }
+    }
+
+    /// A page of plans and how many match: read from the store (at most
+    /// [`MAX_PLANS_SCANNED`] in the box), then dated (`created_at`),
+    /// filtered, sorted and rendered on a blocking thread within the scan
+    /// budget.
+    async fn plan_page(
+        &self,
+        bbox: Option<LonLatBox>,
+        query: &FeatureQuery,
+    ) -> Result<(FeaturePage, u64), FeatureQueryError> {
+        let plans = self
+            .planning
+            .list(&PlanFilter {
+                bbox,
+                limit: MAX_PLANS_SCANNED + 1,
+                ..PlanFilter::default()
+            })
+            .await?;
+        if plans.len() > MAX_PLANS_SCANNED as usize {
+            return Err(FeatureQueryError::TooCostly(format!(
+                "more than {MAX_PLANS_SCANNED} plans here; narrow it with bbox"
+            )));
+        }
+        let budget = self.scans.enter().await?;
+        let query = query.clone();
+        let (features, matched) = budget
+            .run(move |clock| {
+                let mut plans = plans;
+                // By id, as every collection pages.
+                plans.reverse();
+                if let Some((from, to)) = query.datetime {
+                    plans.retain(|p| {
+                        from.is_none_or(|f| p.created_at >= f)
+                            && to.is_none_or(|t| p.created_at <= t)
+                    });
+                }
+                let mut kept = Vec::new();
+                for plan in &plans {
+                    clock.check()?;
+                    let f = plan_feature(plan);
+                    if query
+                        .filter
+                        .as_ref()
+                        .is_none_or(|cql| passes(cql, &f, &plan_shape(plan)))
+                    {
+                        kept.push(f);
+                    }
+                }
+                let matched = kept.len() as u64;
+                let page = if query.sortby.is_empty() {
+                    let offset = usize::try_from(query.offset).unwrap_or(usize::MAX);
+                    kept.into_iter()
+                        .skip(offset)
+                        .take(query.limit as usize)
+                        .collect()
+                } else {
+                    sorted_rendered_page(kept, &query.sortby, query.offset, query.limit, clock)?
+                };
+                Ok((page, matched))
+            })
+            .await?;
+        Ok((FeaturePage::Rendered(features), matched))
     }
 
     /// A page of the work orders still to be done that `viewer` sees, and
@@ -467,6 +558,7 @@ impl Features {
     ) -> Result<BuiltTile, FeatureQueryError> {
         enum Source {
             WorkOrders(Vec<Arc<WorkOrder>>),
+            Plans(Vec<crate::domain::Plan>),
             Assets(Vec<(Arc<IndexedAsset>, Option<AssetId>)>),
             Complaints(Vec<Complaint>),
             /// Positions in the snapshot of the areas.
@@ -504,6 +596,15 @@ impl Features {
                     found.truncate(MAX_FEATURES_PER_LAYER as usize);
                     Source::Areas(areas, found)
                 }
+                Collection::Plans => Source::Plans(
+                    self.planning
+                        .list(&PlanFilter {
+                            bbox: Some(bbox),
+                            limit: MAX_FEATURES_PER_LAYER,
+                            ..PlanFilter::default()
+                        })
+                        .await?,
+                ),
                 Collection::WorkOrders => {
                     let Some(viewer) = viewer else { continue };
                     let mut found = self.work_orders.open_seen_by(viewer, Some(bbox));
@@ -545,6 +646,18 @@ impl Features {
                                     &point,
                                     &f["properties"],
                                     not_in_tiles(Collection::Complaints),
+                                );
+                            }
+                        }
+                        Source::Plans(plans) => {
+                            for plan in &plans {
+                                clock.check()?;
+                                let f = plan_feature(plan);
+                                layer.add_properties(
+                                    plan.id.0 as u64,
+                                    &plan_tile_shape(plan),
+                                    &f["properties"],
+                                    not_in_tiles(Collection::Plans),
                                 );
                             }
                         }

@@ -1060,3 +1060,127 @@ async fn an_approved_plan_makes_its_orders_and_follows_them_to_completion() {
         ]
     );
 }
+
+/// Plans are an OGC collection and a tile layer for everyone: what each
+/// covers, with its kind, status and cost.
+#[tokio::test]
+async fn plans_are_a_collection_and_a_tile_layer() {
+    let app = spawn_demo().await;
+    let planner = app.token(Role::Planner, None).await;
+    let yard = feature_named(&app, "courtyard", "Zhonglouwan Hutong No. 1").await;
+    let yard_id = yard["id"].as_i64().expect("id");
+    let lane = feature_named(&app, "lane", "Zhonglouwan Hutong").await;
+    let lane_id = lane["id"].as_i64().expect("id");
+    let paving: Value = post_plan(
+        &app,
+        &planner,
+        json!({"kind": "permeable_paving", "title": "Yard", "targets": [yard_id]}),
+    )
+    .await
+    .json()
+    .await
+    .expect("JSON");
+    let lights: Value = post_plan(
+        &app,
+        &planner,
+        json!({"kind": "sensor_lights", "title": "Lane", "targets": [lane_id]}),
+    )
+    .await
+    .json()
+    .await
+    .expect("JSON");
+    let (paving_id, lights_id) = (
+        paving["id"].as_i64().expect("id"),
+        lights["id"].as_i64().expect("id"),
+    );
+    assert_eq!(
+        move_plan(&app, &planner, lights_id, "proposed", None)
+            .await
+            .status(),
+        200
+    );
+
+    let collections = app.get_json("/collections").await;
+    assert!(
+        collections["collections"]
+            .as_array()
+            .expect("collections")
+            .iter()
+            .any(|c| c["id"] == "plans")
+    );
+    let all = app.get_json("/collections/plans/items").await;
+    assert_eq!(all["numberMatched"], 2, "{all}");
+    let ids: Vec<i64> = all["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter_map(|f| f["id"].as_i64())
+        .collect();
+    assert_eq!(ids, vec![paving_id, lights_id]);
+    let proposed = app
+        .get_json("/collections/plans/items?filter=status%3D%27proposed%27")
+        .await;
+    assert_eq!(proposed["numberMatched"], 1);
+    assert_eq!(
+        proposed["features"][0]["properties"]["kind"],
+        "sensor_lights"
+    );
+    let costly = app
+        .get_json("/collections/plans/items?sortby=-cost_cny&limit=1")
+        .await;
+    let top = costly["features"][0]["properties"]["cost_cny"]
+        .as_f64()
+        .expect("cost");
+    let costs: Vec<f64> = [&paving, &lights]
+        .iter()
+        .map(|p| p["properties"]["cost_cny"].as_f64().expect("cost"))
+        .collect();
+    assert_eq!(top, costs[0].max(costs[1]));
+    let one = app
+        .get(&format!("/collections/plans/items/{paving_id}"))
+        .await;
+    assert_eq!(one.status(), 200);
+    assert_eq!(one.headers()["etag"], "\"1\"");
+    assert_problem(
+        app.get("/collections/plans/items/999").await,
+        404,
+        "no plan",
+    )
+    .await;
+    assert_problem(
+        app.post_json(
+            "/collections/plans/items",
+            &planner,
+            &json!({"type": "Feature"}),
+        )
+        .await,
+        405,
+        "read-only",
+    )
+    .await;
+    // The tile over the yard has the paving plan in its plans layer.
+    let (lon, lat) = (
+        yard["geometry"]["coordinates"][0][0][0]
+            .as_f64()
+            .expect("lon")
+            + 0.0001,
+        yard["geometry"]["coordinates"][0][0][1]
+            .as_f64()
+            .expect("lat")
+            + 0.0001,
+    );
+    let tile = crate::tiles::tile_of(lon, lat, 16);
+    let response = app
+        .client
+        .get(app.url(&format!("/tiles/{}/{}/{}.mvt", tile.z, tile.x, tile.y)))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let decoded = crate::tiles::decode(response).await;
+    assert!(crate::tiles::layer_ids(&decoded, "plans").contains(&(paving_id as u64)));
+    assert_eq!(
+        crate::tiles::tag(&decoded, "plans", paving_id as u64, "kind").as_deref(),
+        Some("permeable_paving")
+    );
+}

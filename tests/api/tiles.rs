@@ -186,7 +186,8 @@ async fn tiles_are_live_cached_by_etag_and_readable_by_gdal() {
             "complaints",
             "districts",
             "streets",
-            "communities"
+            "communities",
+            "plans"
         ]
     );
     assert_eq!(tilejson["vector_layers"][4]["fields"]["status"], "String");

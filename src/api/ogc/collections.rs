@@ -46,6 +46,19 @@ async fn describe_one(
             state.complaints.hotline().areas.snapshot().extent(level),
             json!([[null, null]]),
         ),
+        Collection::Plans => {
+            let plans = state
+                .planning
+                .list(&crate::services::planning::PlanFilter {
+                    limit: crate::services::features::MAX_PLANS_SCANNED,
+                    ..Default::default()
+                })
+                .await?;
+            let bbox = plans.iter().map(|p| p.bbox).reduce(LonLatBox::union);
+            let first = plans.iter().map(|p| p.created_at).min();
+            let last = plans.iter().map(|p| p.created_at).max();
+            (bbox, json!([[first.map(utc_text), last.map(utc_text)]]))
+        }
         Collection::WorkOrders => {
             let orders = viewer
                 .map(|v| state.work_orders.open_seen_by(v, None))
@@ -65,6 +78,8 @@ async fn describe_one(
             (bbox, json!([[first.map(utc_text), last.map(utc_text)]]))
         }
     };
+    // Nothing in it yet: where the service works (as TileJSON says).
+    let bbox = bbox.or_else(|| Some(state.registry.service_area()));
     let id = collection.id();
     let path = format!("/collections/{id}");
     let items = format!("{path}/items");

@@ -410,6 +410,18 @@ pub async fn fetch(
                 .ok_or_else(missing)?;
             (area_feature(area), None)
         }
+        Collection::Plans => {
+            let plan_id: i64 = feature_id.parse().map_err(|_| missing())?;
+            let plan = match state.planning.get(crate::domain::PlanId(plan_id)).await {
+                Ok(plan) => plan,
+                Err(crate::services::planning::PlanError::NotFound(_)) => return Err(missing()),
+                Err(e) => return Err(e.into()),
+            };
+            (
+                crate::services::planning::plan_feature(&plan),
+                Some(plan.version.etag()),
+            )
+        }
         Collection::WorkOrders => {
             // Only an order still to be done that the token sees; others
             // are at /v1/work-orders/{id}.

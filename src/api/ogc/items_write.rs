@@ -31,6 +31,10 @@ fn asset_kind(collection: Collection) -> Result<AssetKind, ApiError> {
             detail: "administrative areas come in through `hutong import-areas`, not written here"
                 .into(),
         }),
+        Collection::Plans => Err(ApiError::Rejected {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            detail: "plans are made and moved through /v1/plans, not written here".into(),
+        }),
         Collection::WorkOrders => Err(ApiError::Rejected {
             status: StatusCode::METHOD_NOT_ALLOWED,
             detail: "work orders are made and moved through /v1/work-orders, not written here"

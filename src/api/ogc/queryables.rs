@@ -12,7 +12,8 @@ use crate::api::auth::Requester;
 use crate::domain::{
     AssetKind, BuildingAttributes, Category, Channel, ChargerAttributes, ComplaintStatus, CoordSys,
     CourtyardAttributes, District, DrainageAttributes, GeometryShape, LaneAttributes,
-    LightAttributes, Priority, WorkOrderKind, WorkOrderOrigin, WorkOrderStatus,
+    LightAttributes, PlanKind, PlanStatus, Priority, WorkOrderKind, WorkOrderOrigin,
+    WorkOrderStatus,
 };
 use crate::services::feature_filter::{Queryables, ValueType};
 use axum::extract::Path;
@@ -261,6 +262,35 @@ fn build_properties(collection: Collection) -> Map<String, Value> {
                 "geometry".into(),
                 geometry("geometry-polygon-or-multipolygon"),
             );
+        }
+        Collection::Plans => {
+            p.insert(
+                "kind".into(),
+                string_enum(PlanKind::ALL.iter().map(|k| k.as_str())),
+            );
+            p.insert("title".into(), json!({"type": "string"}));
+            p.insert(
+                "status".into(),
+                string_enum(PlanStatus::ALL.iter().map(|s| s.as_str())),
+            );
+            p.insert(
+                "district".into(),
+                string_enum(District::ALL.iter().map(|d| d.as_str())),
+            );
+            p.insert(
+                "cost_cny".into(),
+                json!({"type": "number", "title": "Cost worked out from the rules, CNY"}),
+            );
+            p.insert("actual_cost_cny".into(), json!({"type": "number"}));
+            p.insert(
+                "planned_start".into(),
+                date_time("When the works are to start"),
+            );
+            p.insert("planned_end".into(), date_time("When the works are to end"));
+            p.insert("version".into(), json!({"type": "integer", "minimum": 1}));
+            p.insert("created_at".into(), date_time("When it was made"));
+            p.insert("updated_at".into(), date_time("When it last changed"));
+            p.insert("geometry".into(), geometry("geometry-any"));
         }
         Collection::WorkOrders => {
             p.insert(

@@ -102,6 +102,50 @@ pub struct Planning {
     rules: EngineeringRules,
 }
 
+/// A plan's map geometry as a shape (an empty collection if it cannot be
+/// read back).
+pub fn plan_shape(plan: &Plan) -> geo::Geometry<f64> {
+    serde_json::from_value::<geojson::Geometry>(plan.geometry.clone())
+        .ok()
+        .and_then(|g| geo::Geometry::<f64>::try_from(g).ok())
+        .unwrap_or(geo::Geometry::GeometryCollection(
+            geo::GeometryCollection::default(),
+        ))
+}
+
+/// A plan's shape as a vector tile can draw it (one geometry type): its
+/// areas, else its lines, else its points.
+pub fn plan_tile_shape(plan: &Plan) -> geo::Geometry<f64> {
+    use geo::Geometry as G;
+    fn flatten(g: G<f64>, out: &mut Vec<G<f64>>) {
+        match g {
+            G::GeometryCollection(c) => c.0.into_iter().for_each(|g| flatten(g, out)),
+            other => out.push(other),
+        }
+    }
+    let mut parts = Vec::new();
+    flatten(plan_shape(plan), &mut parts);
+    let (mut polygons, mut lines, mut points) = (Vec::new(), Vec::new(), Vec::new());
+    for part in parts {
+        match part {
+            G::Polygon(p) => polygons.push(p),
+            G::MultiPolygon(m) => polygons.extend(m.0),
+            G::LineString(l) => lines.push(l),
+            G::MultiLineString(m) => lines.extend(m.0),
+            G::Point(p) => points.push(p),
+            G::MultiPoint(m) => points.extend(m.0),
+            _ => {}
+        }
+    }
+    if !polygons.is_empty() {
+        G::MultiPolygon(geo::MultiPolygon(polygons))
+    } else if !lines.is_empty() {
+        G::MultiLineString(geo::MultiLineString(lines))
+    } else {
+        G::MultiPoint(geo::MultiPoint(points))
+    }
+}
+
 /// A plan as a GeoJSON Feature.
 pub fn plan_feature(plan: &Plan) -> Value {
     let d = &plan.draft;
