@@ -37,8 +37,18 @@ pub fn csv_response(rows: Vec<Vec<String>>, filename: &str) -> Result<Response, 
 pub fn cell(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => text_cell(s),
         other => other.to_string(),
+    }
+}
+
+/// Text as a cell a spreadsheet shows as text: one starting like a
+/// formula (`=`, `+`, `-`, `@`, tab, CR) gets a leading apostrophe.
+pub fn text_cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
     }
 }
 

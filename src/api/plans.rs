@@ -349,7 +349,7 @@ fn plan_rows(plans: &[Plan]) -> Vec<Vec<String>> {
         rows.push(vec![
             p.id.0.to_string(),
             d.kind.as_str().to_string(),
-            d.title.clone(),
+            super::csv_export::text_cell(&d.title),
             p.status.as_str().to_string(),
             d.district
                 .map(|x| x.as_str().to_string())

@@ -203,6 +203,18 @@ async fn permeable_paving_of_a_named_courtyard_worked_by_hand() {
     );
     assert_eq!(&rows[0][column("status")], "draft");
     assert_problem(app.get("/v1/plans?f=xlsx").await, 400, "f").await;
+    // A title that a spreadsheet would run as a formula is kept as text.
+    let r = post_plan(
+        &app,
+        &planner,
+        json!({"kind": "permeable_paving", "title": "=HYPERLINK(\"http://x\")", "targets": [yard_id]}),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let text = app.get("/v1/plans?f=csv").await.text().await.expect("body");
+    let mut table = csv::Reader::from_reader(text.as_bytes());
+    let first = table.records().next().expect("a row").expect("row");
+    assert!(first.iter().any(|c| c.starts_with("'=HYPERLINK")), "{text}");
 }
 
 #[tokio::test]
@@ -257,6 +269,20 @@ async fn sensor_lights_fill_the_dark_stretches_of_a_lane() {
         measure(&again, "quantities", "new_lights", Some(lane_id)),
         0.0
     );
+    // Nothing to build: it is not approved (it would make no work).
+    let again_id = again["id"].as_i64().expect("id");
+    assert_eq!(
+        move_plan(&app, &planner, again_id, "proposed", None)
+            .await
+            .status(),
+        200
+    );
+    assert_problem(
+        move_plan(&app, &planner, again_id, "approved", None).await,
+        409,
+        "nothing to build",
+    )
+    .await;
     assert!(measure(&again, "quantities", "dark_length", Some(lane_id)) < 0.1);
 }
 
@@ -784,6 +810,21 @@ async fn charger_sites_count_unserved_households_and_keep_clear_of_timber() {
         text.contains("/inputs/sites/1") && text.contains("timber building"),
         "{text}"
     );
+    // A token of another district may not site chargers here.
+    let changping = app
+        .token(Role::Planner, Some(hutong::domain::District::Changping))
+        .await;
+    assert_problem(
+        post_plan(
+            &app,
+            &changping,
+            json!({"kind": "ebike_chargers", "title": "x", "inputs": {"sites": [[116.4502, 39.89995]]}}),
+        )
+        .await,
+        403,
+        "sites elsewhere",
+    )
+    .await;
 }
 
 /// An "estate" of two parallel lanes joined only at their west ends: a

@@ -173,10 +173,19 @@ impl Planning {
             };
             let near = LonLatBox::of_geometry(&lane.asset.geometry)
                 .map(|b| {
-                    self.registry
-                        .in_box(AssetKind::Light, b.grown_by_m(100.0), MAX_COVERAGE_ASSETS)
+                    self.registry.in_box(
+                        AssetKind::Light,
+                        b.grown_by_m(100.0),
+                        MAX_COVERAGE_ASSETS + 1,
+                    )
                 })
                 .unwrap_or_default();
+            if near.len() > MAX_COVERAGE_ASSETS {
+                return Err(invalid(
+                    "/bbox",
+                    format!("more than {MAX_COVERAGE_ASSETS} lights near one lane; narrow it"),
+                ));
+            }
             let lights: Vec<&Asset> = near.iter().map(|(l, _)| &l.asset).collect();
             let at = quantities::chainage(line);
             lane_m += at.last().copied().unwrap_or(0.0);
@@ -230,11 +239,23 @@ impl Planning {
             let p = LonLatBox::point(p.0, p.1);
             Some(b.map_or(p, |b| b.union(p)))
         });
-        let chargers: Vec<(f64, f64)> = match bbox {
+        let near_chargers = match bbox {
             None => Vec::new(),
-            Some(b) => self
-                .registry
-                .in_box(AssetKind::Charger, b.grown_by_m(reach), MAX_COVERAGE_ASSETS)
+            Some(b) => self.registry.in_box(
+                AssetKind::Charger,
+                b.grown_by_m(reach),
+                MAX_COVERAGE_CHARGERS + 1,
+            ),
+        };
+        if near_chargers.len() > MAX_COVERAGE_CHARGERS {
+            return Err(invalid(
+                "/bbox",
+                format!(
+                    "more than {MAX_COVERAGE_CHARGERS} chargers here; narrow it with a smaller bbox"
+                ),
+            ));
+        }
+        let chargers: Vec<(f64, f64)> = near_chargers
                 .iter()
                 .filter(|(c, _)| {
                     matches!(&c.asset.attributes, AssetAttributes::Charger(a) if a.status == ChargerStatus::Working)
@@ -243,13 +264,27 @@ impl Planning {
                     Geometry::Point(p) => Some((p.x(), p.y())),
                     _ => None,
                 })
-                .collect(),
-        };
+                .collect();
+        // Each charger looks only at the yards within its reach, found in
+        // the index, not at every yard in scope.
+        let position: std::collections::HashMap<i64, usize> = yards
+            .iter()
+            .enumerate()
+            .map(|(i, (y, _, _))| (y.asset.id.0, i))
+            .collect();
         let lanes = self.work_orders.lanes().await;
         let mut walk: Vec<Option<f64>> = vec![None; yards.len()];
         let mut straight: Vec<Option<f64>> = vec![None; yards.len()];
         for charger in &chargers {
-            let near: Vec<usize> = (0..yards.len())
+            let near: Vec<usize> = self
+                .registry
+                .in_box(
+                    AssetKind::Courtyard,
+                    LonLatBox::around(*charger, reach),
+                    MAX_COVERAGE_ASSETS,
+                )
+                .iter()
+                .filter_map(|(y, _)| position.get(&y.asset.id.0).copied())
                 .filter(|i| {
                     distance_m(geo::Point::from(*charger), geo::Point::from(yards[*i].2)) <= reach
                 })
@@ -341,6 +376,10 @@ impl Planning {
         })
     }
 }
+
+/// Most working chargers one charger answer walks from (each is a
+/// search along the lanes).
+const MAX_COVERAGE_CHARGERS: usize = 2_000;
 
 /// Most drains one drainage answer checks (each is a query).
 const MAX_DRAINS_CHECKED: usize = 2_000;

@@ -56,6 +56,16 @@ impl Planning {
         let mut out = Vec::new();
         if plan.draft.kind == PlanKind::EbikeChargers {
             for (i, site) in q.positions.iter().enumerate() {
+                // A site that needs no port gets no job.
+                let ports = q
+                    .quantities
+                    .iter()
+                    .find(|m| m.name == "ports" && m.site == Some(i))
+                    .map(|m| m.value)
+                    .unwrap_or(0.0);
+                if ports <= 0.0 {
+                    continue;
+                }
                 let route = units
                     .route(
                         category,
@@ -125,6 +135,12 @@ impl Planning {
                 positions,
                 what: format!("{} {id}", a.kind().as_str()),
             });
+        }
+        if out.is_empty() {
+            return Err(PlanError::Conflict(format!(
+                "plan {} has nothing to build (no dark stretch, no port needed): cancel it rather than approve it",
+                plan.id
+            )));
         }
         Ok(out)
     }

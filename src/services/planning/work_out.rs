@@ -156,10 +156,23 @@ impl Planning {
                 },
             ));
         }
-        // Where the targets are decides the district and who may plan it.
+        // Where the targets (and sites) are decides the district and who
+        // may plan it.
+        let site_districts: Vec<_> = sites
+            .iter()
+            .map(|s| self.registry.district_at(*s))
+            .collect();
+        if let Some(own) = principal.district {
+            if let Some(i) = site_districts.iter().position(|d| *d != Some(own)) {
+                return Err(forbidden(format!(
+                    "/inputs/sites/{i} is not in {own}, where this token plans"
+                )));
+            }
+        }
         let districts: BTreeSet<_> = targets
             .iter()
             .map(|(_, a)| a.asset.attributes.district())
+            .chain(site_districts)
             .collect();
         if let Some(own) = principal.district {
             if let Some((pointer, a)) = targets
