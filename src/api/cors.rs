@@ -93,6 +93,7 @@ pub fn layer(trusted: Vec<HeaderValue>) -> CorsLayer {
             header::LOCATION,
             header::RETRY_AFTER,
             HeaderName::from_static("content-crs"),
+            HeaderName::from_static("hutong-totals"),
         ])
         .max_age(Duration::from_secs(3_600))
 }

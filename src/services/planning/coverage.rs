@@ -290,9 +290,18 @@ impl Planning {
                 })
                 .collect();
             let points: Vec<(f64, f64)> = near.iter().map(|i| yards[*i].2).collect();
+            let charger_on_lanes = lanes.attach(*charger).is_some();
             for (i, w) in near.iter().zip(lanes.distances_from(*charger, &points)) {
-                walk[*i] = Some(walk[*i].map_or(w.distance_m, |d| d.min(w.distance_m)));
                 straight[*i] = Some(straight[*i].map_or(w.straight_m, |d| d.min(w.straight_m)));
+                // A straight line stands for a walk only where no lane
+                // reaches one end; between two lanes it means the lanes do
+                // not join them within the search: not served.
+                let walked = w.method == crate::spatial::DistanceMethod::Lanes
+                    || !charger_on_lanes
+                    || lanes.attach(yards[*i].2).is_none();
+                if walked {
+                    walk[*i] = Some(walk[*i].map_or(w.distance_m, |d| d.min(w.distance_m)));
+                }
             }
         }
         let mut features = Vec::new();
