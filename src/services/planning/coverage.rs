@@ -296,10 +296,7 @@ impl Planning {
                 // A straight line stands for a walk only where no lane
                 // reaches one end; between two lanes it means the lanes do
                 // not join them within the search: not served.
-                let walked = w.method == crate::spatial::DistanceMethod::Lanes
-                    || !charger_on_lanes
-                    || lanes.attach(yards[*i].2).is_none();
-                if walked {
+                if super::work_out::walked(&w, charger_on_lanes, &lanes, yards[*i].2) {
                     walk[*i] = Some(walk[*i].map_or(w.distance_m, |d| d.min(w.distance_m)));
                 }
             }

@@ -510,10 +510,13 @@ impl Planning {
                 .collect();
             let points: Vec<(f64, f64)> = yards.iter().map(|y| y.2).collect();
             let walks = lanes.distances_from(at, &points);
+            let site_on_lanes = lanes.attach(at).is_some();
             let in_reach = yards
                 .iter()
                 .zip(walks)
-                .filter(|(_, w)| w.distance_m <= reach)
+                .filter(|((_, _, point), w)| {
+                    w.distance_m <= reach && walked(w, site_on_lanes, &lanes, *point)
+                })
                 .map(|((id, households, _), _)| Households {
                     courtyard_id: *id,
                     households: *households,
@@ -602,11 +605,13 @@ impl Planning {
                         }
                     }
                 }
-                for (id, walk) in ids
+                let charger_on_lanes = lanes.attach((p.x(), p.y())).is_some();
+                for ((id, point), walk) in ids
                     .iter()
+                    .zip(&points)
                     .zip(lanes.distances_from((p.x(), p.y()), &points))
                 {
-                    if walk.distance_m <= reach {
+                    if walk.distance_m <= reach && walked(&walk, charger_on_lanes, &lanes, *point) {
                         served.insert(*id);
                     }
                 }
@@ -655,6 +660,21 @@ impl Planning {
             })
             .count())
     }
+}
+
+/// Whether a distance stands for a walk: along the lanes, or a straight
+/// line where no lane reaches one end. Between two points on lanes, a
+/// straight-line answer means the lanes do not join them within the
+/// search, so it is no walk at all.
+pub(super) fn walked(
+    w: &crate::spatial::WalkingDistance,
+    from_on_lanes: bool,
+    lanes: &crate::spatial::LaneNetwork,
+    to: (f64, f64),
+) -> bool {
+    w.method == crate::spatial::DistanceMethod::Lanes
+        || !from_on_lanes
+        || lanes.attach(to).is_none()
 }
 
 /// What a plan covers on the map and its box: the drawn area; else its
