@@ -64,15 +64,7 @@ async fn coverage(
             })
             .transpose()?,
     };
-    let csv = match non_empty(&params.f) {
-        None | Some("geojson") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "f must be geojson or csv, not {other:?}"
-            )));
-        }
-    };
+    let csv = super::csv_export::wants_csv(&params.f)?;
     let answer = state.planning.coverage(kind, &scope).await?;
     if csv {
         let mut response = super::csv_export::csv_response(

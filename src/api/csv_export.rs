@@ -9,6 +9,17 @@ use std::collections::BTreeSet;
 
 use super::ApiError;
 
+/// Whether `f` asks for CSV: `geojson` (the default) or `csv`; else 400.
+pub fn wants_csv(f: &Option<String>) -> Result<bool, ApiError> {
+    match super::extract::non_empty(f) {
+        None | Some("geojson") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "f must be geojson or csv, not {other:?}"
+        ))),
+    }
+}
+
 /// A CSV attachment of these rows (the first is the header).
 pub fn csv_response(rows: Vec<Vec<String>>, filename: &str) -> Result<Response, ApiError> {
     let mut writer = csv::Writer::from_writer(Vec::new());

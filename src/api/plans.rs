@@ -270,15 +270,7 @@ async fn list(
         before: params.before.map(PlanId),
         limit,
     };
-    let csv = match non_empty(&params.f) {
-        None | Some("geojson") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "f must be geojson or csv, not {other:?}"
-            )));
-        }
-    };
+    let csv = super::csv_export::wants_csv(&params.f)?;
     let plans = state.planning.list(&filter).await?;
     if csv {
         return super::csv_export::csv_response(plan_rows(&plans), "plans.csv");
