@@ -43,6 +43,23 @@ pub fn csv_response(rows: Vec<Vec<String>>, filename: &str) -> Result<Response, 
     Ok(response)
 }
 
+/// Features as a CSV attachment, with `totals` as JSON in the
+/// `Hutong-Totals` header (a report's figures beside its rows).
+pub fn features_with_totals(
+    features: &[Value],
+    totals: &impl serde::Serialize,
+    filename: &str,
+) -> Result<Response, ApiError> {
+    let mut response = csv_response(feature_rows(features), filename)?;
+    if let Ok(totals) = serde_json::to_string(totals)
+        .map_err(|e| e.to_string())
+        .and_then(|t| HeaderValue::from_str(&t).map_err(|e| e.to_string()))
+    {
+        response.headers_mut().insert("hutong-totals", totals);
+    }
+    Ok(response)
+}
+
 /// A value as a cell: text as it is, numbers and booleans as JSON writes
 /// them, nothing for null, anything nested as compact JSON.
 pub fn cell(value: &Value) -> String {

@@ -120,7 +120,7 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
     let open311 = path.starts_with("/open311/");
     Some(match name {
         "f" if ogc => strings(["json", "html"]),
-        "f" if path == "/v1/plans" || path == "/v1/analysis/coverage" => {
+        "f" if path == "/v1/plans" || path.starts_with("/v1/analysis/") => {
             strings(["geojson", "csv"])
         }
         "collectionId" => collection_ids(matches!(method, "post" | "put" | "patch" | "delete")),
@@ -190,7 +190,10 @@ fn parameter_schema(path: &str, method: &str, name: &str) -> Option<Value> {
             json!({"type": "integer", "minimum": 0, "maximum": u32::MAX})
         }
         "offset" => json!({"type": "integer", "minimum": 0, "maximum": u64::MAX}),
-        "kind" if path == "/v1/analysis/coverage" => strings(["lights", "chargers", "drainage"]),
+        "kind" if path == "/v1/analysis/coverage" => {
+            strings(["lights", "chargers", "drainage", "facilities"])
+        }
+        "facility" if path == "/v1/analysis/catchment" => id_schema(),
         "kind" if plans => string_list(strings(PlanKind::ALL.iter().map(|k| k.as_str()))),
         "status" if plans => string_list(strings(PlanStatus::ALL.iter().map(|s| s.as_str()))),
         "before" if plans => id_schema(),
@@ -329,6 +332,11 @@ fn geometry(shape: GeometryShape, area: LonLatBox) -> Value {
         GeometryShape::Line => of("LineString", line),
         GeometryShape::SinglePolygon => of("Polygon", polygon),
         GeometryShape::Area => json!({"oneOf": [
+            of("Polygon", polygon.clone()),
+            of("MultiPolygon", json!({"type": "array", "minItems": 1, "items": polygon})),
+        ]}),
+        GeometryShape::Site => json!({"oneOf": [
+            of("Point", position),
             of("Polygon", polygon.clone()),
             of("MultiPolygon", json!({"type": "array", "minItems": 1, "items": polygon})),
         ]}),

@@ -1,4 +1,4 @@
-//! The six kinds of physical asset and the geometry each must have.
+//! The seven kinds of physical asset and the geometry each must have.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -13,6 +13,9 @@ pub enum GeometryShape {
     SinglePolygon,
     /// `LineString`.
     Line,
+    /// `Point`, `Polygon` or `MultiPolygon`: a place drawn as a point or
+    /// by its outline.
+    Site,
     /// `Point`.
     Point,
 }
@@ -25,6 +28,7 @@ impl GeometryShape {
             GeometryShape::SinglePolygon => &["Polygon"],
             GeometryShape::Line => &["LineString"],
             GeometryShape::Point => &["Point"],
+            GeometryShape::Site => &["Point", "Polygon", "MultiPolygon"],
         }
     }
 }
@@ -39,16 +43,18 @@ pub enum AssetKind {
     Drainage,
     Light,
     Charger,
+    Facility,
 }
 
 impl AssetKind {
-    pub const ALL: [AssetKind; 6] = [
+    pub const ALL: [AssetKind; 7] = [
         AssetKind::Courtyard,
         AssetKind::Building,
         AssetKind::Lane,
         AssetKind::Drainage,
         AssetKind::Light,
         AssetKind::Charger,
+        AssetKind::Facility,
     ];
 
     /// The identifier used as `properties.kind` and `?kind=`.
@@ -60,6 +66,7 @@ impl AssetKind {
             AssetKind::Drainage => "drainage",
             AssetKind::Light => "light",
             AssetKind::Charger => "charger",
+            AssetKind::Facility => "facility",
         }
     }
 
@@ -72,6 +79,7 @@ impl AssetKind {
             AssetKind::Drainage => "drainage",
             AssetKind::Light => "lights",
             AssetKind::Charger => "chargers",
+            AssetKind::Facility => "facilities",
         }
     }
 
@@ -81,6 +89,7 @@ impl AssetKind {
             AssetKind::Building => GeometryShape::SinglePolygon,
             AssetKind::Lane => GeometryShape::Line,
             AssetKind::Drainage | AssetKind::Light | AssetKind::Charger => GeometryShape::Point,
+            AssetKind::Facility => GeometryShape::Site,
         }
     }
 
@@ -99,7 +108,7 @@ impl FromStr for AssetKind {
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown asset kind {s:?}; expected one of: courtyard, building, lane, drainage, light, charger"
+                    "unknown asset kind {s:?}; expected one of: courtyard, building, lane, drainage, light, charger, facility"
                 )
             })
     }
@@ -130,6 +139,7 @@ mod tests {
                 ("drainage", "drainage"),
                 ("light", "lights"),
                 ("charger", "chargers"),
+                ("facility", "facilities"),
             ]
         );
         for (i, kind) in AssetKind::ALL.iter().enumerate() {

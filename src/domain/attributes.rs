@@ -8,8 +8,8 @@
 
 use super::{
     AssetKind, ChargerAccess, ChargerStatus, Condition, District, DrainageType, ElevatorStatus,
-    FieldError, HeritageGrade, LightSensor, LightStatus, LightType, Paving, PondingRisk, Structure,
-    ValidationError,
+    FacilityType, FieldError, HeritageGrade, LightSensor, LightStatus, LightType, Paving,
+    PondingRisk, Structure, ValidationError,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -226,6 +226,109 @@ fn default_charger_status() -> ChargerStatus {
     ChargerStatus::Working
 }
 
+/// A park, sports ground, elderly-care station, community centre or
+/// clinic: what the 15-minute life circle counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FacilityAttributes {
+    pub facility_type: FacilityType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<District>,
+    /// Derived from the administrative areas the asset lies in; a value
+    /// sent is replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub street: Option<String>,
+    /// Derived like `street`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub community: Option<String>,
+    /// How many people it takes at once (visitors, places or beds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    /// When it is open, in the common subset of OpenStreetMap's
+    /// `opening_hours`: `24/7`, or rules separated by `; `, each an
+    /// optional day range and times, e.g. `Mo-Fr 08:00-20:00; Sa,Su
+    /// 09:00-17:00`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening_hours: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+const OPENING_HOURS_MAX_CHARS: usize = 200;
+const DAYS: [&str; 7] = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"];
+
+/// What is wrong with an `opening_hours` text, if anything. Written by
+/// hand: the one crate that parses the whole OpenStreetMap grammar
+/// (public holidays, sunrise, week numbers) is far more than the subset a
+/// district records, and would let through what no clerk can read back.
+pub fn opening_hours_problem(text: &str) -> Option<String> {
+    if text.chars().count() > OPENING_HOURS_MAX_CHARS {
+        return Some(format!("at most {OPENING_HOURS_MAX_CHARS} characters"));
+    }
+    if text == "24/7" {
+        return None;
+    }
+    let example = "e.g. \"Mo-Fr 08:00-20:00; Sa,Su 09:00-17:00\" or \"24/7\"";
+    if text.trim().is_empty() {
+        return Some(format!("is empty; {example}"));
+    }
+    for rule in text.split(';').map(str::trim) {
+        let (days, times) = match rule.split_once(' ') {
+            Some((d, t)) if d.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) => {
+                (Some(d), t)
+            }
+            _ => (None, rule),
+        };
+        if let Some(days) = days {
+            for part in days.split(',') {
+                let ok = match part.split_once('-') {
+                    Some((a, b)) => DAYS.contains(&a) && DAYS.contains(&b),
+                    None => DAYS.contains(&part),
+                };
+                if !ok {
+                    return Some(format!(
+                        "{part:?} is not a day or day range (Mo-Su); {example}"
+                    ));
+                }
+            }
+        }
+        let times = times.trim();
+        if times == "off" && days.is_some() {
+            continue;
+        }
+        for span in times.split(',').map(str::trim) {
+            let minutes = span
+                .split_once('-')
+                .and_then(|(a, b)| Some((clock(a)?, clock(b)?)));
+            match minutes {
+                Some((from, to)) if from != to => {}
+                _ => {
+                    return Some(format!(
+                        "{span:?} is not a time span HH:MM-HH:MM; {example}"
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Minutes after midnight of `HH:MM` (24:00 allowed as the end of a day).
+fn clock(text: &str) -> Option<u32> {
+    let (h, m) = text.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 || h == 24 && m == 0).then_some(h * 60 + m)
+}
+
 /// The attributes of one asset, typed by its kind. Serialized as the
 /// kind's own object (absent values left out), without a tag.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -237,6 +340,7 @@ pub enum AssetAttributes {
     Drainage(DrainageAttributes),
     Light(LightAttributes),
     Charger(ChargerAttributes),
+    Facility(FacilityAttributes),
 }
 
 impl AssetAttributes {
@@ -282,6 +386,17 @@ impl AssetAttributes {
                 status: default_charger_status(),
                 notes: None,
             }),
+            AssetKind::Facility => Self::Facility(FacilityAttributes {
+                facility_type: FacilityType::Park,
+                name: None,
+                district: None,
+                street: None,
+                community: None,
+                capacity: None,
+                opening_hours: None,
+                condition: None,
+                notes: None,
+            }),
         }
     }
 
@@ -320,6 +435,7 @@ impl AssetAttributes {
             AssetKind::Drainage => serde_json::from_str(text).map(AssetAttributes::Drainage),
             AssetKind::Light => serde_json::from_str(text).map(AssetAttributes::Light),
             AssetKind::Charger => serde_json::from_str(text).map(AssetAttributes::Charger),
+            AssetKind::Facility => serde_json::from_str(text).map(AssetAttributes::Facility),
         };
         typed.map_err(|e| format!("{kind} attributes: {e}"))
     }
@@ -335,6 +451,7 @@ impl AssetAttributes {
             AssetKind::Drainage => AssetAttributes::Drainage(deserialize(value)?),
             AssetKind::Light => AssetAttributes::Light(deserialize(value)?),
             AssetKind::Charger => AssetAttributes::Charger(deserialize(value)?),
+            AssetKind::Facility => AssetAttributes::Facility(deserialize(value)?),
         })
     }
 
@@ -346,6 +463,7 @@ impl AssetAttributes {
             AssetAttributes::Drainage(_) => AssetKind::Drainage,
             AssetAttributes::Light(_) => AssetKind::Light,
             AssetAttributes::Charger(_) => AssetKind::Charger,
+            AssetAttributes::Facility(_) => AssetKind::Facility,
         }
     }
 
@@ -357,6 +475,7 @@ impl AssetAttributes {
             AssetAttributes::Drainage(a) => a.district,
             AssetAttributes::Light(a) => a.district,
             AssetAttributes::Charger(a) => a.district,
+            AssetAttributes::Facility(a) => a.district,
         }
     }
 
@@ -369,6 +488,7 @@ impl AssetAttributes {
             AssetAttributes::Drainage(a) => a.street.as_deref(),
             AssetAttributes::Light(a) => a.street.as_deref(),
             AssetAttributes::Charger(a) => a.street.as_deref(),
+            AssetAttributes::Facility(a) => a.street.as_deref(),
         }
     }
 
@@ -381,6 +501,7 @@ impl AssetAttributes {
             AssetAttributes::Drainage(a) => a.district = district,
             AssetAttributes::Light(a) => a.district = district,
             AssetAttributes::Charger(a) => a.district = district,
+            AssetAttributes::Facility(a) => a.district = district,
         }
     }
 
@@ -393,6 +514,7 @@ impl AssetAttributes {
             AssetAttributes::Drainage(a) => (&mut a.street, &mut a.community),
             AssetAttributes::Light(a) => (&mut a.street, &mut a.community),
             AssetAttributes::Charger(a) => (&mut a.street, &mut a.community),
+            AssetAttributes::Facility(a) => (&mut a.street, &mut a.community),
         };
         *s = street;
         *c = community;
@@ -462,6 +584,14 @@ impl AssetAttributes {
                 c.text("operator", &a.operator, NAME_MAX_CHARS);
                 c.count("ports", Some(a.ports), 1, 500);
                 c.measure("power_kw", a.power_kw, 0.1, 350.0);
+            }
+            AssetAttributes::Facility(a) => {
+                c.text("name", &a.name, NAME_MAX_CHARS);
+                c.text("notes", &a.notes, NOTES_MAX_CHARS);
+                c.count("capacity", a.capacity, 1, 1_000_000);
+                if let Some(problem) = a.opening_hours.as_deref().and_then(opening_hours_problem) {
+                    c.push("opening_hours", problem);
+                }
             }
         }
         c.errors
@@ -534,6 +664,35 @@ mod tests {
             Value::Object(map) => map,
             _ => Map::new(),
         }
+    }
+
+    #[test]
+    fn opening_hours_take_the_common_subset_and_nothing_else() {
+        for fine in [
+            "24/7",
+            "08:00-20:00",
+            "Mo-Fr 08:00-20:00",
+            "Mo-Fr 08:00-12:00,13:30-17:30; Sa,Su 09:00-17:00",
+            "Mo-Sa 06:00-24:00; Su off",
+            "Mo-Su 22:00-06:00",
+        ] {
+            assert_eq!(opening_hours_problem(fine), None, "{fine}");
+        }
+        for bad in [
+            "",
+            "always",
+            "8am-5pm",
+            "Mo-Fr 8:00-20:00",
+            "Mo-Fr 08:00-25:00",
+            "Mo-Fr 08:60-20:00",
+            "Xy 08:00-20:00",
+            "Mo-Fr 08:00-08:00",
+            "off",
+            "Mo-Fr 08:00",
+        ] {
+            assert!(opening_hours_problem(bad).is_some(), "{bad:?} accepted");
+        }
+        assert!(opening_hours_problem(&"Mo 08:00-09:00; ".repeat(20)).is_some());
     }
 
     fn parse(kind: AssetKind, value: Value) -> Result<AssetAttributes, ValidationError> {

@@ -31,7 +31,8 @@ pub use asset::{Asset, AssetDraft, AssetId, AssetView, Derived, Version};
 pub use asset_kind::{AssetKind, GeometryShape};
 pub use attributes::{
     AssetAttributes, BuildingAttributes, ChargerAttributes, CourtyardAttributes,
-    DrainageAttributes, LaneAttributes, LightAttributes, READ_ONLY_PROPERTIES,
+    DrainageAttributes, FacilityAttributes, LaneAttributes, LightAttributes, READ_ONLY_PROPERTIES,
+    opening_hours_problem,
 };
 pub use callback::{CallbackAnswers, CallbackRates};
 pub use caller::{
@@ -58,8 +59,8 @@ pub use survey::{DangerGrade, POOR_CONDITION, Survey, SurveyDraft, SurveyElement
 pub use timestamp::{UtcText, parse_utc, to_millis, utc_text};
 pub use validation_error::{FieldError, ValidationError};
 pub use vocabulary::{
-    ChargerAccess, ChargerStatus, DrainageType, ElevatorStatus, HeritageGrade, LightSensor,
-    LightStatus, LightType, Paving, PondingRisk, Structure,
+    ChargerAccess, ChargerStatus, DrainageType, ElevatorStatus, FacilityType, HeritageGrade,
+    LightSensor, LightStatus, LightType, Paving, PondingRisk, Structure,
 };
 pub use work_order::{
     Evidence, FAR_FROM_SITE_M, Priority, WorkOrder, WorkOrderDraft, WorkOrderEvent, WorkOrderId,

@@ -147,3 +147,64 @@ pub enum ChargerStatus {
     Offline,
     Planned,
 }
+
+/// What a facility is for, after the life-circle facilities of GB
+/// 50180-2018: `park`, `sports_ground`, `elderly_care` (a day-care or
+/// service station for the elderly), `community_centre`, `clinic` (a
+/// community health service centre). The engineering rules name the life
+/// circle (5, 10 or 15 minutes' walk) each should serve.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FacilityType {
+    Park,
+    SportsGround,
+    ElderlyCare,
+    CommunityCentre,
+    Clinic,
+}
+
+impl FacilityType {
+    pub const ALL: [FacilityType; 5] = [
+        FacilityType::Park,
+        FacilityType::SportsGround,
+        FacilityType::ElderlyCare,
+        FacilityType::CommunityCentre,
+        FacilityType::Clinic,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FacilityType::Park => "park",
+            FacilityType::SportsGround => "sports_ground",
+            FacilityType::ElderlyCare => "elderly_care",
+            FacilityType::CommunityCentre => "community_centre",
+            FacilityType::Clinic => "clinic",
+        }
+    }
+}
+
+impl std::str::FromStr for FacilityType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        FacilityType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown facility type {s:?}; expected park, sports_ground, elderly_care, community_centre or clinic"
+                )
+            })
+    }
+}

@@ -21,13 +21,14 @@ pub enum Collection {
 }
 
 impl Collection {
-    pub const ALL: [Collection; 12] = [
+    pub const ALL: [Collection; 13] = [
         Collection::Assets(AssetKind::Courtyard),
         Collection::Assets(AssetKind::Building),
         Collection::Assets(AssetKind::Lane),
         Collection::Assets(AssetKind::Drainage),
         Collection::Assets(AssetKind::Light),
         Collection::Assets(AssetKind::Charger),
+        Collection::Assets(AssetKind::Facility),
         Collection::Complaints,
         Collection::Areas(AreaLevel::District),
         Collection::Areas(AreaLevel::Street),
@@ -62,7 +63,9 @@ impl Collection {
     /// vector tiles: below it a tile would hold too many features to draw.
     pub fn min_zoom(self) -> u8 {
         match self {
-            Collection::Assets(AssetKind::Courtyard) | Collection::Assets(AssetKind::Lane) => 11,
+            Collection::Assets(AssetKind::Courtyard)
+            | Collection::Assets(AssetKind::Lane)
+            | Collection::Assets(AssetKind::Facility) => 11,
             Collection::Assets(AssetKind::Building) => 12,
             Collection::Assets(_) => 13,
             Collection::Complaints => 12,
@@ -81,6 +84,7 @@ impl Collection {
             Collection::Assets(AssetKind::Drainage) => "Drainage points",
             Collection::Assets(AssetKind::Light) => "Street lights",
             Collection::Assets(AssetKind::Charger) => "E-bike chargers",
+            Collection::Assets(AssetKind::Facility) => "Facilities",
             Collection::Complaints => "Citizen complaints",
             Collection::Areas(AreaLevel::District) => "Districts",
             Collection::Areas(AreaLevel::Street) => "Streets and towns",
@@ -121,6 +125,9 @@ impl Collection {
             }
             Collection::Assets(AssetKind::Charger) => {
                 "E-bike charging points, with ports, access and status."
+            }
+            Collection::Assets(AssetKind::Facility) => {
+                "Parks, sports grounds, elderly care, community centres and clinics (the 15-minute life circle), with capacity and opening hours; drawn as a point or by the outline."
             }
             Collection::Complaints => {
                 "Complaints from the 12345 hotline, Open311 clients and WeChat. Never carries the caller's name or phone."

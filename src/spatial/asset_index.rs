@@ -265,17 +265,19 @@ impl rstar::RTreeParams for Wide {
     const REINSERTION_COUNT: usize = 5;
     type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
 }
+/// How many asset kinds there are: one tree and id set each.
+const KINDS: usize = AssetKind::ALL.len();
 
 /// Every asset: a longitude/latitude tree per kind (boxes, containment,
 /// tiles, listings are per kind), and one ECEF tree of every kind for
 /// nearest queries, walked by `nearby` and filtered by kind as it goes.
 #[derive(Default)]
 pub struct AssetIndex {
-    planar: [RTree<PlanarEntry, Wide>; 6],
+    planar: [RTree<PlanarEntry, Wide>; KINDS],
     ecef: RTree<EcefEntry, Wide>,
     by_id: HashMap<AssetId, Arc<IndexedAsset>>,
     /// Each kind's ids in order, for paging without a box.
-    ids_by_kind: [BTreeSet<AssetId>; 6],
+    ids_by_kind: [BTreeSet<AssetId>; KINDS],
     /// The gazetteer: addressed assets by their address.
     addresses: AddressIndex,
 }
@@ -284,8 +286,8 @@ impl AssetIndex {
     /// Bulk-loads an index (much faster than inserting one by one).
     pub fn build(assets: Vec<IndexedAsset>) -> Self {
         let mut by_id = HashMap::with_capacity(assets.len());
-        let mut per_kind: [Vec<Arc<IndexedAsset>>; 6] = Default::default();
-        let mut ids_by_kind: [BTreeSet<AssetId>; 6] = Default::default();
+        let mut per_kind: [Vec<Arc<IndexedAsset>>; KINDS] = Default::default();
+        let mut ids_by_kind: [BTreeSet<AssetId>; KINDS] = Default::default();
         let mut addresses = AddressIndex::default();
         for asset in assets {
             addresses.insert(&asset.asset);
@@ -309,7 +311,7 @@ impl AssetIndex {
             let ecef = ecef.join().unwrap_or_else(|_| all());
             (planar, ecef)
         });
-        let mut trees: [RTree<PlanarEntry, Wide>; 6] = Default::default();
+        let mut trees: [RTree<PlanarEntry, Wide>; KINDS] = Default::default();
         for (slot, planar) in trees.iter_mut().zip(planar) {
             *slot = planar;
         }
@@ -487,7 +489,7 @@ impl AssetIndex {
         let mut hits: Vec<(f64, Arc<IndexedAsset>)> = Vec::new();
         // A kind with no assets is not looked for: the walk would pass
         // every entry of the tree in vain.
-        let mut wanted = [false; 6];
+        let mut wanted = [false; KINDS];
         for k in &kinds {
             wanted[k.index()] = self.planar[k.index()].size() > 0;
         }
@@ -529,7 +531,7 @@ struct NearestWalk<'a> {
     q: EcefPoint,
     /// The query point in longitude/latitude, for containment.
     point: Point<f64>,
-    wanted: [bool; 6],
+    wanted: [bool; KINDS],
     max_d2: f64,
     heap: std::collections::BinaryHeap<Candidate<'a>>,
     /// How many answers are wanted, and the distances (as ordered bits
@@ -576,7 +578,7 @@ impl<'a> NearestWalk<'a> {
     fn new(
         tree: &'a RTree<EcefEntry, Wide>,
         point: Point<f64>,
-        wanted: [bool; 6],
+        wanted: [bool; KINDS],
         max_d2: f64,
         limit: usize,
     ) -> Self {

@@ -443,6 +443,15 @@ impl LaneNetwork {
         self.leg(a, b, false).distance
     }
 
+    /// Whether a distance from a point (`from_on_lanes`: a lane reaches
+    /// it) to `to` stands for a walk: along the lanes, or a straight line
+    /// where no lane reaches one end. Between two points on lanes, a
+    /// straight-line answer means the lanes do not join them within the
+    /// search, so it is no walk at all.
+    pub fn is_walk(&self, w: &WalkingDistance, from_on_lanes: bool, to: (f64, f64)) -> bool {
+        w.method == DistanceMethod::Lanes || !from_on_lanes || self.attach(to).is_none()
+    }
+
     /// Walking distances from `origin` to each of `targets`, with one
     /// search (a crew's distance to the jobs near it).
     pub fn distances_from(

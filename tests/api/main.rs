@@ -11,6 +11,7 @@ mod assets;
 mod bad_input;
 mod cli;
 mod complaints;
+mod facilities;
 mod geocode;
 mod geopackage;
 mod helpers;

@@ -98,6 +98,7 @@ async fn landing_page_conformance_and_collections_link_up() {
             "drainage",
             "lights",
             "chargers",
+            "facilities",
             "complaints",
             "districts",
             "streets",

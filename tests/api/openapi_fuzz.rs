@@ -105,7 +105,7 @@ async fn the_definition_states_bounds_enums_and_every_status() {
     let kinds = put["requestBody"]["content"]["application/geo+json"]["schema"]["oneOf"]
         .as_array()
         .map(Vec::len);
-    assert_eq!(kinds, Some(6));
+    assert_eq!(kinds, Some(7));
     // Open311's POST answers 201.
     assert!(
         operation("/open311/v2/{resource}", "post")["responses"]

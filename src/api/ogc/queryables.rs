@@ -11,9 +11,9 @@ use crate::api::ApiError;
 use crate::api::auth::Requester;
 use crate::domain::{
     AssetKind, BuildingAttributes, Category, Channel, ChargerAttributes, ComplaintStatus, CoordSys,
-    CourtyardAttributes, District, DrainageAttributes, GeometryShape, LaneAttributes,
-    LightAttributes, PlanKind, PlanStatus, Priority, WorkOrderKind, WorkOrderOrigin,
-    WorkOrderStatus,
+    CourtyardAttributes, District, DrainageAttributes, FacilityAttributes, GeometryShape,
+    LaneAttributes, LightAttributes, PlanKind, PlanStatus, Priority, WorkOrderKind,
+    WorkOrderOrigin, WorkOrderStatus,
 };
 use crate::services::feature_filter::{Queryables, ValueType};
 use axum::extract::Path;
@@ -134,6 +134,7 @@ pub fn attribute_schema(kind: AssetKind) -> Value {
         AssetKind::Drainage => resolved::<DrainageAttributes>(),
         AssetKind::Light => resolved::<LightAttributes>(),
         AssetKind::Charger => resolved::<ChargerAttributes>(),
+        AssetKind::Facility => resolved::<FacilityAttributes>(),
     }
 }
 
@@ -173,6 +174,13 @@ fn build_properties(collection: Collection) -> Map<String, Value> {
                 }
                 GeometryShape::Point => {
                     p.insert("geometry".into(), geometry("geometry-point"));
+                }
+                GeometryShape::Site => {
+                    p.insert(
+                        "area_m2".into(),
+                        json!({"type": "number", "title": "Area in square metres (geodesic), when drawn by its outline"}),
+                    );
+                    p.insert("geometry".into(), geometry("geometry-any"));
                 }
             }
             if kind == AssetKind::Building {

@@ -3,7 +3,8 @@
 //! unlit, the share lit). Chargers: the courtyards whose households are
 //! more than the walking reach from every working charger (with the
 //! straight-line distance, which would often count them as served).
-//! Drainage: the drains due for repair.
+//! Drainage: the drains due for repair. Facilities: the residents outside
+//! each facility type's life circle (in `life_circle`).
 
 use super::quantities;
 use super::{PlanError, Planning, Rules, invalid};
@@ -32,9 +33,24 @@ pub struct CoverageTotals {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share_served: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub residents: Option<u64>,
+    /// Per facility type: its circle, facilities, residents outside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_facility_type: Option<std::collections::BTreeMap<String, FacilityTypeTotals>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub drains: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drains_due: Option<u64>,
+}
+
+/// What coverage counts for one facility type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FacilityTypeTotals {
+    pub minutes: u32,
+    pub walk_m: f64,
+    pub facilities: u64,
+    pub residents_outside: u64,
+    pub share_served: f64,
 }
 
 /// A coverage answer: the unserved as features, and the totals.
@@ -129,14 +145,12 @@ impl Planning {
             CoverageKind::Lights => self.light_coverage(rules, scope),
             CoverageKind::Chargers => self.charger_coverage(rules, scope).await,
             CoverageKind::Drainage => self.drainage_coverage(scope).await,
-            CoverageKind::Facilities => Err(PlanError::NotBuilt(
-                "facility coverage needs the facility asset kind, which is not built yet".into(),
-            )),
+            CoverageKind::Facilities => self.facility_coverage(rules, scope).await,
         }
     }
 
     /// The assets of a kind in a scope, bounded.
-    fn in_scope(
+    pub(super) fn in_scope(
         &self,
         kind: AssetKind,
         scope: &CoverageScope,
@@ -296,7 +310,7 @@ impl Planning {
                 // A straight line stands for a walk only where no lane
                 // reaches one end; between two lanes it means the lanes do
                 // not join them within the search: not served.
-                if super::work_out::walked(&w, charger_on_lanes, &lanes, yards[*i].2) {
+                if lanes.is_walk(&w, charger_on_lanes, yards[*i].2) {
                     walk[*i] = Some(walk[*i].map_or(w.distance_m, |d| d.min(w.distance_m)));
                 }
             }

@@ -10,6 +10,7 @@
 
 pub mod chargers;
 pub mod coverage;
+pub mod life_circle;
 mod orders;
 pub mod quantities;
 pub mod rules;
@@ -17,6 +18,7 @@ mod work_out;
 
 pub use crate::store::PlanFilter;
 pub use coverage::{CoverageAnswer, CoverageKind, CoverageScope};
+pub use life_circle::{Catchment, CatchmentBand};
 pub use rules::{EngineeringRules, Rules};
 pub use work_out::{MAX_CHARGER_SITES, MAX_TARGETS};
 

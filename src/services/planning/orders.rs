@@ -1,6 +1,7 @@
 //! A plan and its work orders: approving a plan makes one order per
 //! target asset (a lane for lights, with that lane's new lamp positions
-//! riding along) or per charger site, for the unit that routing names; a
+//! riding along), per charger site or for the new facility, for the unit
+//! that routing names (a facility: its street office); a
 //! plan starts with its first order started and completes when its last
 //! is verified (cancelled ones aside).
 
@@ -87,6 +88,28 @@ impl Planning {
                     what: format!("charger site {i}"),
                 });
             }
+            return Ok(out);
+        }
+        if plan.draft.kind == PlanKind::Facility {
+            let site = q.positions.first().copied().ok_or_else(|| {
+                PlanError::Conflict(format!("plan {} has no site to build at", plan.id))
+            })?;
+            let street = self.registry.street_at(site);
+            let route = units
+                .route(
+                    category,
+                    &[crate::domain::AssetKind::Facility],
+                    plan.draft.district,
+                    street.as_deref(),
+                )
+                .ok_or_else(|| invalid("/area", "no unit answers for a facility here"))?;
+            out.push(OrderPlan {
+                asset_id: None,
+                location: Some(site),
+                unit: route.unit,
+                positions: vec![site],
+                what: "the facility's site".to_string(),
+            });
             return Ok(out);
         }
         // Lamp positions are in target order; each lane's count says

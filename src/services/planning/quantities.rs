@@ -661,6 +661,106 @@ pub fn elevator_installation(
     Ok(out)
 }
 
+/// What a planned facility would bring inside its circle.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewlyServed {
+    pub minutes: u32,
+    pub reach_m: f64,
+    pub residents_reached: u64,
+    pub residents_new: u64,
+    pub households_new: u64,
+    pub courtyards_new: Vec<i64>,
+}
+
+/// A new facility: its size (the outline's geodesic area, when drawn by
+/// one), its cost (per m² of outline, or one sum for a point), and the
+/// residents it would newly bring inside its type's life circle (within
+/// the circle's walk, and no facility of the type serving them now).
+pub fn facility(
+    rules: &Rules,
+    facility_type: crate::domain::FacilityType,
+    area_m2: Option<f64>,
+    capacity: Option<u64>,
+    newly: &NewlyServed,
+    positions: &[(f64, f64)],
+) -> PlanQuantities {
+    let c = &rules.costs;
+    let mut out = PlanQuantities {
+        positions: positions.to_vec(),
+        ..PlanQuantities::default()
+    };
+    out.quantities
+        .push(Measure::new(facility_type.as_str(), 1.0, "facilities").site(0));
+    match area_m2 {
+        Some(area) => {
+            out.quantities
+                .push(Measure::new("area_m2", r2(area), "m²").site(0));
+            out.cost(
+                "facility",
+                r2(area),
+                "m²",
+                c.facility_per_m2.value,
+                &c.facility_per_m2.source,
+            );
+        }
+        None => out.cost(
+            "facility",
+            1.0,
+            "facilities",
+            c.facility_each.value,
+            &c.facility_each.source,
+        ),
+    }
+    if let Some(capacity) = capacity {
+        out.quantities
+            .push(Measure::new("capacity", capacity as f64, "people").site(0));
+    }
+    out.effects.push(Measure::new(
+        "life_circle_minutes",
+        f64::from(newly.minutes),
+        "min",
+    ));
+    out.effects
+        .push(Measure::new("life_circle_walk_m", newly.reach_m, "m"));
+    out.effects.push(Measure::new(
+        "residents_in_circle",
+        newly.residents_reached as f64,
+        "residents",
+    ));
+    out.effects.push(Measure::new(
+        "residents_newly_in_circle",
+        newly.residents_new as f64,
+        "residents",
+    ));
+    out.effects.push(Measure::new(
+        "households_newly_in_circle",
+        newly.households_new as f64,
+        "households",
+    ));
+    out.effects.push(Measure::new(
+        "courtyards_newly_in_circle",
+        newly.courtyards_new.len() as f64,
+        "courtyards",
+    ));
+    if newly.residents_new == 0 {
+        out.flags.push(format!(
+            "no resident comes newly inside the {}-minute circle: every one within {} m walk is served by another {} already, or none lives there",
+            newly.minutes,
+            newly.reach_m,
+            facility_type.as_str()
+        ));
+    }
+    if let Some(capacity) = capacity {
+        if newly.residents_reached > 0 && capacity < newly.residents_reached / 100 {
+            out.flags.push(format!(
+                "a capacity of {capacity} for {} residents in its circle is under 1 place per 100",
+                newly.residents_reached
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

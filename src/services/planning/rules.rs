@@ -4,7 +4,7 @@
 //! once at start-up: an unknown key, a missing unit or source, or a value
 //! out of its range is an error naming where it is.
 
-use crate::domain::{District, Paving};
+use crate::domain::{District, FacilityType, Paving};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -128,6 +128,20 @@ pub struct LifeCircleRules {
 }
 
 impl LifeCircleRules {
+    /// The circle a facility type should serve: its minutes and walking
+    /// distance (the rules are checked at start to name one for each).
+    pub fn circle_of(&self, facility: FacilityType) -> (u32, f64) {
+        let minutes = self
+            .circle_of_facility
+            .minutes
+            .get(facility.as_str())
+            .map_or(15, |m| m.value as u32);
+        (
+            minutes,
+            self.reach_m(minutes).unwrap_or(self.walk_15_min_m.value),
+        )
+    }
+
     /// The walking distance of a 5-, 10- or 15-minute circle.
     pub fn reach_m(&self, minutes: u32) -> Option<f64> {
         match minutes {
@@ -333,6 +347,21 @@ impl Rules {
             ("facility_each", &costs.facility_each),
         ] {
             check(&format!("costs.{name}"), c, 0.0, 1e10);
+        }
+        for kind in lc.circle_of_facility.minutes.keys() {
+            if kind.parse::<FacilityType>().is_err() {
+                problems.push(format!(
+                    "life_circle.circle_of_facility.{kind}: not a facility type (park, sports_ground, elderly_care, community_centre, clinic)"
+                ));
+            }
+        }
+        for t in FacilityType::ALL {
+            if !lc.circle_of_facility.minutes.contains_key(t.as_str()) {
+                problems.push(format!(
+                    "life_circle.circle_of_facility.{}: missing (every facility type names its circle)",
+                    t.as_str()
+                ));
+            }
         }
         for m in lc.circle_of_facility.minutes.values() {
             if lc.reach_m(m.value as u32).is_none() || m.value.fract() != 0.0 {

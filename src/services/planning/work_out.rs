@@ -12,7 +12,8 @@ use super::quantities::{
 use super::{PlanError, Planning, Rules, invalid, target_kinds};
 use crate::domain::{
     Asset, AssetAttributes, AssetId, AssetKind, Category, ChargerStatus, ComplaintFilter,
-    GeometryShape, LonLatBox, PlanDraft, PlanKind, PlanQuantities, Principal, Structure,
+    FacilityType, GeometryShape, LonLatBox, PlanDraft, PlanKind, PlanQuantities, Principal,
+    Structure,
 };
 use crate::services::store_failure::StoreFailure;
 use crate::spatial::{GeometryLimits, IndexedAsset, distance_m, parse_geometry};
@@ -120,12 +121,6 @@ impl Planning {
     ) -> Result<PlanRecord, PlanError> {
         Self::check_early(principal, draft)?;
         self.check_complaints(draft).await?;
-        if draft.kind == PlanKind::Facility {
-            return Err(PlanError::NotBuilt(format!(
-                "the quantities of {} plans are not worked out yet",
-                draft.kind
-            )));
-        }
         let area = match &draft.area {
             None => None,
             Some(value) => Some(
@@ -141,10 +136,23 @@ impl Planning {
             ),
         };
         let targets = self.targets(draft, area.as_ref()).await?;
-        let sites = if draft.kind == PlanKind::EbikeChargers {
-            self.charger_sites(draft)?
+        let facility = if draft.kind == PlanKind::Facility {
+            Some(self.facility_site(draft, area.as_ref())?)
         } else {
-            Vec::new()
+            None
+        };
+        let sites = match (&facility, draft.kind) {
+            (_, PlanKind::EbikeChargers) => self.charger_sites(draft)?,
+            (Some(site), _) => site
+                .geometry
+                .centroid()
+                .map(|c| vec![(c.x(), c.y())])
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let site_pointer = |i: usize| match &facility {
+            Some(site) => site.pointer.to_string(),
+            None => format!("/inputs/sites/{i}"),
         };
         if targets.is_empty() && sites.is_empty() {
             return Err(invalid(
@@ -165,7 +173,8 @@ impl Planning {
         if let Some(own) = principal.district {
             if let Some(i) = site_districts.iter().position(|d| *d != Some(own)) {
                 return Err(forbidden(format!(
-                    "/inputs/sites/{i} is not in {own}, where this token plans"
+                    "{} is not in {own}, where this token plans",
+                    site_pointer(i)
                 )));
             }
         }
@@ -197,9 +206,19 @@ impl Planning {
             None => draft.district = districts.iter().flatten().next().copied(),
         }
         let rules = self.rules.of(draft.district);
-        let mut quantities = self.quantities(draft, rules, &targets, &sites).await?;
+        let mut quantities = match &facility {
+            Some(site) => self.facility_quantities(rules, site, &sites).await?,
+            None => self.quantities(draft, rules, &targets, &sites).await?,
+        };
         quantities.targets = targets.iter().map(|(_, a)| a.asset.id.0).collect();
-        let (geometry, bbox) = map_geometry(area.as_ref(), &draft.area, &targets, &sites)?;
+        // A facility drawn by its outline shows as its area, not its
+        // centroid besides.
+        let map_sites = if area.is_some() && facility.is_some() {
+            &[][..]
+        } else {
+            &sites[..]
+        };
+        let (geometry, bbox) = map_geometry(area.as_ref(), &draft.area, &targets, map_sites)?;
         Ok(PlanRecord {
             draft: draft.clone(),
             quantities,
@@ -470,12 +489,112 @@ impl Planning {
                 super::chargers::chargers(rules, &sites, &served)?
             }
             PlanKind::Facility => {
-                return Err(PlanError::NotBuilt(format!(
-                    "the quantities of {} plans are not worked out yet",
-                    draft.kind
-                )));
+                return Err(invalid("/inputs", "a facility plan needs its site"));
             }
         })
+    }
+
+    /// A facility plan's type, capacity and site: its drawn outline
+    /// (`area`), or a point (`inputs.site`, [lon, lat]), one of the two.
+    fn facility_site(
+        &self,
+        draft: &PlanDraft,
+        area: Option<&Geometry<f64>>,
+    ) -> Result<FacilitySite, PlanError> {
+        let facility_type: FacilityType = draft
+            .inputs
+            .get("facility_type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                invalid(
+                    "/inputs/facility_type",
+                    "a facility plan names its type: park, sports_ground, elderly_care, community_centre or clinic",
+                )
+            })?
+            .parse()
+            .map_err(|e: String| invalid("/inputs/facility_type", e))?;
+        let capacity = match draft.inputs.get("capacity") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .filter(|c| (1..=1_000_000).contains(c))
+                    .ok_or_else(|| {
+                        invalid("/inputs/capacity", "must be a whole number 1-1000000")
+                    })?,
+            ),
+        };
+        let point = match draft.inputs.get("site") {
+            None | Some(Value::Null) => None,
+            Some(value) => {
+                let pair = value.as_array().filter(|p| p.len() == 2);
+                match pair.map(|p| (p[0].as_f64(), p[1].as_f64())) {
+                    Some((Some(lon), Some(lat)))
+                        if self.registry.service_area().contains(lon, lat) =>
+                    {
+                        Some(geo::Point::new(lon, lat))
+                    }
+                    _ => {
+                        return Err(invalid(
+                            "/inputs/site",
+                            "must be [lon, lat] inside the service area",
+                        ));
+                    }
+                }
+            }
+        };
+        let (geometry, pointer) = match (area, point) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "/inputs/site",
+                    "give the facility's outline (area) or its point (inputs.site), not both",
+                ));
+            }
+            (Some(a), None) => (a.clone(), "/area"),
+            (None, Some(p)) => (Geometry::Point(p), "/inputs/site"),
+            (None, None) => {
+                return Err(invalid(
+                    "/area",
+                    "a facility plan needs its site: draw its outline as area, or give inputs.site [lon, lat]",
+                ));
+            }
+        };
+        if !draft.targets.is_empty() {
+            return Err(invalid(
+                "/targets",
+                "a facility plan builds a new facility at its site; it names no assets",
+            ));
+        }
+        Ok(FacilitySite {
+            facility_type,
+            capacity,
+            geometry,
+            pointer,
+        })
+    }
+
+    /// A facility's size, cost and the residents it would newly bring
+    /// inside its type's life circle.
+    async fn facility_quantities(
+        &self,
+        rules: &Rules,
+        site: &FacilitySite,
+        positions: &[(f64, f64)],
+    ) -> Result<PlanQuantities, PlanError> {
+        let newly = self
+            .newly_served(rules, site.facility_type, &site.geometry)
+            .await?;
+        let area_m2 = match &site.geometry {
+            Geometry::Point(_) => None,
+            g => crate::spatial::derive_measures(g).area_m2,
+        };
+        Ok(super::quantities::facility(
+            rules,
+            site.facility_type,
+            area_m2,
+            site.capacity,
+            &newly,
+            positions,
+        ))
     }
 
     /// Each candidate site with the courtyards within walking reach and
@@ -515,7 +634,7 @@ impl Planning {
                 .iter()
                 .zip(walks)
                 .filter(|((_, _, point), w)| {
-                    w.distance_m <= reach && walked(w, site_on_lanes, &lanes, *point)
+                    w.distance_m <= reach && lanes.is_walk(w, site_on_lanes, *point)
                 })
                 .map(|((id, households, _), _)| Households {
                     courtyard_id: *id,
@@ -611,7 +730,7 @@ impl Planning {
                     .zip(&points)
                     .zip(lanes.distances_from((p.x(), p.y()), &points))
                 {
-                    if walk.distance_m <= reach && walked(&walk, charger_on_lanes, &lanes, *point) {
+                    if walk.distance_m <= reach && lanes.is_walk(&walk, charger_on_lanes, *point) {
                         served.insert(*id);
                     }
                 }
@@ -662,19 +781,13 @@ impl Planning {
     }
 }
 
-/// Whether a distance stands for a walk: along the lanes, or a straight
-/// line where no lane reaches one end. Between two points on lanes, a
-/// straight-line answer means the lanes do not join them within the
-/// search, so it is no walk at all.
-pub(super) fn walked(
-    w: &crate::spatial::WalkingDistance,
-    from_on_lanes: bool,
-    lanes: &crate::spatial::LaneNetwork,
-    to: (f64, f64),
-) -> bool {
-    w.method == crate::spatial::DistanceMethod::Lanes
-        || !from_on_lanes
-        || lanes.attach(to).is_none()
+/// A facility plan's site.
+pub(super) struct FacilitySite {
+    pub facility_type: FacilityType,
+    pub capacity: Option<u64>,
+    pub geometry: Geometry<f64>,
+    /// Where the request gave it.
+    pub pointer: &'static str,
 }
 
 /// What a plan covers on the map and its box: the drawn area; else its

@@ -300,6 +300,12 @@ impl Registry {
             .find_map(|hit| hit.asset.asset.attributes.district())
     }
 
+    /// The street (街道) a point lies in, by code, when the
+    /// administrative areas are imported and cover it.
+    pub fn street_at(&self, at: (f64, f64)) -> Option<String> {
+        self.areas.get().and_then(|areas| areas.path_at(at).street)
+    }
+
     /// The asset an address names, from the gazetteer in memory: a
     /// courtyard by way and house number, else a lane by its name.
     pub fn geocode(&self, address: &str) -> Option<GeocodedPlace> {

@@ -1,0 +1,477 @@
+//! The 15-minute life circle (GB 50180-2018): which residents a facility
+//! reaches within a walk along the lanes. Coverage: the residents outside
+//! the circle of every facility of each type. Catchment: the residents
+//! within 5, 10 and 15 minutes' walk of one facility. The same walks
+//! count the residents a planned facility would newly bring inside its
+//! circle.
+//!
+//! Residents are those recorded on courtyards (the compounds of the
+//! estates are courtyards too), counted at each courtyard's centroid.
+
+use super::coverage::{
+    CoverageAnswer, CoverageScope, CoverageTotals, FacilityTypeTotals, MAX_COVERAGE_ASSETS, share,
+};
+use super::quantities::NewlyServed;
+use super::{PlanError, Planning, Rules, invalid};
+use crate::domain::{Asset, AssetAttributes, AssetId, AssetKind, FacilityType, LonLatBox};
+use crate::spatial::LaneNetwork;
+use geo::{Centroid, Densify, Geometry, Haversine, Intersects};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+
+/// A facility drawn by its outline is entered anywhere along it: walks
+/// start at points this far apart on the outline...
+const OUTLINE_STEP_M: f64 = 50.0;
+/// ...and at most this many of them (each is a search along the lanes).
+const MAX_ENTRANCES: usize = 40;
+/// Most facilities one coverage answer walks from.
+const MAX_COVERAGE_FACILITIES: usize = 2_000;
+
+/// A courtyard with residents, where they are counted.
+#[derive(Debug, Clone)]
+pub(super) struct Dwelling {
+    pub id: i64,
+    pub name: Option<String>,
+    pub households: u32,
+    pub residents: u32,
+    pub at: (f64, f64),
+}
+
+/// Where walks to a facility start: a point facility's point; else
+/// points along its outline every [`OUTLINE_STEP_M`], at most
+/// [`MAX_ENTRANCES`] (evenly picked).
+pub(super) fn entrances(geometry: &Geometry<f64>) -> Vec<(f64, f64)> {
+    let rings: Vec<&geo::LineString<f64>> = match geometry {
+        Geometry::Point(p) => return vec![(p.x(), p.y())],
+        Geometry::Polygon(p) => vec![p.exterior()],
+        Geometry::MultiPolygon(mp) => mp.0.iter().map(|p| p.exterior()).collect(),
+        other => {
+            return other
+                .centroid()
+                .map(|c| vec![(c.x(), c.y())])
+                .unwrap_or_default();
+        }
+    };
+    let mut points: Vec<(f64, f64)> = rings
+        .into_iter()
+        .flat_map(|ring| {
+            let dense = Haversine.densify(ring, OUTLINE_STEP_M);
+            let mut coords: Vec<(f64, f64)> = dense.coords().map(|c| (c.x, c.y)).collect();
+            // A ring ends where it starts.
+            coords.pop();
+            coords
+        })
+        .collect();
+    if points.len() > MAX_ENTRANCES {
+        let step = points.len() as f64 / MAX_ENTRANCES as f64;
+        points = (0..MAX_ENTRANCES)
+            .map(|i| points[((i as f64 * step) as usize).min(points.len() - 1)])
+            .collect();
+    }
+    points
+}
+
+/// The shortest walk from any of `entrances` to each of `points` (None
+/// where no walk is known: see [`LaneNetwork::is_walk`]); zero for a
+/// point inside the facility's outline.
+pub(super) fn walks_from(
+    lanes: &LaneNetwork,
+    facility: &Geometry<f64>,
+    entrances: &[(f64, f64)],
+    points: &[(f64, f64)],
+) -> Vec<Option<f64>> {
+    let mut best: Vec<Option<f64>> = points
+        .iter()
+        .map(|p| facility.intersects(&geo::Point::from(*p)).then_some(0.0))
+        .collect();
+    for at in entrances {
+        let on_lanes = lanes.attach(*at).is_some();
+        for (i, w) in lanes.distances_from(*at, points).iter().enumerate() {
+            if lanes.is_walk(w, on_lanes, points[i]) {
+                best[i] = Some(best[i].map_or(w.distance_m, |d| d.min(w.distance_m)));
+            }
+        }
+    }
+    best
+}
+
+/// One band of a catchment: the residents within a walk.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatchmentBand {
+    pub minutes: u32,
+    pub walk_m: f64,
+    pub courtyards: u64,
+    pub households: u64,
+    pub residents: u64,
+}
+
+/// The catchment of one facility: the residents within 5, 10 and 15
+/// minutes' walk (each band holds the nearer ones too), and the
+/// courtyards reached, nearest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catchment {
+    pub facility: Value,
+    pub facility_type: FacilityType,
+    /// The circle its type should serve, minutes.
+    pub serves_minutes: u32,
+    pub bands: Vec<CatchmentBand>,
+    pub features: Vec<Value>,
+}
+
+impl Catchment {
+    pub fn to_geojson(&self) -> Value {
+        json!({
+            "type": "FeatureCollection",
+            "facility": self.facility,
+            "facility_type": self.facility_type,
+            "serves_minutes": self.serves_minutes,
+            "bands": self.bands,
+            "numberReturned": self.features.len(),
+            "features": self.features,
+        })
+    }
+}
+
+fn r2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+impl Planning {
+    /// The courtyards with residents in a box, bounded.
+    pub(super) fn dwellings_in(&self, bbox: LonLatBox) -> Result<Vec<Dwelling>, PlanError> {
+        let found = self
+            .registry
+            .in_box(AssetKind::Courtyard, bbox, MAX_COVERAGE_ASSETS + 1);
+        if found.len() > MAX_COVERAGE_ASSETS {
+            return Err(invalid(
+                "/bbox",
+                format!("more than {MAX_COVERAGE_ASSETS} courtyards here; narrow it"),
+            ));
+        }
+        Ok(found
+            .iter()
+            .filter_map(|(y, _)| dwelling(&y.asset))
+            .collect())
+    }
+
+    /// The residents within 5, 10 and 15 minutes' walk of a facility.
+    pub async fn catchment(&self, id: i64) -> Result<Catchment, PlanError> {
+        let facility = self
+            .registry
+            .with_index(|index| index.get(AssetId(id)).cloned())
+            .ok_or_else(|| invalid("/facility", format!("asset {id} does not exist")))?;
+        let AssetAttributes::Facility(attributes) = &facility.asset.attributes else {
+            return Err(invalid(
+                "/facility",
+                format!(
+                    "asset {id} is a {}, not a facility",
+                    facility.asset.kind().as_str()
+                ),
+            ));
+        };
+        let rules = self.rules.of(attributes.district);
+        let lc = &rules.life_circle;
+        let bands_m = [
+            (5, lc.walk_5_min_m.value),
+            (10, lc.walk_10_min_m.value),
+            (15, lc.walk_15_min_m.value),
+        ];
+        let farthest = bands_m.iter().map(|b| b.1).fold(0.0, f64::max);
+        let geometry = &facility.asset.geometry;
+        let bbox = LonLatBox::of_geometry(geometry)
+            .ok_or_else(|| invalid("/facility", "the facility has no extent"))?
+            .grown_by_m(farthest);
+        let dwellings = self.dwellings_in(bbox)?;
+        let lanes = self.work_orders.lanes().await;
+        let points: Vec<(f64, f64)> = dwellings.iter().map(|d| d.at).collect();
+        let walks = walks_from(&lanes, geometry, &entrances(geometry), &points);
+        let mut reached: Vec<(f64, &Dwelling)> = walks
+            .iter()
+            .zip(&dwellings)
+            .filter_map(|(w, d)| w.filter(|w| *w <= farthest).map(|w| (w, d)))
+            .collect();
+        reached.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
+        let bands = bands_m
+            .iter()
+            .map(|(minutes, walk_m)| {
+                let within = reached.iter().filter(|(w, _)| w <= walk_m);
+                let (mut courtyards, mut households, mut residents) = (0, 0, 0);
+                for (_, d) in within {
+                    courtyards += 1;
+                    households += u64::from(d.households);
+                    residents += u64::from(d.residents);
+                }
+                CatchmentBand {
+                    minutes: *minutes,
+                    walk_m: *walk_m,
+                    courtyards,
+                    households,
+                    residents,
+                }
+            })
+            .collect();
+        let features = reached
+            .iter()
+            .map(|(walk, d)| {
+                let band = bands_m
+                    .iter()
+                    .find(|(_, m)| walk <= m)
+                    .map(|(minutes, _)| *minutes);
+                json!({
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [d.at.0, d.at.1]},
+                    "properties": {
+                        "courtyard_id": d.id,
+                        "name": d.name,
+                        "households": d.households,
+                        "residents": d.residents,
+                        "walk_m": r2(*walk),
+                        "within_minutes": band,
+                    },
+                })
+            })
+            .collect();
+        Ok(Catchment {
+            facility: json!({
+                "id": id,
+                "name": attributes.name,
+                "facility_type": attributes.facility_type,
+                "capacity": attributes.capacity,
+            }),
+            facility_type: attributes.facility_type,
+            serves_minutes: lc.circle_of(attributes.facility_type).0,
+            bands,
+            features,
+        })
+    }
+
+    /// The residents in a scope outside the circle of every facility of
+    /// each type, by type.
+    pub(super) async fn facility_coverage(
+        &self,
+        rules: &Rules,
+        scope: &CoverageScope,
+    ) -> Result<CoverageAnswer, PlanError> {
+        let dwellings: Vec<Dwelling> = self
+            .in_scope(AssetKind::Courtyard, scope)?
+            .iter()
+            .filter_map(|y| dwelling(&y.asset))
+            .collect();
+        let lc = &rules.life_circle;
+        let farthest = FacilityType::ALL
+            .iter()
+            .map(|t| lc.circle_of(*t).1)
+            .fold(0.0, f64::max);
+        let bbox = LonLatBox::around_points(dwellings.iter().map(|d| d.at));
+        let facilities = match bbox {
+            None => Vec::new(),
+            Some(b) => self.registry.in_box(
+                AssetKind::Facility,
+                b.grown_by_m(farthest),
+                MAX_COVERAGE_FACILITIES + 1,
+            ),
+        };
+        if facilities.len() > MAX_COVERAGE_FACILITIES {
+            return Err(invalid(
+                "/bbox",
+                format!(
+                    "more than {MAX_COVERAGE_FACILITIES} facilities here; narrow it with a smaller bbox"
+                ),
+            ));
+        }
+        let position: HashMap<i64, usize> = dwellings
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.id, i))
+            .collect();
+        let lanes = self.work_orders.lanes().await;
+        // Per type, each dwelling's shortest walk to a facility of it
+        // (within the type's circle).
+        let mut nearest: BTreeMap<FacilityType, Vec<Option<f64>>> = FacilityType::ALL
+            .iter()
+            .map(|t| (*t, vec![None; dwellings.len()]))
+            .collect();
+        let mut counted: BTreeMap<FacilityType, u64> = BTreeMap::new();
+        for (facility, _) in &facilities {
+            let AssetAttributes::Facility(f) = &facility.asset.attributes else {
+                continue;
+            };
+            *counted.entry(f.facility_type).or_default() += 1;
+            let reach = lc.circle_of(f.facility_type).1;
+            let geometry = &facility.asset.geometry;
+            let Some(b) = LonLatBox::of_geometry(geometry) else {
+                continue;
+            };
+            let near: Vec<usize> = self
+                .registry
+                .in_box(
+                    AssetKind::Courtyard,
+                    b.grown_by_m(reach),
+                    MAX_COVERAGE_ASSETS,
+                )
+                .iter()
+                .filter_map(|(y, _)| position.get(&y.asset.id.0).copied())
+                .collect();
+            let points: Vec<(f64, f64)> = near.iter().map(|i| dwellings[*i].at).collect();
+            let walks = walks_from(&lanes, geometry, &entrances(geometry), &points);
+            if let Some(best) = nearest.get_mut(&f.facility_type) {
+                for (i, w) in near.iter().zip(walks) {
+                    if let Some(w) = w.filter(|w| *w <= reach) {
+                        best[*i] = Some(best[*i].map_or(w, |d: f64| d.min(w)));
+                    }
+                }
+            }
+        }
+        let residents: u64 = dwellings.iter().map(|d| u64::from(d.residents)).sum();
+        let households: u64 = dwellings.iter().map(|d| u64::from(d.households)).sum();
+        let mut by_type = BTreeMap::new();
+        for (t, walks) in &nearest {
+            let (minutes, walk_m) = lc.circle_of(*t);
+            let outside: u64 = dwellings
+                .iter()
+                .zip(walks)
+                .filter(|(_, w)| w.is_none())
+                .map(|(d, _)| u64::from(d.residents))
+                .sum();
+            by_type.insert(
+                t.as_str().to_string(),
+                FacilityTypeTotals {
+                    minutes,
+                    walk_m,
+                    facilities: counted.get(t).copied().unwrap_or(0),
+                    residents_outside: outside,
+                    share_served: share((residents - outside) as f64, residents as f64),
+                },
+            );
+        }
+        let mut features = Vec::new();
+        for (i, d) in dwellings.iter().enumerate() {
+            let outside: Vec<&str> = nearest
+                .iter()
+                .filter(|(_, w)| w[i].is_none())
+                .map(|(t, _)| t.as_str())
+                .collect();
+            if outside.is_empty() || d.residents == 0 {
+                continue;
+            }
+            let walks: serde_json::Map<String, Value> = nearest
+                .iter()
+                .map(|(t, w)| (format!("walk_to_{}_m", t.as_str()), json!(w[i].map(r2))))
+                .collect();
+            let mut properties = json!({
+                "courtyard_id": d.id,
+                "name": d.name,
+                "households": d.households,
+                "residents": d.residents,
+                "outside_circle_of": outside,
+            });
+            if let Some(p) = properties.as_object_mut() {
+                p.extend(walks);
+            }
+            features.push(json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [d.at.0, d.at.1]},
+                "properties": properties,
+            }));
+        }
+        Ok(CoverageAnswer {
+            kind: "facilities",
+            features,
+            totals: CoverageTotals {
+                households: Some(households),
+                residents: Some(residents),
+                by_facility_type: Some(by_type),
+                ..CoverageTotals::default()
+            },
+        })
+    }
+
+    /// The residents a new facility of `facility_type` at `geometry`
+    /// would bring inside its circle: those within its walk that no
+    /// facility of the type serves now. With the dwellings reached.
+    pub(super) async fn newly_served(
+        &self,
+        rules: &Rules,
+        facility_type: FacilityType,
+        geometry: &Geometry<f64>,
+    ) -> Result<NewlyServed, PlanError> {
+        let (minutes, reach) = rules.life_circle.circle_of(facility_type);
+        let bbox = LonLatBox::of_geometry(geometry)
+            .ok_or_else(|| invalid("/area", "the site has no extent"))?;
+        let dwellings = self.dwellings_in(bbox.grown_by_m(reach))?;
+        let lanes = self.work_orders.lanes().await;
+        let points: Vec<(f64, f64)> = dwellings.iter().map(|d| d.at).collect();
+        let walks = walks_from(&lanes, geometry, &entrances(geometry), &points);
+        let reached: Vec<usize> = walks
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.is_some_and(|w| w <= reach))
+            .map(|(i, _)| i)
+            .collect();
+        // Those reached that an existing facility of the type already
+        // serves: facilities within twice the reach.
+        let existing = self.registry.in_box(
+            AssetKind::Facility,
+            bbox.grown_by_m(2.0 * reach),
+            MAX_COVERAGE_FACILITIES + 1,
+        );
+        if existing.len() > MAX_COVERAGE_FACILITIES {
+            return Err(invalid(
+                "/area",
+                format!("more than {MAX_COVERAGE_FACILITIES} facilities around the site"),
+            ));
+        }
+        let mut served = vec![false; reached.len()];
+        let reached_points: Vec<(f64, f64)> = reached.iter().map(|i| dwellings[*i].at).collect();
+        for (facility, _) in &existing {
+            if !matches!(&facility.asset.attributes, AssetAttributes::Facility(f) if f.facility_type == facility_type)
+            {
+                continue;
+            }
+            let g = &facility.asset.geometry;
+            for (k, w) in walks_from(&lanes, g, &entrances(g), &reached_points)
+                .into_iter()
+                .enumerate()
+            {
+                if w.is_some_and(|w| w <= reach) {
+                    served[k] = true;
+                }
+            }
+        }
+        let mut out = NewlyServed {
+            minutes,
+            reach_m: reach,
+            ..NewlyServed::default()
+        };
+        for (k, i) in reached.iter().enumerate() {
+            let d = &dwellings[*i];
+            out.residents_reached += u64::from(d.residents);
+            if !served[k] {
+                out.residents_new += u64::from(d.residents);
+                out.households_new += u64::from(d.households);
+                out.courtyards_new.push(d.id);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A courtyard as a dwelling, if it records residents or households.
+fn dwelling(asset: &Asset) -> Option<Dwelling> {
+    let AssetAttributes::Courtyard(c) = &asset.attributes else {
+        return None;
+    };
+    let (households, residents) = (c.households.unwrap_or(0), c.residents.unwrap_or(0));
+    if households == 0 && residents == 0 {
+        return None;
+    }
+    let at = asset.geometry.centroid()?;
+    Some(Dwelling {
+        id: asset.id.0,
+        name: c.name.clone(),
+        households,
+        residents,
+        at: (at.x(), at.y()),
+    })
+}
