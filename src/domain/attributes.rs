@@ -322,7 +322,8 @@ pub fn opening_hours_problem(text: &str) -> Option<String> {
 /// Minutes after midnight of `HH:MM` (24:00 allowed as the end of a day).
 fn clock(text: &str) -> Option<u32> {
     let (h, m) = text.split_once(':')?;
-    if h.len() != 2 || m.len() != 2 {
+    let digits = |t: &str| t.len() == 2 && t.bytes().all(|b| b.is_ascii_digit());
+    if !digits(h) || !digits(m) {
         return None;
     }
     let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);

@@ -449,7 +449,13 @@ impl LaneNetwork {
     /// straight-line answer means the lanes do not join them within the
     /// search, so it is no walk at all.
     pub fn is_walk(&self, w: &WalkingDistance, from_on_lanes: bool, to: (f64, f64)) -> bool {
-        w.method == DistanceMethod::Lanes || !from_on_lanes || self.attach(to).is_none()
+        Self::counts_as_walk(w, from_on_lanes, self.attach(to).is_some())
+    }
+
+    /// [`LaneNetwork::is_walk`] when whether a lane reaches each end is
+    /// known already.
+    pub fn counts_as_walk(w: &WalkingDistance, from_on_lanes: bool, to_on_lanes: bool) -> bool {
+        w.method == DistanceMethod::Lanes || !from_on_lanes || !to_on_lanes
     }
 
     /// Walking distances from `origin` to each of `targets`, with one

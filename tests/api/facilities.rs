@@ -121,7 +121,7 @@ async fn facilities_are_validated_listed_and_tiled() {
         (
             json!({"kind": "facility", "name": "No type"}),
             json!({"type": "Point", "coordinates": [116.421, 39.9]}),
-            "/properties",
+            "facility_type",
         ),
         (
             json!({"kind": "facility", "facility_type": "cinema"}),
@@ -266,6 +266,38 @@ async fn the_catchment_of_a_facility_is_walked_along_the_lanes() {
     assert!(bands.contains("\"minutes\":15"), "{bands}");
     let text = csv.text().await.expect("text");
     assert_eq!(text.lines().count(), 1 + 3, "{text}");
+    // A park drawn by its outline over the 1,100 m yard: that yard is
+    // inside it (no walk at all), the 700 m one 400 m along the lane from
+    // the outline's nearest entrance at most.
+    let (x, y) = m_per_degree(LANE_LAT);
+    let middle = FACILITY_LON + 1_100.0 / x;
+    let (w, e) = (middle - 30.0 / x, middle + 30.0 / x);
+    let (s, n) = (LANE_LAT - 20.0 / y, LANE_LAT + 40.0 / y);
+    let park = create(
+        &app,
+        &planner,
+        json!({"type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]},
+        "properties": {"kind": "facility", "facility_type": "park", "name": "Lane park"}}),
+    )
+    .await;
+    let around = app
+        .get_json(&format!("/v1/analysis/catchment?facility={park}"))
+        .await;
+    let walk_of = |name: &str| {
+        around["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .find(|f| f["properties"]["name"] == name)
+            .and_then(|f| f["properties"]["walk_m"].as_f64())
+    };
+    assert_eq!(walk_of("Yard 1100"), Some(0.0), "{around}");
+    let from_edge = walk_of("Yard 700").expect("the 700 m yard is reached");
+    assert!(
+        from_edge > 370.0 - 1.0 && from_edge < 400.0 + 11.2 + 1.0,
+        "{from_edge}: {around}"
+    );
     // Refused: no facility, not a number, not a facility, none such.
     assert_problem(app.get("/v1/analysis/catchment").await, 400, "none").await;
     assert_problem(
@@ -451,7 +483,7 @@ async fn a_facility_plan_counts_the_residents_it_brings_inside_its_circle() {
             r.text().await.unwrap_or_default()
         );
     }
-    assert!(!etag.is_empty());
+    assert!(etag.starts_with('"'), "{etag}");
     let orders = app
         .get_json_as(&planner, &format!("/v1/work-orders?plan_id={id}"))
         .await;
@@ -459,6 +491,16 @@ async fn a_facility_plan_counts_the_residents_it_brings_inside_its_circle() {
         orders["features"].as_array().map(Vec::len),
         Some(1),
         "{orders}"
+    );
+    // For Dongcheng's street office (no routing rule names facilities),
+    // at the site.
+    let order = &orders["features"][0];
+    assert_eq!(order["properties"]["unit"], "dongcheng-jiaodaokou-street");
+    let at = &order["geometry"]["coordinates"];
+    assert!(
+        (at[0].as_f64().expect("lon") - site[0]).abs() < 1e-9
+            && (at[1].as_f64().expect("lat") - site[1]).abs() < 1e-9,
+        "{order}"
     );
 }
 
@@ -524,6 +566,46 @@ async fn bad_facility_plans_are_refused_and_store_nothing() {
         .await,
         422,
         "targets",
+    )
+    .await;
+    // A Dongcheng token may not draw a park reaching into Changping,
+    // even with its middle in Dongcheng.
+    let dongcheng = app
+        .token(Role::Planner, Some(hutong::domain::District::Dongcheng))
+        .await;
+    let square = |lon: f64, lat: f64| {
+        json!([[
+            [lon, lat],
+            [lon + 0.001, lat],
+            [lon + 0.001, lat + 0.001],
+            [lon, lat + 0.001],
+            [lon, lat]
+        ]])
+    };
+    let problem = assert_problem(
+        app.post_json(
+            "/v1/plans",
+            &dongcheng,
+            &json!({"kind": "facility", "title": "x", "inputs": {"facility_type": "park"},
+                "area": {"type": "MultiPolygon", "coordinates": [square(116.4250, 39.9002), square(116.4263, 39.9015), square(116.3300, 40.0700)]}}),
+        )
+        .await,
+        403,
+        "a park reaching into Changping",
+    )
+    .await;
+    assert!(problem.to_string().contains("/area"), "{problem}");
+    // Nor one larger than any facility.
+    assert_problem(
+        app.post_json(
+            "/v1/plans",
+            &planner,
+            &json!({"kind": "facility", "title": "x", "inputs": {"facility_type": "park"},
+                "area": {"type": "Polygon", "coordinates": [[[116.39, 39.87], [116.44, 39.87], [116.44, 39.96], [116.39, 39.96], [116.39, 39.87]]]}}),
+        )
+        .await,
+        422,
+        "too large",
     )
     .await;
     // A Changping token may not plan one in Dongcheng.

@@ -120,7 +120,7 @@ pub struct CoverageScope {
 }
 
 impl CoverageScope {
-    fn holds(&self, asset: &Asset) -> bool {
+    pub(super) fn holds(&self, asset: &Asset) -> bool {
         self.district
             .is_none_or(|d| asset.attributes.district() == Some(d))
             && self

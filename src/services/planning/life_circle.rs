@@ -14,8 +14,8 @@ use super::coverage::{
 use super::quantities::NewlyServed;
 use super::{PlanError, Planning, Rules, invalid};
 use crate::domain::{Asset, AssetAttributes, AssetId, AssetKind, FacilityType, LonLatBox};
-use crate::spatial::LaneNetwork;
-use geo::{Centroid, Densify, Geometry, Haversine, Intersects};
+use crate::spatial::{Attachment, LaneNetwork};
+use geo::{Centroid, Distance, Geometry, Haversine, InteriorPoint, Intersects, Length};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -39,42 +39,83 @@ pub(super) struct Dwelling {
 }
 
 /// Where walks to a facility start: a point facility's point; else
-/// points along its outline every [`OUTLINE_STEP_M`], at most
-/// [`MAX_ENTRANCES`] (evenly picked).
+/// points spread evenly along its outline, about every
+/// [`OUTLINE_STEP_M`] and about [`MAX_ENTRANCES`] in all, each part of a
+/// MultiPolygon getting its share by length and one at least (its
+/// largest [`MAX_ENTRANCES`] parts only). The outline is walked by
+/// distance, never densified: a long outline costs its vertices, not
+/// its length.
 pub(super) fn entrances(geometry: &Geometry<f64>) -> Vec<(f64, f64)> {
-    let rings: Vec<&geo::LineString<f64>> = match geometry {
+    let outlines: Vec<&geo::LineString<f64>> = match geometry {
         Geometry::Point(p) => return vec![(p.x(), p.y())],
         Geometry::Polygon(p) => vec![p.exterior()],
         Geometry::MultiPolygon(mp) => mp.0.iter().map(|p| p.exterior()).collect(),
         other => {
             return other
-                .centroid()
+                .interior_point()
                 .map(|c| vec![(c.x(), c.y())])
                 .unwrap_or_default();
         }
     };
-    let mut points: Vec<(f64, f64)> = rings
+    let mut rings: Vec<(&geo::LineString<f64>, f64)> = outlines
         .into_iter()
-        .flat_map(|ring| {
-            let dense = Haversine.densify(ring, OUTLINE_STEP_M);
-            let mut coords: Vec<(f64, f64)> = dense.coords().map(|c| (c.x, c.y)).collect();
-            // A ring ends where it starts.
-            coords.pop();
-            coords
-        })
+        .map(|ring| (ring, Haversine.length(ring)))
         .collect();
-    if points.len() > MAX_ENTRANCES {
-        let step = points.len() as f64 / MAX_ENTRANCES as f64;
-        points = (0..MAX_ENTRANCES)
-            .map(|i| points[((i as f64 * step) as usize).min(points.len() - 1)])
-            .collect();
-    }
-    points
+    rings.sort_by(|a, b| b.1.total_cmp(&a.1));
+    rings.truncate(MAX_ENTRANCES);
+    let total: f64 = rings.iter().map(|r| r.1).sum();
+    rings
+        .iter()
+        .flat_map(|(ring, length)| {
+            let share = if total > 0.0 {
+                (MAX_ENTRANCES as f64 * length / total).round()
+            } else {
+                1.0
+            };
+            let count = share.min((length / OUTLINE_STEP_M).ceil()).max(1.0) as usize;
+            points_along(ring, *length, count)
+        })
+        .collect()
 }
 
+/// `count` points evenly along a ring of `length` metres, the first at
+/// its start (each placed between its segment's ends in degrees: the
+/// segments of an outline are short).
+fn points_along(ring: &geo::LineString<f64>, length: f64, count: usize) -> Vec<(f64, f64)> {
+    let Some(first) = ring.0.first() else {
+        return Vec::new();
+    };
+    if length <= 0.0 || count <= 1 {
+        return vec![(first.x, first.y)];
+    }
+    let step = length / count as f64;
+    let mut out = Vec::with_capacity(count);
+    let (mut next, mut walked) = (0.0, 0.0);
+    for line in ring.lines() {
+        let piece = Haversine.distance(geo::Point::from(line.start), geo::Point::from(line.end));
+        while next < walked + piece && out.len() < count {
+            let r = (next - walked) / piece;
+            out.push((
+                line.start.x + r * (line.end.x - line.start.x),
+                line.start.y + r * (line.end.y - line.start.y),
+            ));
+            next += step;
+        }
+        walked += piece;
+    }
+    out
+}
+
+/// Most walks (entrances × courtyards) one answer works out: past it the
+/// area is to be narrowed.
+const MAX_WALK_PAIRS: usize = 2_000_000;
+
 /// The shortest walk from any of `entrances` to each of `points` (None
-/// where no walk is known: see [`LaneNetwork::is_walk`]); zero for a
-/// point inside the facility's outline.
+/// where no walk is known: see [`LaneNetwork::counts_as_walk`]); zero for
+/// a point inside the facility's outline. Entrances no lane reaches are
+/// left out when a lane reaches another one: a straight line from the
+/// far side of a park is no walk. Each point meets the lanes once, not
+/// once per entrance.
 pub(super) fn walks_from(
     lanes: &LaneNetwork,
     facility: &Geometry<f64>,
@@ -85,15 +126,41 @@ pub(super) fn walks_from(
         .iter()
         .map(|p| facility.intersects(&geo::Point::from(*p)).then_some(0.0))
         .collect();
-    for at in entrances {
-        let on_lanes = lanes.attach(*at).is_some();
-        for (i, w) in lanes.distances_from(*at, points).iter().enumerate() {
-            if lanes.is_walk(w, on_lanes, points[i]) {
+    let attached: Vec<((f64, f64), Option<Attachment>)> =
+        points.iter().map(|p| (*p, lanes.attach(*p))).collect();
+    let starts: Vec<((f64, f64), bool)> = entrances
+        .iter()
+        .map(|at| (*at, lanes.attach(*at).is_some()))
+        .collect();
+    let any_on_lanes = starts.iter().any(|(_, on)| *on);
+    for (at, on_lanes) in starts {
+        if any_on_lanes && !on_lanes {
+            continue;
+        }
+        for (i, w) in lanes
+            .distances_from_attached(at, &attached)
+            .iter()
+            .enumerate()
+        {
+            if LaneNetwork::counts_as_walk(w, on_lanes, attached[i].1.is_some()) {
                 best[i] = Some(best[i].map_or(w.distance_m, |d| d.min(w.distance_m)));
             }
         }
     }
     best
+}
+
+/// Refuses work past [`MAX_WALK_PAIRS`] walks, pointing at `pointer`.
+fn check_walks(pointer: &str, entrances: usize, points: usize) -> Result<(), PlanError> {
+    if entrances.saturating_mul(points) > MAX_WALK_PAIRS {
+        return Err(invalid(
+            pointer,
+            format!(
+                "{entrances} entrances × {points} courtyards is more walking than one answer does ({MAX_WALK_PAIRS}); narrow it"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// One band of a catchment: the residents within a walk.
@@ -139,14 +206,20 @@ fn r2(x: f64) -> f64 {
 
 impl Planning {
     /// The courtyards with residents in a box, bounded.
-    pub(super) fn dwellings_in(&self, bbox: LonLatBox) -> Result<Vec<Dwelling>, PlanError> {
+    pub(super) fn dwellings_in(
+        &self,
+        bbox: LonLatBox,
+        pointer: &str,
+    ) -> Result<Vec<Dwelling>, PlanError> {
         let found = self
             .registry
             .in_box(AssetKind::Courtyard, bbox, MAX_COVERAGE_ASSETS + 1);
         if found.len() > MAX_COVERAGE_ASSETS {
             return Err(invalid(
-                "/bbox",
-                format!("more than {MAX_COVERAGE_ASSETS} courtyards here; narrow it"),
+                pointer,
+                format!(
+                    "more than {MAX_COVERAGE_ASSETS} courtyards within the walk of it; too large to answer"
+                ),
             ));
         }
         Ok(found
@@ -182,10 +255,12 @@ impl Planning {
         let bbox = LonLatBox::of_geometry(geometry)
             .ok_or_else(|| invalid("/facility", "the facility has no extent"))?
             .grown_by_m(farthest);
-        let dwellings = self.dwellings_in(bbox)?;
+        let dwellings = self.dwellings_in(bbox, "/facility")?;
         let lanes = self.work_orders.lanes().await;
         let points: Vec<(f64, f64)> = dwellings.iter().map(|d| d.at).collect();
-        let walks = walks_from(&lanes, geometry, &entrances(geometry), &points);
+        let starts = entrances(geometry);
+        check_walks("/facility", starts.len(), points.len())?;
+        let walks = walks_from(&lanes, geometry, &starts, &points);
         let mut reached: Vec<(f64, &Dwelling)> = walks
             .iter()
             .zip(&dwellings)
@@ -293,28 +368,51 @@ impl Planning {
             .map(|t| (*t, vec![None; dwellings.len()]))
             .collect();
         let mut counted: BTreeMap<FacilityType, u64> = BTreeMap::new();
+        let mut walked = 0usize;
         for (facility, _) in &facilities {
             let AssetAttributes::Facility(f) = &facility.asset.attributes else {
                 continue;
             };
-            *counted.entry(f.facility_type).or_default() += 1;
+            // Facilities outside the scope serve residents inside it, but
+            // only those inside are counted as its facilities.
+            if scope.holds(&facility.asset)
+                && scope.bbox.is_none_or(|b| {
+                    LonLatBox::of_geometry(&facility.asset.geometry)
+                        .is_some_and(|g| g.intersection(b).is_some())
+                })
+            {
+                *counted.entry(f.facility_type).or_default() += 1;
+            }
             let reach = lc.circle_of(f.facility_type).1;
             let geometry = &facility.asset.geometry;
             let Some(b) = LonLatBox::of_geometry(geometry) else {
                 continue;
             };
-            let near: Vec<usize> = self
-                .registry
-                .in_box(
-                    AssetKind::Courtyard,
-                    b.grown_by_m(reach),
-                    MAX_COVERAGE_ASSETS,
-                )
+            let around = self.registry.in_box(
+                AssetKind::Courtyard,
+                b.grown_by_m(reach),
+                MAX_COVERAGE_ASSETS + 1,
+            );
+            if around.len() > MAX_COVERAGE_ASSETS {
+                return Err(invalid(
+                    "/bbox",
+                    format!(
+                        "more than {MAX_COVERAGE_ASSETS} courtyards around facility {}; narrow it",
+                        facility.asset.id.0
+                    ),
+                ));
+            }
+            let near: Vec<usize> = around
                 .iter()
                 .filter_map(|(y, _)| position.get(&y.asset.id.0).copied())
                 .collect();
             let points: Vec<(f64, f64)> = near.iter().map(|i| dwellings[*i].at).collect();
-            let walks = walks_from(&lanes, geometry, &entrances(geometry), &points);
+            let starts = entrances(geometry);
+            walked = walked.saturating_add(starts.len().saturating_mul(points.len()));
+            check_walks("/bbox", 1, walked)?;
+            let walks = walks_from(&lanes, geometry, &starts, &points);
+            // Other requests go on between facilities.
+            tokio::task::yield_now().await;
             if let Some(best) = nearest.get_mut(&f.facility_type) {
                 for (i, w) in near.iter().zip(walks) {
                     if let Some(w) = w.filter(|w| *w <= reach) {
@@ -399,10 +497,12 @@ impl Planning {
         let (minutes, reach) = rules.life_circle.circle_of(facility_type);
         let bbox = LonLatBox::of_geometry(geometry)
             .ok_or_else(|| invalid("/area", "the site has no extent"))?;
-        let dwellings = self.dwellings_in(bbox.grown_by_m(reach))?;
+        let dwellings = self.dwellings_in(bbox.grown_by_m(reach), "/area")?;
         let lanes = self.work_orders.lanes().await;
         let points: Vec<(f64, f64)> = dwellings.iter().map(|d| d.at).collect();
-        let walks = walks_from(&lanes, geometry, &entrances(geometry), &points);
+        let starts = entrances(geometry);
+        check_walks("/area", starts.len(), points.len())?;
+        let walks = walks_from(&lanes, geometry, &starts, &points);
         let reached: Vec<usize> = walks
             .iter()
             .enumerate()
@@ -411,11 +511,16 @@ impl Planning {
             .collect();
         // Those reached that an existing facility of the type already
         // serves: facilities within twice the reach.
-        let existing = self.registry.in_box(
-            AssetKind::Facility,
-            bbox.grown_by_m(2.0 * reach),
-            MAX_COVERAGE_FACILITIES + 1,
-        );
+        // (A walk is never shorter than the straight line: a facility that
+        // reaches a yard within the reach lies within twice the reach.)
+        let existing: Vec<_> = self
+            .registry
+            .in_box(AssetKind::Facility, bbox.grown_by_m(2.0 * reach), 100_000)
+            .into_iter()
+            .filter(|(f, _)| {
+                matches!(&f.asset.attributes, AssetAttributes::Facility(a) if a.facility_type == facility_type)
+            })
+            .collect();
         if existing.len() > MAX_COVERAGE_FACILITIES {
             return Err(invalid(
                 "/area",
@@ -424,13 +529,13 @@ impl Planning {
         }
         let mut served = vec![false; reached.len()];
         let reached_points: Vec<(f64, f64)> = reached.iter().map(|i| dwellings[*i].at).collect();
+        let mut walked = 0usize;
         for (facility, _) in &existing {
-            if !matches!(&facility.asset.attributes, AssetAttributes::Facility(f) if f.facility_type == facility_type)
-            {
-                continue;
-            }
             let g = &facility.asset.geometry;
-            for (k, w) in walks_from(&lanes, g, &entrances(g), &reached_points)
+            let starts = entrances(g);
+            walked = walked.saturating_add(starts.len().saturating_mul(reached_points.len()));
+            check_walks("/area", 1, walked)?;
+            for (k, w) in walks_from(&lanes, g, &starts, &reached_points)
                 .into_iter()
                 .enumerate()
             {

@@ -18,7 +18,7 @@ use crate::domain::{
 use crate::services::store_failure::StoreFailure;
 use crate::spatial::{GeometryLimits, IndexedAsset, distance_m, parse_geometry};
 use crate::store::PlanRecord;
-use geo::{Centroid, ConvexHull, CoordsIter, Geometry, Intersects, MultiPoint};
+use geo::{Centroid, ConvexHull, CoordsIter, Geometry, InteriorPoint, Intersects, MultiPoint};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -40,6 +40,9 @@ const MAX_GATHERED: usize = 100_000;
 /// this many (a repair needs two).
 const POOLING_RADIUS_M: f64 = 50.0;
 const POOLING_COUNT_LIMIT: u32 = 100;
+/// Largest facility a plan draws, m² (Beijing's Olympic Forest Park is
+/// 680 ha).
+const MAX_FACILITY_M2: f64 = 10_000_000.0;
 /// Most candidate charger sites in one plan.
 pub const MAX_CHARGER_SITES: usize = 50;
 /// A plan's map geometry keeps its targets' shapes up to this many
@@ -145,7 +148,7 @@ impl Planning {
             (_, PlanKind::EbikeChargers) => self.charger_sites(draft)?,
             (Some(site), _) => site
                 .geometry
-                .centroid()
+                .interior_point()
                 .map(|c| vec![(c.x(), c.y())])
                 .unwrap_or_default(),
             _ => Vec::new(),
@@ -166,10 +169,22 @@ impl Planning {
         }
         // Where the targets (and sites) are decides the district and who
         // may plan it.
-        let site_districts: Vec<_> = sites
+        let mut site_districts: Vec<_> = sites
             .iter()
-            .map(|s| self.registry.district_at(*s))
+            .map(|s| self.registry.district_of_point(*s))
             .collect();
+        // A facility's whole outline is where it is: every vertex of it
+        // must lie in the token's district, not only its middle.
+        if let (Some(own), Some(site)) = (principal.district, &facility) {
+            if let Some(other) = site
+                .geometry
+                .coords_iter()
+                .map(|c| self.registry.district_of_point((c.x, c.y)))
+                .find(|d| *d != Some(own))
+            {
+                site_districts.push(other);
+            }
+        }
         if let Some(own) = principal.district {
             if let Some(i) = site_districts.iter().position(|d| *d != Some(own)) {
                 return Err(forbidden(format!(
@@ -558,11 +573,17 @@ impl Planning {
                 ));
             }
         };
-        if !draft.targets.is_empty() {
-            return Err(invalid(
-                "/targets",
-                "a facility plan builds a new facility at its site; it names no assets",
-            ));
+        if let Some(area_m2) = crate::spatial::derive_measures(&geometry).area_m2 {
+            if area_m2 > MAX_FACILITY_M2 {
+                return Err(invalid(
+                    pointer,
+                    format!(
+                        "a facility of {:.0} ha is larger than any one planned here ({} ha at most); draw its outline",
+                        area_m2 / 10_000.0,
+                        MAX_FACILITY_M2 / 10_000.0
+                    ),
+                ));
+            }
         }
         Ok(FacilitySite {
             facility_type,

@@ -300,6 +300,17 @@ impl Registry {
             .find_map(|hit| hit.asset.asset.attributes.district())
     }
 
+    /// The district a point lies in: by the imported administrative
+    /// areas when they cover it, else from the assets around it
+    /// ([`Registry::district_at`]).
+    pub fn district_of_point(&self, at: (f64, f64)) -> Option<crate::domain::District> {
+        self.areas
+            .get()
+            .and_then(|areas| areas.path_at(at).district)
+            .and_then(|d| d.parse().ok())
+            .or_else(|| self.district_at(at))
+    }
+
     /// The street (街道) a point lies in, by code, when the
     /// administrative areas are imported and cover it.
     pub fn street_at(&self, at: (f64, f64)) -> Option<String> {
