@@ -630,3 +630,60 @@ async fn bad_facility_plans_are_refused_and_store_nothing() {
         before
     );
 }
+
+/// The demo's Huilongguan Sports Park, drawn by its outline north of the
+/// estates, reaches every estate compound within its 10-minute circle:
+/// walks start anywhere along its outline, so the nearest compound is a
+/// short step across Huilongguan Road 3, and no walk is shorter than the
+/// straight line from the outline. Zhonglouwan has no sports ground: all
+/// its residents are outside that circle.
+#[tokio::test]
+async fn the_demo_sports_park_serves_the_estates_and_not_the_old_city() {
+    let app = spawn_demo().await;
+    let parks = app.get_json("/v1/assets?kind=facility&limit=100").await;
+    let park = parks["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .find(|f| f["properties"]["name"] == "Huilongguan Sports Park")
+        .expect("the sports park");
+    assert_eq!(park["properties"]["facility_type"], "sports_ground");
+    let id = park["id"].as_i64().expect("id");
+    let catchment = app
+        .get_json(&format!("/v1/analysis/catchment?facility={id}"))
+        .await;
+    assert_eq!(catchment["serves_minutes"], 10);
+    let bands = catchment["bands"].as_array().expect("bands");
+    let residents: Vec<u64> = bands
+        .iter()
+        .map(|b| b["residents"].as_u64().expect("residents"))
+        .collect();
+    assert!(residents[0] > 0 && residents[0] <= residents[1] && residents[1] <= residents[2]);
+    let reached = catchment["features"].as_array().expect("features");
+    for name in ["Longze Garden", "Xinlongcheng", "Longxi Garden Zone 1"] {
+        assert!(
+            reached.iter().any(|f| f["properties"]["name"] == name),
+            "{name}: {catchment}"
+        );
+    }
+    // Nearest first.
+    let walks: Vec<f64> = reached
+        .iter()
+        .map(|f| f["properties"]["walk_m"].as_f64().expect("walk"))
+        .collect();
+    assert!(walks.windows(2).all(|w| w[0] <= w[1]), "{walks:?}");
+    let old_city = app
+        .get_json("/v1/analysis/coverage?kind=facilities&district=dongcheng")
+        .await;
+    let totals = &old_city["totals"];
+    assert_eq!(
+        totals["by_facility_type"]["sports_ground"]["residents_outside"],
+        totals["residents"]
+    );
+    assert_eq!(totals["by_facility_type"]["elderly_care"]["facilities"], 1);
+    assert!(
+        totals["by_facility_type"]["elderly_care"]["residents_outside"].as_u64()
+            < totals["residents"].as_u64(),
+        "{totals}"
+    );
+}
