@@ -690,6 +690,8 @@ mod tests {
             "Mo-Fr 08:00-08:00",
             "off",
             "Mo-Fr 08:00",
+            "Mo-Fr +8:00-20:00",
+            "Mo-Fr 08:+0-20:00",
         ] {
             assert!(opening_hours_problem(bad).is_some(), "{bad:?} accepted");
         }

@@ -115,6 +115,7 @@ async fn a_geopackage_goes_out_to_gdal_and_comes_back() {
         ("drainage", "drainage"),
         ("lights", "light"),
         ("chargers", "charger"),
+        ("facilities", "facility"),
     ] {
         expected.push((layer.to_string(), count_of(kind).await));
     }

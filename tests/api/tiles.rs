@@ -183,6 +183,7 @@ async fn tiles_are_live_cached_by_etag_and_readable_by_gdal() {
             "drainage",
             "lights",
             "chargers",
+            "facilities",
             "complaints",
             "districts",
             "streets",

@@ -25,6 +25,8 @@ use std::collections::{BTreeMap, HashMap};
 const OUTLINE_STEP_M: f64 = 50.0;
 /// ...and at most this many of them (each is a search along the lanes).
 const MAX_ENTRANCES: usize = 40;
+/// Most facilities of every type looked at around a planned one.
+const MAX_FACILITIES_AROUND: usize = 100_000;
 /// Most facilities one coverage answer walks from.
 const MAX_COVERAGE_FACILITIES: usize = 2_000;
 
@@ -106,9 +108,11 @@ fn points_along(ring: &geo::LineString<f64>, length: f64, count: usize) -> Vec<(
     out
 }
 
-/// Most walks (entrances × courtyards) one answer works out: past it the
+/// Most walks (entrances × courtyards) from one facility: past it the
 /// area is to be narrowed.
 const MAX_WALK_PAIRS: usize = 2_000_000;
+/// Most searches along the lanes (one per entrance) one answer makes.
+const MAX_WALK_SEARCHES: usize = 20_000;
 
 /// The shortest walk from any of `entrances` to each of `points` (None
 /// where no walk is known: see [`LaneNetwork::counts_as_walk`]); zero for
@@ -150,7 +154,8 @@ pub(super) fn walks_from(
     best
 }
 
-/// Refuses work past [`MAX_WALK_PAIRS`] walks, pointing at `pointer`.
+/// Refuses one facility's walks past [`MAX_WALK_PAIRS`], pointing at
+/// `pointer`.
 fn check_walks(pointer: &str, entrances: usize, points: usize) -> Result<(), PlanError> {
     if entrances.saturating_mul(points) > MAX_WALK_PAIRS {
         return Err(invalid(
@@ -161,6 +166,28 @@ fn check_walks(pointer: &str, entrances: usize, points: usize) -> Result<(), Pla
         ));
     }
     Ok(())
+}
+
+/// Counts the searches of one answer, refusing it past
+/// [`MAX_WALK_SEARCHES`].
+struct Searches {
+    made: usize,
+    pointer: &'static str,
+}
+
+impl Searches {
+    fn add(&mut self, entrances: usize) -> Result<(), PlanError> {
+        self.made = self.made.saturating_add(entrances);
+        if self.made > MAX_WALK_SEARCHES {
+            return Err(invalid(
+                self.pointer,
+                format!(
+                    "the facilities here have more than {MAX_WALK_SEARCHES} entrances to walk from; narrow it"
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// One band of a catchment: the residents within a walk.
@@ -368,7 +395,10 @@ impl Planning {
             .map(|t| (*t, vec![None; dwellings.len()]))
             .collect();
         let mut counted: BTreeMap<FacilityType, u64> = BTreeMap::new();
-        let mut walked = 0usize;
+        let mut searches = Searches {
+            made: 0,
+            pointer: if scope.bbox.is_some() { "/bbox" } else { "/" },
+        };
         for (facility, _) in &facilities {
             let AssetAttributes::Facility(f) = &facility.asset.attributes else {
                 continue;
@@ -408,8 +438,8 @@ impl Planning {
                 .collect();
             let points: Vec<(f64, f64)> = near.iter().map(|i| dwellings[*i].at).collect();
             let starts = entrances(geometry);
-            walked = walked.saturating_add(starts.len().saturating_mul(points.len()));
-            check_walks("/bbox", 1, walked)?;
+            searches.add(starts.len())?;
+            check_walks(searches.pointer, starts.len(), points.len())?;
             let walks = walks_from(&lanes, geometry, &starts, &points);
             // Other requests go on between facilities.
             tokio::task::yield_now().await;
@@ -513,9 +543,18 @@ impl Planning {
         // serves: facilities within twice the reach.
         // (A walk is never shorter than the straight line: a facility that
         // reaches a yard within the reach lies within twice the reach.)
-        let existing: Vec<_> = self
-            .registry
-            .in_box(AssetKind::Facility, bbox.grown_by_m(2.0 * reach), 100_000)
+        let around = self.registry.in_box(
+            AssetKind::Facility,
+            bbox.grown_by_m(2.0 * reach),
+            MAX_FACILITIES_AROUND + 1,
+        );
+        if around.len() > MAX_FACILITIES_AROUND {
+            return Err(invalid(
+                "/area",
+                format!("more than {MAX_FACILITIES_AROUND} facilities around the site"),
+            ));
+        }
+        let existing: Vec<_> = around
             .into_iter()
             .filter(|(f, _)| {
                 matches!(&f.asset.attributes, AssetAttributes::Facility(a) if a.facility_type == facility_type)
@@ -529,12 +568,15 @@ impl Planning {
         }
         let mut served = vec![false; reached.len()];
         let reached_points: Vec<(f64, f64)> = reached.iter().map(|i| dwellings[*i].at).collect();
-        let mut walked = 0usize;
+        let mut searches = Searches {
+            made: 0,
+            pointer: "/area",
+        };
         for (facility, _) in &existing {
             let g = &facility.asset.geometry;
             let starts = entrances(g);
-            walked = walked.saturating_add(starts.len().saturating_mul(reached_points.len()));
-            check_walks("/area", 1, walked)?;
+            searches.add(starts.len())?;
+            check_walks("/area", starts.len(), reached_points.len())?;
             for (k, w) in walks_from(&lanes, g, &starts, &reached_points)
                 .into_iter()
                 .enumerate()
@@ -579,4 +621,66 @@ fn dwelling(asset: &Asset) -> Option<Dwelling> {
         residents,
         at: (at.x(), at.y()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{LineString, Polygon, polygon};
+
+    #[test]
+    fn entrances_spread_along_the_outline_and_every_part_gets_one() {
+        // A square of about 850 m × 1,110 m: about 40 entrances, evenly.
+        let park: Polygon<f64> = polygon![
+            (x: 116.40, y: 39.90), (x: 116.41, y: 39.90), (x: 116.41, y: 39.91), (x: 116.40, y: 39.91), (x: 116.40, y: 39.90)
+        ];
+        let starts = entrances(&Geometry::Polygon(park.clone()));
+        assert_eq!(starts.len(), MAX_ENTRANCES);
+        let ring = Haversine.length(park.exterior());
+        let step = ring / MAX_ENTRANCES as f64;
+        for pair in starts.windows(2) {
+            let d = Haversine.distance(geo::Point::from(pair[0]), geo::Point::from(pair[1]));
+            // Along one side the chord is the step; round a corner shorter.
+            assert!(d <= step + 0.5 && d > step * 0.7, "{d} vs {step}");
+        }
+        // A small pocket park far away gets an entrance of its own.
+        let pocket: Polygon<f64> = polygon![
+            (x: 116.43, y: 39.90), (x: 116.4301, y: 39.90), (x: 116.4301, y: 39.9001), (x: 116.43, y: 39.9001), (x: 116.43, y: 39.90)
+        ];
+        let both = Geometry::MultiPolygon(geo::MultiPolygon(vec![park, pocket]));
+        let starts = entrances(&both);
+        assert!(starts.iter().any(|(x, _)| *x >= 116.43), "{starts:?}");
+        assert!(starts.len() <= 2 * MAX_ENTRANCES);
+        // A short outline: one entrance every 50 m at most, never none.
+        let small: Polygon<f64> = Polygon::new(
+            LineString::from(vec![
+                (116.40, 39.90),
+                (116.4001, 39.90),
+                (116.4001, 39.9001),
+                (116.40, 39.90),
+            ]),
+            vec![],
+        );
+        let starts = entrances(&Geometry::Polygon(small));
+        assert!((1..=2).contains(&starts.len()), "{starts:?}");
+        assert_eq!(
+            entrances(&Geometry::Point(geo::Point::new(116.4, 39.9))),
+            vec![(116.4, 39.9)]
+        );
+    }
+
+    #[test]
+    fn a_ring_with_repeated_points_gives_its_count_and_no_nan() {
+        let ring = LineString::from(vec![
+            (116.40, 39.90),
+            (116.40, 39.90),
+            (116.41, 39.90),
+            (116.41, 39.90),
+            (116.40, 39.90),
+        ]);
+        let length = Haversine.length(&ring);
+        let points = points_along(&ring, length, 10);
+        assert_eq!(points.len(), 10);
+        assert!(points.iter().all(|(x, y)| x.is_finite() && y.is_finite()));
+    }
 }

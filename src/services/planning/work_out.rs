@@ -173,14 +173,15 @@ impl Planning {
             .iter()
             .map(|s| self.registry.district_of_point(*s))
             .collect();
-        // A facility's whole outline is where it is: every vertex of it
-        // must lie in the token's district, not only its middle.
+        // A facility's outline is where it is: no vertex of it may lie in
+        // another district than the token's (a vertex on empty land,
+        // where no district is known, is no other district's).
         if let (Some(own), Some(site)) = (principal.district, &facility) {
             if let Some(other) = site
                 .geometry
                 .coords_iter()
                 .map(|c| self.registry.district_of_point((c.x, c.y)))
-                .find(|d| *d != Some(own))
+                .find(|d| d.is_some_and(|d| d != own))
             {
                 site_districts.push(other);
             }
@@ -578,7 +579,7 @@ impl Planning {
                 return Err(invalid(
                     pointer,
                     format!(
-                        "a facility of {:.0} ha is larger than any one planned here ({} ha at most); draw its outline",
+                        "a facility of {:.0} ha is larger than any one planned here ({} ha at most)",
                         area_m2 / 10_000.0,
                         MAX_FACILITY_M2 / 10_000.0
                     ),
