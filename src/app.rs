@@ -184,11 +184,13 @@ impl Application {
             registry.clone(),
             work_orders.clone(),
         ));
+        let scans = ScanGate::per_core(settings.scan_budget);
         let planning = Arc::new(crate::services::planning::Planning::new(
             store.clone(),
             registry.clone(),
             work_orders.clone(),
             crate::services::planning::EngineeringRules::builtin().map_err(AppError::Config)?,
+            scans.clone(),
         ));
         let observer: std::sync::Weak<dyn crate::services::work_orders::PlanObserver> =
             Arc::downgrade(&planning) as _;
@@ -216,7 +218,6 @@ impl Application {
                     .map_err(|_| AppError::Config(format!("CORS origin {o:?} is not valid")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let scans = ScanGate::per_core(settings.scan_budget);
         let tiles = ScanGate::per_core(settings.scan_budget);
         Ok(Self {
             listener,

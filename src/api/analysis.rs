@@ -36,7 +36,8 @@ struct CoverageParams {
         ("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat"),
         ("f" = Option<String>, Query, description = "geojson (default) or csv (one row a feature; the totals in the Hutong-Totals header as JSON)")),
     responses((status = 200, description = "What is not served, as features, with totals (metres unlit and the share lit; households unserved, those a straight line would count as served, the share served; drains due; residents, and per facility type its circle, facilities and residents outside it); or the table (f=csv)", content((Object = "application/geo+json"), (String = "text/csv"))),
-        (status = 400, description = "Bad parameter (problem+json)"), (status = 422, description = "No scope, or a scope too large")))]
+        (status = 400, description = "Bad parameter (problem+json)"), (status = 422, description = "No scope, a scope too large, or more work than the scan budget"),
+        (status = 503, description = "Every scan slot stayed busy")))]
 async fn coverage(
     State(state): State<ApiState>,
     QueryParams(params): QueryParams<CoverageParams>,
@@ -90,7 +91,8 @@ struct CatchmentParams {
     params(("facility" = i64, Query, description = "The facility's asset id"),
         ("f" = Option<String>, Query, description = "geojson (default) or csv (one row a courtyard reached; the bands in the Hutong-Totals header as JSON)")),
     responses((status = 200, description = "The residents within 5, 10 and 15 minutes' walk along the lanes (bands, each holding the nearer), and the courtyards reached, nearest first, with their walk", content((Object = "application/geo+json"), (String = "text/csv"))),
-        (status = 400, description = "Bad parameter (problem+json)"), (status = 422, description = "No such facility, or an asset of another kind")))]
+        (status = 400, description = "Bad parameter (problem+json)"), (status = 422, description = "No such facility, an asset of another kind, or more work than the scan budget"),
+        (status = 503, description = "Every scan slot stayed busy")))]
 async fn catchment(
     State(state): State<ApiState>,
     QueryParams(params): QueryParams<CatchmentParams>,

@@ -506,13 +506,7 @@ fn request_body(path: &str, method: &str, area: LonLatBox) -> Option<Value> {
                 properties["actual_cost_cny"] =
                     json!({"type": "number", "minimum": 0, "maximum": 1e12, "nullable": true});
             } else {
-                // Facility plans are not worked out yet (422).
-                properties["kind"] = strings(
-                    PlanKind::ALL
-                        .iter()
-                        .filter(|k| **k != PlanKind::Facility)
-                        .map(|k| k.as_str()),
-                );
+                properties["kind"] = strings(PlanKind::ALL.iter().map(|k| k.as_str()));
             }
             body(
                 "application/json",

@@ -49,12 +49,7 @@ impl From<PlanError> for ApiError {
             PlanError::Stale { .. } => ApiError::PreconditionFailed {
                 detail: e.to_string(),
             },
-            // Not built yet: the request is well formed, but this service
-            // cannot act on it (a 5xx would blame the server's health).
-            PlanError::NotBuilt(detail) => ApiError::Rejected {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                detail,
-            },
+            PlanError::Budget(b) => b.into(),
             PlanError::Store(s) => s.into(),
         }
     }
@@ -207,9 +202,10 @@ fn empty_draft(kind: PlanKind) -> PlanDraft {
 }
 
 #[utoipa::path(post, path = "/v1/plans", tag = "Plans", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"kind\": permeable_paving|sensor_lights|ebike_chargers|drainage_repair|building_restoration|elevator_installation (facility: 422, not built yet), \"title\", \"description\", \"targets\": [asset ids] and/or \"area\": a GeoJSON Polygon or MultiPolygon (its assets of the kind's target kinds join the targets), \"complaint_ids\", \"inputs\" (elevators: {\"buildings\": {\"<id>\": {\"stairwells\": [{\"households\", \"consenting\"}, …]}}}; chargers: {\"sites\": [[lon, lat], …]}), \"district\", \"planned_start\", \"planned_end\"}. Quantities, cost and effects are worked out, never sent.", content_type = "application/json"),
+    request_body(content = Object, description = "{\"kind\": permeable_paving|sensor_lights|ebike_chargers|drainage_repair|building_restoration|elevator_installation|facility, \"title\", \"description\", \"targets\": [asset ids] and/or \"area\": a GeoJSON Polygon or MultiPolygon (its assets of the kind's target kinds join the targets), \"complaint_ids\", \"inputs\" (elevators: {\"buildings\": {\"<id>\": {\"stairwells\": [{\"households\", \"consenting\"}, …]}}}; chargers: {\"sites\": [[lon, lat], …]}; facility: {\"facility_type\", \"capacity\", \"site\": [lon, lat]} or its outline as area), \"district\", \"planned_start\", \"planned_end\"}. Quantities, cost and effects are worked out, never sent.", content_type = "application/json"),
     responses((status = 201, description = "A draft, with its quantities, cost lines, effects, ETag and Location", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad body (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "The token's role or district may not"),
-        (status = 422, description = "Invalid body, targets the work cannot apply to (each named), or a kind not worked out yet (facility)")))]
+        (status = 422, description = "Invalid body, targets the work cannot apply to (each named), or a facility's reach more work than the scan budget"),
+        (status = 503, description = "Every scan slot stayed busy (a facility plan's reach)")))]
 async fn create(
     State(state): State<ApiState>,
     Authenticated(principal): Authenticated,

@@ -138,6 +138,11 @@ impl Budget {
         self.clock.check()
     }
 
+    /// The scan's clock, for work that looks at it in its own loops.
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
+    }
+
     /// Runs `work` on a blocking thread, off the async workers. If this
     /// future is dropped before the work ends, the work's clock reports
     /// [`BudgetError::Cancelled`] at its next check.

@@ -174,6 +174,75 @@ async fn a_filter_over_its_time_budget_is_refused_and_others_are_served() {
     );
 }
 
+/// Coverage, catchments and a facility plan's reach walk the lanes on a
+/// blocking thread inside the scan gate, held to the scan budget: with a
+/// budget of a nanosecond each is refused (422, too costly) and stores
+/// nothing, while cheap reads are served.
+#[tokio::test]
+async fn walking_analyses_are_held_to_the_scan_budget() {
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let db = database_url(dir.path()).await;
+    let app = spawn_with(
+        dir,
+        Settings {
+            database_url: db,
+            listen: "127.0.0.1:0".into(),
+            demo: true,
+            scan_budget: Duration::from_nanos(1),
+            ..Settings::default()
+        },
+    )
+    .await;
+    for kind in ["lights", "chargers", "facilities"] {
+        let body = assert_problem(
+            app.get(&format!(
+                "/v1/analysis/coverage?kind={kind}&district=dongcheng"
+            ))
+            .await,
+            422,
+            kind,
+        )
+        .await;
+        assert_eq!(body["type"], "/problems/query-too-costly", "{body}");
+    }
+    let facilities = app.get_json("/v1/assets?kind=facility").await;
+    let id = facilities["features"][0]["id"]
+        .as_i64()
+        .expect("a facility");
+    assert_problem(
+        app.get(&format!("/v1/analysis/catchment?facility={id}"))
+            .await,
+        422,
+        "catchment",
+    )
+    .await;
+    let planner = app.token(Role::Planner, None).await;
+    assert_problem(
+        app.post_json(
+            "/v1/plans",
+            &planner,
+            &json!({"kind": "facility", "title": "x", "inputs": {"facility_type": "park", "site": [116.3935, 39.9432]}}),
+        )
+        .await,
+        422,
+        "facility plan",
+    )
+    .await;
+    assert_eq!(
+        app.get_json("/v1/plans").await["features"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+    assert_eq!(app.get("/health").await.status(), 200);
+    assert_eq!(
+        app.get("/v1/analysis/coverage?kind=drainage&district=dongcheng")
+            .await
+            .status(),
+        200
+    );
+}
+
 #[tokio::test]
 async fn racing_duplicate_marks_never_chain_or_cycle() {
     let app = spawn_app().await;

@@ -6,9 +6,11 @@
 //! Drainage: the drains due for repair. Facilities: the residents outside
 //! each facility type's life circle (in `life_circle`).
 
+use super::ground::Ground;
 use super::quantities;
 use super::{PlanError, Planning, Rules, invalid};
 use crate::domain::{Asset, AssetAttributes, AssetKind, ChargerStatus, District, LonLatBox};
+use crate::services::registry::Registry;
 use crate::spatial::{IndexedAsset, distance_m};
 use geo::{Centroid, Geometry};
 use serde::Serialize;
@@ -140,40 +142,61 @@ impl Planning {
         if scope.bbox.is_none() && scope.district.is_none() && scope.street.is_none() {
             return Err(invalid("/", "say where: bbox, district or street"));
         }
-        let rules = self.rules.of(scope.district);
+        let rules = self.rules.of(scope.district).clone();
+        let scope = scope.clone();
         match kind {
-            CoverageKind::Lights => self.light_coverage(rules, scope),
-            CoverageKind::Chargers => self.charger_coverage(rules, scope).await,
-            CoverageKind::Drainage => self.drainage_coverage(scope).await,
-            CoverageKind::Facilities => self.facility_coverage(rules, scope).await,
+            CoverageKind::Lights => {
+                self.on_ground(move |g| g.light_coverage(&rules, &scope))
+                    .await
+            }
+            CoverageKind::Chargers => {
+                self.on_ground(move |g| g.charger_coverage(&rules, &scope))
+                    .await
+            }
+            CoverageKind::Drainage => self.drainage_coverage(&scope).await,
+            CoverageKind::Facilities => {
+                self.on_ground(move |g| g.facility_coverage(&rules, &scope))
+                    .await
+            }
         }
     }
+}
 
+/// The assets of a kind in a scope, bounded.
+fn in_scope(
+    registry: &Registry,
+    kind: AssetKind,
+    scope: &CoverageScope,
+) -> Result<Vec<Arc<IndexedAsset>>, PlanError> {
+    let bbox = scope.bbox.unwrap_or_else(|| registry.service_area());
+    let found = registry.in_box(kind, bbox, MAX_COVERAGE_ASSETS + 1);
+    if found.len() > MAX_COVERAGE_ASSETS {
+        return Err(invalid(
+            "/bbox",
+            format!(
+                "more than {MAX_COVERAGE_ASSETS} {} here; narrow it with a smaller bbox",
+                kind.collection()
+            ),
+        ));
+    }
+    Ok(found
+        .into_iter()
+        .map(|(a, _)| a)
+        .filter(|a| scope.holds(&a.asset))
+        .collect())
+}
+
+impl Ground {
     /// The assets of a kind in a scope, bounded.
     pub(super) fn in_scope(
         &self,
         kind: AssetKind,
         scope: &CoverageScope,
     ) -> Result<Vec<Arc<IndexedAsset>>, PlanError> {
-        let bbox = scope.bbox.unwrap_or_else(|| self.registry.service_area());
-        let found = self.registry.in_box(kind, bbox, MAX_COVERAGE_ASSETS + 1);
-        if found.len() > MAX_COVERAGE_ASSETS {
-            return Err(invalid(
-                "/bbox",
-                format!(
-                    "more than {MAX_COVERAGE_ASSETS} {} here; narrow it with a smaller bbox",
-                    kind.collection()
-                ),
-            ));
-        }
-        Ok(found
-            .into_iter()
-            .map(|(a, _)| a)
-            .filter(|a| scope.holds(&a.asset))
-            .collect())
+        in_scope(&self.registry, kind, scope)
     }
 
-    fn light_coverage(
+    pub(super) fn light_coverage(
         &self,
         rules: &Rules,
         scope: &CoverageScope,
@@ -182,6 +205,7 @@ impl Planning {
         let mut features = Vec::new();
         let (mut lane_m, mut unlit_m) = (0.0, 0.0);
         for lane in &lanes {
+            self.check()?;
             let Geometry::LineString(line) = &lane.asset.geometry else {
                 continue;
             };
@@ -231,7 +255,7 @@ impl Planning {
         })
     }
 
-    async fn charger_coverage(
+    pub(super) fn charger_coverage(
         &self,
         rules: &Rules,
         scope: &CoverageScope,
@@ -286,10 +310,11 @@ impl Planning {
             .enumerate()
             .map(|(i, (y, _, _))| (y.asset.id.0, i))
             .collect();
-        let lanes = self.work_orders.lanes().await;
+        let lanes = &self.lanes;
         let mut walk: Vec<Option<f64>> = vec![None; yards.len()];
         let mut straight: Vec<Option<f64>> = vec![None; yards.len()];
         for charger in &chargers {
+            self.check()?;
             let near: Vec<usize> = self
                 .registry
                 .in_box(
@@ -352,9 +377,11 @@ impl Planning {
             },
         })
     }
+}
 
+impl Planning {
     async fn drainage_coverage(&self, scope: &CoverageScope) -> Result<CoverageAnswer, PlanError> {
-        let drains = self.in_scope(AssetKind::Drainage, scope)?;
+        let drains = in_scope(&self.registry, AssetKind::Drainage, scope)?;
         if drains.len() > MAX_DRAINS_CHECKED {
             return Err(invalid(
                 "/bbox",

@@ -11,8 +11,9 @@
 use super::coverage::{
     CoverageAnswer, CoverageScope, CoverageTotals, FacilityTypeTotals, MAX_COVERAGE_ASSETS, share,
 };
+use super::ground::Ground;
 use super::quantities::NewlyServed;
-use super::{PlanError, Planning, Rules, invalid};
+use super::{EngineeringRules, PlanError, Planning, Rules, invalid};
 use crate::domain::{Asset, AssetAttributes, AssetId, AssetKind, FacilityType, LonLatBox};
 use crate::spatial::{Attachment, LaneNetwork};
 use geo::{Centroid, Distance, Geometry, Haversine, InteriorPoint, Intersects, Length};
@@ -231,7 +232,7 @@ fn r2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-impl Planning {
+impl Ground {
     /// The courtyards with residents in a box, bounded.
     pub(super) fn dwellings_in(
         &self,
@@ -256,7 +257,11 @@ impl Planning {
     }
 
     /// The residents within 5, 10 and 15 minutes' walk of a facility.
-    pub async fn catchment(&self, id: i64) -> Result<Catchment, PlanError> {
+    pub(super) fn catchment(
+        &self,
+        engineering: &EngineeringRules,
+        id: i64,
+    ) -> Result<Catchment, PlanError> {
         let facility = self
             .registry
             .with_index(|index| index.get(AssetId(id)).cloned())
@@ -270,7 +275,7 @@ impl Planning {
                 ),
             ));
         };
-        let rules = self.rules.of(attributes.district);
+        let rules = engineering.of(attributes.district);
         let lc = &rules.life_circle;
         let bands_m = [
             (5, lc.walk_5_min_m.value),
@@ -283,11 +288,11 @@ impl Planning {
             .ok_or_else(|| invalid("/facility", "the facility has no extent"))?
             .grown_by_m(farthest);
         let dwellings = self.dwellings_in(bbox, "/facility")?;
-        let lanes = self.work_orders.lanes().await;
+        let lanes = &self.lanes;
         let points: Vec<(f64, f64)> = dwellings.iter().map(|d| d.at).collect();
         let starts = entrances(geometry);
         check_walks("/facility", starts.len(), points.len())?;
-        let walks = walks_from(&lanes, geometry, &starts, &points);
+        let walks = walks_from(lanes, geometry, &starts, &points);
         let mut reached: Vec<(f64, &Dwelling)> = walks
             .iter()
             .zip(&dwellings)
@@ -350,7 +355,7 @@ impl Planning {
 
     /// The residents in a scope outside the circle of every facility of
     /// each type, by type.
-    pub(super) async fn facility_coverage(
+    pub(super) fn facility_coverage(
         &self,
         rules: &Rules,
         scope: &CoverageScope,
@@ -387,7 +392,7 @@ impl Planning {
             .enumerate()
             .map(|(i, d)| (d.id, i))
             .collect();
-        let lanes = self.work_orders.lanes().await;
+        let lanes = &self.lanes;
         // Per type, each dwelling's shortest walk to a facility of it
         // (within the type's circle).
         let mut nearest: BTreeMap<FacilityType, Vec<Option<f64>>> = FacilityType::ALL
@@ -440,9 +445,8 @@ impl Planning {
             let starts = entrances(geometry);
             searches.add(starts.len())?;
             check_walks(searches.pointer, starts.len(), points.len())?;
-            let walks = walks_from(&lanes, geometry, &starts, &points);
-            // Other requests go on between facilities.
-            tokio::task::yield_now().await;
+            let walks = walks_from(lanes, geometry, &starts, &points);
+            self.check()?;
             if let Some(best) = nearest.get_mut(&f.facility_type) {
                 for (i, w) in near.iter().zip(walks) {
                     if let Some(w) = w.filter(|w| *w <= reach) {
@@ -518,7 +522,7 @@ impl Planning {
     /// The residents a new facility of `facility_type` at `geometry`
     /// would bring inside its circle: those within its walk that no
     /// facility of the type serves now. With the dwellings reached.
-    pub(super) async fn newly_served(
+    pub(super) fn newly_served(
         &self,
         rules: &Rules,
         facility_type: FacilityType,
@@ -528,11 +532,11 @@ impl Planning {
         let bbox = LonLatBox::of_geometry(geometry)
             .ok_or_else(|| invalid("/area", "the site has no extent"))?;
         let dwellings = self.dwellings_in(bbox.grown_by_m(reach), "/area")?;
-        let lanes = self.work_orders.lanes().await;
+        let lanes = &self.lanes;
         let points: Vec<(f64, f64)> = dwellings.iter().map(|d| d.at).collect();
         let starts = entrances(geometry);
         check_walks("/area", starts.len(), points.len())?;
-        let walks = walks_from(&lanes, geometry, &starts, &points);
+        let walks = walks_from(lanes, geometry, &starts, &points);
         let reached: Vec<usize> = walks
             .iter()
             .enumerate()
@@ -574,10 +578,11 @@ impl Planning {
         };
         for (facility, _) in &existing {
             let g = &facility.asset.geometry;
+            self.check()?;
             let starts = entrances(g);
             searches.add(starts.len())?;
             check_walks("/area", starts.len(), reached_points.len())?;
-            for (k, w) in walks_from(&lanes, g, &starts, &reached_points)
+            for (k, w) in walks_from(lanes, g, &starts, &reached_points)
                 .into_iter()
                 .enumerate()
             {
@@ -601,6 +606,15 @@ impl Planning {
             }
         }
         Ok(out)
+    }
+}
+
+impl Planning {
+    /// The residents within 5, 10 and 15 minutes' walk of a facility,
+    /// worked out on the ground (in the scan gate, within its budget).
+    pub async fn catchment(&self, id: i64) -> Result<Catchment, PlanError> {
+        let rules = self.rules.clone();
+        self.on_ground(move |g| g.catchment(&rules, id)).await
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod chargers;
 pub mod coverage;
+mod ground;
 pub mod life_circle;
 mod orders;
 pub mod quantities;
@@ -27,6 +28,7 @@ use crate::domain::{
     may_move_plan, may_write_plans,
 };
 use crate::services::audit::{Change, record};
+use crate::services::query_budget::ScanGate;
 use crate::services::registry::{Precondition, Registry};
 use crate::services::store_failure::StoreFailure;
 use crate::services::work_orders::WorkOrders;
@@ -52,9 +54,10 @@ pub enum PlanError {
     Conflict(String),
     #[error("plan {id} is at version {current}; reload it and try again")]
     Stale { id: PlanId, current: i64 },
-    /// A kind whose quantities are not worked out yet.
-    #[error("{0}")]
-    NotBuilt(String),
+    /// The work ran past its budget, found the server busy, or its client
+    /// went away.
+    #[error(transparent)]
+    Budget(crate::services::query_budget::BudgetError),
     #[error(transparent)]
     Store(#[from] StoreFailure),
 }
@@ -102,6 +105,9 @@ pub struct Planning {
     /// For the lane network (walking distances).
     work_orders: Arc<WorkOrders>,
     rules: EngineeringRules,
+    /// The gate and budget of walk-based analyses (shared with the
+    /// filtered scans of the OGC API).
+    scans: ScanGate,
 }
 
 /// A plan's map geometry as a shape (an empty collection if it cannot be
@@ -205,12 +211,14 @@ impl Planning {
         registry: Arc<Registry>,
         work_orders: Arc<WorkOrders>,
         rules: EngineeringRules,
+        scans: ScanGate,
     ) -> Self {
         Self {
             store,
             registry,
             work_orders,
             rules,
+            scans,
         }
     }
 

@@ -602,8 +602,10 @@ impl Planning {
         site: &FacilitySite,
         positions: &[(f64, f64)],
     ) -> Result<PlanQuantities, PlanError> {
+        let (rules_here, facility_type, geometry) =
+            (rules.clone(), site.facility_type, site.geometry.clone());
         let newly = self
-            .newly_served(rules, site.facility_type, &site.geometry)
+            .on_ground(move |g| g.newly_served(&rules_here, facility_type, &geometry))
             .await?;
         let area_m2 = match &site.geometry {
             Geometry::Point(_) => None,
