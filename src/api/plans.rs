@@ -3,7 +3,7 @@
 //! moving them along their lifecycle, and the engineering rules they are
 //! worked out with.
 
-use super::auth::Authenticated;
+use super::auth::{Authenticated, Requester};
 use super::extract::{IfMatch, JsonBody, QueryParams, comma_list, non_empty, positive_id};
 use super::feature::geojson_response;
 use super::hotline::body_as;
@@ -369,16 +369,36 @@ fn parse_id(text: &str) -> Result<PlanId, ApiError> {
 }
 
 #[utoipa::path(get, path = "/v1/plans/{id}", tag = "Plans", params(("id" = String, Path, description = "Plan id")),
-    responses((status = 200, description = "The plan with its ETag", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad id"), (status = 404, description = "No such plan")))]
-async fn one(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    responses((status = 200, description = "The plan with its ETag; its work orders by status (`work_orders_by_status`), and to a bearer token each order's id and status (`work_orders`)", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad id"), (status = 401, description = "A token that is not valid"), (status = 404, description = "No such plan")))]
+async fn one(
+    State(state): State<ApiState>,
+    requester: Requester,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let plan = state.planning.get(parse_id(&id)?).await?;
     let orders = state.planning.orders(&plan).await?;
     let mut response = plan_response(StatusCode::OK, &plan);
-    let orders: Vec<Value> = orders
-        .iter()
-        .map(|(id, status)| json!({"id": id, "status": status}))
-        .collect();
-    with_properties(&mut response, &plan, vec![("work_orders", json!(orders))]);
+    let mut by_status = serde_json::Map::new();
+    for (_, status) in &orders {
+        let key = status.as_str().to_string();
+        let n = by_status.get(&key).and_then(Value::as_u64).unwrap_or(0);
+        by_status.insert(key, json!(n + 1));
+    }
+    let mut extra = vec![("work_orders_by_status", Value::Object(by_status))];
+    // Work orders are for tokens only (as their collection is): the
+    // public sees how far the plan has got, not the orders themselves.
+    if requester.0.is_some() {
+        let listed: Vec<Value> = orders
+            .iter()
+            .map(|(id, status)| json!({"id": id, "status": status}))
+            .collect();
+        extra.push(("work_orders", json!(listed)));
+    }
+    with_properties(&mut response, &plan, extra);
+    response.headers_mut().insert(
+        axum::http::header::VARY,
+        axum::http::HeaderValue::from_static("Authorization"),
+    );
     Ok(response)
 }
 
@@ -440,7 +460,7 @@ struct TransitionBody {
 
 #[utoipa::path(post, path = "/v1/plans/{id}/transitions", tag = "Plans", security(("bearer" = [])), params(("id" = String, Path, description = "Plan id"), ("If-Match" = Option<String>, Header, description = "The ETag read; a stale one gets 412")),
     request_body(content = Object, description = "{\"to\": proposed|draft|approved|in_progress|completed|cancelled}: designers propose (and take back); planners and admins make every legal move", content_type = "application/json"),
-    responses((status = 200, description = "Moved, with its new ETag (the move is in the audit trail)", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad body (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "The token's role or district may not make this move"), (status = 404, description = "No such plan"),
+    responses((status = 200, description = "Moved, with its new ETag (the move is in the audit trail); approved: the orders made (work_orders, work_order_problems); cancelled: its orders cancelled", body = Object, content_type = "application/geo+json"), (status = 400, description = "Bad body (problem+json)"), (status = 401, description = "No or unknown bearer token"), (status = 403, description = "The token's role or district may not make this move"), (status = 404, description = "No such plan"),
         (status = 409, description = "Not a legal move from the plan's status"), (status = 412, description = "The plan changed since it was read"), (status = 422, description = "Invalid body")))]
 async fn transition(
     State(state): State<ApiState>,
@@ -457,7 +477,8 @@ async fn transition(
         .transition(&principal, id, &precondition, to)
         .await?;
     let mut response = plan_response(StatusCode::OK, &moved.plan);
-    if to == PlanStatus::Approved {
+    // Approving lists the orders made; cancelling those cancelled.
+    if matches!(to, PlanStatus::Approved | PlanStatus::Cancelled) {
         with_properties(
             &mut response,
             &moved.plan,

@@ -502,6 +502,41 @@ async fn a_facility_plan_counts_the_residents_it_brings_inside_its_circle() {
             && (at[1].as_f64().expect("lat") - site[1]).abs() < 1e-9,
         "{order}"
     );
+    // Cancelled, the plan takes its open order with it.
+    let order_id = order["id"].as_i64().expect("order id");
+    let current = app.get(&format!("/v1/plans/{id}")).await;
+    let etag = current.headers()["etag"]
+        .to_str()
+        .expect("etag")
+        .to_string();
+    let cancelled: Value = app
+        .client
+        .post(app.url(&format!("/v1/plans/{id}/transitions")))
+        .bearer_auth(&planner)
+        .header("If-Match", &etag)
+        .json(&json!({"to": "cancelled"}))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        cancelled["properties"]["status"], "cancelled",
+        "{cancelled}"
+    );
+    assert_eq!(
+        cancelled["properties"]["work_orders"],
+        json!([order_id]),
+        "{cancelled}"
+    );
+    let the_order = app
+        .get_json_as(&planner, &format!("/v1/work-orders/{order_id}"))
+        .await;
+    assert_eq!(
+        the_order["properties"]["status"], "cancelled",
+        "{the_order}"
+    );
 }
 
 #[tokio::test]

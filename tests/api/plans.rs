@@ -1037,8 +1037,21 @@ async fn an_approved_plan_makes_its_orders_and_follows_them_to_completion() {
             .is_some_and(|d| d.starts_with("2099-06-29")),
         "{order}"
     );
-    let plan_now = app.get_json(&format!("/v1/plans/{id}")).await;
+    let plan_now = app.get_json_as(&planner, &format!("/v1/plans/{id}")).await;
     assert_eq!(plan_now["properties"]["work_orders"][0]["id"], order_id);
+    // The public sees how far the plan has got, not the orders.
+    let public = app.get_json(&format!("/v1/plans/{id}")).await;
+    assert!(
+        public["properties"].get("work_orders").is_none(),
+        "{public}"
+    );
+    assert_eq!(
+        public["properties"]["work_orders_by_status"]["open"]
+            .as_u64()
+            .or(public["properties"]["work_orders_by_status"]["assigned"].as_u64()),
+        Some(1),
+        "{public}"
+    );
 
     // The crew works it: the plan starts, then completes when verified.
     let crew = app.crew_token("dongcheng-lighting-1").await;
@@ -1077,7 +1090,7 @@ async fn an_approved_plan_makes_its_orders_and_follows_them_to_completion() {
         "in_progress"
     );
     step(planner.clone(), moves, json!({"to": "verified"})).await;
-    let done = app.get_json(&format!("/v1/plans/{id}")).await;
+    let done = app.get_json_as(&planner, &format!("/v1/plans/{id}")).await;
     assert_eq!(done["properties"]["status"], "completed", "{done}");
     assert_eq!(done["properties"]["work_orders"][0]["status"], "verified");
     let trail = app

@@ -443,6 +443,7 @@ impl Planning {
             .await?;
         let (work_orders, work_order_problems) = match orders {
             Some(orders) => self.make_orders(principal, &plan, orders).await,
+            None if to == PlanStatus::Cancelled => self.cancel_orders(principal, &plan).await,
             None => (Vec::new(), Vec::new()),
         };
         Ok(Transitioned {

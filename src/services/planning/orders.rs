@@ -3,7 +3,8 @@
 //! riding along), per charger site or for the new facility, for the unit
 //! that routing names (a facility: its street office); a
 //! plan starts with its first order started and completes when its last
-//! is verified (cancelled ones aside).
+//! is verified (cancelled ones aside). Cancelling a plan cancels its
+//! orders not yet done.
 
 use super::{PlanError, Planning, invalid};
 use crate::domain::{
@@ -204,6 +205,56 @@ impl Planning {
             }
         }
         (made, problems)
+    }
+
+    /// Cancels the orders of a plan just cancelled that are not done
+    /// (open, assigned or in progress): the ids cancelled, and what could
+    /// not be (a done order waits for its verification; a move another
+    /// request made first).
+    pub(super) async fn cancel_orders(
+        &self,
+        principal: &Principal,
+        plan: &Plan,
+    ) -> (Vec<i64>, Vec<String>) {
+        let (mut cancelled, mut problems) = (Vec::new(), Vec::new());
+        let orders = match self.orders(plan).await {
+            Ok(orders) => orders,
+            Err(e) => {
+                return (
+                    cancelled,
+                    vec![format!("its orders could not be read: {e}")],
+                );
+            }
+        };
+        for (id, status) in orders {
+            if !status.next().contains(&WorkOrderStatus::Cancelled) {
+                if status == WorkOrderStatus::Done {
+                    problems.push(format!(
+                        "work order {id} is done and waits for its verification; it stays"
+                    ));
+                }
+                continue;
+            }
+            let request = crate::services::work_orders::Move {
+                to: WorkOrderStatus::Cancelled,
+                crew: None,
+                note: Some(format!("plan {} was cancelled", plan.id)),
+            };
+            match self
+                .work_orders
+                .transition(
+                    principal,
+                    crate::domain::WorkOrderId(id),
+                    &crate::services::registry::Precondition::None,
+                    request,
+                )
+                .await
+            {
+                Ok(_) => cancelled.push(id),
+                Err(e) => problems.push(format!("work order {id}: {e}")),
+            }
+        }
+        (cancelled, problems)
     }
 
     /// A plan's orders, with their statuses.
