@@ -34,6 +34,27 @@ const FACILITY_LON: f64 = 116.4210;
 /// lane: its centroid 0.0001° (about 11.1 m) north of the lane.
 const YARD_W: f64 = 0.0002;
 
+/// Moves a plan with the ETag just read (200 expected); the answer.
+async fn move_plan(app: &TestApp, token: &str, id: i64, to: &str) -> Value {
+    let current = app.get(&format!("/v1/plans/{id}")).await;
+    let etag = current.headers()["etag"]
+        .to_str()
+        .expect("etag")
+        .to_string();
+    assert!(etag.starts_with('"'), "{etag}");
+    let r = app
+        .client
+        .post(app.url(&format!("/v1/plans/{id}/transitions")))
+        .bearer_auth(token)
+        .header("If-Match", &etag)
+        .json(&json!({"to": to}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), 200, "{to}");
+    r.json().await.expect("JSON")
+}
+
 async fn create(app: &TestApp, token: &str, body: Value) -> i64 {
     let r = app.post_json("/v1/assets", token, &body).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
@@ -460,30 +481,9 @@ async fn a_facility_plan_counts_the_residents_it_brings_inside_its_circle() {
     );
     // Approved, it makes one order at its site, for the street office.
     let id = plan["id"].as_i64().expect("id");
-    let mut etag = String::new();
     for to in ["proposed", "approved"] {
-        let current = app.get(&format!("/v1/plans/{id}")).await;
-        etag = current.headers()["etag"]
-            .to_str()
-            .expect("etag")
-            .to_string();
-        let r = app
-            .client
-            .post(app.url(&format!("/v1/plans/{id}/transitions")))
-            .bearer_auth(&planner)
-            .header("If-Match", &etag)
-            .json(&json!({"to": to}))
-            .send()
-            .await
-            .expect("sent");
-        assert_eq!(
-            r.status(),
-            200,
-            "{to}: {}",
-            r.text().await.unwrap_or_default()
-        );
+        move_plan(&app, &planner, id, to).await;
     }
-    assert!(etag.starts_with('"'), "{etag}");
     let orders = app
         .get_json_as(&planner, &format!("/v1/work-orders?plan_id={id}"))
         .await;
@@ -504,23 +504,7 @@ async fn a_facility_plan_counts_the_residents_it_brings_inside_its_circle() {
     );
     // Cancelled, the plan takes its open order with it.
     let order_id = order["id"].as_i64().expect("order id");
-    let current = app.get(&format!("/v1/plans/{id}")).await;
-    let etag = current.headers()["etag"]
-        .to_str()
-        .expect("etag")
-        .to_string();
-    let cancelled: Value = app
-        .client
-        .post(app.url(&format!("/v1/plans/{id}/transitions")))
-        .bearer_auth(&planner)
-        .header("If-Match", &etag)
-        .json(&json!({"to": "cancelled"}))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+    let cancelled = move_plan(&app, &planner, id, "cancelled").await;
     assert_eq!(
         cancelled["properties"]["status"], "cancelled",
         "{cancelled}"
