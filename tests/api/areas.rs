@@ -554,3 +554,63 @@ async fn areas_are_ogc_collections_and_tile_layers() {
         .collect();
     assert!(layer_ids.contains(&"communities"), "{layer_ids:?}");
 }
+
+/// A district-scoped planner's facility must lie inside its district's
+/// boundary whole: with an L-shaped Dongcheng imported, a triangle whose
+/// three corners are inside the L but whose long edge crosses the notch
+/// is refused; one inside is planned.
+#[tokio::test]
+async fn a_scoped_facility_plan_lies_inside_its_districts_boundary_whole() {
+    let app = spawn_app().await;
+    let db = app.db_url.clone();
+    let dir_kept = app.stop().await;
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let l_shape = json!({"type": "Polygon", "coordinates": [[
+        [116.40, 39.90], [116.44, 39.90], [116.44, 39.92], [116.42, 39.92],
+        [116.42, 39.94], [116.40, 39.94], [116.40, 39.90]
+    ]]});
+    let path = dir.path().join("l.geojson");
+    std::fs::write(
+        &path,
+        collection(vec![area("district", "dongcheng", None, l_shape)]).to_string(),
+    )
+    .expect("written");
+    let out = hutong(&["import-areas", &path.display().to_string(), "--db", &db]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let app = spawn_on(dir_kept, false).await;
+    let dongcheng = app
+        .token(Role::Planner, Some(hutong::domain::District::Dongcheng))
+        .await;
+    let triangle = |a: [f64; 2], b: [f64; 2], c: [f64; 2]| json!({"type": "Polygon", "coordinates": [[a, b, c, a]]});
+    let across = triangle([116.41, 39.93], [116.43, 39.915], [116.41, 39.915]);
+    let problem = assert_problem(
+        app.post_json(
+            "/v1/plans",
+            &dongcheng,
+            &json!({"kind": "facility", "title": "Across the notch", "area": across, "inputs": {"facility_type": "park"}}),
+        )
+        .await,
+        403,
+        "an edge across the notch",
+    )
+    .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("reaches outside")),
+        "{problem}"
+    );
+    let inside = triangle([116.405, 39.93], [116.415, 39.905], [116.405, 39.905]);
+    let r = app
+        .post_json(
+            "/v1/plans",
+            &dongcheng,
+            &json!({"kind": "facility", "title": "Inside", "area": inside, "inputs": {"facility_type": "park"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+}

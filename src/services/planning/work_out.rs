@@ -6,6 +6,7 @@
 //! Every gathering is bounded: a plan that would need more is refused.
 
 use super::chargers::{Households, Site};
+use super::ground::Ground;
 use super::quantities::{
     DrainTarget, ElevatorTarget, LightsTarget, PavingTarget, RestorationTarget,
 };
@@ -184,6 +185,17 @@ impl Planning {
                 .find(|d| d.is_some_and(|d| d != own))
             {
                 site_districts.push(other);
+            }
+        }
+        // Where the district's boundary is imported, the whole outline
+        // must lie inside it (an edge may cross a neighbour's bulge
+        // between two vertices that do not).
+        if let (Some(own), Some(site)) = (principal.district, &facility) {
+            if self.registry.district_covers(own, &site.geometry) == Some(false) {
+                return Err(forbidden(format!(
+                    "{} reaches outside {own}, where this token plans",
+                    site.pointer
+                )));
             }
         }
         if let Some(own) = principal.district {
@@ -496,13 +508,15 @@ impl Planning {
                 super::quantities::elevator_installation(rules, &buildings)?
             }
             PlanKind::EbikeChargers => {
-                let sites = self
-                    .sites_with_surroundings(rules, sites, &mut gathered)
-                    .await?;
-                let served = self
-                    .served_by_chargers(rules, &sites, &mut gathered)
-                    .await?;
-                super::chargers::chargers(rules, &sites, &served)?
+                // Walks along the lanes: on the ground, in the scan gate.
+                let (rules_here, sites) = (rules.clone(), sites.to_vec());
+                self.on_ground(move |g| {
+                    let mut gathered = Gathered(0);
+                    let sites = g.sites_with_surroundings(&rules_here, &sites, &mut gathered)?;
+                    let served = g.served_by_chargers(&rules_here, &sites, &mut gathered)?;
+                    super::chargers::chargers(&rules_here, &sites, &served).map_err(PlanError::from)
+                })
+                .await?
             }
             PlanKind::Facility => {
                 return Err(invalid("/inputs", "a facility plan needs its site"));
@@ -621,9 +635,52 @@ impl Planning {
         ))
     }
 
+    /// The latest survey's courtyard floor and lane heights, if it has
+    /// both.
+    async fn surveyed_heights(&self, asset_id: i64) -> Result<Option<(f64, f64)>, PlanError> {
+        let latest = self
+            .store
+            .surveys_of(asset_id, 1)
+            .await
+            .map_err(StoreFailure::from)?;
+        Ok(latest
+            .first()
+            .and_then(|s| Some((s.draft.floor_height_m?, s.draft.lane_height_m?))))
+    }
+
+    /// Water-pooling complaints (not duplicates) within 50 m of a drain,
+    /// counted up to [`POOLING_COUNT_LIMIT`].
+    pub(super) async fn pooling_complaints_near(&self, drain: &Asset) -> Result<usize, PlanError> {
+        let Geometry::Point(p) = &drain.geometry else {
+            return Ok(0);
+        };
+        let filter = ComplaintFilter {
+            bbox: Some(LonLatBox::around((p.x(), p.y()), POOLING_RADIUS_M)),
+            categories: vec![Category::WaterPooling],
+            exclude_duplicates: true,
+            limit: POOLING_COUNT_LIMIT,
+            ..ComplaintFilter::default()
+        };
+        let found = self
+            .store
+            .complaints_page(&filter)
+            .await
+            .map_err(StoreFailure::from)?;
+        Ok(found
+            .iter()
+            .filter(|c| {
+                c.draft.location.is_some_and(|(lon, lat)| {
+                    distance_m(*p, geo::Point::new(lon, lat)) <= POOLING_RADIUS_M
+                })
+            })
+            .count())
+    }
+}
+
+impl Ground {
     /// Each candidate site with the courtyards within walking reach and
     /// the nearest timber building.
-    async fn sites_with_surroundings(
+    fn sites_with_surroundings(
         &self,
         rules: &Rules,
         sites: &[(f64, f64)],
@@ -631,9 +688,10 @@ impl Planning {
     ) -> Result<Vec<Site>, PlanError> {
         let reach = rules.chargers.walking_reach_m.value;
         let keep = rules.chargers.min_distance_from_timber_m.value;
-        let lanes = self.work_orders.lanes().await;
+        let lanes = &self.lanes;
         let mut out = Vec::new();
         for (i, at) in sites.iter().copied().enumerate() {
+            self.check()?;
             let yards = self.registry.in_box(
                 AssetKind::Courtyard,
                 LonLatBox::around(at, reach),
@@ -699,14 +757,14 @@ impl Planning {
 
     /// The courtyards (of those the sites reach) that a working charger
     /// already serves within walking reach.
-    async fn served_by_chargers(
+    fn served_by_chargers(
         &self,
         rules: &Rules,
         sites: &[Site],
         gathered: &mut Gathered,
     ) -> Result<BTreeSet<i64>, PlanError> {
         let reach = rules.chargers.walking_reach_m.value;
-        let lanes = self.work_orders.lanes().await;
+        let lanes = &self.lanes;
         let yards: BTreeSet<i64> = sites
             .iter()
             .flat_map(|s| s.in_reach.iter().map(|h| h.courtyard_id))
@@ -714,6 +772,7 @@ impl Planning {
         let mut served = BTreeSet::new();
         let mut chargers_seen = BTreeSet::new();
         for site in sites {
+            self.check()?;
             // A charger that serves a yard within reach of the site stands
             // within twice the reach of the site.
             let chargers = self.registry.in_box(
@@ -761,47 +820,6 @@ impl Planning {
             }
         }
         Ok(served)
-    }
-
-    /// The latest survey's courtyard floor and lane heights, if it has
-    /// both.
-    async fn surveyed_heights(&self, asset_id: i64) -> Result<Option<(f64, f64)>, PlanError> {
-        let latest = self
-            .store
-            .surveys_of(asset_id, 1)
-            .await
-            .map_err(StoreFailure::from)?;
-        Ok(latest
-            .first()
-            .and_then(|s| Some((s.draft.floor_height_m?, s.draft.lane_height_m?))))
-    }
-
-    /// Water-pooling complaints (not duplicates) within 50 m of a drain,
-    /// counted up to [`POOLING_COUNT_LIMIT`].
-    pub(super) async fn pooling_complaints_near(&self, drain: &Asset) -> Result<usize, PlanError> {
-        let Geometry::Point(p) = &drain.geometry else {
-            return Ok(0);
-        };
-        let filter = ComplaintFilter {
-            bbox: Some(LonLatBox::around((p.x(), p.y()), POOLING_RADIUS_M)),
-            categories: vec![Category::WaterPooling],
-            exclude_duplicates: true,
-            limit: POOLING_COUNT_LIMIT,
-            ..ComplaintFilter::default()
-        };
-        let found = self
-            .store
-            .complaints_page(&filter)
-            .await
-            .map_err(StoreFailure::from)?;
-        Ok(found
-            .iter()
-            .filter(|c| {
-                c.draft.location.is_some_and(|(lon, lat)| {
-                    distance_m(*p, geo::Point::new(lon, lat)) <= POOLING_RADIUS_M
-                })
-            })
-            .count())
     }
 }
 

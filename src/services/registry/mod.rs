@@ -311,6 +311,20 @@ impl Registry {
             .or_else(|| self.district_at(at))
     }
 
+    /// Whether a district's imported boundary covers a geometry whole:
+    /// None when the areas are not imported or do not hold the district.
+    pub fn district_covers(
+        &self,
+        district: crate::domain::District,
+        geometry: &geo::Geometry<f64>,
+    ) -> Option<bool> {
+        use geo::Contains;
+        let areas = self.areas.get()?;
+        let index = areas.snapshot();
+        let boundary = &index.get(district.as_str())?.boundary;
+        Some(boundary.contains(geometry))
+    }
+
     /// The street (街道) a point lies in, by code, when the
     /// administrative areas are imported and cover it.
     pub fn street_at(&self, at: (f64, f64)) -> Option<String> {
