@@ -33,6 +33,10 @@ impl GeometryShape {
     }
 }
 
+/// Most separate parts a facility's outline may have: more are several
+/// facilities (and walks to it start from at most this many parts).
+pub const MAX_FACILITY_PARTS: usize = 40;
+
 /// An asset kind, identified by the `kind` of DESIGN.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -28,7 +28,7 @@ mod work_order;
 pub use address::{AddressKey, WayClass};
 pub use admin_area::{AdminArea, AreaLevel, AreaPath, is_area_code};
 pub use asset::{Asset, AssetDraft, AssetId, AssetView, Derived, Version};
-pub use asset_kind::{AssetKind, GeometryShape};
+pub use asset_kind::{AssetKind, GeometryShape, MAX_FACILITY_PARTS};
 pub use attributes::{
     AssetAttributes, BuildingAttributes, ChargerAttributes, CourtyardAttributes,
     DrainageAttributes, FacilityAttributes, LaneAttributes, LightAttributes, READ_ONLY_PROPERTIES,

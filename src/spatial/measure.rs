@@ -16,12 +16,8 @@ use geo::{Geodesic, GeodesicArea, Geometry, Length};
 /// ```
 pub fn derive_measures(geometry: &Geometry<f64>) -> Derived {
     match geometry {
-        Geometry::Polygon(p) => Derived {
-            area_m2: Some(round_cm(p.geodesic_area_unsigned())),
-            length_m: None,
-        },
-        Geometry::MultiPolygon(mp) => Derived {
-            area_m2: Some(round_cm(mp.geodesic_area_unsigned())),
+        Geometry::Polygon(_) | Geometry::MultiPolygon(_) => Derived {
+            area_m2: geodesic_area_m2(geometry).map(round_cm),
             length_m: None,
         },
         Geometry::LineString(ls) => Derived {
@@ -29,6 +25,31 @@ pub fn derive_measures(geometry: &Geometry<f64>) -> Derived {
             length_m: Some(round_cm(Geodesic.length(ls))),
         },
         _ => Derived::default(),
+    }
+}
+
+/// The surface of the WGS 84 ellipsoid, m² (4π times the authalic
+/// radius squared).
+const WGS84_SURFACE_M2: f64 = 510_065_621_724_088.5;
+
+/// The geodesic area of a polygon or multipolygon, m². geo's unsigned
+/// area turns a ring that rounding makes a hair "inside out" (a sliver
+/// of a few square centimetres) into the whole Earth's surface less it;
+/// no asset here covers half the Earth, so such an answer is taken back
+/// to the small side, part by part.
+pub fn geodesic_area_m2(geometry: &Geometry<f64>) -> Option<f64> {
+    let part = |p: &geo::Polygon<f64>| {
+        let a = p.geodesic_area_unsigned();
+        if a > WGS84_SURFACE_M2 / 2.0 {
+            (WGS84_SURFACE_M2 - a).max(0.0)
+        } else {
+            a
+        }
+    };
+    match geometry {
+        Geometry::Polygon(p) => Some(part(p)),
+        Geometry::MultiPolygon(mp) => Some(mp.0.iter().map(part).sum()),
+        _ => None,
     }
 }
 
@@ -42,6 +63,27 @@ fn round_cm(x: f64) -> f64 {
 mod tests {
     use super::*;
     use geo::{LineString, Polygon};
+
+    #[test]
+    fn a_sliver_is_a_sliver_not_the_earth() {
+        // Reported: this triangle came out as 510,065,621,724,088 m².
+        let sliver = Polygon::new(
+            LineString::from(vec![
+                (116.394, 39.943),
+                (116.39400001, 39.943),
+                (116.394, 39.94300001),
+                (116.394, 39.943),
+            ]),
+            vec![],
+        );
+        for geometry in [
+            Geometry::Polygon(sliver.clone()),
+            Geometry::MultiPolygon(geo::MultiPolygon(vec![sliver])),
+        ] {
+            let area = derive_measures(&geometry).area_m2.unwrap_or(f64::NAN);
+            assert!((0.0..1.0).contains(&area), "{area}");
+        }
+    }
 
     #[test]
     fn area_and_length_match_geographiclib() {

@@ -29,5 +29,5 @@ pub use geometry_input::{GeometryLimits, outside_service_area, parse_geometry};
 pub use lane_network::{
     Attachment, DistanceMethod, LaneEdge, LaneNetwork, Leg, MAX_ATTACH_M, SNAP_M, WalkingDistance,
 };
-pub use measure::derive_measures;
+pub use measure::{derive_measures, geodesic_area_m2};
 pub use walking_order::{EXACT_UP_TO, tour_length, walking_order};

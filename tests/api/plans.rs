@@ -1299,3 +1299,142 @@ async fn longxi_garden_is_near_its_charger_in_a_straight_line_but_not_on_foot() 
         assert_eq!(p["straight_line_would_count_it_served"], true);
     }
 }
+
+/// What a hostile tester found, each now refused with why and nothing
+/// stored: a plan across two districts (its rules are one district's), a
+/// charger site named twice, inputs the kind does not read, an elevator
+/// fact about a building the plan does not target; a facility of more
+/// parts than one facility has. And a district-scoped planner's plan in
+/// an empty corner of its district gets its order when approved.
+#[tokio::test]
+async fn plans_lie_in_one_district_name_each_site_once_and_take_only_their_inputs() {
+    let app = spawn_demo().await;
+    let planner = app.token(Role::Planner, None).await;
+    let before = app.get_json("/v1/plans").await["features"]
+        .as_array()
+        .map(Vec::len);
+    let walkup = feature_named(&app, "building", "Longze Garden block 1").await;
+    let walkup_id = walkup["id"].as_i64().expect("id");
+    for (body, pointer, needle) in [
+        (
+            json!({"kind": "ebike_chargers", "title": "x", "inputs": {"sites": [[116.3945, 39.9425], [116.3300, 40.0690]]}}),
+            "/targets",
+            "dongcheng and changping",
+        ),
+        (
+            json!({"kind": "ebike_chargers", "title": "x", "inputs": {"sites": [[116.3945, 39.9425], [116.3945, 39.9425]]}}),
+            "/inputs/sites/1",
+            "same site",
+        ),
+        (
+            json!({"kind": "sensor_lights", "title": "x", "targets": [], "inputs": {"zzz": 1}}),
+            "/inputs/zzz",
+            "no inputs",
+        ),
+        (
+            json!({"kind": "elevator_installation", "title": "x", "targets": [walkup_id],
+                "inputs": {"buildings": {walkup_id.to_string(): {"stairwells": [{"households": 12, "consenting": 12}]}, "14": {"stairwells": []}}}}),
+            "/inputs/buildings/14",
+            "not one of the plan's targets",
+        ),
+    ] {
+        let problem =
+            assert_problem(post_plan(&app, &planner, body.clone()).await, 422, needle).await;
+        let text = problem.to_string();
+        assert!(
+            text.contains(pointer) && text.contains(needle),
+            "{body}: {text}"
+        );
+    }
+    let parts: Vec<Value> = (0..41)
+        .map(|i| {
+            let lon = 116.3930 + f64::from(i) * 0.0001;
+            json!([[
+                [lon, 39.9600],
+                [lon + 0.00005, 39.9600],
+                [lon + 0.00005, 39.96005],
+                [lon, 39.96005],
+                [lon, 39.9600]
+            ]])
+        })
+        .collect();
+    let many = json!({"type": "MultiPolygon", "coordinates": parts});
+    assert_problem(
+        post_plan(
+            &app,
+            &planner,
+            json!({"kind": "facility", "title": "x", "area": many, "inputs": {"facility_type": "park"}}),
+        )
+        .await,
+        422,
+        "41 parts",
+    )
+    .await;
+    let r = app
+        .post_json(
+            "/v1/assets",
+            &planner,
+            &json!({"type": "Feature", "geometry": many, "properties": {"kind": "facility", "facility_type": "park"}}),
+        )
+        .await;
+    let problem = assert_problem(r, 422, "41 parts").await;
+    assert!(
+        problem.to_string().contains("/geometry/coordinates"),
+        "{problem}"
+    );
+    assert_eq!(
+        app.get_json("/v1/plans").await["features"]
+            .as_array()
+            .map(Vec::len),
+        before
+    );
+
+    // A Changping planner's facility on empty land in Changping (no asset
+    // within a kilometre) is planned, approved, and gets its order.
+    let changping = app
+        .token(Role::Planner, Some(hutong::domain::District::Changping))
+        .await;
+    let r = post_plan(
+        &app,
+        &changping,
+        json!({"kind": "facility", "title": "Day care on empty land", "inputs": {"facility_type": "elderly_care", "site": [116.25, 40.2]}}),
+    )
+    .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let plan: Value = r.json().await.expect("JSON");
+    assert_eq!(plan["properties"]["district"], "changping");
+    let id = plan["id"].as_i64().expect("id");
+    let mut etag = plan_etag(&app, id).await;
+    let r = move_plan(&app, &changping, id, "proposed", Some(&etag)).await;
+    assert_eq!(r.status(), 200);
+    etag = plan_etag(&app, id).await;
+    let approved: Value = move_plan(&app, &changping, id, "approved", Some(&etag))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        approved["properties"]["work_orders"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{approved}"
+    );
+    // A final plan's refusal reads well.
+    etag = plan_etag(&app, id).await;
+    let r = move_plan(&app, &changping, id, "draft", Some(&etag)).await;
+    let problem = assert_problem(r, 409, "approved to draft").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("an approved plan")),
+        "{problem}"
+    );
+}
+
+async fn plan_etag(app: &TestApp, id: i64) -> String {
+    app.get(&format!("/v1/plans/{id}")).await.headers()["etag"]
+        .to_str()
+        .expect("etag")
+        .to_string()
+}

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 /// start at points this far apart on the outline...
 const OUTLINE_STEP_M: f64 = 50.0;
 /// ...and at most this many of them (each is a search along the lanes).
-const MAX_ENTRANCES: usize = 40;
+const MAX_ENTRANCES: usize = crate::domain::MAX_FACILITY_PARTS;
 /// Most facilities of every type looked at around a planned one.
 const MAX_FACILITIES_AROUND: usize = 100_000;
 /// Most facilities one coverage answer walks from.

@@ -409,9 +409,14 @@ impl Planning {
         let current = self.read_for_change(principal, id, precondition).await?;
         if !current.status.may_become(to) {
             let next: Vec<&str> = current.status.next().iter().map(|s| s.as_str()).collect();
+            let status = current.status.as_str();
+            let article = if status.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
             return Err(PlanError::Conflict(format!(
-                "a {} plan cannot become {to}; it may become: {}",
-                current.status,
+                "{article} {status} plan cannot become {to}; it may become: {}",
                 if next.is_empty() {
                     "nothing (it is final)".to_string()
                 } else {

@@ -11,7 +11,7 @@ use crate::domain::{
     Asset, AssetAttributes, DangerGrade, LightStatus, Measure, Paving, PlanQuantities,
     ValidationError,
 };
-use geo::{BooleanOps, Geodesic, GeodesicArea, Geometry, Length, LineString, MultiPolygon};
+use geo::{BooleanOps, Geodesic, Geometry, Length, LineString, MultiPolygon};
 
 /// Rounded to the centimetre (or cm², L/s to 0.01, m³ to 0.01).
 fn r2(x: f64) -> f64 {
@@ -51,7 +51,8 @@ pub fn open_area_m2(courtyard: &Geometry<f64>, buildings: &[&Asset]) -> f64 {
     // One union of them all (not one at a time, which grows with the
     // square of their number).
     let footprints = geo::unary_union(&polygons);
-    yard.difference(&footprints).geodesic_area_unsigned()
+    crate::spatial::geodesic_area_m2(&Geometry::MultiPolygon(yard.difference(&footprints)))
+        .unwrap_or(0.0)
 }
 
 /// Permeable paving: the area paved, the peak runoff before and after
@@ -492,11 +493,7 @@ pub fn building_restoration(
             ));
             continue;
         };
-        let footprint = match &t.building.geometry {
-            Geometry::Polygon(p) => p.geodesic_area_unsigned(),
-            Geometry::MultiPolygon(m) => m.geodesic_area_unsigned(),
-            _ => 0.0,
-        };
+        let footprint = crate::spatial::geodesic_area_m2(&t.building.geometry).unwrap_or(0.0);
         let floor_area = footprint * f64::from(b.storeys.unwrap_or(1).max(1));
         let id = t.building.id.0;
         let (item, rate) = match (t.grade, t.condition) {

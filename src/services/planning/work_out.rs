@@ -75,6 +75,27 @@ impl Planning {
     /// district-scoped token naming another district. Before any work.
     pub(super) fn check_early(principal: &Principal, draft: &PlanDraft) -> Result<(), PlanError> {
         super::check_texts(draft)?;
+        // Each kind reads its own inputs; any other is a mistake to say.
+        let known: &[&str] = match draft.kind {
+            PlanKind::EbikeChargers => &["sites"],
+            PlanKind::ElevatorInstallation => &["buildings"],
+            PlanKind::Facility => &["facility_type", "capacity", "site"],
+            _ => &[],
+        };
+        if let Some(unknown) = draft.inputs.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(invalid(
+                &format!("/inputs/{}", unknown.replace('~', "~0").replace('/', "~1")),
+                format!(
+                    "a {} plan takes {}",
+                    draft.kind,
+                    if known.is_empty() {
+                        "no inputs".to_string()
+                    } else {
+                        format!("only these inputs: {}", known.join(", "))
+                    }
+                ),
+            ));
+        }
         if let (Some(own), Some(named)) = (principal.district, draft.district) {
             if own != named {
                 return Err(forbidden(format!("this token plans in {own}, not {named}")));
@@ -222,6 +243,21 @@ impl Planning {
                 )));
             }
         }
+        // Rules, costs and budgets are a district's: a plan lies in one.
+        let known: BTreeSet<_> = districts.iter().flatten().collect();
+        if known.len() > 1 {
+            return Err(invalid(
+                "/targets",
+                format!(
+                    "its targets and sites lie in {}; a plan lies in one district (its rules and budget are that district's): split it",
+                    known
+                        .iter()
+                        .map(|d| d.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            ));
+        }
         match draft.district {
             Some(named) => {
                 if let Some(Some(other)) = districts.iter().find(|d| **d != Some(named)) {
@@ -345,20 +381,32 @@ impl Planning {
             ));
         }
         let area = self.registry.service_area();
-        sites
-            .iter()
-            .enumerate()
-            .map(|(i, site)| {
-                let pair = site.as_array().filter(|p| p.len() == 2);
-                match pair.map(|p| (p[0].as_f64(), p[1].as_f64())) {
-                    Some((Some(lon), Some(lat))) if area.contains(lon, lat) => Ok((lon, lat)),
-                    _ => Err(invalid(
-                        &format!("/inputs/sites/{i}"),
+        let mut out: Vec<(f64, f64)> = Vec::with_capacity(sites.len());
+        for (i, site) in sites.iter().enumerate() {
+            let pointer = format!("/inputs/sites/{i}");
+            let pair = site.as_array().filter(|p| p.len() == 2);
+            let at = match pair.map(|p| (p[0].as_f64(), p[1].as_f64())) {
+                Some((Some(lon), Some(lat))) if area.contains(lon, lat) => (lon, lat),
+                _ => {
+                    return Err(invalid(
+                        &pointer,
                         "must be [lon, lat] inside the service area",
-                    )),
+                    ));
                 }
-            })
-            .collect()
+            };
+            // One site, one order: two within a metre are the same site.
+            if let Some(j) = out
+                .iter()
+                .position(|p| distance_m(geo::Point::from(*p), geo::Point::from(at)) < 1.0)
+            {
+                return Err(invalid(
+                    &pointer,
+                    format!("is the same site as /inputs/sites/{j} (within 1 m)"),
+                ));
+            }
+            out.push(at);
+        }
+        Ok(out)
     }
 
     async fn quantities(
@@ -505,6 +553,18 @@ impl Planning {
                         stairwells,
                     });
                 }
+                if let Some(stray) = facts.and_then(|f| {
+                    f.keys()
+                        .find(|k| !targets.iter().any(|(_, b)| b.asset.id.0.to_string() == **k))
+                }) {
+                    return Err(invalid(
+                        &format!(
+                            "/inputs/buildings/{}",
+                            stray.replace('~', "~0").replace('/', "~1")
+                        ),
+                        "names a building that is not one of the plan's targets",
+                    ));
+                }
                 super::quantities::elevator_installation(rules, &buildings)?
             }
             PlanKind::EbikeChargers => {
@@ -579,7 +639,15 @@ impl Planning {
                     "give the facility's outline (area) or its point (inputs.site), not both",
                 ));
             }
-            (Some(a), None) => (a.clone(), "/area"),
+            (Some(a), None) => {
+                crate::services::registry::facility_parts(
+                    crate::domain::AssetKind::Facility,
+                    a,
+                    "/area",
+                )
+                .map_err(PlanError::Invalid)?;
+                (a.clone(), "/area")
+            }
             (None, Some(p)) => (Geometry::Point(p), "/inputs/site"),
             (None, None) => {
                 return Err(invalid(

@@ -83,6 +83,7 @@ impl Registry {
             .ok_or_else(|| ValidationError::single("/geometry", "is required"))?;
         let geometry = parse_geometry(geometry_value, kind.shape(), self.limits)
             .map_err(|e| e.nested_under("/geometry"))?;
+        crate::services::registry::facility_parts(kind, &geometry, "/geometry/coordinates")?;
         let mut attributes =
             AssetAttributes::parse(kind, properties).map_err(|e| e.nested_under("/properties"))?;
         // The district is where the asset is, when the imported areas

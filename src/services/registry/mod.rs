@@ -485,3 +485,26 @@ pub async fn build_index(store: &dyn Store) -> Result<AssetIndex, StoreError> {
 mod asset_writes;
 mod rendering;
 mod replication;
+
+/// Refuses a facility drawn as more than [`MAX_FACILITY_PARTS`]
+/// separate parts (at `pointer`): more are several facilities.
+pub fn facility_parts(
+    kind: crate::domain::AssetKind,
+    geometry: &geo::Geometry<f64>,
+    pointer: &str,
+) -> Result<(), crate::domain::ValidationError> {
+    use crate::domain::MAX_FACILITY_PARTS;
+    if let (crate::domain::AssetKind::Facility, geo::Geometry::MultiPolygon(mp)) = (kind, geometry)
+    {
+        if mp.0.len() > MAX_FACILITY_PARTS {
+            return Err(crate::domain::ValidationError::single(
+                pointer,
+                format!(
+                    "a facility of {} separate parts: at most {MAX_FACILITY_PARTS}; more are several facilities",
+                    mp.0.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

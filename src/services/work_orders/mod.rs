@@ -585,7 +585,7 @@ impl WorkOrders {
             let district = asset
                 .as_ref()
                 .and_then(|a| a.asset.attributes.district())
-                .or_else(|| self.registry.district_at(location));
+                .or_else(|| self.registry.district_of_point(location));
             WorkOrderDraft {
                 unit,
                 crew: request.crew,
