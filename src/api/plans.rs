@@ -239,7 +239,7 @@ struct ListParams {
     params(("kind" = Option<String>, Query, description = "Kinds, comma-separated"), ("status" = Option<String>, Query, description = "Statuses, comma-separated"),
         ("district" = Option<String>, Query, description = "A district's plans"), ("bbox" = Option<String>, Query, description = "minlon,minlat,maxlon,maxlat: plans whose extent meets it"),
         ("before" = Option<i64>, Query, description = "Plans with lower ids (the next page)"), ("limit" = Option<u32>, Query, description = "Most plans, 1-200 (default 100)"),
-        ("f" = Option<String>, Query, description = "geojson (default) or csv (a table for a report: one row a plan, its quantities and effects as name=value unit lists)")),
+        ("f" = Option<String>, Query, description = "geojson (default) or csv (a table for a report: one row a plan, its quantities and effects as name=value unit lists: totals, or each asset's or site's where a measure has no total)")),
     responses((status = 200, description = "Newest first, with a next link when there may be more; or the table (f=csv)", content((Object = "application/geo+json"), (String = "text/csv"))), (status = 400, description = "Bad parameter (problem+json)")))]
 async fn list(
     State(state): State<ApiState>,
@@ -300,10 +300,20 @@ async fn list(
 
 /// Plans as table rows: one a plan.
 fn plan_rows(plans: &[Plan]) -> Vec<Vec<String>> {
+    // The totals; a measure with no total (a facility's, all of its
+    // site; a restoration's, per building) each with what it is of.
     let measures = |list: &[crate::domain::Measure]| {
+        let total = |m: &&crate::domain::Measure| m.asset_id.is_none() && m.site.is_none();
         list.iter()
-            .filter(|m| m.asset_id.is_none() && m.site.is_none())
-            .map(|m| format!("{}={} {}", m.name, m.value, m.unit))
+            .filter(|m| total(m) || !list.iter().any(|t| total(&t) && t.name == m.name))
+            .map(|m| {
+                let of = match (m.asset_id, m.site) {
+                    (Some(a), _) => format!(" (asset {a})"),
+                    (None, Some(s)) => format!(" (site {s})"),
+                    (None, None) => String::new(),
+                };
+                format!("{}={} {}{of}", m.name, m.value, m.unit)
+            })
             .collect::<Vec<_>>()
             .join("; ")
     };

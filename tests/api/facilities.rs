@@ -433,6 +433,13 @@ async fn a_facility_plan_counts_the_residents_it_brings_inside_its_circle() {
     assert_eq!(effect("life_circle_minutes"), 5.0);
     assert_eq!(plan["properties"]["cost_cny"].as_f64(), Some(500_000.0));
     assert_eq!(plan["properties"]["district"], "dongcheng");
+    // In the council's table, what it is of where it has no total.
+    let table = app.get("/v1/plans?f=csv").await.text().await.expect("csv");
+    assert!(
+        table.contains("elderly_care=1 facilities (site 0)")
+            && table.contains("residents_newly_in_circle=150 residents"),
+        "{table}"
+    );
     // One next to the first station brings no one new: flagged.
     let near: Value = app
         .post_json(

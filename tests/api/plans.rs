@@ -332,6 +332,12 @@ async fn elevators_need_consent_and_walk_ups() {
             .contains("stairwell 1: 9 of 15 households consent"),
         "{refused}"
     );
+    // Pointing at the stairwell in the inputs, where it was said.
+    assert!(
+        refused.to_string().contains("/stairwells/1\"")
+            && refused.to_string().contains("/inputs/buildings/"),
+        "{refused}"
+    );
     // 12 of 12 and 5 of 12 is 71 % of the building, but one stairwell
     // has 42 %: it is refused.
     let refused = assert_problem(

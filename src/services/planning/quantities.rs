@@ -587,7 +587,7 @@ pub fn elevator_installation(
         let mut fine = true;
         let mut served = 0u32;
         for (i, (households, consenting)) in t.stairwells.iter().copied().enumerate() {
-            let at = format!("{}/stairwells/{i}", t.pointer);
+            let at = format!("/inputs/buildings/{id}/stairwells/{i}");
             if households == 0 || consenting > households {
                 errors.push(FieldError::new(
                     &at,
