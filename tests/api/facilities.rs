@@ -8,22 +8,6 @@ use crate::helpers::*;
 use hutong::domain::Role;
 use serde_json::{Value, json};
 
-const A: f64 = 6_378_137.0;
-const E2: f64 = 0.006_694_379_990_14;
-
-/// Metres per degree of longitude and of latitude at a latitude on the
-/// WGS 84 ellipsoid (N cos φ and M): the test's own geodesy.
-fn m_per_degree(lat: f64) -> (f64, f64) {
-    let (s, c) = lat.to_radians().sin_cos();
-    let w = (1.0 - E2 * s * s).sqrt();
-    let n = A / w;
-    let m = A * (1.0 - E2) / (w * w * w);
-    (
-        n * c * std::f64::consts::PI / 180.0,
-        m * std::f64::consts::PI / 180.0,
-    )
-}
-
 /// Where the test draws its place: a lane along latitude `LANE_LAT` in
 /// Dongcheng, far from the demo's own.
 const LANE_LAT: f64 = 39.9000;
@@ -209,15 +193,7 @@ async fn facilities_are_validated_listed_and_tiled() {
         queryables["properties"]["facility_type"].is_object(),
         "{queryables}"
     );
-    let tile = crate::tiles::tile_of(116.4220, 39.9015, 16);
-    let response = app
-        .client
-        .get(app.url(&format!("/tiles/{}/{}/{}.mvt", tile.z, tile.x, tile.y)))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status(), 200);
-    let decoded = crate::tiles::decode(response).await;
+    let decoded = crate::tiles::tile_at(&app, 116.4220, 39.9015).await;
     assert!(crate::tiles::layer_ids(&decoded, "facilities").contains(&(park as u64)));
     assert_eq!(
         crate::tiles::tag(&decoded, "facilities", park as u64, "facility_type").as_deref(),

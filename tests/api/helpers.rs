@@ -571,3 +571,19 @@ impl Drop for PrivatePostgres {
         }));
     }
 }
+
+/// Metres per degree of longitude and of latitude at a latitude on the
+/// WGS 84 ellipsoid (N cos φ and M): the tests' own geodesy, apart from
+/// the server's.
+pub fn m_per_degree(lat: f64) -> (f64, f64) {
+    const A: f64 = 6_378_137.0;
+    const E2: f64 = 0.006_694_379_990_14;
+    let (s, c) = lat.to_radians().sin_cos();
+    let w = (1.0 - E2 * s * s).sqrt();
+    let n = A / w;
+    let m = A * (1.0 - E2) / (w * w * w);
+    (
+        n * c * std::f64::consts::PI / 180.0,
+        m * std::f64::consts::PI / 180.0,
+    )
+}

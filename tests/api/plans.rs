@@ -7,22 +7,6 @@ use crate::helpers::*;
 use hutong::domain::Role;
 use serde_json::{Value, json};
 
-const A: f64 = 6_378_137.0;
-const E2: f64 = 0.006_694_379_990_14;
-
-/// Metres per degree of longitude and of latitude at a latitude on the
-/// WGS 84 ellipsoid (N cos φ and M): the test's own geodesy.
-fn m_per_degree(lat: f64) -> (f64, f64) {
-    let (s, c) = lat.to_radians().sin_cos();
-    let w = (1.0 - E2 * s * s).sqrt();
-    let n = A / w;
-    let m = A * (1.0 - E2) / (w * w * w);
-    (
-        n * c * std::f64::consts::PI / 180.0,
-        m * std::f64::consts::PI / 180.0,
-    )
-}
-
 /// The area of a rectangle of longitude and latitude (the demo's yards
 /// and houses are such rectangles), m².
 fn rectangle_m2(ring: &Value) -> f64 {
@@ -1229,15 +1213,7 @@ async fn plans_are_a_collection_and_a_tile_layer() {
             .expect("lat")
             + 0.0001,
     );
-    let tile = crate::tiles::tile_of(lon, lat, 16);
-    let response = app
-        .client
-        .get(app.url(&format!("/tiles/{}/{}/{}.mvt", tile.z, tile.x, tile.y)))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status(), 200);
-    let decoded = crate::tiles::decode(response).await;
+    let decoded = crate::tiles::tile_at(&app, lon, lat).await;
     assert!(crate::tiles::layer_ids(&decoded, "plans").contains(&(paving_id as u64)));
     assert_eq!(
         crate::tiles::tag(&decoded, "plans", paving_id as u64, "kind").as_deref(),

@@ -52,6 +52,19 @@ pub async fn decode(response: reqwest::Response) -> Tile {
     Tile::decode(raw.as_slice()).expect("a vector tile")
 }
 
+/// The zoom-16 tile holding a point, fetched (200) and decoded.
+pub async fn tile_at(app: &TestApp, lon: f64, lat: f64) -> Tile {
+    let tile = tile_of(lon, lat, 16);
+    let response = app
+        .client
+        .get(app.url(&format!("/tiles/{}/{}/{}.mvt", tile.z, tile.x, tile.y)))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    decode(response).await
+}
+
 pub fn layer_ids(tile: &Tile, name: &str) -> Vec<u64> {
     let mut ids: Vec<u64> = tile
         .layers

@@ -6,7 +6,7 @@
 //! Drainage: the drains due for repair. Facilities: the residents outside
 //! each facility type's life circle (in `life_circle`).
 
-use super::ground::Ground;
+use super::ground::{Ground, in_box_at_most};
 use super::quantities;
 use super::{PlanError, Planning, Rules, invalid};
 use crate::domain::{Asset, AssetAttributes, AssetKind, ChargerStatus, District, LonLatBox};
@@ -142,20 +142,19 @@ impl Planning {
         if scope.bbox.is_none() && scope.district.is_none() && scope.street.is_none() {
             return Err(invalid("/", "say where: bbox, district or street"));
         }
-        let rules = self.rules.of(scope.district).clone();
-        let scope = scope.clone();
+        let (rules, scope) = (self.rules.clone(), scope.clone());
         match kind {
             CoverageKind::Lights => {
-                self.on_ground(move |g| g.light_coverage(&rules, &scope))
+                self.on_ground(move |g| g.light_coverage(rules.of(scope.district), &scope))
                     .await
             }
             CoverageKind::Chargers => {
-                self.on_ground(move |g| g.charger_coverage(&rules, &scope))
+                self.on_ground(move |g| g.charger_coverage(rules.of(scope.district), &scope))
                     .await
             }
             CoverageKind::Drainage => self.drainage_coverage(&scope).await,
             CoverageKind::Facilities => {
-                self.on_ground(move |g| g.facility_coverage(&rules, &scope))
+                self.on_ground(move |g| g.facility_coverage(rules.of(scope.district), &scope))
                     .await
             }
         }
@@ -169,16 +168,7 @@ fn in_scope(
     scope: &CoverageScope,
 ) -> Result<Vec<Arc<IndexedAsset>>, PlanError> {
     let bbox = scope.bbox.unwrap_or_else(|| registry.service_area());
-    let found = registry.in_box(kind, bbox, MAX_COVERAGE_ASSETS + 1);
-    if found.len() > MAX_COVERAGE_ASSETS {
-        return Err(invalid(
-            "/bbox",
-            format!(
-                "more than {MAX_COVERAGE_ASSETS} {} here; narrow it with a smaller bbox",
-                kind.collection()
-            ),
-        ));
-    }
+    let found = in_box_at_most(registry, kind, bbox, MAX_COVERAGE_ASSETS, "/bbox", "here")?;
     Ok(found
         .into_iter()
         .map(|(a, _)| a)
@@ -209,21 +199,17 @@ impl Ground {
             let Geometry::LineString(line) = &lane.asset.geometry else {
                 continue;
             };
-            let near = LonLatBox::of_geometry(&lane.asset.geometry)
-                .map(|b| {
-                    self.registry.in_box(
-                        AssetKind::Light,
-                        b.grown_by_m(100.0),
-                        MAX_COVERAGE_ASSETS + 1,
-                    )
-                })
-                .unwrap_or_default();
-            if near.len() > MAX_COVERAGE_ASSETS {
-                return Err(invalid(
+            let near = match LonLatBox::of_geometry(&lane.asset.geometry) {
+                Some(b) => in_box_at_most(
+                    &self.registry,
+                    AssetKind::Light,
+                    b.grown_by_m(100.0),
+                    MAX_COVERAGE_ASSETS,
                     "/bbox",
-                    format!("more than {MAX_COVERAGE_ASSETS} lights near one lane; narrow it"),
-                ));
-            }
+                    "near one lane",
+                )?,
+                None => Vec::new(),
+            };
             let lights: Vec<&Asset> = near.iter().map(|(l, _)| &l.asset).collect();
             let at = quantities::chainage(line);
             lane_m += at.last().copied().unwrap_or(0.0);
@@ -279,20 +265,15 @@ impl Ground {
         });
         let near_chargers = match bbox {
             None => Vec::new(),
-            Some(b) => self.registry.in_box(
+            Some(b) => in_box_at_most(
+                &self.registry,
                 AssetKind::Charger,
                 b.grown_by_m(reach),
-                MAX_COVERAGE_CHARGERS + 1,
-            ),
-        };
-        if near_chargers.len() > MAX_COVERAGE_CHARGERS {
-            return Err(invalid(
+                MAX_COVERAGE_CHARGERS,
                 "/bbox",
-                format!(
-                    "more than {MAX_COVERAGE_CHARGERS} chargers here; narrow it with a smaller bbox"
-                ),
-            ));
-        }
+                "here",
+            )?,
+        };
         let chargers: Vec<(f64, f64)> = near_chargers
                 .iter()
                 .filter(|(c, _)| {

@@ -6,10 +6,11 @@
 //! nor runs past the scan budget (then 422), and a client that goes away
 //! stops the work.
 
-use super::{PlanError, Planning};
+use super::{PlanError, Planning, invalid};
+use crate::domain::{AssetId, AssetKind, LonLatBox};
 use crate::services::query_budget::Clock;
 use crate::services::registry::Registry;
-use crate::spatial::LaneNetwork;
+use crate::spatial::{IndexedAsset, LaneNetwork};
 use std::sync::Arc;
 
 pub(super) struct Ground {
@@ -44,4 +45,29 @@ impl Planning {
             .await
             .map_err(PlanError::Budget)?
     }
+}
+
+/// An asset found in a box, with its courtyard (a building's).
+pub(super) type InBox = (Arc<IndexedAsset>, Option<AssetId>);
+
+/// The assets of `kind` in `bbox` (each with its courtyard, as the index
+/// gives them); more than `max` is refused at `pointer`, saying where
+/// (`place`: "here", "near one lane") — every analysis looks at a
+/// bounded number of assets.
+pub(super) fn in_box_at_most(
+    registry: &Registry,
+    kind: AssetKind,
+    bbox: LonLatBox,
+    max: usize,
+    pointer: &str,
+    place: &str,
+) -> Result<Vec<InBox>, PlanError> {
+    let found = registry.in_box(kind, bbox, max.saturating_add(1));
+    if found.len() > max {
+        return Err(invalid(
+            pointer,
+            format!("more than {max} {} {place}; narrow it", kind.collection()),
+        ));
+    }
+    Ok(found)
 }

@@ -11,7 +11,7 @@
 use super::coverage::{
     CoverageAnswer, CoverageScope, CoverageTotals, FacilityTypeTotals, MAX_COVERAGE_ASSETS, share,
 };
-use super::ground::Ground;
+use super::ground::{Ground, in_box_at_most};
 use super::quantities::NewlyServed;
 use super::{EngineeringRules, PlanError, Planning, Rules, invalid};
 use crate::domain::{Asset, AssetAttributes, AssetId, AssetKind, FacilityType, LonLatBox};
@@ -239,17 +239,14 @@ impl Ground {
         bbox: LonLatBox,
         pointer: &str,
     ) -> Result<Vec<Dwelling>, PlanError> {
-        let found = self
-            .registry
-            .in_box(AssetKind::Courtyard, bbox, MAX_COVERAGE_ASSETS + 1);
-        if found.len() > MAX_COVERAGE_ASSETS {
-            return Err(invalid(
-                pointer,
-                format!(
-                    "more than {MAX_COVERAGE_ASSETS} courtyards within the walk of it; too large to answer"
-                ),
-            ));
-        }
+        let found = in_box_at_most(
+            &self.registry,
+            AssetKind::Courtyard,
+            bbox,
+            MAX_COVERAGE_ASSETS,
+            pointer,
+            "within the walk of it",
+        )?;
         Ok(found
             .iter()
             .filter_map(|(y, _)| dwelling(&y.asset))
@@ -373,20 +370,15 @@ impl Ground {
         let bbox = LonLatBox::around_points(dwellings.iter().map(|d| d.at));
         let facilities = match bbox {
             None => Vec::new(),
-            Some(b) => self.registry.in_box(
+            Some(b) => in_box_at_most(
+                &self.registry,
                 AssetKind::Facility,
                 b.grown_by_m(farthest),
-                MAX_COVERAGE_FACILITIES + 1,
-            ),
-        };
-        if facilities.len() > MAX_COVERAGE_FACILITIES {
-            return Err(invalid(
+                MAX_COVERAGE_FACILITIES,
                 "/bbox",
-                format!(
-                    "more than {MAX_COVERAGE_FACILITIES} facilities here; narrow it with a smaller bbox"
-                ),
-            ));
-        }
+                "here",
+            )?,
+        };
         let position: HashMap<i64, usize> = dwellings
             .iter()
             .enumerate()
@@ -423,20 +415,14 @@ impl Ground {
             let Some(b) = LonLatBox::of_geometry(geometry) else {
                 continue;
             };
-            let around = self.registry.in_box(
+            let around = in_box_at_most(
+                &self.registry,
                 AssetKind::Courtyard,
                 b.grown_by_m(reach),
-                MAX_COVERAGE_ASSETS + 1,
-            );
-            if around.len() > MAX_COVERAGE_ASSETS {
-                return Err(invalid(
-                    "/bbox",
-                    format!(
-                        "more than {MAX_COVERAGE_ASSETS} courtyards around facility {}; narrow it",
-                        facility.asset.id.0
-                    ),
-                ));
-            }
+                MAX_COVERAGE_ASSETS,
+                "/bbox",
+                &format!("around facility {}", facility.asset.id.0),
+            )?;
             let near: Vec<usize> = around
                 .iter()
                 .filter_map(|(y, _)| position.get(&y.asset.id.0).copied())
@@ -547,17 +533,14 @@ impl Ground {
         // serves: facilities within twice the reach.
         // (A walk is never shorter than the straight line: a facility that
         // reaches a yard within the reach lies within twice the reach.)
-        let around = self.registry.in_box(
+        let around = in_box_at_most(
+            &self.registry,
             AssetKind::Facility,
             bbox.grown_by_m(2.0 * reach),
-            MAX_FACILITIES_AROUND + 1,
-        );
-        if around.len() > MAX_FACILITIES_AROUND {
-            return Err(invalid(
-                "/area",
-                format!("more than {MAX_FACILITIES_AROUND} facilities around the site"),
-            ));
-        }
+            MAX_FACILITIES_AROUND,
+            "/area",
+            "around the site",
+        )?;
         let existing: Vec<_> = around
             .into_iter()
             .filter(|(f, _)| {

@@ -104,7 +104,9 @@ pub struct Planning {
     registry: Arc<Registry>,
     /// For the lane network (walking distances).
     work_orders: Arc<WorkOrders>,
-    rules: EngineeringRules,
+    /// Shared with the walking analyses' blocking threads (not copied
+    /// per request).
+    rules: Arc<EngineeringRules>,
     /// The gate and budget of walk-based analyses (shared with the
     /// filtered scans of the OGC API).
     scans: ScanGate,
@@ -217,7 +219,7 @@ impl Planning {
             store,
             registry,
             work_orders,
-            rules,
+            rules: Arc::new(rules),
             scans,
         }
     }

@@ -712,33 +712,32 @@ pub fn facility(
         out.quantities
             .push(Measure::new("capacity", capacity as f64, "people").site(0));
     }
-    out.effects.push(Measure::new(
-        "life_circle_minutes",
-        f64::from(newly.minutes),
-        "min",
-    ));
-    out.effects
-        .push(Measure::new("life_circle_walk_m", newly.reach_m, "m"));
-    out.effects.push(Measure::new(
-        "residents_in_circle",
-        newly.residents_reached as f64,
-        "residents",
-    ));
-    out.effects.push(Measure::new(
-        "residents_newly_in_circle",
-        newly.residents_new as f64,
-        "residents",
-    ));
-    out.effects.push(Measure::new(
-        "households_newly_in_circle",
-        newly.households_new as f64,
-        "households",
-    ));
-    out.effects.push(Measure::new(
-        "courtyards_newly_in_circle",
-        newly.courtyards_new.len() as f64,
-        "courtyards",
-    ));
+    for (name, value, unit) in [
+        ("life_circle_minutes", f64::from(newly.minutes), "min"),
+        ("life_circle_walk_m", newly.reach_m, "m"),
+        (
+            "residents_in_circle",
+            newly.residents_reached as f64,
+            "residents",
+        ),
+        (
+            "residents_newly_in_circle",
+            newly.residents_new as f64,
+            "residents",
+        ),
+        (
+            "households_newly_in_circle",
+            newly.households_new as f64,
+            "households",
+        ),
+        (
+            "courtyards_newly_in_circle",
+            newly.courtyards_new.len() as f64,
+            "courtyards",
+        ),
+    ] {
+        out.effects.push(Measure::new(name, value, unit));
+    }
     if newly.residents_new == 0 {
         out.flags.push(format!(
             "no resident comes newly inside the {}-minute circle: every one within {} m walk is served by another {} already, or none lives there",
