@@ -28,6 +28,11 @@ use hutong::store;
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::Command;
+
+#[path = "common/measure.rs"]
+mod measure;
+
+use measure::{pghost, psql};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -41,35 +46,6 @@ fn env_count(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn pghost() -> String {
-    std::env::var("PGHOST").unwrap_or_else(|_| "127.0.0.1".into())
-}
-
-fn psql(database: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            &pghost(),
-            "-U",
-            "postgres",
-            "-d",
-            database,
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qAt",
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql: {sql}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// Requests per second wrk measured.

@@ -41,13 +41,16 @@ use hutong::store::{self, TokenSpec};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde_json::{Value, json};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 #[path = "common/lane_grid.rs"]
 mod lane_grid;
+#[path = "common/measure.rs"]
+mod measure;
 
 use lane_grid::{BLOCK_M, SIDE, SOUTH, WEST, at};
+use measure::{psql, psql_command, rss_kib, serve_fresh, summary};
 
 const ASSETS: usize = 100_000;
 const COURTYARDS: usize = 16_000;
@@ -55,63 +58,6 @@ const CHARGERS: usize = 1_000;
 const PLANS: usize = 10_000;
 const PG_DB: &str = "hutong_bench_plan";
 const LIGHT_REACH_M: f64 = 15.0;
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn summary(name: &str, unit: &str, mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let p50 = percentile(&values, 0.5);
-    println!(
-        "{name}: n={} p50={p50:.1} {unit} p95={:.1} {unit} max={:.1} {unit}",
-        values.len(),
-        percentile(&values, 0.95),
-        values.last().copied().unwrap_or_default()
-    );
-    p50
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-fn pghost() -> String {
-    std::env::var("PGHOST").unwrap_or_else(|_| "127.0.0.1".into())
-}
-
-/// Runs SQL in psql; its output.
-fn psql(database: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            &pghost(),
-            "-U",
-            "postgres",
-            "-d",
-            database,
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qAt",
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql: {sql}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 fn feature(geometry: Value, properties: Value) -> Value {
     json!({"type": "Feature", "geometry": geometry, "properties": properties})
@@ -298,18 +244,7 @@ async fn main() {
         ("lanes", "id, geom", &lane_rows),
         ("lights", "working, reach_m, geom", &light_rows),
     ] {
-        let mut child = Command::new("psql")
-            .args([
-                "-h",
-                &pghost(),
-                "-U",
-                "postgres",
-                "-d",
-                PG_DB,
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-qAt",
-            ])
+        let mut child = psql_command(PG_DB)
             .arg("-c")
             .arg(format!(
                 "CREATE TEMP TABLE raw (a text, b text, c text); \
@@ -425,48 +360,14 @@ async fn main() {
     drop(store);
 
     // 3. Over HTTP, from a fresh process.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let started = Instant::now();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_hutong"))
-        .args([
-            "serve",
-            "--db",
-            &url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("hutong serve");
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()
         .expect("client");
-    let base = format!("http://127.0.0.1:{port}");
-    loop {
-        if client
-            .get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "the server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (mut server, base, up) = serve_fresh(&url, &client).await;
     println!(
         "HTTP: hutong serve up in {:.1} s, RSS {} MiB",
-        started.elapsed().as_secs_f64(),
+        up.as_secs_f64(),
         rss_kib(server.id()) / 1024
     );
     let get = |path: String| {

@@ -36,13 +36,16 @@ use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde_json::json;
 use std::io::Write;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 #[path = "common/lane_grid.rs"]
 mod lane_grid;
+#[path = "common/measure.rs"]
+mod measure;
 
 use lane_grid::{BLOCK_M, SIDE, SOUTH, WEST, at};
+use measure::{pghost, psql, rss_kib, serve_fresh, summary};
 
 const RADIUS_M: f64 = 500.0;
 const LIMIT: usize = 10;
@@ -58,63 +61,6 @@ fn span() -> (f64, f64) {
 
 fn lanes() -> Vec<(i64, Vec<(f64, f64)>)> {
     lane_grid::lanes(&mut Pcg64Mcg::seed_from_u64(13))
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn summary(name: &str, mut micros: Vec<f64>) -> f64 {
-    micros.sort_by(f64::total_cmp);
-    let p50 = percentile(&micros, 0.5);
-    println!(
-        "{name}: n={} p50={:.1} µs p95={:.1} µs p99={:.1} µs max={:.1} µs",
-        micros.len(),
-        p50,
-        percentile(&micros, 0.95),
-        percentile(&micros, 0.99),
-        micros.last().copied().unwrap_or_default()
-    );
-    p50
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-fn pghost() -> String {
-    std::env::var("PGHOST").unwrap_or_else(|_| "127.0.0.1".into())
-}
-
-fn psql(database: &str, sql: &str) {
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            &pghost(),
-            "-U",
-            "postgres",
-            "-d",
-            database,
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qAt",
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql: {sql}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn wrk(url: &str, script: &str) -> (f64, String) {
@@ -319,8 +265,12 @@ async fn main() {
             })
             .collect::<Vec<f64>>()
     };
-    summary("nearby in-process, first 1,000", time_nearby(1_000));
-    let steady = summary("nearby in-process, next 100,000", time_nearby(100_000));
+    summary("nearby in-process, first 1,000", "µs", time_nearby(1_000));
+    let steady = summary(
+        "nearby in-process, next 100,000",
+        "µs",
+        time_nearby(100_000),
+    );
     let mut walk = Vec::new();
     for _ in 0..2_000 {
         let p = point();
@@ -331,50 +281,16 @@ async fn main() {
         walk.push(t.elapsed().as_secs_f64() * 1e6);
         assert_eq!(d.len(), targets.len());
     }
-    summary("walking distances to the 10 found, in-process", walk);
+    summary("walking distances to the 10 found, in-process", "µs", walk);
     drop(index);
     drop(store);
 
     // 3. Over HTTP, from a fresh process.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let started = Instant::now();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_hutong"))
-        .args([
-            "serve",
-            "--db",
-            &url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("hutong serve");
     let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    loop {
-        if client
-            .get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "the server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (mut server, base, up) = serve_fresh(&url, &client).await;
     println!(
         "HTTP: hutong serve up in {:.1} s, RSS {} MiB",
-        started.elapsed().as_secs_f64(),
+        up.as_secs_f64(),
         rss_kib(server.id()) / 1024
     );
     let mut first = Vec::new();
@@ -396,7 +312,7 @@ async fn main() {
                 .is_some_and(|n| n <= LIMIT as u64)
         );
     }
-    summary("HTTP nearby, first 1,000 one at a time", first);
+    summary("HTTP nearby, first 1,000 one at a time", "µs", first);
     let script = |extra: &str| {
         format!(
             "math.randomseed(os.time())\n\
